@@ -1,0 +1,191 @@
+//! One media worker: a socket, a relay, and the loop between them.
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, TryRecvError};
+use sluss_relay::{PeerId, Relay, RelayConfig, RelayEvent, RouterId};
+use tracing::{debug, warn};
+
+use crate::{EventSink, Reply, ShardStats};
+
+/// The largest datagram read; anything longer is truncated and then refused by the parsers.
+const RECV_BUFFER: usize = 2048;
+/// The longest the loop sleeps, so that commands are picked up promptly.
+const MAX_WAIT: Duration = Duration::from_millis(10);
+const STATS_INTERVAL: Duration = Duration::from_millis(250);
+
+/// What the signaling side asks of a worker.
+#[derive(Debug)]
+pub enum Command {
+    AddPeer {
+        router: RouterId,
+        peer: PeerId,
+        label: String,
+        local_addr: SocketAddr,
+        offer: String,
+        events: EventSink,
+        reply: Reply<String>,
+    },
+    Offer {
+        peer: PeerId,
+        sdp: String,
+        reply: Reply<String>,
+    },
+    Answer {
+        peer: PeerId,
+        sdp: String,
+        reply: Reply<()>,
+    },
+    Candidate {
+        peer: PeerId,
+        candidate: String,
+    },
+    RemovePeer {
+        peer: PeerId,
+    },
+    Shutdown,
+}
+
+pub(crate) struct Worker {
+    socket: UdpSocket,
+    commands: Receiver<Command>,
+    relay: Relay,
+    sinks: HashMap<PeerId, EventSink>,
+    stats: Arc<ShardStats>,
+}
+
+impl Worker {
+    pub(crate) fn new(
+        socket: UdpSocket,
+        commands: Receiver<Command>,
+        config: RelayConfig,
+        stats: Arc<ShardStats>,
+    ) -> Worker {
+        Worker {
+            socket,
+            commands,
+            relay: Relay::new(config),
+            sinks: HashMap::new(),
+            stats,
+        }
+    }
+
+    pub(crate) fn run(mut self) {
+        let mut buf = vec![0u8; RECV_BUFFER];
+        let mut last_stats = Instant::now();
+        let mut current_wait = Duration::ZERO;
+        loop {
+            loop {
+                match self.commands.try_recv() {
+                    Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => {
+                        debug!("media worker stopping");
+                        return;
+                    }
+                    Ok(command) => self.handle_command(command),
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
+
+            let now = Instant::now();
+            if self.relay.poll_timeout().is_some_and(|t| t <= now) {
+                self.relay.handle_timeout(now);
+            }
+            self.flush();
+
+            if now.duration_since(last_stats) >= STATS_INTERVAL {
+                last_stats = now;
+                self.stats.store(&self.relay.stats());
+                self.stats.peers.store(self.relay.peer_count() as u64, Ordering::Relaxed);
+                self.stats.routers.store(self.relay.router_count() as u64, Ordering::Relaxed);
+            }
+
+            let wait = self
+                .relay
+                .poll_timeout()
+                .map_or(MAX_WAIT, |t| t.saturating_duration_since(Instant::now()))
+                .clamp(Duration::from_millis(1), MAX_WAIT);
+            // Only touch the socket option when the wait changes noticeably.
+            if wait.abs_diff(current_wait) > Duration::from_micros(500) {
+                if self.socket.set_read_timeout(Some(wait)).is_ok() {
+                    current_wait = wait;
+                }
+            }
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, source)) => {
+                    self.relay.handle_receive(Instant::now(), source, &buf[..n]);
+                    self.flush();
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                // ICMP port unreachable from a vanished peer surfaces here on Linux.
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
+                Err(e) => {
+                    warn!(error = %e, "media socket receive failed");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::AddPeer {
+                router,
+                peer,
+                label,
+                local_addr,
+                offer,
+                events,
+                reply,
+            } => {
+                let result = self.relay.add_peer(now, router, peer, &label, local_addr, &offer);
+                if result.is_ok() {
+                    self.sinks.insert(peer, events);
+                }
+                let _ = reply.send(result);
+            }
+            Command::Offer { peer, sdp, reply } => {
+                let _ = reply.send(self.relay.handle_offer(now, peer, &sdp));
+            }
+            Command::Answer { peer, sdp, reply } => {
+                let _ = reply.send(self.relay.handle_answer(now, peer, &sdp));
+            }
+            Command::Candidate { peer, candidate } => {
+                if let Err(e) = self.relay.add_remote_candidate(peer, &candidate) {
+                    debug!(%peer, error = %e, "candidate refused");
+                }
+            }
+            Command::RemovePeer { peer } => {
+                self.relay.remove_peer(now, peer);
+                self.sinks.remove(&peer);
+            }
+            Command::Shutdown => {}
+        }
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        while let Some(t) = self.relay.poll_transmit() {
+            if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
+                self.stats.send_errors.fetch_add(1, Ordering::Relaxed);
+                debug!(error = %e, "media send failed");
+            }
+        }
+        while let Some(event) = self.relay.poll_event() {
+            let peer = match &event {
+                RelayEvent::Offer { peer, .. }
+                | RelayEvent::Connected { peer }
+                | RelayEvent::Disconnected { peer }
+                | RelayEvent::Closed { peer } => *peer,
+            };
+            if let Some(sink) = self.sinks.get(&peer) {
+                let _ = sink.send(event);
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! One participant's WebRTC transport: the str0m `Rtc`, its negotiation state and the tracks it
+//! consumes.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::change::SdpPendingOffer;
+use str0m::media::{Direction, Mid};
+use str0m::Rtc;
+
+use crate::router::ProducerId;
+use crate::{PeerId, RouterId, TrackDescription, TrackKind};
+
+/// A track this peer should receive once negotiated.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingAdd {
+    pub(crate) producer: ProducerId,
+    pub(crate) publisher: PeerId,
+    pub(crate) label: String,
+    pub(crate) kind: TrackKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConsumerState {
+    /// In an offer the browser has not answered yet.
+    Negotiating,
+    /// Answered: media flows.
+    Active,
+    /// Being stopped in an offer the browser has not answered yet.
+    Stopping,
+}
+
+/// A track this peer receives, as its own negotiation sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Consumer {
+    pub(crate) mid: Mid,
+    pub(crate) state: ConsumerState,
+    pub(crate) add: PendingAdd,
+}
+
+pub(crate) struct Peer {
+    pub(crate) router: RouterId,
+    pub(crate) label: String,
+    pub(crate) rtc: Rtc,
+    /// The address announced in our candidate; the destination of everything we receive.
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) ufrag: String,
+    pub(crate) pending: Option<SdpPendingOffer>,
+    pub(crate) consumers: Vec<Consumer>,
+    pub(crate) to_add: Vec<PendingAdd>,
+    pub(crate) to_stop: Vec<Mid>,
+    pub(crate) producers: usize,
+    /// The source of the last binding request handed to `rtc`, until its answer is seen.
+    pub(crate) stun_source: Option<SocketAddr>,
+    /// Addresses validated by ICE for this peer.
+    pub(crate) addresses: Vec<SocketAddr>,
+    /// When the remote last proved it still wants our traffic (RFC 7675).
+    pub(crate) last_consent: Instant,
+    pub(crate) consent_lost: bool,
+    pub(crate) closed: bool,
+    pub(crate) next_timeout: Option<Instant>,
+}
+
+impl Peer {
+    /// Starts a server offer when tracks wait to be added or stopped and no offer is out.
+    /// Returns the offer and the full list of tracks this peer receives after it.
+    pub(crate) fn negotiate(&mut self) -> Option<(String, Vec<TrackDescription>)> {
+        if self.pending.is_some() || (self.to_add.is_empty() && self.to_stop.is_empty()) {
+            return None;
+        }
+        let mut api = self.rtc.sdp_api();
+        for add in self.to_add.drain(..) {
+            let kind = match add.kind {
+                TrackKind::Audio => "audio",
+                TrackKind::Video => "video",
+            };
+            let track_id = format!("{}-{kind}-{}", add.label, add.producer.0);
+            let mid = api.add_media(
+                add.kind.to_media(),
+                Direction::SendOnly,
+                Some(add.label.clone()),
+                Some(track_id),
+                None,
+            );
+            self.consumers.push(Consumer {
+                mid,
+                state: ConsumerState::Negotiating,
+                add,
+            });
+        }
+        for mid in self.to_stop.drain(..) {
+            api.stop_media(mid);
+            if let Some(c) = self.consumers.iter_mut().find(|c| c.mid == mid) {
+                c.state = ConsumerState::Stopping;
+            }
+        }
+        let (offer, pending) = api.apply()?;
+        self.pending = Some(pending);
+        let tracks = self
+            .consumers
+            .iter()
+            .filter(|c| c.state != ConsumerState::Stopping)
+            .map(|c| TrackDescription {
+                mid: c.mid.to_string(),
+                publisher: c.add.publisher,
+                label: c.add.label.clone(),
+                kind: c.add.kind,
+            })
+            .collect();
+        Some((offer.to_sdp_string(), tracks))
+    }
+
+    /// Our outstanding offer is void (the browser offered at the same time, or refused ours):
+    /// queue its changes again.
+    pub(crate) fn abandon_offer(&mut self) {
+        self.pending = None;
+        let mut i = 0;
+        while i < self.consumers.len() {
+            match self.consumers[i].state {
+                ConsumerState::Negotiating => {
+                    let c = self.consumers.remove(i);
+                    self.to_add.push(c.add);
+                    continue;
+                }
+                ConsumerState::Stopping => {
+                    self.consumers[i].state = ConsumerState::Active;
+                    self.to_stop.push(self.consumers[i].mid);
+                }
+                ConsumerState::Active => {}
+            }
+            i += 1;
+        }
+    }
+
+    /// Stops consuming a producer: drops it if not yet offered, else queues its m-line's stop.
+    pub(crate) fn stop_consuming(&mut self, producer: ProducerId) {
+        self.to_add.retain(|a| a.producer != producer);
+        for c in &self.consumers {
+            if c.add.producer == producer
+                && c.state == ConsumerState::Active
+                && !self.to_stop.contains(&c.mid)
+            {
+                self.to_stop.push(c.mid);
+            }
+        }
+    }
+}

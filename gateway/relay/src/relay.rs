@@ -1,0 +1,708 @@
+//! The relay: demultiplexing, the transports' run loop and forwarding between them.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::config::CryptoProvider;
+use str0m::media::{Direction, KeyframeRequestKind, MediaAdded};
+use str0m::net::{DatagramRecv, Protocol, Receive};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tracing::{debug, trace};
+
+use crate::peer::{ConsumerState, PendingAdd, Peer};
+use crate::router::{ConsumerRef, Producer, ProducerId, Router};
+use crate::stun::{self, Demux};
+use crate::{PeerId, RelayError, RelayStats, RouterId, TrackKind};
+
+/// A peer may publish this many tracks (microphone, camera, and room for a screen later).
+const MAX_PRODUCERS_PER_PEER: usize = 4;
+
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Stop sending to a peer that has not renewed ICE consent for this long (RFC 7675).
+    pub consent_timeout: Duration,
+    /// At most one keyframe request per publisher track in this interval.
+    pub keyframe_interval: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            consent_timeout: Duration::from_secs(30),
+            keyframe_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A datagram to send.
+#[derive(Debug)]
+pub struct Transmit {
+    pub destination: SocketAddr,
+    pub contents: Vec<u8>,
+}
+
+/// A track in a server offer: which publisher's audio or video an m-line carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackDescription {
+    pub mid: String,
+    pub publisher: PeerId,
+    /// The label the publisher was added with (its msid stream id).
+    pub label: String,
+    pub kind: TrackKind,
+}
+
+/// What the relay tells its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayEvent {
+    /// Send this offer to the peer's browser and feed its answer to [`Relay::handle_answer`].
+    Offer {
+        peer: PeerId,
+        sdp: String,
+        tracks: Vec<TrackDescription>,
+    },
+    /// ICE and DTLS are up (again).
+    Connected { peer: PeerId },
+    /// ICE consent lapsed: nothing more is sent to the peer until it proves consent again.
+    Disconnected { peer: PeerId },
+    /// The transport is dead (DTLS failure, fingerprint mismatch): remove the peer.
+    Closed { peer: PeerId },
+}
+
+pub struct Relay {
+    config: RelayConfig,
+    crypto: Arc<CryptoProvider>,
+    peers: HashMap<PeerId, Peer>,
+    routers: HashMap<RouterId, Router>,
+    by_ufrag: HashMap<String, PeerId>,
+    by_addr: HashMap<SocketAddr, PeerId>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<RelayEvent>,
+    /// Peers written to since they were last polled.
+    dirty: Vec<PeerId>,
+    scratch: Vec<PeerId>,
+    next_producer: u64,
+    stats: RelayStats,
+}
+
+impl Relay {
+    pub fn new(config: RelayConfig) -> Relay {
+        Relay {
+            config,
+            crypto: Arc::new(str0m::crypto::from_feature_flags()),
+            peers: HashMap::new(),
+            routers: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            by_addr: HashMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            dirty: Vec::new(),
+            scratch: Vec::new(),
+            next_producer: 0,
+            stats: RelayStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> RelayStats {
+        self.stats
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    pub fn router_count(&self) -> usize {
+        self.routers.len()
+    }
+
+    /// Adds a participant's transport from its browser's offer and returns the answer.
+    ///
+    /// `label` is the public id the other browsers know the participant by; it becomes the
+    /// msid stream id of its tracks. `local_addr` is the address announced as our candidate.
+    pub fn add_peer(
+        &mut self,
+        now: Instant,
+        router: RouterId,
+        id: PeerId,
+        label: &str,
+        local_addr: SocketAddr,
+        offer_sdp: &str,
+    ) -> Result<String, RelayError> {
+        if self.peers.contains_key(&id) {
+            return Err(RelayError::DuplicatePeer);
+        }
+        let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| RelayError::Sdp(e.to_string()))?;
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .set_crypto_provider(self.crypto.clone())
+            .build(now);
+        let candidate =
+            Candidate::host(local_addr, "udp").map_err(|e| RelayError::Sdp(e.to_string()))?;
+        rtc.add_local_candidate(candidate);
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| RelayError::Sdp(e.to_string()))?;
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+
+        let router_state = self.routers.entry(router).or_default();
+        // The newcomer receives every track already published in the meeting.
+        let to_add = router_state
+            .producers
+            .iter()
+            .map(|p| PendingAdd {
+                producer: p.id,
+                publisher: p.peer,
+                label: self.peers.get(&p.peer).map(|x| x.label.clone()).unwrap_or_default(),
+                kind: p.kind,
+            })
+            .collect();
+        router_state.peers.push(id);
+        self.by_ufrag.insert(ufrag.clone(), id);
+        self.peers.insert(
+            id,
+            Peer {
+                router,
+                label: label.to_owned(),
+                rtc,
+                local_addr,
+                ufrag,
+                pending: None,
+                consumers: Vec::new(),
+                to_add,
+                to_stop: Vec::new(),
+                producers: 0,
+                stun_source: None,
+                addresses: Vec::new(),
+                last_consent: now,
+                consent_lost: false,
+                closed: false,
+                next_timeout: None,
+            },
+        );
+        debug!(%id, "peer added");
+        self.poll_peer(id, now);
+        self.poll_dirty(now);
+        Ok(answer.to_sdp_string())
+    }
+
+    /// A new offer from a peer's browser (renegotiation or ICE restart). Returns the answer.
+    pub fn handle_offer(&mut self, now: Instant, id: PeerId, sdp: &str) -> Result<String, RelayError> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| RelayError::Sdp(e.to_string()))?;
+        let peer = self.peers.get_mut(&id).ok_or(RelayError::UnknownPeer)?;
+        if peer.pending.is_some() {
+            // Both sides offered at once: the browser's offer wins, ours is made again later.
+            peer.abandon_offer();
+        }
+        let answer = peer
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| RelayError::Sdp(e.to_string()))?;
+        // An ICE restart gives us new credentials.
+        let ufrag = peer.rtc.direct_api().local_ice_credentials().ufrag;
+        if ufrag != peer.ufrag {
+            self.by_ufrag.remove(&peer.ufrag);
+            self.by_ufrag.insert(ufrag.clone(), id);
+            peer.ufrag = ufrag;
+        }
+        self.poll_peer(id, now);
+        self.poll_dirty(now);
+        Ok(answer.to_sdp_string())
+    }
+
+    /// The browser's answer to our last [`RelayEvent::Offer`].
+    pub fn handle_answer(&mut self, now: Instant, id: PeerId, sdp: &str) -> Result<(), RelayError> {
+        let peer = self.peers.get_mut(&id).ok_or(RelayError::UnknownPeer)?;
+        let Some(pending) = peer.pending.take() else {
+            return Err(RelayError::NoPendingOffer);
+        };
+        let answer = match SdpAnswer::from_sdp_string(sdp) {
+            Ok(a) => a,
+            Err(e) => {
+                peer.pending = Some(pending);
+                return Err(RelayError::Sdp(e.to_string()));
+            }
+        };
+        if let Err(e) = peer.rtc.sdp_api().accept_answer(pending, answer) {
+            peer.abandon_offer();
+            self.dirty.push(id);
+            self.poll_dirty(now);
+            return Err(RelayError::Sdp(e.to_string()));
+        }
+        peer.consumers.retain(|c| c.state != ConsumerState::Stopping);
+        let router = peer.router;
+        let mut activated: Vec<(ProducerId, str0m::media::Mid)> = Vec::new();
+        for c in &mut peer.consumers {
+            if c.state == ConsumerState::Negotiating {
+                c.state = ConsumerState::Active;
+                activated.push((c.add.producer, c.mid));
+            }
+        }
+        for (producer_id, mid) in activated {
+            let producer = self
+                .routers
+                .get_mut(&router)
+                .and_then(|r| r.producer_mut(producer_id));
+            match producer {
+                Some(p) => {
+                    p.consumers.push(ConsumerRef {
+                        peer: id,
+                        mid,
+                        seq_base: None,
+                        pt_cache: None,
+                    });
+                    if p.kind == TrackKind::Video {
+                        self.request_keyframe(now, router, producer_id);
+                    }
+                }
+                // The publisher left while we negotiated.
+                None => {
+                    if let Some(peer) = self.peers.get_mut(&id) {
+                        peer.to_stop.push(mid);
+                    }
+                }
+            }
+        }
+        self.dirty.push(id);
+        self.poll_dirty(now);
+        Ok(())
+    }
+
+    /// A trickled ICE candidate from the browser.
+    pub fn add_remote_candidate(&mut self, id: PeerId, candidate: &str) -> Result<(), RelayError> {
+        let line = candidate.strip_prefix("a=").unwrap_or(candidate);
+        let c = Candidate::from_sdp_string(line).map_err(|_| RelayError::Candidate)?;
+        let peer = self.peers.get_mut(&id).ok_or(RelayError::UnknownPeer)?;
+        peer.rtc.add_remote_candidate(c);
+        Ok(())
+    }
+
+    /// Removes a peer: its tracks stop for everyone else (they get an offer that stops them).
+    pub fn remove_peer(&mut self, now: Instant, id: PeerId) {
+        let Some(mut peer) = self.peers.remove(&id) else {
+            return;
+        };
+        peer.rtc.disconnect();
+        self.by_ufrag.remove(&peer.ufrag);
+        for addr in &peer.addresses {
+            if self.by_addr.get(addr) == Some(&id) {
+                self.by_addr.remove(addr);
+            }
+        }
+        let Some(router) = self.routers.get_mut(&peer.router) else {
+            return;
+        };
+        router.peers.retain(|p| *p != id);
+        // Its own tracks: stop them at every subscriber.
+        let mut gone = Vec::new();
+        router.producers.retain(|p| {
+            if p.peer == id {
+                gone.push(p.id);
+                false
+            } else {
+                true
+            }
+        });
+        // What it consumed: forget those subscriptions.
+        for p in &mut router.producers {
+            p.consumers.retain(|c| c.peer != id);
+        }
+        let others = router.peers.clone();
+        if router.peers.is_empty() {
+            self.routers.remove(&peer.router);
+        }
+        for other in others {
+            if let Some(o) = self.peers.get_mut(&other) {
+                for producer in &gone {
+                    o.stop_consuming(*producer);
+                }
+                self.dirty.push(other);
+            }
+        }
+        debug!(%id, "peer removed");
+        self.poll_dirty(now);
+    }
+
+    /// A datagram arrived on the media socket.
+    pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, datagram: &[u8]) {
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += datagram.len() as u64;
+        let id = match stun::classify(datagram) {
+            Demux::Stun => match stun::local_ufrag(datagram) {
+                Some(ufrag) => match self.by_ufrag.get(ufrag) {
+                    Some(id) => {
+                        let id = *id;
+                        if let Some(peer) = self.peers.get_mut(&id) {
+                            peer.stun_source = Some(source);
+                        }
+                        id
+                    }
+                    None => {
+                        self.stats.dropped_unknown_ufrag += 1;
+                        return;
+                    }
+                },
+                // Other STUN (responses, indications) only from validated addresses.
+                None => match self.by_addr.get(&source) {
+                    Some(id) => *id,
+                    None => {
+                        self.stats.dropped_unvalidated += 1;
+                        return;
+                    }
+                },
+            },
+            Demux::Dtls | Demux::Rtp => match self.by_addr.get(&source) {
+                Some(id) => *id,
+                None => {
+                    self.stats.dropped_unvalidated += 1;
+                    return;
+                }
+            },
+            Demux::Other => {
+                self.stats.dropped_malformed += 1;
+                return;
+            }
+        };
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let Ok(contents) = DatagramRecv::try_from(datagram) else {
+            self.stats.dropped_malformed += 1;
+            return;
+        };
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: peer.local_addr,
+                contents,
+            },
+        );
+        if let Err(e) = peer.rtc.handle_input(input) {
+            // Never fatal: a forged or broken datagram must not cost the peer its call.
+            self.stats.rejected_by_transport += 1;
+            trace!(%id, error = %e, "datagram refused by transport");
+        }
+        self.poll_peer(id, now);
+        self.poll_dirty(now);
+    }
+
+    /// Drives time: retransmissions, RTCP reports, ICE consent.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let mut due = std::mem::take(&mut self.scratch);
+        due.clear();
+        for (id, peer) in &mut self.peers {
+            if !peer.consent_lost && now.saturating_duration_since(peer.last_consent) >= self.config.consent_timeout {
+                peer.consent_lost = true;
+                self.stats.ice_failures += 1;
+                for addr in peer.addresses.drain(..) {
+                    if self.by_addr.get(&addr) == Some(id) {
+                        self.by_addr.remove(&addr);
+                    }
+                }
+                self.events.push_back(RelayEvent::Disconnected { peer: *id });
+                debug!(%id, "ICE consent expired");
+            }
+            if peer.next_timeout.is_none_or(|t| t <= now) {
+                due.push(*id);
+            }
+        }
+        for id in &due {
+            if let Some(peer) = self.peers.get_mut(id) {
+                if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+                    trace!(%id, error = %e, "timeout refused");
+                }
+            }
+            self.poll_peer(*id, now);
+        }
+        self.scratch = due;
+        self.poll_dirty(now);
+    }
+
+    /// The next time [`Relay::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.peers
+            .values()
+            .flat_map(|p| {
+                let consent = (!p.consent_lost).then(|| p.last_consent + self.config.consent_timeout);
+                [p.next_timeout, consent]
+            })
+            .flatten()
+            .min()
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<RelayEvent> {
+        self.events.pop_front()
+    }
+
+    fn poll_dirty(&mut self, now: Instant) {
+        while let Some(id) = self.dirty.pop() {
+            if let Some(peer) = self.peers.get_mut(&id) {
+                // Written-to peers may have been idle; bring their clock up to now.
+                let _ = peer.rtc.handle_input(Input::Timeout(now));
+            }
+            self.poll_peer(id, now);
+        }
+    }
+
+    /// Drains one transport until it only has a timeout left.
+    fn poll_peer(&mut self, id: PeerId, now: Instant) {
+        loop {
+            let Some(peer) = self.peers.get_mut(&id) else {
+                return;
+            };
+            if peer.closed {
+                return;
+            }
+            if !peer.rtc.is_alive() {
+                peer.closed = true;
+                self.stats.dtls_failures += 1;
+                self.events.push_back(RelayEvent::Closed { peer: id });
+                return;
+            }
+            if let Some((sdp, tracks)) = peer.negotiate() {
+                self.events.push_back(RelayEvent::Offer { peer: id, sdp, tracks });
+            }
+            let output = match peer.rtc.poll_output() {
+                Ok(o) => o,
+                Err(e) => {
+                    debug!(%id, error = %e, "transport failed");
+                    peer.rtc.disconnect();
+                    continue;
+                }
+            };
+            match output {
+                Output::Timeout(t) => {
+                    peer.next_timeout = Some(t);
+                    return;
+                }
+                Output::Transmit(t) => {
+                    let is_binding_success = t.contents.get(..2) == Some(&[0x01, 0x01][..]);
+                    if is_binding_success && peer.stun_source == Some(t.destination) {
+                        // The transport answered a binding request carrying its credentials:
+                        // this address is validated, and consent is fresh.
+                        peer.stun_source = None;
+                        peer.last_consent = now;
+                        if !peer.addresses.contains(&t.destination) {
+                            peer.addresses.push(t.destination);
+                        }
+                        if let Some(old) = self.by_addr.insert(t.destination, id) {
+                            if old != id {
+                                if let Some(o) = self.peers.get_mut(&old) {
+                                    o.addresses.retain(|a| *a != t.destination);
+                                }
+                            }
+                        }
+                        let Some(peer) = self.peers.get_mut(&id) else {
+                            return;
+                        };
+                        if peer.consent_lost {
+                            peer.consent_lost = false;
+                            self.events.push_back(RelayEvent::Connected { peer: id });
+                        }
+                    } else if peer.consent_lost {
+                        // RFC 7675: without consent, send nothing but answers to checks.
+                        continue;
+                    }
+                    self.stats.datagrams_sent += 1;
+                    self.stats.bytes_sent += t.contents.len() as u64;
+                    self.transmits.push_back(Transmit {
+                        destination: t.destination,
+                        contents: t.contents.into(),
+                    });
+                }
+                Output::Event(event) => self.handle_event(now, id, event),
+            }
+        }
+    }
+
+    fn handle_event(&mut self, now: Instant, id: PeerId, event: Event) {
+        match event {
+            Event::RtpPacket(packet) => self.forward(now, id, packet),
+            Event::KeyframeRequest(req) => {
+                let Some(peer) = self.peers.get(&id) else {
+                    return;
+                };
+                let router = peer.router;
+                let producer = peer
+                    .consumers
+                    .iter()
+                    .find(|c| c.mid == req.mid)
+                    .map(|c| c.add.producer);
+                if let Some(producer) = producer {
+                    self.request_keyframe(now, router, producer);
+                }
+            }
+            Event::MediaAdded(added) => self.media_added(id, added),
+            Event::Connected => {
+                self.events.push_back(RelayEvent::Connected { peer: id });
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                if let Some(peer) = self.peers.get_mut(&id) {
+                    if !peer.consent_lost {
+                        peer.consent_lost = true;
+                        self.stats.ice_failures += 1;
+                        self.events.push_back(RelayEvent::Disconnected { peer: id });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A browser's offer added an m-line it sends on: that is a new producer.
+    fn media_added(&mut self, id: PeerId, added: MediaAdded) {
+        if !matches!(added.direction, Direction::RecvOnly | Direction::SendRecv) {
+            return;
+        }
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        if peer.consumers.iter().any(|c| c.mid == added.mid) || peer.producers >= MAX_PRODUCERS_PER_PEER {
+            return;
+        }
+        peer.producers += 1;
+        let label = peer.label.clone();
+        let router_id = peer.router;
+        let producer = ProducerId(self.next_producer);
+        self.next_producer += 1;
+        let kind = TrackKind::from_media(added.kind);
+        let Some(router) = self.routers.get_mut(&router_id) else {
+            return;
+        };
+        router.producers.push(Producer {
+            id: producer,
+            peer: id,
+            mid: added.mid,
+            kind,
+            consumers: Vec::new(),
+            last_keyframe_request: None,
+        });
+        for other in router.peers.iter().filter(|p| **p != id) {
+            if let Some(o) = self.peers.get_mut(other) {
+                o.to_add.push(PendingAdd {
+                    producer,
+                    publisher: id,
+                    label: label.clone(),
+                    kind,
+                });
+                self.dirty.push(*other);
+            }
+        }
+    }
+
+    /// The hot path: one RTP packet from a publisher, written to every subscriber.
+    fn forward(&mut self, _now: Instant, from: PeerId, packet: RtpPacket) {
+        let Some(publisher) = self.peers.get_mut(&from) else {
+            return;
+        };
+        let pt = packet.header.payload_type;
+        let Some(mid) = publisher.rtc.direct_api().stream_rx(&packet.header.ssrc).map(|s| s.mid()) else {
+            return;
+        };
+        let Some(codec) = publisher
+            .rtc
+            .codec_config()
+            .find(|p| p.pt() == pt)
+            .map(|p| p.spec().codec)
+        else {
+            return;
+        };
+        self.stats.rtp_received += 1;
+        let Some(router) = self.routers.get_mut(&publisher.router) else {
+            return;
+        };
+        let Some(producer) = router.producer_of(from, mid) else {
+            return;
+        };
+        let nackable = producer.kind == TrackKind::Video;
+        let ext = ExtensionValues {
+            audio_level: packet.header.ext_vals.audio_level,
+            voice_activity: packet.header.ext_vals.voice_activity,
+            video_orientation: packet.header.ext_vals.video_orientation,
+            ..ExtensionValues::default()
+        };
+        for consumer in &mut producer.consumers {
+            let Some(subscriber) = self.peers.get_mut(&consumer.peer) else {
+                continue;
+            };
+            if subscriber.consent_lost || subscriber.closed {
+                continue;
+            }
+            let out_pt = match consumer.pt_cache {
+                Some((c, out)) if c == codec => out,
+                _ => {
+                    let Some(out) = subscriber
+                        .rtc
+                        .codec_config()
+                        .find(|p| p.spec().codec == codec)
+                        .map(|p| p.pt())
+                    else {
+                        continue;
+                    };
+                    consumer.pt_cache = Some((codec, out));
+                    out
+                }
+            };
+            let base = *consumer.seq_base.get_or_insert(*packet.seq_no & !0xffff);
+            let Some(seq) = (*packet.seq_no).checked_sub(base) else {
+                continue;
+            };
+            let mut api = subscriber.rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(consumer.mid, None) else {
+                continue;
+            };
+            tx.write_rtp(
+                RtpWrite::new(
+                    out_pt,
+                    SeqNo::from(seq),
+                    packet.header.timestamp,
+                    packet.timestamp,
+                    packet.payload.clone(),
+                )
+                .marker(packet.header.marker)
+                .ext_vals(ext.clone())
+                .nackable(nackable),
+            );
+            self.stats.rtp_forwarded += 1;
+            self.stats.rtp_forwarded_bytes += packet.payload.len() as u64;
+            self.dirty.push(consumer.peer);
+        }
+    }
+
+    fn request_keyframe(&mut self, now: Instant, router: RouterId, producer: ProducerId) {
+        let Some(p) = self.routers.get_mut(&router).and_then(|r| r.producer_mut(producer)) else {
+            return;
+        };
+        if p.kind != TrackKind::Video {
+            return;
+        }
+        if p.last_keyframe_request
+            .is_some_and(|t| now.saturating_duration_since(t) < self.config.keyframe_interval)
+        {
+            return;
+        }
+        p.last_keyframe_request = Some(now);
+        let (publisher, mid) = (p.peer, p.mid);
+        if let Some(peer) = self.peers.get_mut(&publisher) {
+            let mut api = peer.rtc.direct_api();
+            if let Some(rx) = api.stream_rx_by_mid(mid, None) {
+                rx.request_keyframe(KeyframeRequestKind::Pli);
+                self.dirty.push(publisher);
+            }
+        }
+    }
+}

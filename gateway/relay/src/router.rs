@@ -1,0 +1,55 @@
+//! A router is one meeting's forwarding domain: the producers its peers publish and, for each,
+//! the consumers it feeds.
+
+use std::time::Instant;
+
+use str0m::format::Codec;
+use str0m::media::Mid;
+use str0m::media::Pt;
+
+use crate::{PeerId, TrackKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ProducerId(pub(crate) u64);
+
+/// One incoming track: a publisher's audio or camera.
+#[derive(Debug)]
+pub(crate) struct Producer {
+    pub(crate) id: ProducerId,
+    pub(crate) peer: PeerId,
+    pub(crate) mid: Mid,
+    pub(crate) kind: TrackKind,
+    /// Subscribers whose negotiation for this track is complete.
+    pub(crate) consumers: Vec<ConsumerRef>,
+    pub(crate) last_keyframe_request: Option<Instant>,
+}
+
+/// The forwarding state of one producer toward one subscriber: what the hot path touches.
+#[derive(Debug)]
+pub(crate) struct ConsumerRef {
+    pub(crate) peer: PeerId,
+    pub(crate) mid: Mid,
+    /// Subtracted from the publisher's extended sequence numbers, so that every subscriber's
+    /// stream starts in rollover period zero (str0m needs no out-of-band ROC then).
+    pub(crate) seq_base: Option<u64>,
+    /// The last payload type mapping: (publisher's codec, subscriber's payload type).
+    pub(crate) pt_cache: Option<(Codec, Pt)>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Router {
+    pub(crate) peers: Vec<PeerId>,
+    pub(crate) producers: Vec<Producer>,
+}
+
+impl Router {
+    pub(crate) fn producer_mut(&mut self, id: ProducerId) -> Option<&mut Producer> {
+        self.producers.iter_mut().find(|p| p.id == id)
+    }
+
+    pub(crate) fn producer_of(&mut self, peer: PeerId, mid: Mid) -> Option<&mut Producer> {
+        self.producers
+            .iter_mut()
+            .find(|p| p.peer == peer && p.mid == mid)
+    }
+}

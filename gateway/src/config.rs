@@ -1,0 +1,302 @@
+//! The one configuration: a TOML file with a section per subsystem, defaults in code, and
+//! environment overrides `SLUSS_<SECTION>__<KEY>` (for example `SLUSS_MEDIA__PORT=41000`).
+//! `deploy/sluss.toml` documents every key; a test parses it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerSection,
+    pub media: MediaSection,
+    pub meetings: MeetingsSection,
+    pub store: StoreSection,
+    pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    pub listen: SocketAddr,
+    /// Plain HTTP that only redirects to HTTPS; empty to turn it off.
+    pub http_redirect_listen: String,
+    /// The origin put in links; defaults to `https://localhost:<listen port>`.
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    /// PEM certificate chain and key; when both are empty a self-signed pair is made in
+    /// `<data_dir>/tls/` on first start and kept.
+    pub tls_cert: String,
+    pub tls_key: String,
+    pub session_ttl_hours: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaSection {
+    pub bind_ip: IpAddr,
+    pub port: u16,
+    pub workers: usize,
+    /// The address browsers send media to; empty means "the one they loaded the page from".
+    pub announce_ip: String,
+    pub consent_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeetingsSection {
+    pub max_participants: usize,
+    pub reconnect_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// SQLite file; relative paths are under `server.data_dir`.
+    pub sqlite_path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// A tracing filter, e.g. `info` or `info,sluss_relay=debug`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerSection::default(),
+            media: MediaSection::default(),
+            meetings: MeetingsSection::default(),
+            store: StoreSection::default(),
+            log: LogSection::default(),
+        }
+    }
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
+            http_redirect_listen: "0.0.0.0:8080".into(),
+            public_url: String::new(),
+            data_dir: PathBuf::from("./data"),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            session_ttl_hours: 12,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Default for MediaSection {
+    fn default() -> Self {
+        MediaSection {
+            bind_ip: IpAddr::from([0, 0, 0, 0]),
+            port: 40000,
+            workers: 0,
+            announce_ip: String::new(),
+            consent_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for MeetingsSection {
+    fn default() -> Self {
+        MeetingsSection {
+            max_participants: 50,
+            reconnect_grace_secs: 60,
+        }
+    }
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            sqlite_path: PathBuf::from("sluss.db"),
+        }
+    }
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            level: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum ConfigError {
+    Read(PathBuf, std::io::Error),
+    Parse(String),
+    Invalid(String),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Read(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            ConfigError::Parse(e) => write!(f, "configuration: {e}"),
+            ConfigError::Invalid(e) => write!(f, "configuration: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the file (if any), applies environment overrides and checks the result.
+    pub fn load(path: Option<&Path>, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| ConfigError::Read(p.to_owned(), e))?,
+            None => String::new(),
+        };
+        Config::parse(&text, env)
+    }
+
+    pub fn parse(text: &str, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("SLUSS_") else {
+                continue;
+            };
+            let Some((section, key)) = rest.split_once("__") else {
+                continue;
+            };
+            let value = typed_value(&value);
+            let section = table
+                .entry(section.to_ascii_lowercase())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(section) = section.as_table_mut() else {
+                return Err(ConfigError::Invalid(format!("{name}: not a section")));
+            };
+            section.insert(key.to_ascii_lowercase(), value);
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.tls_files().is_none() && (!self.server.tls_cert.is_empty() || !self.server.tls_key.is_empty()) {
+            return Err(ConfigError::Invalid("server.tls_cert and server.tls_key go together".into()));
+        }
+        if !self.media.announce_ip.is_empty() && self.announce_ip().is_none() {
+            return Err(ConfigError::Invalid("media.announce_ip is not an IP address".into()));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid("log.format is text or json".into()));
+        }
+        if self.media.port == 0 {
+            return Err(ConfigError::Invalid("media.port must be set".into()));
+        }
+        if self.meetings.max_participants == 0 {
+            return Err(ConfigError::Invalid("meetings.max_participants must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    pub fn tls_files(&self) -> Option<(PathBuf, PathBuf)> {
+        if self.server.tls_cert.is_empty() || self.server.tls_key.is_empty() {
+            None
+        } else {
+            Some((self.server.tls_cert.clone().into(), self.server.tls_key.clone().into()))
+        }
+    }
+
+    pub fn announce_ip(&self) -> Option<IpAddr> {
+        self.media.announce_ip.parse().ok()
+    }
+
+    pub fn public_url(&self) -> String {
+        if self.server.public_url.is_empty() {
+            format!("https://localhost:{}", self.server.listen.port())
+        } else {
+            self.server.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.server.data_dir.join(&self.store.sqlite_path)
+    }
+}
+
+/// An environment value as TOML when it parses as a scalar, else as a string.
+fn typed_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .filter(|v| !v.is_table())
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env() -> std::iter::Empty<(String, String)> {
+        std::iter::empty()
+    }
+
+    #[test]
+    fn the_sample_config_parses_and_matches_the_defaults() {
+        let sample = include_str!("../../deploy/sluss.toml");
+        let config = Config::parse(sample, no_env()).expect("deploy/sluss.toml parses");
+        let defaults = Config::default();
+        assert_eq!(config.server.listen, defaults.server.listen);
+        assert_eq!(config.media.port, defaults.media.port);
+        assert_eq!(config.meetings.reconnect_grace_secs, defaults.meetings.reconnect_grace_secs);
+        assert_eq!(config.store.sqlite_path, defaults.store.sqlite_path);
+    }
+
+    #[test]
+    fn every_key_in_the_code_is_in_the_sample() {
+        let sample: toml::Table = include_str!("../../deploy/sluss.toml").parse().unwrap();
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        for (section, keys) in defaults {
+            let keys = keys.as_table().unwrap();
+            let in_sample = sample.get(&section).and_then(|s| s.as_table());
+            for key in keys.keys() {
+                assert!(
+                    in_sample.is_some_and(|s| s.contains_key(key)),
+                    "deploy/sluss.toml lacks [{section}] {key}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let env = vec![
+            ("SLUSS_MEDIA__PORT".to_string(), "41000".to_string()),
+            ("SLUSS_SERVER__PUBLIC_URL".to_string(), "https://meet.example.se/".to_string()),
+            ("SLUSS_MEDIA__ANNOUNCE_IP".to_string(), "10.0.0.5".to_string()),
+            ("UNRELATED".to_string(), "x".to_string()),
+        ];
+        let config = Config::parse("[media]\nport = 40000\n", env.into_iter()).unwrap();
+        assert_eq!(config.media.port, 41000);
+        assert_eq!(config.public_url(), "https://meet.example.se");
+        assert_eq!(config.announce_ip(), Some(IpAddr::from([10, 0, 0, 5])));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = Config::parse("[media]\nprot = 1\n", no_env()).unwrap_err().to_string();
+        assert!(err.contains("prot"), "{err}");
+        let err = Config::parse("[server]\ntls_cert = \"a.pem\"\n", no_env()).unwrap_err().to_string();
+        assert!(err.contains("tls_key"), "{err}");
+        assert!(Config::parse("[media]\nannounce_ip = \"nope\"\n", no_env()).is_err());
+        assert!(Config::parse("not toml at all [", no_env()).is_err());
+    }
+}

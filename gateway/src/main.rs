@@ -1,0 +1,219 @@
+//! `sluss`: process wiring only. Reads the configuration, makes or loads the TLS certificate,
+//! opens the store, starts the media workers and the HTTPS server, and stops them in order.
+
+mod config;
+mod tls;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use sluss_meeting::MeetingConfig;
+use sluss_net::{Media, MediaConfig};
+use sluss_relay::RelayConfig;
+use sluss_signaling::secret::Secret;
+use sluss_signaling::{AppState, SignalingConfig, Store};
+use tracing::{error, info};
+
+use crate::config::Config;
+
+/// Sluss: a self-hosted secure meeting gateway for health and social care.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the service (the default).
+    Serve {
+        /// The TOML configuration file; see deploy/sluss.toml.
+        #[arg(long, env = "SLUSS_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Check a configuration file and print the result with defaults filled in.
+    CheckConfig {
+        #[arg(long, env = "SLUSS_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let (config_path, check_only) = match cli.command {
+        None => (None, false),
+        Some(Cmd::Serve { config }) => (config, false),
+        Some(Cmd::CheckConfig { config }) => (config, true),
+    };
+    let config = match Config::load(config_path.as_deref(), std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sluss: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if check_only {
+        match toml::to_string_pretty(&config) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("sluss: {e}"),
+        }
+        return std::process::ExitCode::SUCCESS;
+    }
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sluss: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("sluss: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    // The WebRTC stack's own debug output carries addresses; keep it quiet unless asked.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("str0m=warn,is=warn,dimpl=warn,{}", config.log.level)));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn serve(config: Config) -> Result<(), BoxError> {
+    std::fs::create_dir_all(&config.server.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config.server.data_dir.display()))?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = tls::load_or_create(&config).await?;
+
+    let store = Store::open(&config.sqlite_path()).await?;
+    let public_url = config.public_url();
+
+    let media = Arc::new(Media::start(&MediaConfig {
+        bind_ip: config.media.bind_ip,
+        port: config.media.port,
+        workers: config.media.workers,
+        relay: RelayConfig {
+            consent_timeout: Duration::from_secs(config.media.consent_timeout_secs),
+            ..RelayConfig::default()
+        },
+    })?);
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let state = AppState::new(
+        SignalingConfig {
+            public_url: public_url.clone(),
+            announce_ip: config.announce_ip(),
+            meeting: MeetingConfig {
+                max_participants: config.meetings.max_participants,
+                reconnect_grace: Duration::from_secs(config.meetings.reconnect_grace_secs),
+            },
+            session_ttl: Duration::from_secs(config.server.session_ttl_hours * 3600),
+        },
+        store.clone(),
+        media.clone(),
+        shutdown_rx,
+    );
+    let app = sluss_signaling::app(state.clone());
+
+    let handle = axum_server::Handle::new();
+    let https = axum_server::bind_rustls(config.server.listen, tls)
+        .handle(handle.clone())
+        .serve(app.into_make_service());
+    let https = tokio::spawn(https);
+
+    let redirect = if config.server.http_redirect_listen.is_empty() {
+        None
+    } else {
+        let addr: std::net::SocketAddr = config
+            .server
+            .http_redirect_listen
+            .parse()
+            .map_err(|_| "server.http_redirect_listen is not an address")?;
+        let app = redirect_app(public_url.clone(), config.server.listen.port());
+        Some(tokio::spawn(
+            axum_server::bind(addr).handle(handle.clone()).serve(app.into_make_service()),
+        ))
+    };
+
+    // Wait until both listeners are bound before saying we are up.
+    let _ = handle.listening().await;
+    info!(listen = %config.server.listen, media_port = config.media.port, "sluss is running");
+    println!("Sluss is running at {public_url}");
+    if store.setup_pending().await? {
+        let token = Secret::generate();
+        store.issue_setup_token(&token.hash(), sluss_signaling::unix_now()).await?;
+        println!("First-time setup (one-time link, valid until used): {public_url}/setup#{}", token.expose());
+    }
+
+    shutdown_signal().await;
+    info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    state.registry().shutdown();
+    handle.graceful_shutdown(Some(Duration::from_secs(config.server.shutdown_grace_secs)));
+    if let Ok(Err(e)) = https.await {
+        error!(error = %e, "https server stopped with an error");
+    }
+    if let Some(r) = redirect {
+        let _ = r.await;
+    }
+    media.shutdown();
+    store.close().await;
+    info!("stopped");
+    Ok(())
+}
+
+/// Every plain-HTTP request is answered with a redirect to the same path over HTTPS.
+fn redirect_app(public_url: String, https_port: u16) -> axum::Router {
+    use axum::http::{header, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    axum::Router::new().fallback(move |headers: axum::http::HeaderMap, uri: Uri| {
+        let public_url = public_url.clone();
+        async move {
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).and_then(|h| {
+                let name = h.rsplit_once(':').map_or(h, |(n, _)| n);
+                let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || ".-[]:".contains(c));
+                valid.then(|| format!("https://{name}:{https_port}"))
+            });
+            let target = format!("{}{path}", host.unwrap_or(public_url));
+            (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, target)]).into_response()
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,87 @@
+use std::fmt;
+
+/// The most characters a display name may have.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// A person's name as they typed it. Personal data: `Debug` and `Display` print it redacted,
+/// so it cannot reach a log by accident; [`DisplayName::expose`] is the one way out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameError {
+    Empty,
+    TooLong,
+    ControlCharacter,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::Empty => write!(f, "the name is empty"),
+            NameError::TooLong => write!(f, "the name is longer than {MAX_NAME_CHARS} characters"),
+            NameError::ControlCharacter => write!(f, "the name contains control characters"),
+        }
+    }
+}
+
+impl std::error::Error for NameError {}
+
+impl DisplayName {
+    /// Trims surrounding space and checks length and characters.
+    pub fn parse(raw: &str) -> Result<DisplayName, NameError> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(NameError::TooLong);
+        }
+        // Control and bidirectional-override characters can disguise a name on screen.
+        let disguising = |c: char| c.is_control() || ('\u{202A}'..='\u{202E}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c);
+        if name.chars().any(disguising) {
+            return Err(NameError::ControlCharacter);
+        }
+        Ok(DisplayName(name.to_owned()))
+    }
+
+    /// The name itself, for the wire to other participants. Never for logs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DisplayName([redacted])")
+    }
+}
+
+impl fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_print_redacted() {
+        let name = DisplayName::parse("Anna Andersson").unwrap();
+        assert_eq!(format!("{name}"), "[redacted]");
+        assert!(!format!("{name:?}").contains("Anna"));
+        assert_eq!(name.expose(), "Anna Andersson");
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        assert_eq!(DisplayName::parse("   "), Err(NameError::Empty));
+        assert_eq!(DisplayName::parse(&"å".repeat(65)), Err(NameError::TooLong));
+        assert!(DisplayName::parse(&"å".repeat(64)).is_ok());
+        assert_eq!(DisplayName::parse("a\u{0}b"), Err(NameError::ControlCharacter));
+        assert_eq!(DisplayName::parse("a\u{202E}b"), Err(NameError::ControlCharacter));
+        assert_eq!(DisplayName::parse("  Åsa Öberg ").unwrap().expose(), "Åsa Öberg");
+    }
+}

@@ -1,0 +1,282 @@
+//! WebSocket messages.
+
+use serde::{Deserialize, Serialize};
+
+/// The largest WebSocket frame the server reads. Larger frames close the socket.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// The largest SDP accepted in an offer or answer.
+pub const MAX_SDP_BYTES: usize = 48 * 1024;
+const MAX_TOKEN_CHARS: usize = 128;
+const MAX_CANDIDATE_CHARS: usize = 512;
+const MAX_NAME_CHARS: usize = 64;
+
+/// A message from a browser.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Join {
+        v: u32,
+        token: String,
+        display_name: String,
+        #[serde(default)]
+        resume: Option<String>,
+    },
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
+    Candidate {
+        candidate: String,
+        #[serde(default)]
+        sdp_mid: Option<String>,
+    },
+    MediaState {
+        audio_muted: bool,
+        video_muted: bool,
+    },
+    Leave,
+    Ping,
+}
+
+/// Why a client message was refused before it reached any logic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    TooLarge,
+    NotJson,
+    Field(&'static str),
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseError::TooLarge => write!(f, "message too large"),
+            ParseError::NotJson => write!(f, "not a known message"),
+            ParseError::Field(name) => write!(f, "field '{name}' is out of bounds"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl ClientMessage {
+    /// Parses and bounds-checks one text frame.
+    pub fn parse(text: &str) -> Result<ClientMessage, ParseError> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Err(ParseError::TooLarge);
+        }
+        let msg: ClientMessage = serde_json::from_str(text).map_err(|_| ParseError::NotJson)?;
+        msg.check_bounds()?;
+        Ok(msg)
+    }
+
+    fn check_bounds(&self) -> Result<(), ParseError> {
+        let within = |s: &str, max: usize, name: &'static str| {
+            if s.chars().count() > max {
+                Err(ParseError::Field(name))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            ClientMessage::Join {
+                token,
+                display_name,
+                resume,
+                ..
+            } => {
+                within(token, MAX_TOKEN_CHARS, "token")?;
+                within(display_name, MAX_NAME_CHARS, "display_name")?;
+                if let Some(r) = resume {
+                    within(r, MAX_TOKEN_CHARS, "resume")?;
+                }
+            }
+            ClientMessage::Offer { sdp } | ClientMessage::Answer { sdp } => {
+                if sdp.len() > MAX_SDP_BYTES {
+                    return Err(ParseError::Field("sdp"));
+                }
+            }
+            ClientMessage::Candidate { candidate, sdp_mid } => {
+                within(candidate, MAX_CANDIDATE_CHARS, "candidate")?;
+                if let Some(m) = sdp_mid {
+                    within(m, 32, "sdp_mid")?;
+                }
+            }
+            ClientMessage::MediaState { .. } | ClientMessage::Leave | ClientMessage::Ping => {}
+        }
+        Ok(())
+    }
+}
+
+/// A participant's role in a meeting, as the wire shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Chair,
+    Guest,
+}
+
+/// Whether a participant's media is up or being re-established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    Connected,
+    Reconnecting,
+}
+
+/// Audio or video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Audio,
+    Video,
+}
+
+/// What one participant knows of another.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ParticipantInfo {
+    pub participant_id: String,
+    pub display_name: String,
+    pub role: Role,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+    pub connection: Connection,
+}
+
+/// One remote track in a server offer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TrackInfo {
+    pub mid: String,
+    pub participant_id: String,
+    pub kind: Kind,
+}
+
+/// Stable error codes; the browser may switch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not a message, or not one allowed now. Fatal.
+    Protocol,
+    /// A field was too long or otherwise out of bounds.
+    BadRequest,
+    /// The link token is unknown, revoked or spent. Fatal.
+    LinkInvalid,
+    /// The meeting has ended. Fatal.
+    MeetingEnded,
+    /// The client speaks another protocol version. Fatal.
+    UnsupportedVersion,
+    /// The meeting has no room for another participant. Fatal.
+    MeetingFull,
+    /// The SDP could not be used.
+    Negotiation,
+    /// Something went wrong on the server.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Whether the server closes the socket after sending this error.
+    pub fn is_fatal(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::Protocol
+                | ErrorCode::LinkInvalid
+                | ErrorCode::MeetingEnded
+                | ErrorCode::UnsupportedVersion
+                | ErrorCode::MeetingFull
+        )
+    }
+}
+
+/// A message to a browser.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Joined {
+        v: u32,
+        participant_id: String,
+        resume: String,
+        role: Role,
+        participants: Vec<ParticipantInfo>,
+    },
+    Answer {
+        sdp: String,
+    },
+    Offer {
+        sdp: String,
+        tracks: Vec<TrackInfo>,
+    },
+    ParticipantJoined {
+        participant: ParticipantInfo,
+    },
+    ParticipantUpdated {
+        participant: ParticipantInfo,
+    },
+    ParticipantLeft {
+        participant_id: String,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+    Pong,
+}
+
+impl ServerMessage {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising these plain types cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_parses_with_and_without_resume() {
+        let m = ClientMessage::parse(r#"{"type":"join","v":1,"token":"abc","display_name":"A"}"#);
+        assert!(matches!(m, Ok(ClientMessage::Join { resume: None, .. })));
+        let m = ClientMessage::parse(
+            r#"{"type":"join","v":1,"token":"abc","display_name":"A","resume":"r"}"#,
+        );
+        assert!(matches!(m, Ok(ClientMessage::Join { resume: Some(_), .. })));
+    }
+
+    #[test]
+    fn garbage_and_unknown_types_are_refused() {
+        for text in ["", "null", "[]", "{", r#"{"type":"record"}"#, "\u{0}\u{1}", r#"{"type":1}"#] {
+            assert_eq!(ClientMessage::parse(text), Err(ParseError::NotJson), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn oversized_fields_are_refused() {
+        let long = "x".repeat(65);
+        let text = format!(r#"{{"type":"join","v":1,"token":"t","display_name":"{long}"}}"#);
+        assert_eq!(ClientMessage::parse(&text), Err(ParseError::Field("display_name")));
+        let huge = "y".repeat(MAX_FRAME_BYTES + 1);
+        assert_eq!(ClientMessage::parse(&huge), Err(ParseError::TooLarge));
+        let sdp = "v".repeat(MAX_SDP_BYTES + 1);
+        let text = format!(r#"{{"type":"offer","sdp":"{sdp}"}}"#);
+        assert_eq!(ClientMessage::parse(&text), Err(ParseError::Field("sdp")));
+    }
+
+    #[test]
+    fn server_messages_carry_their_type_tag() {
+        let json = ServerMessage::ParticipantLeft {
+            participant_id: "p1".into(),
+        }
+        .to_json();
+        assert_eq!(json, r#"{"type":"participant_left","participant_id":"p1"}"#);
+        let json = ServerMessage::error(ErrorCode::LinkInvalid, "x").to_json();
+        assert!(json.contains(r#""code":"link_invalid""#));
+    }
+}

@@ -1,0 +1,511 @@
+//! Live meetings: one task per meeting owns its policy core and its participants' connections,
+//! and turns the core's effects into messages and media commands.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use sluss_meeting::{DisplayName, Effect, JoinError, JoinOutcome, JoinRequest, LinkId, Meeting};
+use sluss_meeting::{MeetingConfig, ParticipantId, Presence, Role};
+use sluss_net::{Command, Media};
+use sluss_protocol::{ClientMessage, Connection, ErrorCode, Kind, ParticipantInfo, ServerMessage, TrackInfo};
+use sluss_relay::{PeerId, RelayEvent, RouterId, TrackKind};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use crate::metrics::Metrics;
+use crate::secret::random_id;
+
+/// What a connection's writer task is told to do.
+#[derive(Debug)]
+pub enum Outbound {
+    Send(ServerMessage),
+    /// Send this (if any) and close the socket.
+    Close(Option<ServerMessage>),
+}
+
+pub type ConnTx = mpsc::UnboundedSender<Outbound>;
+
+/// A successful join, as the connection needs it.
+#[derive(Debug)]
+pub struct Joined {
+    pub participant: ParticipantId,
+    pub conn_id: u64,
+    pub message: ServerMessage,
+}
+
+pub struct JoinArgs {
+    pub link: LinkId,
+    pub role: Role,
+    pub name: DisplayName,
+    pub announce: IpAddr,
+    pub conn: ConnTx,
+}
+
+enum Cmd {
+    Join(JoinArgs, oneshot::Sender<Result<Joined, ErrorCode>>),
+    Client {
+        participant: ParticipantId,
+        conn_id: u64,
+        message: ClientMessage,
+    },
+    Closed {
+        participant: ParticipantId,
+        conn_id: u64,
+    },
+    Shutdown,
+}
+
+/// A handle for sending a live meeting what its connections say.
+#[derive(Clone)]
+pub struct MeetingHandle {
+    tx: mpsc::UnboundedSender<Cmd>,
+}
+
+impl MeetingHandle {
+    pub fn client(&self, participant: ParticipantId, conn_id: u64, message: ClientMessage) {
+        let _ = self.tx.send(Cmd::Client {
+            participant,
+            conn_id,
+            message,
+        });
+    }
+
+    pub fn closed(&self, participant: ParticipantId, conn_id: u64) {
+        let _ = self.tx.send(Cmd::Closed { participant, conn_id });
+    }
+}
+
+struct Entry {
+    handle: MeetingHandle,
+    participants: Arc<AtomicU64>,
+}
+
+/// Every live meeting on this node.
+pub struct Registry {
+    meetings: Mutex<HashMap<String, Entry>>,
+    media: Arc<Media>,
+    config: MeetingConfig,
+    metrics: Arc<Metrics>,
+    next_peer: AtomicU64,
+}
+
+impl Registry {
+    pub fn new(media: Arc<Media>, config: MeetingConfig, metrics: Arc<Metrics>) -> Arc<Registry> {
+        Arc::new(Registry {
+            meetings: Mutex::new(HashMap::new()),
+            media,
+            config,
+            metrics,
+            next_peer: AtomicU64::new(1),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // A panic elsewhere must not take every meeting down with it.
+        self.meetings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Joins the live meeting, starting it if nobody is in it yet.
+    pub async fn join(
+        self: &Arc<Self>,
+        meeting_id: &str,
+        args: JoinArgs,
+    ) -> Result<(MeetingHandle, Joined), ErrorCode> {
+        let (reply, rx) = oneshot::channel();
+        let handle = {
+            let mut meetings = self.lock();
+            let entry = meetings.entry(meeting_id.to_owned()).or_insert_with(|| self.start(meeting_id));
+            // Sent under the lock, so a meeting that is closing down cannot lose it.
+            let _ = entry.handle.tx.send(Cmd::Join(args, reply));
+            entry.handle.clone()
+        };
+        let joined = rx.await.map_err(|_| ErrorCode::Internal)??;
+        Ok((handle, joined))
+    }
+
+    fn start(self: &Arc<Self>, meeting_id: &str) -> Entry {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let participants = Arc::new(AtomicU64::new(0));
+        let mut router_bytes = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut router_bytes);
+        let live = Live {
+            meeting_id: meeting_id.to_owned(),
+            router: RouterId(u64::from_le_bytes(router_bytes)),
+            core: Meeting::new(self.config.clone()),
+            conns: HashMap::new(),
+            peers: HashMap::new(),
+            events_tx,
+            registry: self.clone(),
+            participants: participants.clone(),
+            next_conn: 1,
+        };
+        self.metrics.meetings_active.inc();
+        info!(meeting = %meeting_id, "meeting started");
+        tokio::spawn(live.run(rx, events_rx));
+        Entry {
+            handle: MeetingHandle { tx },
+            participants,
+        }
+    }
+
+    pub fn participant_count(&self, meeting_id: &str) -> u64 {
+        self.lock()
+            .get(meeting_id)
+            .map_or(0, |e| e.participants.load(Ordering::Relaxed))
+    }
+
+    /// Tells every live meeting to close its connections.
+    pub fn shutdown(&self) {
+        for entry in self.lock().values() {
+            let _ = entry.handle.tx.send(Cmd::Shutdown);
+        }
+    }
+
+    /// Ends the task's registration if it has nothing left to do. Under the lock, so no join
+    /// can slip in between the check and the removal.
+    fn try_retire(&self, meeting_id: &str, rx: &mpsc::UnboundedReceiver<Cmd>) -> bool {
+        let mut meetings = self.lock();
+        if !rx.is_empty() {
+            return false;
+        }
+        meetings.remove(meeting_id);
+        true
+    }
+}
+
+struct Conn {
+    id: u64,
+    tx: ConnTx,
+    announce: IpAddr,
+    peer: Option<PeerId>,
+}
+
+struct Live {
+    meeting_id: String,
+    router: RouterId,
+    core: Meeting,
+    conns: HashMap<ParticipantId, Conn>,
+    peers: HashMap<PeerId, ParticipantId>,
+    events_tx: mpsc::UnboundedSender<RelayEvent>,
+    registry: Arc<Registry>,
+    participants: Arc<AtomicU64>,
+    next_conn: u64,
+}
+
+impl Live {
+    async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<Cmd>,
+        mut events: mpsc::UnboundedReceiver<RelayEvent>,
+    ) {
+        loop {
+            let deadline = self.core.poll_timeout();
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(Cmd::Shutdown) | None => {
+                        self.close_all();
+                        self.registry.lock().remove(&self.meeting_id);
+                        break;
+                    }
+                    Some(cmd) => self.handle(cmd).await,
+                },
+                Some(event) = events.recv() => self.relay_event(event),
+                _ = sleep_until(deadline), if deadline.is_some() => {
+                    let effects = self.core.handle_timeout(Instant::now());
+                    self.apply(effects);
+                }
+            }
+            self.participants.store(self.core.participants().count() as u64, Ordering::Relaxed);
+            if self.core.is_empty() && self.conns.is_empty() && self.registry.try_retire(&self.meeting_id, &rx) {
+                break;
+            }
+        }
+        self.registry.metrics.meetings_active.dec();
+        info!(meeting = %self.meeting_id, "meeting closed");
+    }
+
+    async fn handle(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Join(args, reply) => {
+                let _ = reply.send(self.join(args));
+            }
+            Cmd::Client {
+                participant,
+                conn_id,
+                message,
+            } => {
+                if self.conns.get(&participant).is_some_and(|c| c.id == conn_id) {
+                    self.client_message(participant, message).await;
+                }
+            }
+            Cmd::Closed { participant, conn_id } => {
+                if self.conns.get(&participant).is_some_and(|c| c.id == conn_id) {
+                    self.drop_conn(&participant);
+                    let effects = self.core.connection_lost(Instant::now(), &participant);
+                    self.apply(effects);
+                }
+            }
+            Cmd::Shutdown => {}
+        }
+    }
+
+    fn join(&mut self, args: JoinArgs) -> Result<Joined, ErrorCode> {
+        let request = JoinRequest {
+            link: args.link,
+            role: args.role,
+            name: args.name,
+            new_id: ParticipantId::new(random_id("p_")),
+        };
+        let (outcome, effects) = self.core.join(Instant::now(), request).map_err(|e| match e {
+            JoinError::Full => ErrorCode::MeetingFull,
+            JoinError::Ended => ErrorCode::MeetingEnded,
+        })?;
+        let participant = outcome.participant().clone();
+        if let JoinOutcome::Replaced(_) = outcome {
+            // The same personal link joined again: the newer connection wins.
+            if let Some(old) = self.conns.get(&participant) {
+                let _ = old.tx.send(Outbound::Close(Some(ServerMessage::error(
+                    ErrorCode::Protocol,
+                    "This link was opened somewhere else.",
+                ))));
+            }
+            self.drop_conn(&participant);
+        }
+        let conn_id = self.next_conn;
+        self.next_conn += 1;
+        self.conns.insert(
+            participant.clone(),
+            Conn {
+                id: conn_id,
+                tx: args.conn,
+                announce: args.announce,
+                peer: None,
+            },
+        );
+        let me = self.core.participant(&participant).map(|p| p.role).unwrap_or(Role::Guest);
+        let others = self
+            .core
+            .participants()
+            .filter(|p| p.id != participant)
+            .map(|p| self.info(&p.id))
+            .flatten()
+            .collect();
+        debug!(meeting = %self.meeting_id, %participant, ?outcome, "joined");
+        self.registry.metrics.joins.inc();
+        self.apply(effects);
+        Ok(Joined {
+            participant: participant.clone(),
+            conn_id,
+            message: ServerMessage::Joined {
+                v: sluss_protocol::VERSION,
+                participant_id: participant.to_string(),
+                resume: random_id("r_"),
+                role: wire_role(me),
+                participants: others,
+            },
+        })
+    }
+
+    async fn client_message(&mut self, participant: ParticipantId, message: ClientMessage) {
+        let media = self.registry.media.clone();
+        match message {
+            ClientMessage::Offer { sdp } => {
+                let Some(conn) = self.conns.get_mut(&participant) else {
+                    return;
+                };
+                let result = match conn.peer {
+                    Some(peer) => media.offer(self.router, peer, sdp).await,
+                    None => {
+                        let peer = PeerId(self.registry.next_peer.fetch_add(1, Ordering::Relaxed));
+                        let result = media
+                            .add_peer(
+                                self.router,
+                                peer,
+                                participant.to_string(),
+                                conn.announce,
+                                sdp,
+                                self.events_tx.clone(),
+                            )
+                            .await;
+                        if result.is_ok() {
+                            conn.peer = Some(peer);
+                            self.peers.insert(peer, participant.clone());
+                        }
+                        result
+                    }
+                };
+                match result {
+                    Ok(sdp) => self.send(&participant, ServerMessage::Answer { sdp }),
+                    Err(e) => {
+                        debug!(%participant, error = %e, "offer refused");
+                        self.send(
+                            &participant,
+                            ServerMessage::error(ErrorCode::Negotiation, "The offer could not be used."),
+                        );
+                    }
+                }
+            }
+            ClientMessage::Answer { sdp } => {
+                let Some(peer) = self.conns.get(&participant).and_then(|c| c.peer) else {
+                    return;
+                };
+                if let Err(e) = media.answer(self.router, peer, sdp).await {
+                    debug!(%participant, error = %e, "answer refused");
+                    self.send(
+                        &participant,
+                        ServerMessage::error(ErrorCode::Negotiation, "The answer could not be used."),
+                    );
+                }
+            }
+            ClientMessage::Candidate { candidate, .. } => {
+                if let Some(peer) = self.conns.get(&participant).and_then(|c| c.peer) {
+                    media.send(self.router, Command::Candidate { peer, candidate });
+                }
+            }
+            ClientMessage::MediaState {
+                audio_muted,
+                video_muted,
+            } => {
+                let effects = self.core.set_media_state(&participant, audio_muted, video_muted);
+                self.apply(effects);
+            }
+            ClientMessage::Leave => {
+                if let Some(conn) = self.conns.get(&participant) {
+                    let _ = conn.tx.send(Outbound::Close(None));
+                }
+                self.drop_conn(&participant);
+                let effects = self.core.leave(&participant);
+                self.apply(effects);
+            }
+            // The connection answers pings itself; a second join is refused there.
+            ClientMessage::Ping | ClientMessage::Join { .. } => {}
+        }
+    }
+
+    fn relay_event(&mut self, event: RelayEvent) {
+        match event {
+            RelayEvent::Offer { peer, sdp, tracks } => {
+                let Some(participant) = self.peers.get(&peer).cloned() else {
+                    return;
+                };
+                let tracks = tracks
+                    .into_iter()
+                    .map(|t| TrackInfo {
+                        mid: t.mid,
+                        participant_id: t.label,
+                        kind: match t.kind {
+                            TrackKind::Audio => Kind::Audio,
+                            TrackKind::Video => Kind::Video,
+                        },
+                    })
+                    .collect();
+                self.send(&participant, ServerMessage::Offer { sdp, tracks });
+            }
+            RelayEvent::Closed { peer } => {
+                // The transport died (DTLS failure): the browser notices and reconnects.
+                if let Some(participant) = self.peers.remove(&peer) {
+                    warn!(meeting = %self.meeting_id, %participant, "media transport closed");
+                    if let Some(conn) = self.conns.get_mut(&participant) {
+                        conn.peer = None;
+                    }
+                }
+                self.registry.media.send(self.router, Command::RemovePeer { peer });
+            }
+            RelayEvent::Connected { peer } => debug!(%peer, "media connected"),
+            RelayEvent::Disconnected { peer } => debug!(%peer, "media consent lost"),
+        }
+    }
+
+    /// Forgets a participant's connection and its media transport.
+    fn drop_conn(&mut self, participant: &ParticipantId) {
+        if let Some(conn) = self.conns.remove(participant) {
+            if let Some(peer) = conn.peer {
+                self.peers.remove(&peer);
+                self.registry.media.send(self.router, Command::RemovePeer { peer });
+            }
+        }
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Arrived(id) => {
+                    if let Some(participant) = self.info(&id) {
+                        self.broadcast(&id, ServerMessage::ParticipantJoined { participant });
+                    }
+                }
+                Effect::Updated(id) => {
+                    if let Some(participant) = self.info(&id) {
+                        self.broadcast(&id, ServerMessage::ParticipantUpdated { participant });
+                    }
+                }
+                Effect::Departed(id) => {
+                    self.drop_conn(&id);
+                    self.broadcast(
+                        &id,
+                        ServerMessage::ParticipantLeft {
+                            participant_id: id.to_string(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn info(&self, id: &ParticipantId) -> Option<ParticipantInfo> {
+        let p = self.core.participant(id)?;
+        Some(ParticipantInfo {
+            participant_id: p.id.to_string(),
+            display_name: p.name.expose().to_owned(),
+            role: wire_role(p.role),
+            audio_muted: p.audio_muted,
+            video_muted: p.video_muted,
+            connection: match p.presence {
+                Presence::Connected => Connection::Connected,
+                Presence::Reconnecting { .. } => Connection::Reconnecting,
+            },
+        })
+    }
+
+    fn send(&self, to: &ParticipantId, message: ServerMessage) {
+        if let Some(conn) = self.conns.get(to) {
+            let _ = conn.tx.send(Outbound::Send(message));
+        }
+    }
+
+    fn broadcast(&self, except: &ParticipantId, message: ServerMessage) {
+        for (id, conn) in &self.conns {
+            if id != except {
+                let _ = conn.tx.send(Outbound::Send(message.clone()));
+            }
+        }
+    }
+
+    fn close_all(&mut self) {
+        let ids: Vec<_> = self.conns.keys().cloned().collect();
+        for id in ids {
+            if let Some(conn) = self.conns.get(&id) {
+                let _ = conn.tx.send(Outbound::Close(None));
+            }
+            self.drop_conn(&id);
+        }
+    }
+}
+
+fn wire_role(role: Role) -> sluss_protocol::Role {
+    match role {
+        Role::Chair => sluss_protocol::Role::Chair,
+        Role::Guest => sluss_protocol::Role::Guest,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,93 @@
+//! Prometheus metrics: the signaling side's own, and the media workers' counters copied in at
+//! scrape time.
+
+use std::sync::{Arc, Mutex};
+
+use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use sluss_net::Media;
+
+pub struct Metrics {
+    registry: Registry,
+    pub meetings_active: IntGauge,
+    pub participants_active: IntGauge,
+    pub ws_connections: IntGauge,
+    pub joins: IntCounter,
+    pub ws_refusals: IntCounterVec,
+    relay_peers: IntGauge,
+    relay_counters: Vec<(&'static str, IntCounter)>,
+    scrape: Mutex<()>,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        let registry = Registry::new_custom(Some("sluss".into()), None).unwrap_or_default();
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).unwrap_or_else(|_| unreachable_metric());
+            let _ = registry.register(Box::new(g.clone()));
+            g
+        };
+        let meetings_active = gauge("meetings_active", "Meetings with someone in them on this node.");
+        let participants_active = gauge("participants_active", "Participants in live meetings, including those reconnecting.");
+        let ws_connections = gauge("ws_connections", "Open signaling WebSockets.");
+        let relay_peers = gauge("relay_peers", "WebRTC transports in the media workers.");
+        let joins = IntCounter::new("joins_total", "Accepted joins.").unwrap_or_else(|_| unreachable_metric());
+        let _ = registry.register(Box::new(joins.clone()));
+        let ws_refusals = IntCounterVec::new(
+            Opts::new("ws_refusals_total", "Signaling messages refused, by error code."),
+            &["code"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let _ = registry.register(Box::new(ws_refusals.clone()));
+        let relay_counters = sluss_relay::RelayStats::default()
+            .named()
+            .iter()
+            .map(|(name, _)| {
+                let c = IntCounter::new(format!("relay_{name}_total"), format!("Media relay: {}.", name.replace('_', " ")))
+                    .unwrap_or_else(|_| unreachable_metric());
+                let _ = registry.register(Box::new(c.clone()));
+                (*name, c)
+            })
+            .collect();
+        Arc::new(Metrics {
+            registry,
+            meetings_active,
+            participants_active,
+            ws_connections,
+            joins,
+            ws_refusals,
+            relay_peers,
+            relay_counters,
+            scrape: Mutex::new(()),
+        })
+    }
+
+    /// The text exposition, with the media counters brought up to date.
+    pub fn render(&self, media: &Media) -> String {
+        let _guard = self.scrape.lock().unwrap_or_else(|e| e.into_inner());
+        let mut peers = 0;
+        let mut totals: Vec<u64> = vec![0; self.relay_counters.len()];
+        for shard in media.stats() {
+            peers += shard.peers.load(std::sync::atomic::Ordering::Relaxed);
+            for (i, (_, v)) in shard.load().into_iter().enumerate() {
+                if let Some(t) = totals.get_mut(i) {
+                    *t += v;
+                }
+            }
+        }
+        self.relay_peers.set(peers as i64);
+        for ((_, counter), total) in self.relay_counters.iter().zip(totals) {
+            let current = counter.get();
+            if total > current {
+                counter.inc_by(total - current);
+            }
+        }
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Metric names and help texts here are constants; construction cannot fail on them.
+fn unreachable_metric<T>() -> T {
+    panic!("invalid constant metric definition")
+}

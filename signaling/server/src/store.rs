@@ -1,0 +1,219 @@
+//! Durable state: meetings, links, the setup token and organiser sessions, in SQLite.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+
+use sluss_meeting::Role;
+
+#[derive(Debug)]
+pub struct StoreError(sqlx::Error);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError(sqlx::Error::Migrate(Box::new(e)))
+    }
+}
+
+/// A link as looked up by its token's hash.
+#[derive(Debug, Clone)]
+pub struct LinkRecord {
+    pub link_id: String,
+    pub meeting_id: String,
+    pub role: Role,
+    pub usable: bool,
+    pub meeting_ended: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct MeetingRecord {
+    pub id: String,
+    pub title: String,
+    pub created_at: i64,
+}
+
+/// A link to create with a meeting.
+pub struct NewLink {
+    pub id: String,
+    pub token_hash: Vec<u8>,
+    pub role: Role,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Chair => "chair",
+        Role::Guest => "guest",
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and runs the migrations.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Whether nobody has claimed a setup link yet.
+    pub async fn setup_pending(&self) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM setup_tokens WHERE claimed_at IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get::<i64, _>(0) == 0)
+    }
+
+    /// Replaces any unclaimed setup token with a new one.
+    pub async fn issue_setup_token(&self, hash: &[u8], now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM setup_tokens WHERE claimed_at IS NULL")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)")
+            .bind(hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Spends a setup token and opens a session. False when the token is unknown or spent.
+    pub async fn claim_setup(
+        &self,
+        token_hash: &[u8],
+        session_hash: &[u8],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE setup_tokens SET claimed_at = ? WHERE token_hash = ? AND claimed_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO sessions (token_hash, created_at, expires_at) VALUES (?, ?, ?)")
+            .bind(session_hash)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn session_valid(&self, hash: &[u8], now: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM sessions WHERE token_hash = ? AND expires_at > ?")
+            .bind(hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn create_meeting(
+        &self,
+        id: &str,
+        title: &str,
+        now: i64,
+        links: &[NewLink],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO meetings (id, title, created_at) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(title)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        for link in links {
+            sqlx::query(
+                "INSERT INTO links (id, token_hash, meeting_id, role, created_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&link.id)
+            .bind(&link.token_hash)
+            .bind(id)
+            .bind(role_name(link.role))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find_link(&self, token_hash: &[u8], now: i64) -> Result<Option<LinkRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT l.id, l.meeting_id, l.role, l.expires_at, l.revoked_at, m.ended_at
+             FROM links l JOIN meetings m ON m.id = l.meeting_id WHERE l.token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| {
+            let expires_at: Option<i64> = r.get(3);
+            let revoked_at: Option<i64> = r.get(4);
+            let ended_at: Option<i64> = r.get(5);
+            let role: String = r.get(2);
+            LinkRecord {
+                link_id: r.get(0),
+                meeting_id: r.get(1),
+                role: if role == "chair" { Role::Chair } else { Role::Guest },
+                usable: revoked_at.is_none() && expires_at.is_none_or(|t| t > now),
+                meeting_ended: ended_at.is_some(),
+            }
+        }))
+    }
+
+    pub async fn list_meetings(&self, limit: i64) -> Result<Vec<MeetingRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, title, created_at FROM meetings WHERE ended_at IS NULL
+             ORDER BY created_at DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| MeetingRecord {
+                id: r.get(0),
+                title: r.get(1),
+                created_at: r.get(2),
+            })
+            .collect())
+    }
+}

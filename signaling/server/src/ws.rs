@@ -1,0 +1,193 @@
+//! One browser's signaling WebSocket: authenticate the first message, then relay messages to
+//! and from the live meeting.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use sluss_meeting::{DisplayName, LinkId};
+use sluss_protocol::{ClientMessage, ErrorCode, ServerMessage, MAX_FRAME_BYTES};
+use tokio::sync::mpsc;
+use tracing::debug;
+
+use crate::live::{JoinArgs, Outbound};
+use crate::secret::Secret;
+use crate::{unix_now, AppState};
+
+/// The join message must come this soon after the socket opens.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// A silent socket is closed after this long (the client pings every 20 s).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// At most this many messages in a window of `RATE_WINDOW`.
+const RATE_LIMIT: u32 = 200;
+const RATE_WINDOW: Duration = Duration::from_secs(10);
+
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let announce = state.announce_ip(&headers).await;
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| session(socket, state, announce))
+}
+
+async fn session(socket: WebSocket, state: AppState, announce: IpAddr) {
+    state.metrics.ws_connections.inc();
+    run(socket, &state, announce).await;
+    state.metrics.ws_connections.dec();
+}
+
+async fn run(socket: WebSocket, state: &AppState, announce: IpAddr) {
+    let (mut sink, mut stream) = socket.split();
+    let refuse = |code: ErrorCode, message: &str| {
+        state.metrics.ws_refusals.with_label_values(&[code_name(code)]).inc();
+        Message::Text(ServerMessage::error(code, message).to_json().into())
+    };
+
+    // 1. The first message must be a join with a valid link.
+    let first = match tokio::time::timeout(JOIN_TIMEOUT, stream.next()).await {
+        Ok(Some(Ok(Message::Text(text)))) => ClientMessage::parse(&text),
+        Ok(Some(Ok(_))) => Err(sluss_protocol::ParseError::NotJson),
+        _ => return,
+    };
+    let (token, name) = match first {
+        Ok(ClientMessage::Join { v, token, display_name, .. }) => {
+            if v != sluss_protocol::VERSION {
+                let _ = sink.send(refuse(ErrorCode::UnsupportedVersion, "This page is out of date; reload it.")).await;
+                return;
+            }
+            match DisplayName::parse(&display_name) {
+                Ok(name) => (Secret::from_wire(&token), name),
+                Err(e) => {
+                    let _ = sink.send(refuse(ErrorCode::BadRequest, &format!("Name refused: {e}."))).await;
+                    return;
+                }
+            }
+        }
+        Ok(_) | Err(_) => {
+            let _ = sink.send(refuse(ErrorCode::Protocol, "The first message must be a join.")).await;
+            return;
+        }
+    };
+    let link = match state.store.find_link(&token.hash(), unix_now()).await {
+        Ok(Some(link)) if link.usable => link,
+        Ok(_) => {
+            let _ = sink.send(refuse(ErrorCode::LinkInvalid, "This link is not valid.")).await;
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "link lookup failed");
+            let _ = sink.send(refuse(ErrorCode::Internal, "Something went wrong on the server.")).await;
+            return;
+        }
+    };
+    if link.meeting_ended {
+        let _ = sink.send(refuse(ErrorCode::MeetingEnded, "This meeting has ended.")).await;
+        return;
+    }
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+    let args = JoinArgs {
+        link: LinkId::new(link.link_id),
+        role: link.role,
+        name,
+        announce,
+        conn: out_tx,
+    };
+    let (meeting, joined) = match state.registry.join(&link.meeting_id, args).await {
+        Ok(ok) => ok,
+        Err(code) => {
+            let _ = sink.send(refuse(code, "You cannot join this meeting now.")).await;
+            return;
+        }
+    };
+    if sink.send(Message::Text(joined.message.to_json().into())).await.is_err() {
+        meeting.closed(joined.participant, joined.conn_id);
+        return;
+    }
+
+    // 2. Relay both ways until either side closes.
+    let mut shutdown = state.shutdown.clone();
+    let mut window_start = Instant::now();
+    let mut window_count = 0u32;
+    let mut left = false;
+    loop {
+        tokio::select! {
+            incoming = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => {
+                let text = match incoming {
+                    Ok(Some(Ok(Message::Text(text)))) => text,
+                    Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                    Ok(Some(Ok(Message::Binary(_)))) => {
+                        let _ = sink.send(refuse(ErrorCode::Protocol, "Binary frames are not used.")).await;
+                        break;
+                    }
+                    // Closed, broken, oversized (the socket refuses it) or idle.
+                    _ => break,
+                };
+                if window_start.elapsed() > RATE_WINDOW {
+                    window_start = Instant::now();
+                    window_count = 0;
+                }
+                window_count += 1;
+                if window_count > RATE_LIMIT {
+                    let _ = sink.send(refuse(ErrorCode::Protocol, "Too many messages.")).await;
+                    break;
+                }
+                match ClientMessage::parse(&text) {
+                    Ok(ClientMessage::Ping) => {
+                        let _ = sink.send(Message::Text(ServerMessage::Pong.to_json().into())).await;
+                    }
+                    Ok(ClientMessage::Join { .. }) => {
+                        let _ = sink.send(refuse(ErrorCode::BadRequest, "Already joined.")).await;
+                    }
+                    Ok(ClientMessage::Leave) => {
+                        left = true;
+                        meeting.client(joined.participant.clone(), joined.conn_id, ClientMessage::Leave);
+                    }
+                    Ok(message) => meeting.client(joined.participant.clone(), joined.conn_id, message),
+                    Err(e) => {
+                        debug!(error = %e, "message refused");
+                        let _ = sink.send(refuse(ErrorCode::BadRequest, &format!("Message refused: {e}."))).await;
+                    }
+                }
+            }
+            outbound = out_rx.recv() => match outbound {
+                Some(Outbound::Send(message)) => {
+                    if sink.send(Message::Text(message.to_json().into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Outbound::Close(message)) => {
+                    if let Some(m) = message {
+                        let _ = sink.send(Message::Text(m.to_json().into())).await;
+                    }
+                    left = true;
+                    break;
+                }
+                None => break,
+            },
+            _ = shutdown.changed() => {
+                let _ = sink.send(Message::Text(ServerMessage::error(ErrorCode::Internal, "The server is restarting.").to_json().into())).await;
+                break;
+            }
+        }
+    }
+    let _ = sink.send(Message::Close(None)).await;
+    if !left {
+        meeting.closed(joined.participant, joined.conn_id);
+    }
+}
+
+fn code_name(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Protocol => "protocol",
+        ErrorCode::BadRequest => "bad_request",
+        ErrorCode::LinkInvalid => "link_invalid",
+        ErrorCode::MeetingEnded => "meeting_ended",
+        ErrorCode::UnsupportedVersion => "unsupported_version",
+        ErrorCode::MeetingFull => "meeting_full",
+        ErrorCode::Negotiation => "negotiation",
+        ErrorCode::Internal => "internal",
+    }
+}
