@@ -1,0 +1,251 @@
+//! A deterministic test world: real str0m clients (full ICE, DTLS, SRTP) exchanging datagrams
+//! with a `Relay` through an in-memory network and a virtual clock.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use sluss_relay::{PeerId, Relay, RelayConfig, RelayEvent, RouterId};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::{DatagramRecv, Protocol, Receive};
+use str0m::rtp::{RtpWrite, SeqNo};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+pub const RELAY_ADDR: &str = "127.0.0.1:40000";
+
+/// What a client received: from which of its m-lines, and the payload.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub mid: Mid,
+    pub payload: Vec<u8>,
+}
+
+pub struct Client {
+    pub rtc: Rtc,
+    pub addr: SocketAddr,
+    pub peer: PeerId,
+    pub audio: Mid,
+    pub video: Mid,
+    pub pending: Option<SdpPendingOffer>,
+    pub received: Vec<Received>,
+    pub keyframe_requests: usize,
+    pub connected: bool,
+    /// Datagrams to and from this client are dropped while set (a network outage).
+    pub offline: bool,
+    /// Which publisher label each receiving mid carries (from the relay's offers).
+    pub tracks: HashMap<String, String>,
+    seq: [u64; 2],
+}
+
+pub struct World {
+    pub relay: Relay,
+    pub relay_addr: SocketAddr,
+    pub clients: Vec<Client>,
+    pub now: Instant,
+    pub events: Vec<RelayEvent>,
+    /// Datagrams the relay sent, by destination.
+    pub sent_to: HashMap<SocketAddr, usize>,
+}
+
+impl World {
+    pub fn new() -> World {
+        World::with_config(RelayConfig::default())
+    }
+
+    pub fn with_config(config: RelayConfig) -> World {
+        if let Ok(filter) = std::env::var("RUST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
+        World {
+            relay: Relay::new(config),
+            relay_addr: RELAY_ADDR.parse().unwrap(),
+            clients: Vec::new(),
+            now: Instant::now(),
+            events: Vec::new(),
+            sent_to: HashMap::new(),
+        }
+    }
+
+    /// A client that publishes audio and video joins `router`; returns its index.
+    pub fn join(&mut self, router: u64) -> usize {
+        let idx = self.clients.len();
+        let addr: SocketAddr = format!("127.0.0.{}:{}", 2 + idx / 200, 5000 + idx).parse().unwrap();
+        let mut rtc = Rtc::builder()
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .build(self.now);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        let mut api = rtc.sdp_api();
+        let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let video = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let (offer, pending) = api.apply().unwrap();
+        let peer = PeerId(idx as u64 + 1);
+        let answer = self
+            .relay
+            .add_peer(self.now, RouterId(router), peer, &format!("p{idx}"), self.relay_addr, &offer.to_sdp_string())
+            .expect("relay accepts the offer");
+        rtc.sdp_api()
+            .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+            .expect("client accepts the answer");
+        self.clients.push(Client {
+            rtc,
+            addr,
+            peer,
+            audio,
+            video,
+            pending: None,
+            received: Vec::new(),
+            keyframe_requests: 0,
+            connected: false,
+            offline: false,
+            tracks: HashMap::new(),
+            seq: [0, 0],
+        });
+        self.pump();
+        idx
+    }
+
+    /// Moves every datagram and event until nothing is left to move (bounded).
+    pub fn pump(&mut self) {
+        let mut to_relay: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+        for _ in 0..10_000 {
+            let mut moved = false;
+            while let Some(t) = self.relay.poll_transmit() {
+                moved = true;
+                *self.sent_to.entry(t.destination).or_default() += 1;
+                let Some(i) = self.clients.iter().position(|c| c.addr == t.destination) else {
+                    continue;
+                };
+                let c = &mut self.clients[i];
+                if c.offline {
+                    continue;
+                }
+                let input = Input::Receive(
+                    self.now,
+                    Receive {
+                        proto: Protocol::Udp,
+                        source: self.relay_addr,
+                        destination: c.addr,
+                        contents: DatagramRecv::try_from(t.contents.as_slice()).unwrap(),
+                    },
+                );
+                let _ = c.rtc.handle_input(input);
+                // str0m holds one received packet at a time: drain after every input.
+                drain(c, &mut to_relay);
+            }
+            while let Some(e) = self.relay.poll_event() {
+                moved = true;
+                if let RelayEvent::Offer { peer, sdp, tracks } = &e {
+                    let c = self.clients.iter_mut().find(|c| c.peer == *peer).unwrap();
+                    for t in tracks {
+                        c.tracks.insert(t.mid.clone(), t.label.clone());
+                    }
+                    let answer = c
+                        .rtc
+                        .sdp_api()
+                        .accept_offer(SdpOffer::from_sdp_string(sdp).unwrap())
+                        .unwrap();
+                    drain(c, &mut to_relay);
+                    self.relay
+                        .handle_answer(self.now, *peer, &answer.to_sdp_string())
+                        .expect("relay accepts the answer");
+                }
+                self.events.push(e);
+            }
+            for c in &mut self.clients {
+                drain(c, &mut to_relay);
+            }
+            for (src, data) in to_relay.drain(..) {
+                moved = true;
+                self.relay.handle_receive(self.now, src, &data);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Advances the clock in steps, driving every timer.
+    pub fn advance(&mut self, by: Duration, step: Duration) {
+        let end = self.now + by;
+        while self.now < end {
+            self.now += step;
+            self.relay.handle_timeout(self.now);
+            for c in &mut self.clients {
+                let _ = c.rtc.handle_input(Input::Timeout(self.now));
+            }
+            self.pump();
+        }
+    }
+
+    /// Runs until every client is connected and all offers are answered.
+    pub fn settle(&mut self) {
+        for _ in 0..500 {
+            self.advance(Duration::from_millis(10), Duration::from_millis(10));
+            if self.clients.iter().all(|c| c.connected) {
+                break;
+            }
+        }
+        self.advance(Duration::from_millis(200), Duration::from_millis(10));
+    }
+
+    /// Client `idx` sends one RTP packet on its audio or video m-line, payload tagged
+    /// `[idx, kind, counter]`.
+    pub fn send(&mut self, idx: usize, kind: MediaKind, size: usize) {
+        let now = self.now;
+        let c = &mut self.clients[idx];
+        let (mid, codec, k) = match kind {
+            MediaKind::Audio => (c.audio, Codec::Opus, 0),
+            MediaKind::Video => (c.video, Codec::Vp8, 1),
+        };
+        let pt = c.rtc.codec_config().find(|p| p.spec().codec == codec).unwrap().pt();
+        c.seq[k] += 1;
+        let seq = c.seq[k];
+        let mut payload = vec![0u8; size.max(4)];
+        payload[0] = idx as u8;
+        payload[1] = k as u8;
+        payload[2..4].copy_from_slice(&(seq as u16).to_be_bytes());
+        let mut api = c.rtc.direct_api();
+        let tx = api.stream_tx_by_mid(mid, None).expect("send stream");
+        tx.write_rtp(
+            RtpWrite::new(pt, SeqNo::from(seq), (seq * 960) as u32, now, payload)
+                .marker(true)
+                .nackable(k == 1),
+        );
+    }
+
+    /// Payloads client `idx` received that were sent by client `from`.
+    pub fn received_from(&self, idx: usize, from: usize) -> usize {
+        self.clients[idx].received.iter().filter(|r| r.payload[0] == from as u8).count()
+    }
+}
+
+/// Everything a client has to say: datagrams for the relay, and what it received.
+fn drain(c: &mut Client, to_relay: &mut Vec<(SocketAddr, Vec<u8>)>) {
+    loop {
+        match c.rtc.poll_output() {
+            Ok(Output::Timeout(_)) | Err(_) => return,
+            Ok(Output::Transmit(t)) => {
+                if !c.offline {
+                    to_relay.push((c.addr, t.contents.to_vec()));
+                }
+            }
+            Ok(Output::Event(e)) => match e {
+                Event::Connected => c.connected = true,
+                Event::RtpPacket(p) => {
+                    let mid = c.rtc.direct_api().stream_rx(&p.header.ssrc).map(|s| s.mid());
+                    if let Some(mid) = mid {
+                        c.received.push(Received { mid, payload: p.payload.to_vec() });
+                    }
+                }
+                Event::KeyframeRequest(_) => c.keyframe_requests += 1,
+                _ => {}
+            },
+        }
+    }
+}
