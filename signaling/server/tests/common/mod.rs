@@ -1,0 +1,119 @@
+//! Starts the real signaling app (store, media workers, WebSocket) on loopback for a test.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use sluss_meeting::{MeetingConfig, Role};
+use sluss_net::{Media, MediaConfig};
+use sluss_relay::RelayConfig;
+use sluss_signaling::secret::Secret;
+use sluss_signaling::store::NewLink;
+use sluss_signaling::{AppState, SignalingConfig, Store};
+use tokio_tungstenite::tungstenite::Message;
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+pub async fn start() -> Server {
+    start_with(MeetingConfig::default()).await
+}
+
+pub async fn start_with(meeting: MeetingConfig) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+    let media = Arc::new(
+        Media::start(&MediaConfig {
+            bind_ip: [127, 0, 0, 1].into(),
+            port: 0,
+            workers: 1,
+            relay: RelayConfig::default(),
+        })
+        .unwrap(),
+    );
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let state = AppState::new(
+        SignalingConfig {
+            public_url: "https://localhost:1".into(),
+            announce_ip: Some([127, 0, 0, 1].into()),
+            meeting,
+            session_ttl: Duration::from_secs(3600),
+        },
+        store.clone(),
+        media,
+        rx,
+    );
+    let app = sluss_signaling::app(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Server { addr, store, _dir: dir, _shutdown: tx }
+}
+
+impl Server {
+    /// A meeting with a chair link and `guests` guest links; returns the tokens.
+    pub async fn meeting(&self, guests: usize) -> (String, Vec<String>) {
+        let chair = Secret::generate();
+        let guest: Vec<Secret> = (0..guests).map(|_| Secret::generate()).collect();
+        let mut links = vec![NewLink { id: sluss_signaling::secret::random_id("l_"), token_hash: chair.hash(), role: Role::Chair }];
+        for g in &guest {
+            links.push(NewLink { id: sluss_signaling::secret::random_id("l_"), token_hash: g.hash(), role: Role::Guest });
+        }
+        let id = sluss_signaling::secret::random_id("m_");
+        self.store.create_meeting(&id, "Vårdplanering", 0, &links).await.unwrap();
+        (chair.expose().to_owned(), guest.iter().map(|g| g.expose().to_owned()).collect())
+    }
+
+    pub async fn ws(&self) -> Ws {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr)).await.unwrap();
+        ws
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+pub async fn send(ws: &mut Ws, text: &str) {
+    ws.send(Message::Text(text.into())).await.unwrap();
+}
+
+/// The next JSON message, or None when the socket closed; panics after 5 s.
+pub async fn recv(ws: &mut Ws) -> Option<serde_json::Value> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("a message within 5 s");
+        match msg {
+            Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(&t).unwrap()),
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+/// Waits for a message of this type, skipping others.
+pub async fn recv_type(ws: &mut Ws, kind: &str) -> serde_json::Value {
+    for _ in 0..20 {
+        let m = recv(ws).await.unwrap_or_else(|| panic!("socket closed while waiting for {kind}"));
+        if m["type"] == kind {
+            return m;
+        }
+    }
+    panic!("no {kind} message");
+}
+
+pub async fn join(server: &Server, token: &str, name: &str) -> (Ws, serde_json::Value) {
+    let mut ws = server.ws().await;
+    send(&mut ws, &serde_json::json!({"type": "join", "v": 1, "token": token, "display_name": name}).to_string()).await;
+    let joined = recv_type(&mut ws, "joined").await;
+    (ws, joined)
+}
