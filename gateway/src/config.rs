@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerSection,
@@ -66,18 +66,6 @@ pub struct LogSection {
     pub level: String,
     /// `text` or `json`.
     pub format: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerSection::default(),
-            media: MediaSection::default(),
-            meetings: MeetingsSection::default(),
-            store: StoreSection::default(),
-            log: LogSection::default(),
-        }
-    }
 }
 
 impl Default for ServerSection {
@@ -154,16 +142,26 @@ impl std::error::Error for ConfigError {}
 
 impl Config {
     /// Reads the file (if any), applies environment overrides and checks the result.
-    pub fn load(path: Option<&Path>, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let text = match path {
-            Some(p) => std::fs::read_to_string(p).map_err(|e| ConfigError::Read(p.to_owned(), e))?,
+            Some(p) => {
+                std::fs::read_to_string(p).map_err(|e| ConfigError::Read(p.to_owned(), e))?
+            }
             None => String::new(),
         };
         Config::parse(&text, env)
     }
 
-    pub fn parse(text: &str, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigError> {
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+    pub fn parse(
+        text: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
         for (name, value) in env {
             let Some(rest) = name.strip_prefix("SLUSS_") else {
                 continue;
@@ -188,11 +186,17 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        if self.tls_files().is_none() && (!self.server.tls_cert.is_empty() || !self.server.tls_key.is_empty()) {
-            return Err(ConfigError::Invalid("server.tls_cert and server.tls_key go together".into()));
+        if self.tls_files().is_none()
+            && (!self.server.tls_cert.is_empty() || !self.server.tls_key.is_empty())
+        {
+            return Err(ConfigError::Invalid(
+                "server.tls_cert and server.tls_key go together".into(),
+            ));
         }
         if !self.media.announce_ip.is_empty() && self.announce_ip().is_none() {
-            return Err(ConfigError::Invalid("media.announce_ip is not an IP address".into()));
+            return Err(ConfigError::Invalid(
+                "media.announce_ip is not an IP address".into(),
+            ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid("log.format is text or json".into()));
@@ -201,7 +205,9 @@ impl Config {
             return Err(ConfigError::Invalid("media.port must be set".into()));
         }
         if self.meetings.max_participants == 0 {
-            return Err(ConfigError::Invalid("meetings.max_participants must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "meetings.max_participants must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -210,7 +216,10 @@ impl Config {
         if self.server.tls_cert.is_empty() || self.server.tls_key.is_empty() {
             None
         } else {
-            Some((self.server.tls_cert.clone().into(), self.server.tls_key.clone().into()))
+            Some((
+                self.server.tls_cert.clone().into(),
+                self.server.tls_key.clone().into(),
+            ))
         }
     }
 
@@ -256,7 +265,10 @@ mod tests {
         let defaults = Config::default();
         assert_eq!(config.server.listen, defaults.server.listen);
         assert_eq!(config.media.port, defaults.media.port);
-        assert_eq!(config.meetings.reconnect_grace_secs, defaults.meetings.reconnect_grace_secs);
+        assert_eq!(
+            config.meetings.reconnect_grace_secs,
+            defaults.meetings.reconnect_grace_secs
+        );
         assert_eq!(config.store.sqlite_path, defaults.store.sqlite_path);
     }
 
@@ -280,8 +292,14 @@ mod tests {
     fn environment_overrides_the_file() {
         let env = vec![
             ("SLUSS_MEDIA__PORT".to_string(), "41000".to_string()),
-            ("SLUSS_SERVER__PUBLIC_URL".to_string(), "https://meet.example.se/".to_string()),
-            ("SLUSS_MEDIA__ANNOUNCE_IP".to_string(), "10.0.0.5".to_string()),
+            (
+                "SLUSS_SERVER__PUBLIC_URL".to_string(),
+                "https://meet.example.se/".to_string(),
+            ),
+            (
+                "SLUSS_MEDIA__ANNOUNCE_IP".to_string(),
+                "10.0.0.5".to_string(),
+            ),
             ("UNRELATED".to_string(), "x".to_string()),
         ];
         let config = Config::parse("[media]\nport = 40000\n", env.into_iter()).unwrap();
@@ -292,9 +310,13 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        let err = Config::parse("[media]\nprot = 1\n", no_env()).unwrap_err().to_string();
+        let err = Config::parse("[media]\nprot = 1\n", no_env())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("prot"), "{err}");
-        let err = Config::parse("[server]\ntls_cert = \"a.pem\"\n", no_env()).unwrap_err().to_string();
+        let err = Config::parse("[server]\ntls_cert = \"a.pem\"\n", no_env())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("tls_key"), "{err}");
         assert!(Config::parse("[media]\nannounce_ip = \"nope\"\n", no_env()).is_err());
         assert!(Config::parse("not toml at all [", no_env()).is_err());

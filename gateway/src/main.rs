@@ -63,7 +63,10 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::SUCCESS;
     }
     init_logging(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("sluss: cannot start the runtime: {e}");
@@ -83,9 +86,15 @@ fn main() -> std::process::ExitCode {
 fn init_logging(config: &Config) {
     use tracing_subscriber::EnvFilter;
     // The WebRTC stack's own debug output carries addresses; keep it quiet unless asked.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("str0m=warn,is=warn,dimpl=warn,{}", config.log.level)));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "str0m=warn,is=warn,dimpl=warn,{}",
+            config.log.level
+        ))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log.format == "json" {
         builder.json().init();
     } else {
@@ -147,7 +156,9 @@ async fn serve(config: Config) -> Result<(), BoxError> {
             .map_err(|_| "server.http_redirect_listen is not an address")?;
         let app = redirect_app(public_url.clone(), config.server.listen.port());
         Some(tokio::spawn(
-            axum_server::bind(addr).handle(handle.clone()).serve(app.into_make_service()),
+            axum_server::bind(addr)
+                .handle(handle.clone())
+                .serve(app.into_make_service()),
         ))
     };
 
@@ -157,8 +168,13 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     println!("Sluss is running at {public_url}");
     if store.setup_pending().await? {
         let token = Secret::generate();
-        store.issue_setup_token(&token.hash(), sluss_signaling::unix_now()).await?;
-        println!("First-time setup (one-time link, valid until used): {public_url}/setup#{}", token.expose());
+        store
+            .issue_setup_token(&token.hash(), sluss_signaling::unix_now())
+            .await?;
+        println!(
+            "First-time setup (one-time link, valid until used): {public_url}/setup#{}",
+            token.expose()
+        );
     }
 
     shutdown_signal().await;
@@ -186,11 +202,17 @@ fn redirect_app(public_url: String, https_port: u16) -> axum::Router {
         let public_url = public_url.clone();
         async move {
             let path = uri.path_and_query().map_or("/", |p| p.as_str());
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).and_then(|h| {
-                let name = h.rsplit_once(':').map_or(h, |(n, _)| n);
-                let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || ".-[]:".contains(c));
-                valid.then(|| format!("https://{name}:{https_port}"))
-            });
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|h| {
+                    let name = h.rsplit_once(':').map_or(h, |(n, _)| n);
+                    let valid = !name.is_empty()
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || ".-[]:".contains(c));
+                    valid.then(|| format!("https://{name}:{https_port}"))
+                });
             let target = format!("{}{path}", host.unwrap_or(public_url));
             (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, target)]).into_response()
         }

@@ -7,7 +7,9 @@ use tracing::info;
 
 use crate::config::Config;
 
-pub async fn load_or_create(config: &Config) -> Result<RustlsConfig, Box<dyn std::error::Error + Send + Sync>> {
+pub async fn load_or_create(
+    config: &Config,
+) -> Result<RustlsConfig, Box<dyn std::error::Error + Send + Sync>> {
     let (cert, key) = match config.tls_files() {
         Some(files) => files,
         None => {
@@ -21,13 +23,27 @@ pub async fn load_or_create(config: &Config) -> Result<RustlsConfig, Box<dyn std
             (cert, key)
         }
     };
-    RustlsConfig::from_pem_file(&cert, &key)
-        .await
-        .map_err(|e| format!("cannot load TLS certificate {} / key {}: {e}", cert.display(), key.display()).into())
+    RustlsConfig::from_pem_file(&cert, &key).await.map_err(|e| {
+        format!(
+            "cannot load TLS certificate {} / key {}: {e}",
+            cert.display(),
+            key.display()
+        )
+        .into()
+    })
 }
 
-fn create_self_signed(dir: &Path, cert_path: &Path, key_path: &Path, public_url: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+fn create_self_signed(
+    dir: &Path,
+    cert_path: &Path,
+    key_path: &Path,
+    public_url: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     if let Some(host) = public_url
         .strip_prefix("https://")
         .and_then(|rest| rest.split(['/', ':']).next())
@@ -46,7 +62,12 @@ fn create_self_signed(dir: &Path, cert_path: &Path, key_path: &Path, public_url:
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(data)
 }
 

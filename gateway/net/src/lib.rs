@@ -154,7 +154,11 @@ impl Media {
             let _ = shard.commands.send(Command::Shutdown);
         }
         for shard in &self.shards {
-            let thread = shard.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let thread = shard
+                .thread
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
             if let Some(t) = thread {
                 let _ = t.join();
             }
@@ -189,13 +193,23 @@ impl Media {
         rx.await.unwrap_or(Err(RelayError::UnknownPeer))
     }
 
-    pub async fn offer(&self, router: RouterId, peer: PeerId, sdp: String) -> Result<String, RelayError> {
+    pub async fn offer(
+        &self,
+        router: RouterId,
+        peer: PeerId,
+        sdp: String,
+    ) -> Result<String, RelayError> {
         let (reply, rx) = oneshot::channel();
         self.send(router, Command::Offer { peer, sdp, reply });
         rx.await.unwrap_or(Err(RelayError::UnknownPeer))
     }
 
-    pub async fn answer(&self, router: RouterId, peer: PeerId, sdp: String) -> Result<(), RelayError> {
+    pub async fn answer(
+        &self,
+        router: RouterId,
+        peer: PeerId,
+        sdp: String,
+    ) -> Result<(), RelayError> {
         let (reply, rx) = oneshot::channel();
         self.send(router, Command::Answer { peer, sdp, reply });
         rx.await.unwrap_or(Err(RelayError::UnknownPeer))

@@ -100,8 +100,12 @@ impl Worker {
             if now.duration_since(last_stats) >= STATS_INTERVAL {
                 last_stats = now;
                 self.stats.store(&self.relay.stats());
-                self.stats.peers.store(self.relay.peer_count() as u64, Ordering::Relaxed);
-                self.stats.routers.store(self.relay.router_count() as u64, Ordering::Relaxed);
+                self.stats
+                    .peers
+                    .store(self.relay.peer_count() as u64, Ordering::Relaxed);
+                self.stats
+                    .routers
+                    .store(self.relay.router_count() as u64, Ordering::Relaxed);
             }
 
             let wait = self
@@ -110,10 +114,10 @@ impl Worker {
                 .map_or(MAX_WAIT, |t| t.saturating_duration_since(Instant::now()))
                 .clamp(Duration::from_millis(1), MAX_WAIT);
             // Only touch the socket option when the wait changes noticeably.
-            if wait.abs_diff(current_wait) > Duration::from_micros(500) {
-                if self.socket.set_read_timeout(Some(wait)).is_ok() {
-                    current_wait = wait;
-                }
+            if wait.abs_diff(current_wait) > Duration::from_micros(500)
+                && self.socket.set_read_timeout(Some(wait)).is_ok()
+            {
+                current_wait = wait;
             }
             match self.socket.recv_from(&mut buf) {
                 Ok((n, source)) => {
@@ -143,7 +147,9 @@ impl Worker {
                 events,
                 reply,
             } => {
-                let result = self.relay.add_peer(now, router, peer, &label, local_addr, &offer);
+                let result = self
+                    .relay
+                    .add_peer(now, router, peer, &label, local_addr, &offer);
                 if result.is_ok() {
                     self.sinks.insert(peer, events);
                 }

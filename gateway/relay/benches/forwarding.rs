@@ -34,7 +34,9 @@ fn datagrams(w: &mut World, count: usize) -> Vec<Vec<u8>> {
         for _ in 0..20 {
             match c.rtc.poll_output() {
                 Ok(str0m::Output::Transmit(t)) => {
-                    if t.contents.first().is_some_and(|b| (128..192).contains(b)) && t.contents.len() > 1000 {
+                    if t.contents.first().is_some_and(|b| (128..192).contains(b))
+                        && t.contents.len() > 1000
+                    {
                         out.push(t.contents.to_vec());
                     }
                 }
@@ -57,36 +59,43 @@ fn forwarding(c: &mut Criterion) {
         let (mut fed, mut sent) = (0u64, 0u64);
         let source = w.clients[0].addr;
         group.throughput(Throughput::Elements(subscribers as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(subscribers), &subscribers, |b, _| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters as usize;
-                while left > 0 {
-                    let batch = left.min(500);
-                    left -= batch;
-                    // Untimed: make fresh packets (SRTP refuses replays) and keep ICE alive.
-                    let packets = datagrams(&mut w, batch);
-                    let now = w.now + Duration::from_millis(50);
-                    let start = Instant::now();
-                    for p in &packets {
-                        w.relay.handle_receive(now, source, p);
-                        while let Some(t) = w.relay.poll_transmit() {
-                            sent += 1;
-                            std::hint::black_box(t);
+        group.bench_with_input(
+            BenchmarkId::from_parameter(subscribers),
+            &subscribers,
+            |b, _| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    let mut left = iters as usize;
+                    while left > 0 {
+                        let batch = left.min(500);
+                        left -= batch;
+                        // Untimed: make fresh packets (SRTP refuses replays) and keep ICE alive.
+                        let packets = datagrams(&mut w, batch);
+                        let now = w.now + Duration::from_millis(50);
+                        let start = Instant::now();
+                        for p in &packets {
+                            w.relay.handle_receive(now, source, p);
+                            while let Some(t) = w.relay.poll_transmit() {
+                                sent += 1;
+                                std::hint::black_box(t);
+                            }
                         }
+                        total += start.elapsed();
+                        fed += packets.len() as u64;
+                        w.advance(Duration::from_millis(20), Duration::from_millis(20));
                     }
-                    total += start.elapsed();
-                    fed += packets.len() as u64;
-                    w.advance(Duration::from_millis(20), Duration::from_millis(20));
-                }
-                total
-            });
-        });
+                    total
+                });
+            },
+        );
         println!(
             "{subscribers} subscribers: fed {fed} packets, {sent} datagrams out ({:.2} per packet)",
             sent as f64 / fed.max(1) as f64
         );
-        assert!(sent >= fed * subscribers as u64 * 9 / 10, "the benchmark forwarded too little");
+        assert!(
+            sent >= fed * subscribers as u64 * 9 / 10,
+            "the benchmark forwarded too little"
+        );
     }
     group.finish();
     println!(
@@ -94,7 +103,10 @@ fn forwarding(c: &mut Criterion) {
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.to_owned()))
+            .and_then(|s| s
+                .lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.to_owned()))
             .unwrap_or_default()
     );
 }

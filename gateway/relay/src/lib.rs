@@ -39,4 +39,3 @@ pub use error::RelayError;
 pub use ids::{PeerId, RouterId, TrackKind};
 pub use relay::{Relay, RelayConfig, RelayEvent, TrackDescription, Transmit};
 pub use stats::RelayStats;
-

@@ -13,7 +13,7 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, trace};
 
-use crate::peer::{ConsumerState, PendingAdd, Peer};
+use crate::peer::{ConsumerState, Peer, PendingAdd};
 use crate::router::{ConsumerRef, Producer, ProducerId, Router};
 use crate::stun::{self, Demux};
 use crate::{PeerId, RelayError, RelayStats, RouterId, TrackKind};
@@ -134,7 +134,8 @@ impl Relay {
         if self.peers.contains_key(&id) {
             return Err(RelayError::DuplicatePeer);
         }
-        let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| RelayError::Sdp(e.to_string()))?;
+        let offer =
+            SdpOffer::from_sdp_string(offer_sdp).map_err(|e| RelayError::Sdp(e.to_string()))?;
         let mut rtc = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
@@ -160,7 +161,11 @@ impl Relay {
             .map(|p| PendingAdd {
                 producer: p.id,
                 publisher: p.peer,
-                label: self.peers.get(&p.peer).map(|x| x.label.clone()).unwrap_or_default(),
+                label: self
+                    .peers
+                    .get(&p.peer)
+                    .map(|x| x.label.clone())
+                    .unwrap_or_default(),
                 kind: p.kind,
             })
             .collect();
@@ -194,7 +199,12 @@ impl Relay {
     }
 
     /// A new offer from a peer's browser (renegotiation or ICE restart). Returns the answer.
-    pub fn handle_offer(&mut self, now: Instant, id: PeerId, sdp: &str) -> Result<String, RelayError> {
+    pub fn handle_offer(
+        &mut self,
+        now: Instant,
+        id: PeerId,
+        sdp: &str,
+    ) -> Result<String, RelayError> {
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| RelayError::Sdp(e.to_string()))?;
         let peer = self.peers.get_mut(&id).ok_or(RelayError::UnknownPeer)?;
         if peer.pending.is_some() {
@@ -237,7 +247,8 @@ impl Relay {
             self.poll_dirty(now);
             return Err(RelayError::Sdp(e.to_string()));
         }
-        peer.consumers.retain(|c| c.state != ConsumerState::Stopping);
+        peer.consumers
+            .retain(|c| c.state != ConsumerState::Stopping);
         let router = peer.router;
         let mut activated: Vec<(ProducerId, str0m::media::Mid)> = Vec::new();
         for c in &mut peer.consumers {
@@ -401,7 +412,9 @@ impl Relay {
         let mut due = std::mem::take(&mut self.scratch);
         due.clear();
         for (id, peer) in &mut self.peers {
-            if !peer.consent_lost && now.saturating_duration_since(peer.last_consent) >= self.config.consent_timeout {
+            if !peer.consent_lost
+                && now.saturating_duration_since(peer.last_consent) >= self.config.consent_timeout
+            {
                 peer.consent_lost = true;
                 self.stats.ice_failures += 1;
                 for addr in peer.addresses.drain(..) {
@@ -409,7 +422,8 @@ impl Relay {
                         self.by_addr.remove(&addr);
                     }
                 }
-                self.events.push_back(RelayEvent::Disconnected { peer: *id });
+                self.events
+                    .push_back(RelayEvent::Disconnected { peer: *id });
                 debug!(%id, "ICE consent expired");
             }
             if peer.next_timeout.is_none_or(|t| t <= now) {
@@ -433,7 +447,8 @@ impl Relay {
         self.peers
             .values()
             .flat_map(|p| {
-                let consent = (!p.consent_lost).then(|| p.last_consent + self.config.consent_timeout);
+                let consent =
+                    (!p.consent_lost).then(|| p.last_consent + self.config.consent_timeout);
                 [p.next_timeout, consent]
             })
             .flatten()
@@ -476,7 +491,11 @@ impl Relay {
                 return;
             }
             if let Some((sdp, tracks)) = peer.negotiate() {
-                self.events.push_back(RelayEvent::Offer { peer: id, sdp, tracks });
+                self.events.push_back(RelayEvent::Offer {
+                    peer: id,
+                    sdp,
+                    tracks,
+                });
             }
             let output = match peer.rtc.poll_output() {
                 Ok(o) => o,
@@ -573,7 +592,9 @@ impl Relay {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
-        if peer.consumers.iter().any(|c| c.mid == added.mid) || peer.producers >= MAX_PRODUCERS_PER_PEER {
+        if peer.consumers.iter().any(|c| c.mid == added.mid)
+            || peer.producers >= MAX_PRODUCERS_PER_PEER
+        {
             return;
         }
         peer.producers += 1;
@@ -612,7 +633,12 @@ impl Relay {
             return;
         };
         let pt = packet.header.payload_type;
-        let Some(mid) = publisher.rtc.direct_api().stream_rx(&packet.header.ssrc).map(|s| s.mid()) else {
+        let Some(mid) = publisher
+            .rtc
+            .direct_api()
+            .stream_rx(&packet.header.ssrc)
+            .map(|s| s.mid())
+        else {
             return;
         };
         let Some(codec) = publisher
@@ -691,7 +717,11 @@ impl Relay {
     }
 
     fn request_keyframe(&mut self, now: Instant, router: RouterId, producer: ProducerId) {
-        let Some(p) = self.routers.get_mut(&router).and_then(|r| r.producer_mut(producer)) else {
+        let Some(p) = self
+            .routers
+            .get_mut(&router)
+            .and_then(|r| r.producer_mut(producer))
+        else {
             return;
         };
         if p.kind != TrackKind::Video {

@@ -28,7 +28,8 @@ fn the_relay_stops_sending_to_a_silent_peer_and_resumes_when_it_returns() {
     }
     let b_peer = w.clients[b].peer;
     assert!(
-        w.events.iter().any(|e| *e == RelayEvent::Disconnected { peer: b_peer }),
+        w.events
+            .contains(&RelayEvent::Disconnected { peer: b_peer }),
         "the relay reports b as gone"
     );
     // Nothing more is sent to b's address.
@@ -37,7 +38,11 @@ fn the_relay_stops_sending_to_a_silent_peer_and_resumes_when_it_returns() {
         w.send(a, MediaKind::Audio, 80);
         w.advance(Duration::from_millis(20), Duration::from_millis(20));
     }
-    assert_eq!(w.sent_to.get(&b_addr).copied().unwrap_or(0), sent, "no traffic without consent");
+    assert_eq!(
+        w.sent_to.get(&b_addr).copied().unwrap_or(0),
+        sent,
+        "no traffic without consent"
+    );
 
     // b's network returns and its browser restarts ICE: new credentials, validated anew.
     w.clients[b].offline = false;
@@ -45,11 +50,17 @@ fn the_relay_stops_sending_to_a_silent_peer_and_resumes_when_it_returns() {
     api.ice_restart(true);
     let (offer, pending) = api.apply().expect("an ICE restart offer");
     let now = w.now;
-    let answer = w.relay.handle_offer(now, b_peer, &offer.to_sdp_string()).expect("relay answers the restart");
+    let answer = w
+        .relay
+        .handle_offer(now, b_peer, &offer.to_sdp_string())
+        .expect("relay answers the restart");
     w.clients[b]
         .rtc
         .sdp_api()
-        .accept_answer(pending, str0m::change::SdpAnswer::from_sdp_string(&answer).unwrap())
+        .accept_answer(
+            pending,
+            str0m::change::SdpAnswer::from_sdp_string(&answer).unwrap(),
+        )
         .unwrap();
     let got = w.received_from(b, a);
     for _ in 0..(10 * 50) {
@@ -60,5 +71,11 @@ fn the_relay_stops_sending_to_a_silent_peer_and_resumes_when_it_returns() {
         }
     }
     assert!(w.received_from(b, a) > got + 5, "b hears a again");
-    assert!(w.events.iter().filter(|e| **e == RelayEvent::Connected { peer: b_peer }).count() >= 2);
+    assert!(
+        w.events
+            .iter()
+            .filter(|e| **e == RelayEvent::Connected { peer: b_peer })
+            .count()
+            >= 2
+    );
 }

@@ -23,7 +23,10 @@ fn a_forged_fingerprint_is_refused() {
     api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
     let (offer, pending) = api.apply().unwrap();
     let sdp = offer.to_sdp_string();
-    let line = sdp.lines().find(|l| l.starts_with("a=fingerprint:sha-256 ")).unwrap();
+    let line = sdp
+        .lines()
+        .find(|l| l.starts_with("a=fingerprint:sha-256 "))
+        .unwrap();
     let forged_line = format!("a=fingerprint:sha-256 {}", vec!["AB"; 32].join(":"));
     let forged = sdp.replace(line, &forged_line);
     let peer = PeerId(99);
@@ -51,7 +54,12 @@ fn a_forged_fingerprint_is_refused() {
                 if let Ok(contents) = str0m::net::DatagramRecv::try_from(t.contents.as_slice()) {
                     let _ = rtc.handle_input(str0m::Input::Receive(
                         now,
-                        str0m::net::Receive { proto: str0m::net::Protocol::Udp, source: w.relay_addr, destination: addr, contents },
+                        str0m::net::Receive {
+                            proto: str0m::net::Protocol::Udp,
+                            source: w.relay_addr,
+                            destination: addr,
+                            contents,
+                        },
                     ));
                 }
             }
@@ -66,7 +74,10 @@ fn a_forged_fingerprint_is_refused() {
             break;
         }
     }
-    assert!(closed, "the relay closes the transport with the forged fingerprint");
+    assert!(
+        closed,
+        "the relay closes the transport with the forged fingerprint"
+    );
     assert!(w.relay.stats().dtls_failures >= 1);
     let _ = a;
 }

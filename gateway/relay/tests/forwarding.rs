@@ -19,18 +19,28 @@ fn three_participants_each_receive_the_other_two() {
             w.send(i, MediaKind::Audio, 80);
             w.send(i, MediaKind::Video, 1000);
         }
-        w.advance(std::time::Duration::from_millis(20), std::time::Duration::from_millis(20));
+        w.advance(
+            std::time::Duration::from_millis(20),
+            std::time::Duration::from_millis(20),
+        );
     }
     for (me, others) in [(a, [b, c]), (b, [a, c]), (c, [a, b])] {
         for other in others {
             // Both tracks, nearly all packets (the first may precede the m-line's answer).
-            assert!(w.received_from(me, other) >= 30, "{me} got {} from {other}", w.received_from(me, other));
+            assert!(
+                w.received_from(me, other) >= 30,
+                "{me} got {} from {other}",
+                w.received_from(me, other)
+            );
         }
         assert_eq!(w.received_from(me, me), 0, "nobody hears themselves");
     }
     // Each client's m-lines are labelled with the publisher they carry.
     let labels: std::collections::HashSet<_> = w.clients[a].tracks.values().cloned().collect();
-    assert_eq!(labels, ["p1".to_string(), "p2".to_string()].into_iter().collect());
+    assert_eq!(
+        labels,
+        ["p1".to_string(), "p2".to_string()].into_iter().collect()
+    );
 }
 
 #[test]
@@ -42,7 +52,10 @@ fn meetings_are_isolated() {
     w.settle();
     for _ in 0..10 {
         w.send(a, MediaKind::Audio, 80);
-        w.advance(std::time::Duration::from_millis(20), std::time::Duration::from_millis(20));
+        w.advance(
+            std::time::Duration::from_millis(20),
+            std::time::Duration::from_millis(20),
+        );
     }
     assert!(w.received_from(b, a) > 0);
     assert_eq!(w.received_from(outsider, a), 0);
@@ -56,16 +69,25 @@ fn a_subscriber_joining_asks_the_publisher_for_a_keyframe() {
     w.settle();
     for _ in 0..5 {
         w.send(a, MediaKind::Video, 500);
-        w.advance(std::time::Duration::from_millis(20), std::time::Duration::from_millis(20));
+        w.advance(
+            std::time::Duration::from_millis(20),
+            std::time::Duration::from_millis(20),
+        );
     }
     let before = w.clients[a].keyframe_requests;
     let _b = w.join(1);
     w.settle();
     for _ in 0..5 {
         w.send(a, MediaKind::Video, 500);
-        w.advance(std::time::Duration::from_millis(20), std::time::Duration::from_millis(20));
+        w.advance(
+            std::time::Duration::from_millis(20),
+            std::time::Duration::from_millis(20),
+        );
     }
-    assert!(w.clients[a].keyframe_requests > before, "the publisher was asked for a keyframe");
+    assert!(
+        w.clients[a].keyframe_requests > before,
+        "the publisher was asked for a keyframe"
+    );
 }
 
 #[test]
@@ -75,18 +97,32 @@ fn when_someone_leaves_the_others_renegotiate_and_carry_on() {
     let b = w.join(1);
     let c = w.join(1);
     w.settle();
-    let offers_before = w.events.iter().filter(|e| matches!(e, sluss_relay::RelayEvent::Offer { .. })).count();
+    let offers_before = w
+        .events
+        .iter()
+        .filter(|e| matches!(e, sluss_relay::RelayEvent::Offer { .. }))
+        .count();
     let now = w.now;
     let gone = w.clients[c].peer;
     w.relay.remove_peer(now, gone);
     w.clients[c].offline = true;
     w.settle();
-    let offers_after = w.events.iter().filter(|e| matches!(e, sluss_relay::RelayEvent::Offer { .. })).count();
-    assert!(offers_after >= offers_before + 2, "a and b get an offer stopping c's tracks");
+    let offers_after = w
+        .events
+        .iter()
+        .filter(|e| matches!(e, sluss_relay::RelayEvent::Offer { .. }))
+        .count();
+    assert!(
+        offers_after >= offers_before + 2,
+        "a and b get an offer stopping c's tracks"
+    );
     let got = w.received_from(b, a);
     for _ in 0..10 {
         w.send(a, MediaKind::Audio, 80);
-        w.advance(std::time::Duration::from_millis(20), std::time::Duration::from_millis(20));
+        w.advance(
+            std::time::Duration::from_millis(20),
+            std::time::Duration::from_millis(20),
+        );
     }
     assert!(w.received_from(b, a) >= got + 9);
     assert_eq!(w.relay.peer_count(), 2);

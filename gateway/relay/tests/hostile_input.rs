@@ -58,7 +58,10 @@ fn malformed_datagrams_of_every_kind_are_dropped_and_the_meeting_goes_on() {
         (a_addr, vec![0x80]),
         (a_addr, vec![0x80, 96, 0, 1]),
         (a_addr, [vec![0x80, 200], random(40)].concat()),
-        (a_addr, [vec![0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1], random(300)].concat()),
+        (
+            a_addr,
+            [vec![0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1], random(300)].concat(),
+        ),
         (a_addr, [vec![21, 254, 253], random(30)].concat()),
     ];
     for n in 0..200 {
@@ -76,16 +79,30 @@ fn malformed_datagrams_of_every_kind_are_dropped_and_the_meeting_goes_on() {
     assert!(after.dropped_unvalidated > before.dropped_unvalidated);
     assert!(after.dropped_malformed > before.dropped_malformed);
     assert!(after.dropped_unknown_ufrag > before.dropped_unknown_ufrag);
-    assert!(after.rejected_by_transport > before.rejected_by_transport || after.dropped_malformed > before.dropped_malformed + 50);
-    assert_eq!(w.sent_to.get(&stranger), None, "nothing is ever sent to an unvalidated address");
-    assert_eq!(w.relay.peer_count(), 2, "nobody was dropped from the meeting");
+    assert!(
+        after.rejected_by_transport > before.rejected_by_transport
+            || after.dropped_malformed > before.dropped_malformed + 50
+    );
+    assert_eq!(
+        w.sent_to.get(&stranger),
+        None,
+        "nothing is ever sent to an unvalidated address"
+    );
+    assert_eq!(
+        w.relay.peer_count(),
+        2,
+        "nobody was dropped from the meeting"
+    );
 
     let got = w.received_from(b, a);
     for _ in 0..10 {
         w.send(a, MediaKind::Video, 600);
         w.advance(Duration::from_millis(20), Duration::from_millis(20));
     }
-    assert!(w.received_from(b, a) >= got + 9, "media still flows after the attack");
+    assert!(
+        w.received_from(b, a) >= got + 9,
+        "media still flows after the attack"
+    );
 }
 
 #[test]
@@ -98,7 +115,8 @@ fn a_valid_peer_address_cannot_be_taken_over_without_credentials() {
     let spoof: SocketAddr = "127.0.0.2:6000".parse().unwrap();
     let before = w.relay.stats().dropped_unvalidated;
     let now = w.now;
-    w.relay.handle_receive(now, spoof, &[0x80, 96, 0, 5, 0, 0, 0, 0, 1, 2, 3, 4, 0, 0]);
+    w.relay
+        .handle_receive(now, spoof, &[0x80, 96, 0, 5, 0, 0, 0, 0, 1, 2, 3, 4, 0, 0]);
     assert_eq!(w.relay.stats().dropped_unvalidated, before + 1);
     let _ = (a, b);
 }

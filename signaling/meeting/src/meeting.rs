@@ -32,7 +32,9 @@ pub enum Role {
 pub enum Presence {
     Connected,
     /// The connection dropped at `since`; the seat is kept for the grace period.
-    Reconnecting { since: Instant },
+    Reconnecting {
+        since: Instant,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -115,7 +117,11 @@ impl Meeting {
         if self.ended {
             return Err(JoinError::Ended);
         }
-        if let Some(p) = self.participants.iter_mut().find(|p| p.link == request.link) {
+        if let Some(p) = self
+            .participants
+            .iter_mut()
+            .find(|p| p.link == request.link)
+        {
             let outcome = match p.presence {
                 Presence::Reconnecting { .. } => JoinOutcome::Resumed(p.id.clone()),
                 Presence::Connected => JoinOutcome::Replaced(p.id.clone()),
@@ -162,7 +168,12 @@ impl Meeting {
         }
     }
 
-    pub fn set_media_state(&mut self, id: &ParticipantId, audio_muted: bool, video_muted: bool) -> Vec<Effect> {
+    pub fn set_media_state(
+        &mut self,
+        id: &ParticipantId,
+        audio_muted: bool,
+        video_muted: bool,
+    ) -> Vec<Effect> {
         match self.participants.iter_mut().find(|p| &p.id == id) {
             Some(p) if (p.audio_muted, p.video_muted) != (audio_muted, video_muted) => {
                 p.audio_muted = audio_muted;
@@ -250,7 +261,10 @@ mod tests {
             ..MeetingConfig::default()
         });
         m.join(now, request("l1", "p1")).unwrap();
-        assert_eq!(m.join(now, request("l2", "p2")).unwrap_err(), JoinError::Full);
+        assert_eq!(
+            m.join(now, request("l2", "p2")).unwrap_err(),
+            JoinError::Full
+        );
         assert!(m.join(now, request("l1", "p3")).is_ok());
     }
 
@@ -262,7 +276,8 @@ mod tests {
         m.connection_lost(now, &ParticipantId::new("p1"));
         assert_eq!(m.poll_timeout(), Some(now + Duration::from_secs(60)));
         assert!(m.handle_timeout(now + Duration::from_secs(59)).is_empty());
-        m.join(now + Duration::from_secs(59), request("l1", "p9")).unwrap();
+        m.join(now + Duration::from_secs(59), request("l1", "p9"))
+            .unwrap();
         assert!(m.handle_timeout(now + Duration::from_secs(120)).is_empty());
         assert_eq!(m.poll_timeout(), None);
     }

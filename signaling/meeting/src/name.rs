@@ -38,7 +38,11 @@ impl DisplayName {
             return Err(NameError::TooLong);
         }
         // Control and bidirectional-override characters can disguise a name on screen.
-        let disguising = |c: char| c.is_control() || ('\u{202A}'..='\u{202E}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c);
+        let disguising = |c: char| {
+            c.is_control()
+                || ('\u{202A}'..='\u{202E}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        };
         if name.chars().any(disguising) {
             return Err(NameError::ControlCharacter);
         }
@@ -80,8 +84,17 @@ mod tests {
         assert_eq!(DisplayName::parse("   "), Err(NameError::Empty));
         assert_eq!(DisplayName::parse(&"å".repeat(65)), Err(NameError::TooLong));
         assert!(DisplayName::parse(&"å".repeat(64)).is_ok());
-        assert_eq!(DisplayName::parse("a\u{0}b"), Err(NameError::ControlCharacter));
-        assert_eq!(DisplayName::parse("a\u{202E}b"), Err(NameError::ControlCharacter));
-        assert_eq!(DisplayName::parse("  Åsa Öberg ").unwrap().expose(), "Åsa Öberg");
+        assert_eq!(
+            DisplayName::parse("a\u{0}b"),
+            Err(NameError::ControlCharacter)
+        );
+        assert_eq!(
+            DisplayName::parse("a\u{202E}b"),
+            Err(NameError::ControlCharacter)
+        );
+        assert_eq!(
+            DisplayName::parse("  Åsa Öberg ").unwrap().expose(),
+            "Åsa Öberg"
+        );
     }
 }

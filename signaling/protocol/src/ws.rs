@@ -247,13 +247,31 @@ mod tests {
         let m = ClientMessage::parse(
             r#"{"type":"join","v":1,"token":"abc","display_name":"A","resume":"r"}"#,
         );
-        assert!(matches!(m, Ok(ClientMessage::Join { resume: Some(_), .. })));
+        assert!(matches!(
+            m,
+            Ok(ClientMessage::Join {
+                resume: Some(_),
+                ..
+            })
+        ));
     }
 
     #[test]
     fn garbage_and_unknown_types_are_refused() {
-        for text in ["", "null", "[]", "{", r#"{"type":"record"}"#, "\u{0}\u{1}", r#"{"type":1}"#] {
-            assert_eq!(ClientMessage::parse(text), Err(ParseError::NotJson), "{text:?}");
+        for text in [
+            "",
+            "null",
+            "[]",
+            "{",
+            r#"{"type":"record"}"#,
+            "\u{0}\u{1}",
+            r#"{"type":1}"#,
+        ] {
+            assert_eq!(
+                ClientMessage::parse(text),
+                Err(ParseError::NotJson),
+                "{text:?}"
+            );
         }
     }
 
@@ -261,7 +279,10 @@ mod tests {
     fn oversized_fields_are_refused() {
         let long = "x".repeat(65);
         let text = format!(r#"{{"type":"join","v":1,"token":"t","display_name":"{long}"}}"#);
-        assert_eq!(ClientMessage::parse(&text), Err(ParseError::Field("display_name")));
+        assert_eq!(
+            ClientMessage::parse(&text),
+            Err(ParseError::Field("display_name"))
+        );
         let huge = "y".repeat(MAX_FRAME_BYTES + 1);
         assert_eq!(ClientMessage::parse(&huge), Err(ParseError::TooLarge));
         let sdp = "v".repeat(MAX_SDP_BYTES + 1);

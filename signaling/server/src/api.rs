@@ -6,7 +6,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sluss_meeting::Role;
-use sluss_protocol::{ClaimSetup, CreateMeeting, CreatedMeeting, InspectLink, LinkInfo, MeetingList, MeetingSummary};
+use sluss_protocol::{
+    ClaimSetup, CreateMeeting, CreatedMeeting, InspectLink, LinkInfo, MeetingList, MeetingSummary,
+};
 
 use crate::error::{ApiJson, HttpError};
 use crate::secret::{random_id, Secret};
@@ -25,7 +27,11 @@ pub async fn claim_setup(
     let session = Secret::generate();
     let now = unix_now();
     let ttl = state.config.session_ttl.as_secs() as i64;
-    if !state.store.claim_setup(&token.hash(), &session.hash(), now, now + ttl).await? {
+    if !state
+        .store
+        .claim_setup(&token.hash(), &session.hash(), now, now + ttl)
+        .await?
+    {
         return Err(HttpError::new(
             StatusCode::UNAUTHORIZED,
             "link_invalid",
@@ -40,7 +46,10 @@ pub async fn claim_setup(
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie)]).into_response())
 }
 
-pub async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
+pub async fn session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
     require_session(&state, &headers).await?;
     Ok(Json(serde_json::json!({ "organiser": true })).into_response())
 }
@@ -52,13 +61,18 @@ pub async fn create_meeting(
 ) -> Result<Response, HttpError> {
     require_session(&state, &headers).await?;
     let title = body.title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
+    if title.is_empty()
+        || title.chars().count() > MAX_TITLE_CHARS
+        || title.chars().any(char::is_control)
+    {
         return Err(HttpError::bad_request(format!(
             "The title must be 1 to {MAX_TITLE_CHARS} characters without control characters."
         )));
     }
     if body.guests > MAX_GUEST_LINKS {
-        return Err(HttpError::bad_request(format!("At most {MAX_GUEST_LINKS} guest links per meeting.")));
+        return Err(HttpError::bad_request(format!(
+            "At most {MAX_GUEST_LINKS} guest links per meeting."
+        )));
     }
     let meeting_id = random_id("m_");
     let chair = Secret::generate();
@@ -73,7 +87,10 @@ pub async fn create_meeting(
         token_hash: g.hash(),
         role: Role::Guest,
     }));
-    state.store.create_meeting(&meeting_id, title, unix_now(), &links).await?;
+    state
+        .store
+        .create_meeting(&meeting_id, title, unix_now(), &links)
+        .await?;
     tracing::info!(meeting = %meeting_id, guests = body.guests, "meeting created");
     let link = |s: &Secret| format!("{}/join#{}", state.config.public_url, s.expose());
     let created = CreatedMeeting {
@@ -85,7 +102,10 @@ pub async fn create_meeting(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-pub async fn list_meetings(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
+pub async fn list_meetings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
     require_session(&state, &headers).await?;
     let meetings = state
         .store
@@ -106,7 +126,11 @@ pub async fn inspect_link(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<InspectLink>,
 ) -> Result<Response, HttpError> {
-    let Some(link) = state.store.find_link(&Secret::from_wire(&body.token).hash(), unix_now()).await? else {
+    let Some(link) = state
+        .store
+        .find_link(&Secret::from_wire(&body.token).hash(), unix_now())
+        .await?
+    else {
         return Err(link_invalid());
     };
     if !link.usable {

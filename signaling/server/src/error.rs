@@ -33,7 +33,11 @@ impl HttpError {
 
     pub fn internal(error: impl std::fmt::Display) -> HttpError {
         tracing::error!(%error, "request failed");
-        HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on the server.")
+        HttpError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on the server.",
+        )
     }
 }
 
@@ -78,7 +82,9 @@ where
                 "payload_too_large",
                 "The request body is too large.",
             )),
-            Err(_) => Err(HttpError::bad_request("The request body is not the expected JSON.")),
+            Err(_) => Err(HttpError::bad_request(
+                "The request body is not the expected JSON.",
+            )),
         }
     }
 }

@@ -66,7 +66,12 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(config: SignalingConfig, store: Store, media: Arc<Media>, shutdown: watch::Receiver<bool>) -> AppState {
+    pub fn new(
+        config: SignalingConfig,
+        store: Store,
+        media: Arc<Media>,
+        shutdown: watch::Receiver<bool>,
+    ) -> AppState {
         let metrics = Metrics::new();
         let registry = Registry::new(media.clone(), config.meeting.clone(), metrics.clone());
         AppState(Arc::new(Inner {
@@ -111,7 +116,10 @@ async fn host_ip(host: &str) -> IpAddr {
         return loopback;
     }
     match tokio::net::lookup_host((name, 0)).await {
-        Ok(addrs) => addrs.map(|a| a.ip()).find(IpAddr::is_ipv4).unwrap_or(loopback),
+        Ok(addrs) => addrs
+            .map(|a| a.ip())
+            .find(IpAddr::is_ipv4)
+            .unwrap_or(loopback),
         Err(_) => loopback,
     }
 }
@@ -121,7 +129,10 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/setup/claim", post(api::claim_setup))
         .route("/session", get(api::session))
-        .route("/meetings", post(api::create_meeting).get(api::list_meetings))
+        .route(
+            "/meetings",
+            post(api::create_meeting).get(api::list_meetings),
+        )
         .route("/links/inspect", post(api::inspect_link))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
@@ -157,7 +168,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn security_header(name: header::HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+fn security_header(
+    name: header::HeaderName,
+    value: &'static str,
+) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
 }
 
@@ -181,9 +195,15 @@ mod tests {
 
     #[tokio::test]
     async fn host_headers_name_the_media_address() {
-        assert_eq!(host_ip("localhost:8443").await, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(
+            host_ip("localhost:8443").await,
+            IpAddr::from([127, 0, 0, 1])
+        );
         assert_eq!(host_ip("10.1.2.3:8443").await, IpAddr::from([10, 1, 2, 3]));
-        assert_eq!(host_ip("[::1]:8443").await, "::1".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            host_ip("[::1]:8443").await,
+            "::1".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(host_ip("192.0.2.7").await, IpAddr::from([192, 0, 2, 7]));
     }
 }

@@ -10,7 +10,9 @@ use std::time::Instant;
 use sluss_meeting::{DisplayName, Effect, JoinError, JoinOutcome, JoinRequest, LinkId, Meeting};
 use sluss_meeting::{MeetingConfig, ParticipantId, Presence, Role};
 use sluss_net::{Command, Media};
-use sluss_protocol::{ClientMessage, Connection, ErrorCode, Kind, ParticipantInfo, ServerMessage, TrackInfo};
+use sluss_protocol::{
+    ClientMessage, Connection, ErrorCode, Kind, ParticipantInfo, ServerMessage, TrackInfo,
+};
 use sluss_relay::{PeerId, RelayEvent, RouterId, TrackKind};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -74,7 +76,10 @@ impl MeetingHandle {
     }
 
     pub fn closed(&self, participant: ParticipantId, conn_id: u64) {
-        let _ = self.tx.send(Cmd::Closed { participant, conn_id });
+        let _ = self.tx.send(Cmd::Closed {
+            participant,
+            conn_id,
+        });
     }
 }
 
@@ -117,7 +122,9 @@ impl Registry {
         let (reply, rx) = oneshot::channel();
         let handle = {
             let mut meetings = self.lock();
-            let entry = meetings.entry(meeting_id.to_owned()).or_insert_with(|| self.start(meeting_id));
+            let entry = meetings
+                .entry(meeting_id.to_owned())
+                .or_insert_with(|| self.start(meeting_id));
             // Sent under the lock, so a meeting that is closing down cannot lose it.
             let _ = entry.handle.tx.send(Cmd::Join(args, reply));
             entry.handle.clone()
@@ -219,8 +226,12 @@ impl Live {
                     self.apply(effects);
                 }
             }
-            self.participants.store(self.core.participants().count() as u64, Ordering::Relaxed);
-            if self.core.is_empty() && self.conns.is_empty() && self.registry.try_retire(&self.meeting_id, &rx) {
+            self.participants
+                .store(self.core.participants().count() as u64, Ordering::Relaxed);
+            if self.core.is_empty()
+                && self.conns.is_empty()
+                && self.registry.try_retire(&self.meeting_id, &rx)
+            {
                 break;
             }
         }
@@ -238,12 +249,23 @@ impl Live {
                 conn_id,
                 message,
             } => {
-                if self.conns.get(&participant).is_some_and(|c| c.id == conn_id) {
+                if self
+                    .conns
+                    .get(&participant)
+                    .is_some_and(|c| c.id == conn_id)
+                {
                     self.client_message(participant, message).await;
                 }
             }
-            Cmd::Closed { participant, conn_id } => {
-                if self.conns.get(&participant).is_some_and(|c| c.id == conn_id) {
+            Cmd::Closed {
+                participant,
+                conn_id,
+            } => {
+                if self
+                    .conns
+                    .get(&participant)
+                    .is_some_and(|c| c.id == conn_id)
+                {
                     self.drop_conn(&participant);
                     let effects = self.core.connection_lost(Instant::now(), &participant);
                     self.apply(effects);
@@ -260,10 +282,13 @@ impl Live {
             name: args.name,
             new_id: ParticipantId::new(random_id("p_")),
         };
-        let (outcome, effects) = self.core.join(Instant::now(), request).map_err(|e| match e {
-            JoinError::Full => ErrorCode::MeetingFull,
-            JoinError::Ended => ErrorCode::MeetingEnded,
-        })?;
+        let (outcome, effects) = self
+            .core
+            .join(Instant::now(), request)
+            .map_err(|e| match e {
+                JoinError::Full => ErrorCode::MeetingFull,
+                JoinError::Ended => ErrorCode::MeetingEnded,
+            })?;
         let participant = outcome.participant().clone();
         if let JoinOutcome::Replaced(_) = outcome {
             // The same personal link joined again: the newer connection wins.
@@ -286,13 +311,16 @@ impl Live {
                 peer: None,
             },
         );
-        let me = self.core.participant(&participant).map(|p| p.role).unwrap_or(Role::Guest);
+        let me = self
+            .core
+            .participant(&participant)
+            .map(|p| p.role)
+            .unwrap_or(Role::Guest);
         let others = self
             .core
             .participants()
             .filter(|p| p.id != participant)
-            .map(|p| self.info(&p.id))
-            .flatten()
+            .filter_map(|p| self.info(&p.id))
             .collect();
         debug!(meeting = %self.meeting_id, %participant, ?outcome, "joined");
         self.registry.metrics.joins.inc();
@@ -344,7 +372,10 @@ impl Live {
                         debug!(%participant, error = %e, "offer refused");
                         self.send(
                             &participant,
-                            ServerMessage::error(ErrorCode::Negotiation, "The offer could not be used."),
+                            ServerMessage::error(
+                                ErrorCode::Negotiation,
+                                "The offer could not be used.",
+                            ),
                         );
                     }
                 }
@@ -357,7 +388,10 @@ impl Live {
                     debug!(%participant, error = %e, "answer refused");
                     self.send(
                         &participant,
-                        ServerMessage::error(ErrorCode::Negotiation, "The answer could not be used."),
+                        ServerMessage::error(
+                            ErrorCode::Negotiation,
+                            "The answer could not be used.",
+                        ),
                     );
                 }
             }
@@ -370,7 +404,9 @@ impl Live {
                 audio_muted,
                 video_muted,
             } => {
-                let effects = self.core.set_media_state(&participant, audio_muted, video_muted);
+                let effects = self
+                    .core
+                    .set_media_state(&participant, audio_muted, video_muted);
                 self.apply(effects);
             }
             ClientMessage::Leave => {
@@ -413,7 +449,9 @@ impl Live {
                         conn.peer = None;
                     }
                 }
-                self.registry.media.send(self.router, Command::RemovePeer { peer });
+                self.registry
+                    .media
+                    .send(self.router, Command::RemovePeer { peer });
             }
             RelayEvent::Connected { peer } => debug!(%peer, "media connected"),
             RelayEvent::Disconnected { peer } => debug!(%peer, "media consent lost"),
@@ -425,7 +463,9 @@ impl Live {
         if let Some(conn) = self.conns.remove(participant) {
             if let Some(peer) = conn.peer {
                 self.peers.remove(&peer);
-                self.registry.media.send(self.router, Command::RemovePeer { peer });
+                self.registry
+                    .media
+                    .send(self.router, Command::RemovePeer { peer });
             }
         }
     }

@@ -26,14 +26,24 @@ impl Metrics {
             let _ = registry.register(Box::new(g.clone()));
             g
         };
-        let meetings_active = gauge("meetings_active", "Meetings with someone in them on this node.");
-        let participants_active = gauge("participants_active", "Participants in live meetings, including those reconnecting.");
+        let meetings_active = gauge(
+            "meetings_active",
+            "Meetings with someone in them on this node.",
+        );
+        let participants_active = gauge(
+            "participants_active",
+            "Participants in live meetings, including those reconnecting.",
+        );
         let ws_connections = gauge("ws_connections", "Open signaling WebSockets.");
         let relay_peers = gauge("relay_peers", "WebRTC transports in the media workers.");
-        let joins = IntCounter::new("joins_total", "Accepted joins.").unwrap_or_else(|_| unreachable_metric());
+        let joins = IntCounter::new("joins_total", "Accepted joins.")
+            .unwrap_or_else(|_| unreachable_metric());
         let _ = registry.register(Box::new(joins.clone()));
         let ws_refusals = IntCounterVec::new(
-            Opts::new("ws_refusals_total", "Signaling messages refused, by error code."),
+            Opts::new(
+                "ws_refusals_total",
+                "Signaling messages refused, by error code.",
+            ),
             &["code"],
         )
         .unwrap_or_else(|_| unreachable_metric());
@@ -42,8 +52,11 @@ impl Metrics {
             .named()
             .iter()
             .map(|(name, _)| {
-                let c = IntCounter::new(format!("relay_{name}_total"), format!("Media relay: {}.", name.replace('_', " ")))
-                    .unwrap_or_else(|_| unreachable_metric());
+                let c = IntCounter::new(
+                    format!("relay_{name}_total"),
+                    format!("Media relay: {}.", name.replace('_', " ")),
+                )
+                .unwrap_or_else(|_| unreachable_metric());
                 let _ = registry.register(Box::new(c.clone()));
                 (*name, c)
             })

@@ -31,10 +31,7 @@ fn file(path: &str) -> Response {
         Some(content) => {
             let mime = content.metadata.mimetype().to_owned();
             (
-                [
-                    (CONTENT_TYPE, mime),
-                    (CACHE_CONTROL, "no-cache".to_owned()),
-                ],
+                [(CONTENT_TYPE, mime), (CACHE_CONTROL, "no-cache".to_owned())],
                 content.data,
             )
                 .into_response()

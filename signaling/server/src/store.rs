@@ -75,7 +75,10 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool })
     }
@@ -176,7 +179,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn find_link(&self, token_hash: &[u8], now: i64) -> Result<Option<LinkRecord>, StoreError> {
+    pub async fn find_link(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<LinkRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT l.id, l.meeting_id, l.role, l.expires_at, l.revoked_at, m.ended_at
              FROM links l JOIN meetings m ON m.id = l.meeting_id WHERE l.token_hash = ?",
@@ -192,7 +199,11 @@ impl Store {
             LinkRecord {
                 link_id: r.get(0),
                 meeting_id: r.get(1),
-                role: if role == "chair" { Role::Chair } else { Role::Guest },
+                role: if role == "chair" {
+                    Role::Chair
+                } else {
+                    Role::Guest
+                },
                 usable: revoked_at.is_none() && expires_at.is_none_or(|t| t > now),
                 meeting_ended: ended_at.is_some(),
             }

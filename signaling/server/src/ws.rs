@@ -26,7 +26,11 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const RATE_LIMIT: u32 = 200;
 const RATE_WINDOW: Duration = Duration::from_secs(10);
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
     let announce = state.announce_ip(&headers).await;
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
@@ -42,7 +46,11 @@ async fn session(socket: WebSocket, state: AppState, announce: IpAddr) {
 async fn run(socket: WebSocket, state: &AppState, announce: IpAddr) {
     let (mut sink, mut stream) = socket.split();
     let refuse = |code: ErrorCode, message: &str| {
-        state.metrics.ws_refusals.with_label_values(&[code_name(code)]).inc();
+        state
+            .metrics
+            .ws_refusals
+            .with_label_values(&[code_name(code)])
+            .inc();
         Message::Text(ServerMessage::error(code, message).to_json().into())
     };
 
@@ -53,38 +61,67 @@ async fn run(socket: WebSocket, state: &AppState, announce: IpAddr) {
         _ => return,
     };
     let (token, name) = match first {
-        Ok(ClientMessage::Join { v, token, display_name, .. }) => {
+        Ok(ClientMessage::Join {
+            v,
+            token,
+            display_name,
+            ..
+        }) => {
             if v != sluss_protocol::VERSION {
-                let _ = sink.send(refuse(ErrorCode::UnsupportedVersion, "This page is out of date; reload it.")).await;
+                let _ = sink
+                    .send(refuse(
+                        ErrorCode::UnsupportedVersion,
+                        "This page is out of date; reload it.",
+                    ))
+                    .await;
                 return;
             }
             match DisplayName::parse(&display_name) {
                 Ok(name) => (Secret::from_wire(&token), name),
                 Err(e) => {
-                    let _ = sink.send(refuse(ErrorCode::BadRequest, &format!("Name refused: {e}."))).await;
+                    let _ = sink
+                        .send(refuse(
+                            ErrorCode::BadRequest,
+                            &format!("Name refused: {e}."),
+                        ))
+                        .await;
                     return;
                 }
             }
         }
         Ok(_) | Err(_) => {
-            let _ = sink.send(refuse(ErrorCode::Protocol, "The first message must be a join.")).await;
+            let _ = sink
+                .send(refuse(
+                    ErrorCode::Protocol,
+                    "The first message must be a join.",
+                ))
+                .await;
             return;
         }
     };
     let link = match state.store.find_link(&token.hash(), unix_now()).await {
         Ok(Some(link)) if link.usable => link,
         Ok(_) => {
-            let _ = sink.send(refuse(ErrorCode::LinkInvalid, "This link is not valid.")).await;
+            let _ = sink
+                .send(refuse(ErrorCode::LinkInvalid, "This link is not valid."))
+                .await;
             return;
         }
         Err(e) => {
             tracing::error!(error = %e, "link lookup failed");
-            let _ = sink.send(refuse(ErrorCode::Internal, "Something went wrong on the server.")).await;
+            let _ = sink
+                .send(refuse(
+                    ErrorCode::Internal,
+                    "Something went wrong on the server.",
+                ))
+                .await;
             return;
         }
     };
     if link.meeting_ended {
-        let _ = sink.send(refuse(ErrorCode::MeetingEnded, "This meeting has ended.")).await;
+        let _ = sink
+            .send(refuse(ErrorCode::MeetingEnded, "This meeting has ended."))
+            .await;
         return;
     }
     let (out_tx, mut out_rx) = mpsc::unbounded_channel();
@@ -98,11 +135,17 @@ async fn run(socket: WebSocket, state: &AppState, announce: IpAddr) {
     let (meeting, joined) = match state.registry.join(&link.meeting_id, args).await {
         Ok(ok) => ok,
         Err(code) => {
-            let _ = sink.send(refuse(code, "You cannot join this meeting now.")).await;
+            let _ = sink
+                .send(refuse(code, "You cannot join this meeting now."))
+                .await;
             return;
         }
     };
-    if sink.send(Message::Text(joined.message.to_json().into())).await.is_err() {
+    if sink
+        .send(Message::Text(joined.message.to_json().into()))
+        .await
+        .is_err()
+    {
         meeting.closed(joined.participant, joined.conn_id);
         return;
     }

@@ -44,15 +44,28 @@ async fn the_same_link_opened_twice_keeps_one_seat_and_closes_the_older_page() {
     let (_b2, j2) = join(&server, &guests[0], "Bertil").await;
     assert_eq!(j1["participant_id"], j2["participant_id"]);
     assert_eq!(recv_type(&mut b1, "error").await["code"], "protocol");
-    assert_eq!(j2["participants"].as_array().unwrap().len(), 1, "only Anna besides me");
+    assert_eq!(
+        j2["participants"].as_array().unwrap().len(),
+        1,
+        "only Anna besides me"
+    );
 }
 
 #[tokio::test]
 async fn a_full_meeting_refuses_the_next_person() {
-    let server = start_with(MeetingConfig { max_participants: 1, ..MeetingConfig::default() }).await;
+    let server = start_with(MeetingConfig {
+        max_participants: 1,
+        ..MeetingConfig::default()
+    })
+    .await;
     let (chair, guests) = server.meeting(1).await;
     let (_a, _) = join(&server, &chair, "Anna").await;
     let mut b = server.ws().await;
-    send(&mut b, &serde_json::json!({"type":"join","v":1,"token":guests[0],"display_name":"Bertil"}).to_string()).await;
+    send(
+        &mut b,
+        &serde_json::json!({"type":"join","v":1,"token":guests[0],"display_name":"Bertil"})
+            .to_string(),
+    )
+    .await;
     assert_eq!(recv_type(&mut b, "error").await["code"], "meeting_full");
 }

@@ -57,7 +57,10 @@ impl World {
 
     pub fn with_config(config: RelayConfig) -> World {
         if let Ok(filter) = std::env::var("RUST_LOG") {
-            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
         }
         World {
             relay: Relay::new(config),
@@ -72,7 +75,9 @@ impl World {
     /// A client that publishes audio and video joins `router`; returns its index.
     pub fn join(&mut self, router: u64) -> usize {
         let idx = self.clients.len();
-        let addr: SocketAddr = format!("127.0.0.{}:{}", 2 + idx / 200, 5000 + idx).parse().unwrap();
+        let addr: SocketAddr = format!("127.0.0.{}:{}", 2 + idx / 200, 5000 + idx)
+            .parse()
+            .unwrap();
         let mut rtc = Rtc::builder()
             .set_rtp_mode(true)
             .clear_codecs()
@@ -87,7 +92,14 @@ impl World {
         let peer = PeerId(idx as u64 + 1);
         let answer = self
             .relay
-            .add_peer(self.now, RouterId(router), peer, &format!("p{idx}"), self.relay_addr, &offer.to_sdp_string())
+            .add_peer(
+                self.now,
+                RouterId(router),
+                peer,
+                &format!("p{idx}"),
+                self.relay_addr,
+                &offer.to_sdp_string(),
+            )
             .expect("relay accepts the offer");
         rtc.sdp_api()
             .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
@@ -203,7 +215,12 @@ impl World {
             MediaKind::Audio => (c.audio, Codec::Opus, 0),
             MediaKind::Video => (c.video, Codec::Vp8, 1),
         };
-        let pt = c.rtc.codec_config().find(|p| p.spec().codec == codec).unwrap().pt();
+        let pt = c
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == codec)
+            .unwrap()
+            .pt();
         c.seq[k] += 1;
         let seq = c.seq[k];
         let mut payload = vec![0u8; size.max(4)];
@@ -221,7 +238,11 @@ impl World {
 
     /// Payloads client `idx` received that were sent by client `from`.
     pub fn received_from(&self, idx: usize, from: usize) -> usize {
-        self.clients[idx].received.iter().filter(|r| r.payload[0] == from as u8).count()
+        self.clients[idx]
+            .received
+            .iter()
+            .filter(|r| r.payload[0] == from as u8)
+            .count()
     }
 }
 
@@ -238,9 +259,16 @@ fn drain(c: &mut Client, to_relay: &mut Vec<(SocketAddr, Vec<u8>)>) {
             Ok(Output::Event(e)) => match e {
                 Event::Connected => c.connected = true,
                 Event::RtpPacket(p) => {
-                    let mid = c.rtc.direct_api().stream_rx(&p.header.ssrc).map(|s| s.mid());
+                    let mid = c
+                        .rtc
+                        .direct_api()
+                        .stream_rx(&p.header.ssrc)
+                        .map(|s| s.mid());
                     if let Some(mid) = mid {
-                        c.received.push(Received { mid, payload: p.payload.to_vec() });
+                        c.received.push(Received {
+                            mid,
+                            payload: p.payload.to_vec(),
+                        });
                     }
                 }
                 Event::KeyframeRequest(_) => c.keyframe_requests += 1,

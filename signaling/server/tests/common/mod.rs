@@ -14,7 +14,8 @@ use sluss_signaling::store::NewLink;
 use sluss_signaling::{AppState, SignalingConfig, Store};
 use tokio_tungstenite::tungstenite::Message;
 
-pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub struct Server {
     pub addr: SocketAddr,
@@ -57,7 +58,12 @@ pub async fn start_with(meeting: MeetingConfig) -> Server {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Server { addr, store, _dir: dir, _shutdown: tx }
+    Server {
+        addr,
+        store,
+        _dir: dir,
+        _shutdown: tx,
+    }
 }
 
 impl Server {
@@ -65,17 +71,33 @@ impl Server {
     pub async fn meeting(&self, guests: usize) -> (String, Vec<String>) {
         let chair = Secret::generate();
         let guest: Vec<Secret> = (0..guests).map(|_| Secret::generate()).collect();
-        let mut links = vec![NewLink { id: sluss_signaling::secret::random_id("l_"), token_hash: chair.hash(), role: Role::Chair }];
+        let mut links = vec![NewLink {
+            id: sluss_signaling::secret::random_id("l_"),
+            token_hash: chair.hash(),
+            role: Role::Chair,
+        }];
         for g in &guest {
-            links.push(NewLink { id: sluss_signaling::secret::random_id("l_"), token_hash: g.hash(), role: Role::Guest });
+            links.push(NewLink {
+                id: sluss_signaling::secret::random_id("l_"),
+                token_hash: g.hash(),
+                role: Role::Guest,
+            });
         }
         let id = sluss_signaling::secret::random_id("m_");
-        self.store.create_meeting(&id, "Vårdplanering", 0, &links).await.unwrap();
-        (chair.expose().to_owned(), guest.iter().map(|g| g.expose().to_owned()).collect())
+        self.store
+            .create_meeting(&id, "Vårdplanering", 0, &links)
+            .await
+            .unwrap();
+        (
+            chair.expose().to_owned(),
+            guest.iter().map(|g| g.expose().to_owned()).collect(),
+        )
     }
 
     pub async fn ws(&self) -> Ws {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr)).await.unwrap();
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
+            .await
+            .unwrap();
         ws
     }
 
@@ -91,7 +113,9 @@ pub async fn send(ws: &mut Ws, text: &str) {
 /// The next JSON message, or None when the socket closed; panics after 5 s.
 pub async fn recv(ws: &mut Ws) -> Option<serde_json::Value> {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("a message within 5 s");
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a message within 5 s");
         match msg {
             Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(&t).unwrap()),
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
@@ -103,7 +127,9 @@ pub async fn recv(ws: &mut Ws) -> Option<serde_json::Value> {
 /// Waits for a message of this type, skipping others.
 pub async fn recv_type(ws: &mut Ws, kind: &str) -> serde_json::Value {
     for _ in 0..20 {
-        let m = recv(ws).await.unwrap_or_else(|| panic!("socket closed while waiting for {kind}"));
+        let m = recv(ws)
+            .await
+            .unwrap_or_else(|| panic!("socket closed while waiting for {kind}"));
         if m["type"] == kind {
             return m;
         }
@@ -113,7 +139,12 @@ pub async fn recv_type(ws: &mut Ws, kind: &str) -> serde_json::Value {
 
 pub async fn join(server: &Server, token: &str, name: &str) -> (Ws, serde_json::Value) {
     let mut ws = server.ws().await;
-    send(&mut ws, &serde_json::json!({"type": "join", "v": 1, "token": token, "display_name": name}).to_string()).await;
+    send(
+        &mut ws,
+        &serde_json::json!({"type": "join", "v": 1, "token": token, "display_name": name})
+            .to_string(),
+    )
+    .await;
     let joined = recv_type(&mut ws, "joined").await;
     (ws, joined)
 }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Proves that the two policy and forwarding cores stay sans-IO: no async runtime, no web
+# framework, no database in their dependency trees, and no sockets, threads or clock reads
+# in their code outside tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+for crate in sluss-relay sluss-meeting; do
+  deps=$(cargo tree -p "$crate" -e normal --prefix none --offline 2>/dev/null | awk '{print $1}' | sort -u)
+  for banned in tokio mio axum hyper sqlx async-std smol; do
+    if grep -qx "$banned" <<<"$deps"; then
+      echo "sans-IO check: $crate depends on $banned"; fail=1
+    fi
+  done
+done
+for dir in gateway/relay/src signaling/meeting/src; do
+  # Strip everything from a `#[cfg(test)]` onwards: unit tests may use the clock.
+  for f in $(find "$dir" -name '*.rs'); do
+    hits=$(sed '/#\[cfg(test)\]/,$d' "$f" | grep -vE '^\s*//' | grep -nE 'Instant::now\(|SystemTime::now\(|std::net::(UdpSocket|TcpStream|TcpListener)|std::thread::|tokio::' || true)
+    if [ -n "$hits" ]; then
+      echo "sans-IO check: $f touches IO or the clock:"; echo "$hits"; fail=1
+    fi
+  done
+done
+if [ "$fail" -ne 0 ]; then exit 1; fi
+echo "sans-IO check: sluss-relay and sluss-meeting use no runtime, socket, thread or clock"
