@@ -1,0 +1,155 @@
+//! The binary as an operator runs it: first start prints a one-time setup link, SIGTERM stops
+//! it cleanly, and meetings, links and the certificate survive a restart.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Sluss {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+fn start(config: &Path) -> Sluss {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluss"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sluss starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let s = Sluss { child, lines };
+    s.wait_for("Sluss is running");
+    s
+}
+
+impl Sluss {
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        }
+        panic!("sluss never printed {needle:?}");
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "sluss did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn curl(args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-sk", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+#[test]
+fn meetings_links_and_certificate_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = 20000 + (std::process::id() % 20000) as u16;
+    let config = dir.path().join("sluss.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{base}\"\nhttp_redirect_listen = \"\"\ndata_dir = \"{}\"\n\
+             [media]\nport = {}\nworkers = 1\nannounce_ip = \"127.0.0.1\"\n",
+            dir.path().join("data").display(),
+            base + 1
+        ),
+    )
+    .unwrap();
+    let origin = format!("https://127.0.0.1:{base}");
+
+    let sluss = start(&config);
+    let setup = sluss.wait_for("/setup#");
+    let token = setup.rsplit_once('#').unwrap().1.trim().to_owned();
+    let jar = dir.path().join("cookies");
+    let jar = jar.to_str().unwrap();
+    let (code, _) = curl(&[
+        "-c",
+        jar,
+        "-H",
+        "content-type: application/json",
+        "-d",
+        &format!("{{\"token\":\"{token}\"}}"),
+        &format!("{origin}/api/v1/setup/claim"),
+    ]);
+    assert_eq!(code, 204, "the setup link opens a session");
+    let (code, body) = curl(&[
+        "-b",
+        jar,
+        "-H",
+        "content-type: application/json",
+        "-d",
+        r#"{"title":"Uppföljning","guests":1}"#,
+        &format!("{origin}/api/v1/meetings"),
+    ]);
+    assert_eq!(code, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let guest = created["guest_links"][0]
+        .as_str()
+        .unwrap()
+        .rsplit_once('#')
+        .unwrap()
+        .1
+        .to_owned();
+    let cert_before = std::fs::read(dir.path().join("data/tls/cert.pem")).unwrap();
+
+    assert!(sluss.terminate().success(), "a clean exit on SIGTERM");
+
+    let sluss = start(&config);
+    let inspect = |token: &str| {
+        curl(&[
+            "-H",
+            "content-type: application/json",
+            "-d",
+            &format!("{{\"token\":\"{token}\"}}"),
+            &format!("{origin}/api/v1/links/inspect"),
+        ])
+    };
+    let (code, body) = inspect(&guest);
+    assert_eq!(code, 200, "the guest link still works: {body}");
+    assert!(body.contains("\"guest\""));
+    let (code, _) = curl(&["-b", jar, &format!("{origin}/api/v1/meetings")]);
+    assert_eq!(code, 200, "the organiser session survives too");
+    let (code, _) = curl(&[
+        "-H",
+        "content-type: application/json",
+        "-d",
+        &format!("{{\"token\":\"{token}\"}}"),
+        &format!("{origin}/api/v1/setup/claim"),
+    ]);
+    assert_eq!(code, 401, "the setup link was one-time");
+    assert_eq!(
+        std::fs::read(dir.path().join("data/tls/cert.pem")).unwrap(),
+        cert_before,
+        "the certificate is kept"
+    );
+    assert!(sluss.terminate().success());
+}
