@@ -35,8 +35,10 @@
 mod ids;
 mod meeting;
 mod name;
+mod personnummer;
 
 pub use ids::{LinkId, MeetingId, ParticipantId};
 pub use meeting::{Effect, JoinError, JoinOutcome, JoinRequest, Meeting, MeetingConfig};
 pub use meeting::{Participant, Presence, Role};
-pub use name::{DisplayName, NameError};
+pub use name::{DisplayName, MeetingTitle, NameError};
+pub use personnummer::contains_personal_identity_number;

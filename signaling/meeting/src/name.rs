@@ -13,14 +13,20 @@ pub enum NameError {
     Empty,
     TooLong,
     ControlCharacter,
+    /// R12: free text may not carry a personnummer or samordningsnummer.
+    PersonalIdentityNumber,
 }
 
 impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NameError::Empty => write!(f, "the name is empty"),
-            NameError::TooLong => write!(f, "the name is longer than {MAX_NAME_CHARS} characters"),
-            NameError::ControlCharacter => write!(f, "the name contains control characters"),
+            NameError::Empty => write!(f, "the text is empty"),
+            NameError::TooLong => write!(f, "the text is too long"),
+            NameError::ControlCharacter => write!(f, "the text contains control characters"),
+            NameError::PersonalIdentityNumber => write!(
+                f,
+                "personal identity numbers (personnummer or samordningsnummer) may not be written here"
+            ),
         }
     }
 }
@@ -45,6 +51,9 @@ impl DisplayName {
         };
         if name.chars().any(disguising) {
             return Err(NameError::ControlCharacter);
+        }
+        if crate::contains_personal_identity_number(name) {
+            return Err(NameError::PersonalIdentityNumber);
         }
         Ok(DisplayName(name.to_owned()))
     }
@@ -96,5 +105,58 @@ mod tests {
             DisplayName::parse("  Åsa Öberg ").unwrap().expose(),
             "Åsa Öberg"
         );
+    }
+}
+
+/// The most characters a meeting title may have.
+pub const MAX_TITLE_CHARS: usize = 120;
+
+/// A meeting's title: shown to staff only, never in invitations (R13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingTitle(String);
+
+impl MeetingTitle {
+    pub fn parse(raw: &str) -> Result<MeetingTitle, NameError> {
+        let title = raw.trim();
+        if title.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if title.chars().count() > MAX_TITLE_CHARS {
+            return Err(NameError::TooLong);
+        }
+        if title.chars().any(char::is_control) {
+            return Err(NameError::ControlCharacter);
+        }
+        if crate::contains_personal_identity_number(title) {
+            return Err(NameError::PersonalIdentityNumber);
+        }
+        Ok(MeetingTitle(title.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod title_tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_checked_like_names() {
+        assert_eq!(
+            MeetingTitle::parse(" SIP-möte ").unwrap().as_str(),
+            "SIP-möte"
+        );
+        assert_eq!(MeetingTitle::parse(""), Err(NameError::Empty));
+        assert_eq!(
+            MeetingTitle::parse(&"x".repeat(121)),
+            Err(NameError::TooLong)
+        );
+        assert_eq!(
+            MeetingTitle::parse("Uppföljning 121212-1212"),
+            Err(NameError::PersonalIdentityNumber)
+        );
+        assert!(MeetingTitle::parse("Uppföljning 121212-1213").is_ok());
     }
 }

@@ -172,6 +172,8 @@ pub enum ErrorCode {
     Negotiation,
     /// Something went wrong on the server.
     Internal,
+    /// R12: a personnummer or samordningsnummer in a text field.
+    PersonalIdentityNumber,
 }
 
 impl ErrorCode {

@@ -5,7 +5,7 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use sluss_meeting::Role;
+use sluss_meeting::{MeetingTitle, NameError, Role};
 use sluss_protocol::{
     ClaimSetup, CreateMeeting, CreatedMeeting, InspectLink, LinkInfo, MeetingList, MeetingSummary,
 };
@@ -16,7 +16,6 @@ use crate::store::NewLink;
 use crate::{unix_now, AppState};
 
 const SESSION_COOKIE: &str = "sluss_session";
-const MAX_TITLE_CHARS: usize = 120;
 const MAX_GUEST_LINKS: u32 = 20;
 
 pub async fn claim_setup(
@@ -60,15 +59,8 @@ pub async fn create_meeting(
     ApiJson(body): ApiJson<CreateMeeting>,
 ) -> Result<Response, HttpError> {
     require_session(&state, &headers).await?;
-    let title = body.title.trim();
-    if title.is_empty()
-        || title.chars().count() > MAX_TITLE_CHARS
-        || title.chars().any(char::is_control)
-    {
-        return Err(HttpError::bad_request(format!(
-            "The title must be 1 to {MAX_TITLE_CHARS} characters without control characters."
-        )));
-    }
+    let title = MeetingTitle::parse(&body.title).map_err(|e| text_refused("title", e))?;
+    let title = title.as_str();
     if body.guests > MAX_GUEST_LINKS {
         return Err(HttpError::bad_request(format!(
             "At most {MAX_GUEST_LINKS} guest links per meeting."
@@ -169,4 +161,17 @@ async fn require_session(state: &AppState, headers: &HeaderMap) -> Result<(), Ht
     } else {
         Err(HttpError::unauthorized())
     }
+}
+
+/// A refused free-text field, with the reason (R12 says the error must say why).
+fn text_refused(field: &str, e: NameError) -> HttpError {
+    let code = match e {
+        NameError::PersonalIdentityNumber => "personal_identity_number",
+        _ => "bad_request",
+    };
+    HttpError::new(
+        StatusCode::BAD_REQUEST,
+        code,
+        format!("The {field} was refused: {e}."),
+    )
 }

@@ -79,12 +79,14 @@ async fn run(socket: WebSocket, state: &AppState, announce: IpAddr) {
             match DisplayName::parse(&display_name) {
                 Ok(name) => (Secret::from_wire(&token), name),
                 Err(e) => {
-                    let _ = sink
-                        .send(refuse(
-                            ErrorCode::BadRequest,
-                            &format!("Name refused: {e}."),
-                        ))
-                        .await;
+                    let code = match e {
+                        sluss_meeting::NameError::PersonalIdentityNumber => {
+                            ErrorCode::PersonalIdentityNumber
+                        }
+                        _ => ErrorCode::BadRequest,
+                    };
+                    let message = format!("The name was refused: {e}.");
+                    let _ = sink.send(refuse(code, &message)).await;
                     return;
                 }
             }
@@ -232,5 +234,6 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::MeetingFull => "meeting_full",
         ErrorCode::Negotiation => "negotiation",
         ErrorCode::Internal => "internal",
+        ErrorCode::PersonalIdentityNumber => "personal_identity_number",
     }
 }

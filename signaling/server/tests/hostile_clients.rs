@@ -28,6 +28,12 @@ async fn unknown_forged_and_malformed_join_attempts_are_refused() {
             format!(r#"{{"type":"join","v":1,"token":"{chair}","display_name":"   "}}"#),
             "bad_request",
         ),
+        (
+            format!(
+                r#"{{"type":"join","v":1,"token":"{chair}","display_name":"Eve 19811218-9876"}}"#
+            ),
+            "personal_identity_number",
+        ),
         (r#"{"type":"offer","sdp":"v=0"}"#.to_string(), "protocol"),
         ("this is not json".to_string(), "protocol"),
         (r#"{"type":"record"}"#.to_string(), "protocol"),
