@@ -85,7 +85,7 @@ fn is_valid(digits: &[u8]) -> bool {
 }
 
 fn is_leap(year: u32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 fn luhn_ok(ten: &[u8]) -> bool {
