@@ -50,6 +50,8 @@ pub struct MediaSection {
 pub struct MeetingsSection {
     pub max_participants: usize,
     pub reconnect_grace_secs: u64,
+    /// How long a new invitation link works.
+    pub link_ttl_days: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -100,6 +102,7 @@ impl Default for MeetingsSection {
         MeetingsSection {
             max_participants: 50,
             reconnect_grace_secs: 60,
+            link_ttl_days: 30,
         }
     }
 }

@@ -133,6 +133,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
                 reconnect_grace: Duration::from_secs(config.meetings.reconnect_grace_secs),
             },
             session_ttl: Duration::from_secs(config.server.session_ttl_hours * 3600),
+            link_ttl: Duration::from_secs(config.meetings.link_ttl_days * 24 * 3600),
         },
         store.clone(),
         media.clone(),

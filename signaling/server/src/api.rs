@@ -67,17 +67,20 @@ pub async fn create_meeting(
         )));
     }
     let meeting_id = random_id("m_");
+    let expires_at = unix_now() + state.config.link_ttl.as_secs() as i64;
     let chair = Secret::generate();
     let guests: Vec<Secret> = (0..body.guests).map(|_| Secret::generate()).collect();
     let mut links = vec![NewLink {
         id: random_id("l_"),
         token_hash: chair.hash(),
         role: Role::Chair,
+        expires_at: Some(expires_at),
     }];
     links.extend(guests.iter().map(|g| NewLink {
         id: random_id("l_"),
         token_hash: g.hash(),
         role: Role::Guest,
+        expires_at: Some(expires_at),
     }));
     state
         .store

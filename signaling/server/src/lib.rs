@@ -42,6 +42,8 @@ pub struct SignalingConfig {
     pub announce_ip: Option<IpAddr>,
     pub meeting: MeetingConfig,
     pub session_ttl: Duration,
+    /// How long a new invitation link works.
+    pub link_ttl: Duration,
 }
 
 pub struct Inner {

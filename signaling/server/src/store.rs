@@ -53,6 +53,8 @@ pub struct NewLink {
     pub id: String,
     pub token_hash: Vec<u8>,
     pub role: Role,
+    /// Unix seconds after which the link no longer works.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -165,13 +167,15 @@ impl Store {
             .await?;
         for link in links {
             sqlx::query(
-                "INSERT INTO links (id, token_hash, meeting_id, role, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO links (id, token_hash, meeting_id, role, created_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
             )
             .bind(&link.id)
             .bind(&link.token_hash)
             .bind(id)
             .bind(role_name(link.role))
             .bind(now)
+            .bind(link.expires_at)
             .execute(&mut *tx)
             .await?;
         }

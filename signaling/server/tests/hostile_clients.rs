@@ -221,3 +221,24 @@ async fn the_rest_api_refuses_bad_input_in_its_error_shape() {
     let resp = http.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200, "still up");
 }
+
+#[tokio::test]
+async fn an_expired_link_is_refused_on_the_socket_and_the_api() {
+    let server = start().await;
+    let expired = server.expired_link().await;
+    let mut ws = server.ws().await;
+    send(
+        &mut ws,
+        &serde_json::json!({"type":"join","v":1,"token":expired,"display_name":"Bertil"})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(recv(&mut ws).await.unwrap()["code"], "link_invalid");
+    let resp = reqwest::Client::new()
+        .post(server.url("/api/v1/links/inspect"))
+        .json(&serde_json::json!({ "token": expired }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+}

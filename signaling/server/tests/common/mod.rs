@@ -47,6 +47,7 @@ pub async fn start_with(meeting: MeetingConfig) -> Server {
             announce_ip: Some([127, 0, 0, 1].into()),
             meeting,
             session_ttl: Duration::from_secs(3600),
+            link_ttl: Duration::from_secs(3600),
         },
         store.clone(),
         media,
@@ -75,12 +76,14 @@ impl Server {
             id: sluss_signaling::secret::random_id("l_"),
             token_hash: chair.hash(),
             role: Role::Chair,
+            expires_at: None,
         }];
         for g in &guest {
             links.push(NewLink {
                 id: sluss_signaling::secret::random_id("l_"),
                 token_hash: g.hash(),
                 role: Role::Guest,
+                expires_at: None,
             });
         }
         let id = sluss_signaling::secret::random_id("m_");
@@ -147,4 +150,23 @@ pub async fn join(server: &Server, token: &str, name: &str) -> (Ws, serde_json::
     .await;
     let joined = recv_type(&mut ws, "joined").await;
     (ws, joined)
+}
+
+impl Server {
+    /// A meeting whose only (guest) link expired a minute ago; returns the token.
+    pub async fn expired_link(&self) -> String {
+        let token = Secret::generate();
+        let links = vec![NewLink {
+            id: sluss_signaling::secret::random_id("l_"),
+            token_hash: token.hash(),
+            role: Role::Guest,
+            expires_at: Some(sluss_signaling::unix_now() - 60),
+        }];
+        let id = sluss_signaling::secret::random_id("m_");
+        self.store
+            .create_meeting(&id, "Gammalt möte", 0, &links)
+            .await
+            .unwrap();
+        token.expose().to_owned()
+    }
 }
