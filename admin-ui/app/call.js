@@ -1,0 +1,207 @@
+// One participant's connection to a meeting: the signaling WebSocket and the RTCPeerConnection,
+// with automatic reconnection. Messages from the server are handled strictly in order.
+
+const FATAL = new Set(['link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'bad_request']);
+const MAX_RETRIES = 10;
+
+export class Call extends EventTarget {
+  constructor({ token, name, stream }) {
+    super();
+    this.token = token;
+    this.name = name;
+    this.stream = stream;
+    this.participantId = null;
+    this.role = null;
+    this.resume = null;
+    this.participants = new Map(); // id -> participant object from the server
+    this.remote = new Map(); // id -> MediaStream of that participant's tracks
+    this.pc = null;
+    this.ws = null;
+    this.queue = Promise.resolve();
+    this.retries = 0;
+    this.closed = false;
+    this.disconnectTimer = null;
+    this.pingTimer = null;
+    this.audioMuted = false;
+    this.videoMuted = false;
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  start() {
+    this.connect();
+  }
+
+  connect() {
+    this.emit('state', this.retries === 0 ? 'connecting' : 'reconnecting');
+    const ws = new WebSocket(`wss://${location.host}/ws`);
+    this.ws = ws;
+    ws.addEventListener('open', () => {
+      const join = { type: 'join', v: 1, token: this.token, display_name: this.name };
+      if (this.resume) join.resume = this.resume;
+      ws.send(JSON.stringify(join));
+      this.pingTimer = setInterval(() => this.send({ type: 'ping' }), 20000);
+    });
+    ws.addEventListener('message', (event) => {
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      this.queue = this.queue.then(() => this.handle(message)).catch((e) => console.warn('sluss:', e));
+    });
+    ws.addEventListener('close', () => {
+      clearInterval(this.pingTimer);
+      if (this.ws === ws && !this.closed) this.reconnect();
+    });
+  }
+
+  send(message) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  async handle(m) {
+    switch (m.type) {
+      case 'joined':
+        this.retries = 0;
+        this.participantId = m.participant_id;
+        this.role = m.role;
+        this.resume = m.resume;
+        this.participants = new Map(m.participants.map((p) => [p.participant_id, p]));
+        for (const id of [...this.remote.keys()]) if (!this.participants.has(id)) this.remote.delete(id);
+        this.emit('participants');
+        await this.negotiate();
+        this.send({ type: 'media_state', audio_muted: this.audioMuted, video_muted: this.videoMuted });
+        break;
+      case 'answer':
+        await this.pc?.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        break;
+      case 'offer': {
+        if (!this.pc) return;
+        await this.pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        this.send({ type: 'answer', sdp: this.pc.localDescription.sdp });
+        break;
+      }
+      case 'participant_joined':
+      case 'participant_updated':
+        this.participants.set(m.participant.participant_id, m.participant);
+        this.emit('participants', { changed: m.participant.participant_id, kind: m.type });
+        break;
+      case 'participant_left':
+        this.participants.delete(m.participant_id);
+        this.remote.delete(m.participant_id);
+        this.emit('participants', { changed: m.participant_id, kind: m.type });
+        break;
+      case 'error':
+        if (FATAL.has(m.code)) {
+          this.closed = true;
+          this.teardown();
+          this.emit('fatal', { code: m.code, message: m.message });
+        } else {
+          this.emit('notice', { code: m.code, message: m.message });
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /// A fresh peer connection that publishes our camera and microphone.
+  async negotiate() {
+    this.closePc();
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    this.pc = pc;
+    for (const track of this.stream.getTracks()) {
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
+    }
+    pc.addEventListener('icecandidate', (e) => {
+      if (e.candidate && e.candidate.candidate) {
+        this.send({ type: 'candidate', candidate: e.candidate.candidate, sdp_mid: e.candidate.sdpMid });
+      }
+    });
+    pc.addEventListener('track', (e) => this.onTrack(e));
+    pc.addEventListener('connectionstatechange', () => this.onConnectionState(pc));
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    this.send({ type: 'offer', sdp: pc.localDescription.sdp });
+  }
+
+  onTrack(event) {
+    const id = event.streams[0]?.id;
+    if (!id) return;
+    let stream = this.remote.get(id);
+    if (!stream) {
+      stream = new MediaStream();
+      this.remote.set(id, stream);
+    }
+    for (const old of stream.getTracks().filter((t) => t.kind === event.track.kind)) stream.removeTrack(old);
+    stream.addTrack(event.track);
+    this.emit('track', { participantId: id });
+  }
+
+  onConnectionState(pc) {
+    if (pc !== this.pc || this.closed) return;
+    clearTimeout(this.disconnectTimer);
+    if (pc.connectionState === 'connected') {
+      this.emit('state', 'connected');
+    } else if (pc.connectionState === 'failed') {
+      this.reconnect();
+    } else if (pc.connectionState === 'disconnected') {
+      this.emit('state', 'reconnecting');
+      this.disconnectTimer = setTimeout(() => {
+        if (pc === this.pc && pc.connectionState !== 'connected') this.reconnect();
+      }, 5000);
+    }
+  }
+
+  reconnect() {
+    if (this.closed) return;
+    this.teardown();
+    if (this.retries >= MAX_RETRIES) {
+      this.closed = true;
+      this.emit('fatal', { code: 'generic' });
+      return;
+    }
+    const delay = Math.min(1000 * 2 ** this.retries, 10000);
+    this.retries += 1;
+    this.emit('state', 'reconnecting');
+    setTimeout(() => { if (!this.closed) this.connect(); }, delay);
+  }
+
+  closePc() {
+    if (this.pc) {
+      const pc = this.pc;
+      this.pc = null;
+      pc.close();
+    }
+  }
+
+  teardown() {
+    clearTimeout(this.disconnectTimer);
+    clearInterval(this.pingTimer);
+    this.closePc();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close();
+  }
+
+  setAudioMuted(muted) {
+    this.audioMuted = muted;
+    for (const t of this.stream.getAudioTracks()) t.enabled = !muted;
+    this.send({ type: 'media_state', audio_muted: this.audioMuted, video_muted: this.videoMuted });
+  }
+
+  setVideoMuted(muted) {
+    this.videoMuted = muted;
+    for (const t of this.stream.getVideoTracks()) t.enabled = !muted;
+    this.send({ type: 'media_state', audio_muted: this.audioMuted, video_muted: this.videoMuted });
+  }
+
+  leave() {
+    this.send({ type: 'leave' });
+    this.closed = true;
+    this.teardown();
+    for (const t of this.stream.getTracks()) t.stop();
+  }
+}

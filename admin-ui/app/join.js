@@ -1,0 +1,115 @@
+// The join page: check the personal link, preview camera and microphone, then the meeting.
+import { api, ApiError } from './api.js';
+import { Call } from './call.js';
+import { Preview } from './prejoin.js';
+import { Tiles } from './tiles.js';
+import { t, translatePage, errorText } from './i18n.js';
+
+const $ = (id) => document.getElementById(id);
+translatePage();
+
+// The token travels in the fragment, which browsers never send to a server. Take it out of the
+// address bar at once; keep it for this tab only, so a reload still works.
+let token = location.hash.slice(1);
+if (token) {
+  try { sessionStorage.setItem('sluss.token', token); } catch { /* private mode */ }
+  history.replaceState(null, '', location.pathname + location.search);
+} else {
+  try { token = sessionStorage.getItem('sluss.token') ?? ''; } catch { token = ''; }
+}
+
+const status = $('status');
+function setStatus(key) {
+  status.textContent = key ? t(key) : '';
+}
+
+function showMessage(text) {
+  $('prejoin').hidden = true;
+  $('meeting').hidden = true;
+  setStatus(null);
+  $('message-text').textContent = text;
+  $('message').hidden = false;
+}
+
+async function main() {
+  if (!token) {
+    showMessage(t('join.noToken'));
+    return;
+  }
+  setStatus('join.checking');
+  try {
+    const link = await api('POST', '/links/inspect', { token });
+    if (link.meeting === 'ended') {
+      showMessage(t('error.meeting_ended'));
+      return;
+    }
+  } catch (e) {
+    showMessage(e instanceof ApiError ? errorText(e.code, e.message) : t('error.generic'));
+    return;
+  }
+  setStatus(null);
+  $('prejoin').hidden = false;
+  const preview = new Preview($('preview'), $('camera'), $('microphone'));
+  const showNoDevices = () => {
+    $('join-error').textContent = t('join.noDevices');
+    $('join-error').hidden = false;
+  };
+  // The form must never submit itself, even if someone clicks before the camera is up.
+  const ready = preview.acquire().then(() => true, () => { showNoDevices(); return false; });
+  $('join-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const name = $('name').value.trim();
+    if (!name) {
+      $('name').setAttribute('aria-invalid', 'true');
+      $('name').focus();
+      return;
+    }
+    $('name').removeAttribute('aria-invalid');
+    if (!(await ready) || !preview.stream) {
+      showNoDevices();
+      return;
+    }
+    enterMeeting(name, preview.stream);
+  }, { once: false });
+  $('name').focus();
+}
+
+function enterMeeting(name, stream) {
+  $('prejoin').hidden = true;
+  $('meeting').hidden = false;
+  const call = new Call({ token, name, stream });
+  const tiles = new Tiles($('tiles'), call);
+  tiles.addSelf(stream, name);
+  window.sluss = Object.freeze({
+    get pc() { return call.pc; },
+    get participantId() { return call.participantId; },
+  });
+
+  const mic = $('mic');
+  const cam = $('cam');
+  const renderControls = () => {
+    mic.textContent = t(call.audioMuted ? 'meeting.unmute' : 'meeting.mute');
+    mic.setAttribute('aria-pressed', String(call.audioMuted));
+    cam.textContent = t(call.videoMuted ? 'meeting.cameraOn' : 'meeting.cameraOff');
+    cam.setAttribute('aria-pressed', String(call.videoMuted));
+    tiles.renderSelf();
+  };
+  mic.addEventListener('click', () => { call.setAudioMuted(!call.audioMuted); renderControls(); });
+  cam.addEventListener('click', () => { call.setVideoMuted(!call.videoMuted); renderControls(); });
+  $('leave').addEventListener('click', () => {
+    call.leave();
+    try { sessionStorage.removeItem('sluss.token'); } catch { /* private mode */ }
+    showMessage(t('meeting.left'));
+  });
+  document.addEventListener('sluss:lang', () => { renderControls(); tiles.render(); });
+  renderControls();
+
+  call.addEventListener('state', (e) => setStatus(`meeting.${e.detail}`));
+  call.addEventListener('participants', () => tiles.render());
+  call.addEventListener('track', () => tiles.render());
+  call.addEventListener('notice', (e) => { status.textContent = errorText(e.detail.code, e.detail.message); });
+  call.addEventListener('fatal', (e) => showMessage(errorText(e.detail.code, e.detail.message)));
+  call.start();
+}
+
+main();

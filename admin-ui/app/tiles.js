@@ -1,0 +1,66 @@
+// The meeting grid: one tile per participant, ours first.
+import { h } from './dom.js';
+import { t } from './i18n.js';
+
+export class Tiles {
+  constructor(list, call) {
+    this.list = list;
+    this.call = call;
+    this.tiles = new Map(); // participant id -> {li, video, caption}
+  }
+
+  /// Our own tile: the local preview, muted so we do not hear ourselves.
+  addSelf(stream, name) {
+    const video = h('video', { autoplay: true, playsinline: true, muted: true });
+    video.muted = true;
+    video.srcObject = stream;
+    const caption = h('p', { class: 'caption' });
+    const li = h('li', { class: 'tile self', dataset: { self: '1' } }, video, caption);
+    this.self = { li, video, caption, name };
+    this.list.prepend(li);
+    this.renderSelf();
+  }
+
+  renderSelf() {
+    if (!this.self) return;
+    const muted = this.call.audioMuted ? ` · ${t('meeting.muted')}` : '';
+    this.self.caption.textContent = `${this.self.name} (${t('meeting.you')})${muted}`;
+  }
+
+  /// Brings the grid in line with the call's participants and remote streams.
+  render() {
+    for (const [id, p] of this.call.participants) {
+      let tile = this.tiles.get(id);
+      if (!tile) {
+        const video = h('video', { autoplay: true, playsinline: true });
+        const caption = h('p', { class: 'caption' });
+        const li = h('li', { class: 'tile', dataset: { participantId: id } }, video, caption);
+        tile = { li, video, caption, stream: null };
+        this.tiles.set(id, tile);
+        this.list.append(li);
+      }
+      const stream = this.call.remote.get(id) ?? null;
+      if (stream && (tile.stream !== stream || tile.trackCount !== stream.getTracks().length)) {
+        tile.stream = stream;
+        tile.trackCount = stream.getTracks().length;
+        tile.video.srcObject = stream;
+        tile.video.play().catch(() => {});
+      }
+      const notes = [];
+      if (p.role === 'chair') notes.push(t('meeting.chair'));
+      if (p.audio_muted) notes.push(t('meeting.muted'));
+      if (p.connection === 'reconnecting') notes.push(t('meeting.tileReconnecting'));
+      tile.caption.textContent = notes.length ? `${p.display_name} · ${notes.join(' · ')}` : p.display_name;
+      tile.li.classList.toggle('reconnecting', p.connection === 'reconnecting');
+      tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
+    }
+    for (const [id, tile] of this.tiles) {
+      if (!this.call.participants.has(id)) {
+        tile.li.remove();
+        this.tiles.delete(id);
+      }
+    }
+    this.list.dataset.count = String(this.tiles.size + 1);
+    this.renderSelf();
+  }
+}

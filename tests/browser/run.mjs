@@ -1,0 +1,289 @@
+// Three headless Chromium participants hold a meeting through Sluss's real pages.
+// Run inside a loopback-only network namespace (run-in-netns.sh); see README.md.
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import https from 'node:https';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const bin = process.env.SLUSS_BIN || path.join(repo, 'target/release/sluss');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluss-browser-'));
+const PORT = 18443;
+const ORIGIN = `https://127.0.0.1:${PORT}`;
+const deadlineAll = Date.now() + 170_000;
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) passed += 1; else failed += 1;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
+  return ok;
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(what, fn, timeoutMs) {
+  const end = Math.min(Date.now() + timeoutMs, deadlineAll);
+  let last;
+  while (Date.now() < end) {
+    try { last = await fn(); if (last) return last; } catch (e) { last = e; }
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+// A 1 kHz sine, 48 kHz mono 16-bit, 5 s: participant A's microphone.
+function writeTone(file) {
+  const rate = 48000, seconds = 5, n = rate * seconds;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + n * 2, 4); buf.write('WAVE', 8);
+  buf.write('fmt ', 12); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(rate * 2, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(Math.sin(2 * Math.PI * 1000 * i / rate) * 16000), 44 + i * 2);
+  fs.writeFileSync(file, buf);
+}
+
+function healthy() {
+  return new Promise((resolve) => {
+    const req = https.get(`${ORIGIN}/healthz`, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => { req.destroy(); resolve(false); });
+  });
+}
+
+// Stats of the page's peer connection, reduced to what the checks need.
+async function stats(page) {
+  return page.evaluate(async () => {
+    const pc = window.sluss?.pc;
+    if (!pc) return null;
+    const report = await pc.getStats();
+    const out = { video: {}, audio: {}, dtls: null, pair: null, cipher: null, localPort: null };
+    let pairId = null;
+    report.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') out.video[r.ssrc] = { frames: r.framesDecoded || 0, width: r.frameWidth || 0, freezes: r.freezeCount || 0 };
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') out.audio[r.ssrc] = { samples: r.totalSamplesReceived || 0 };
+      if (r.type === 'transport') { out.dtls = r.dtlsState; out.cipher = r.srtpCipher; pairId = r.selectedCandidatePairId; }
+    });
+    const pair = pairId && report.get(pairId);
+    if (pair) {
+      out.pair = pair.state;
+      const local = report.get(pair.localCandidateId);
+      out.localPort = local?.port ?? null;
+    }
+    return out;
+  });
+}
+
+// How many inbound video and audio streams are rising between two samples `gap` ms apart.
+async function flowing(page, gap = 2000) {
+  const a = await stats(page);
+  await sleep(gap);
+  const b = await stats(page);
+  if (!a || !b) return { video: 0, audio: 0, b };
+  const video = Object.keys(b.video).filter((s) => b.video[s].frames > (a.video[s]?.frames ?? 0)).length;
+  const audio = Object.keys(b.audio).filter((s) => b.audio[s].samples > (a.audio[s]?.samples ?? 0)).length;
+  return { video, audio, b };
+}
+
+// The spectral peak of participant `id`'s audio as this page hears it.
+async function peakFrequency(page, id) {
+  return page.evaluate(async (id) => {
+    const video = document.querySelector(`[data-participant-id="${id}"] video`);
+    const track = video?.srcObject?.getAudioTracks?.()[0];
+    if (!track) return { error: 'no audio track in the tile' };
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 8192;
+    ctx.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+    const data = new Float32Array(analyser.frequencyBinCount);
+    const sum = new Float32Array(analyser.frequencyBinCount);
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 120));
+      analyser.getFloatFrequencyData(data);
+      for (let k = 0; k < data.length; k++) sum[k] += Number.isFinite(data[k]) ? data[k] : -200;
+    }
+    let best = 1;
+    for (let k = 2; k < sum.length; k++) if (sum[k] > sum[best]) best = k;
+    const freq = (best * ctx.sampleRate) / analyser.fftSize;
+    await ctx.close();
+    return { freq, level: sum[best] / 10 };
+  }, id);
+}
+
+const chromiumArgs = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+];
+
+let server;
+let serverLog = '';
+const browsers = [];
+let everyone = [];
+
+async function main() {
+  const tone = path.join(tmp, 'tone.wav');
+  writeTone(tone);
+  const config = path.join(tmp, 'sluss.toml');
+  fs.writeFileSync(config, [
+    '[server]', `listen = "127.0.0.1:${PORT}"`, 'http_redirect_listen = ""',
+    `public_url = "${ORIGIN}"`, `data_dir = "${path.join(tmp, 'data')}"`,
+    '[media]', 'port = 41000', 'workers = 2', 'announce_ip = "127.0.0.1"',
+    '[log]', 'level = "info,sluss_signaling=debug"', '',
+  ].join('\n'));
+
+  server = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  server.stdout.on('data', (d) => { stdout += d; });
+  server.stderr.on('data', (d) => { serverLog += d; });
+  const setupUrl = await until('the setup link', () => stdout.match(/https:\/\/\S+\/setup#[A-Za-z0-9_-]+/)?.[0], 60_000);
+  await until('healthz', healthy, 30_000);
+  check('server starts and prints a one-time setup link', true);
+
+  const launch = (extra = []) => chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...chromiumArgs, ...extra] });
+  const browserA = await launch([`--use-file-for-fake-audio-capture=${tone}`]);
+  const browserBC = await launch();
+  browsers.push(browserA, browserBC);
+  const context = (browser) => browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 720 } });
+
+  // The organiser claims the setup link and creates a meeting through the pages.
+  const organiser = await (await context(browserBC)).newPage();
+  await organiser.goto(setupUrl);
+  await organiser.waitForSelector('#organiser:not([hidden])', { timeout: 20_000 });
+  await organiser.fill('#title', 'Samordnad vårdplanering');
+  await organiser.fill('#guests', '2');
+  await organiser.click('#new-meeting button[type=submit]');
+  await organiser.waitForSelector('#created:not([hidden])', { timeout: 10_000 });
+  const links = {
+    chair: await organiser.inputValue('[data-link=chair]'),
+    b: await organiser.inputValue('[data-link=guest-0]'),
+    c: await organiser.inputValue('[data-link=guest-1]'),
+  };
+  check('the organiser creates a meeting with a chair link and two guest links', Object.values(links).every((l) => /\/join#[A-Za-z0-9_-]{43}$/.test(l)));
+  check('the setup link is spent', !(await organiser.evaluate(async (t) => (await fetch('/api/v1/setup/claim', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: t }) })).ok, setupUrl.split('#')[1])));
+
+  const withRawAudio = (link) => link.replace('/join#', '/join?testaudio=raw#');
+  const people = [
+    { key: 'A', name: 'Anna', browser: browserA, link: withRawAudio(links.chair) },
+    { key: 'B', name: 'Bertil', browser: browserBC, link: withRawAudio(links.b) },
+    { key: 'C', name: 'Cecilia', browser: browserBC, link: withRawAudio(links.c) },
+  ];
+  everyone = people;
+  for (const p of people) {
+    p.page = await (await context(p.browser)).newPage();
+    p.console = [];
+    p.page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') p.console.push(m.text()); });
+    p.page.on('pageerror', (e) => p.console.push(`pageerror: ${e.message}`));
+    p.start = Date.now();
+    await p.page.goto(p.link);
+    await p.page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+    check(`${p.key}: the join page shows the privacy reminder (R17)`, (await p.page.textContent('.privacy')).includes('headset'));
+    check(`${p.key}: the token is gone from the address bar`, !p.page.url().includes('#'));
+    await p.page.fill('#name', p.name);
+    await p.page.click('#join-button');
+  }
+  for (const p of people) {
+    await until(`${p.key}'s first decoded frame`, async () => {
+      const s = await stats(p.page);
+      return s && Object.values(s.video).some((v) => v.frames > 0);
+    }, 30_000);
+    p.joinMs = Date.now() - p.start;
+  }
+  console.log(`join time (page open to first decoded remote frame): ${people.map((p) => `${p.key} ${p.joinMs} ms`).join(', ')}`);
+  for (const p of people) p.id = await p.page.evaluate(() => window.sluss.participantId);
+
+  // Everyone receives the other two's audio and video.
+  const everyoneReceives = async (label) => {
+    for (const p of people) {
+      const f = await until(`${p.key} receiving two videos and two audios`, async () => {
+        const r = await flowing(p.page, 1500);
+        return r.video >= 2 && r.audio >= 2 ? r : null;
+      }, 30_000).catch((e) => ({ error: e.message }));
+      check(`${label}${p.key} decodes video and receives audio from both others`, !f.error, f.error ?? `video ${f.video}, audio ${f.audio}`);
+      if (!f.error) {
+        check(`${label}${p.key}: DTLS connected, pair succeeded, SRTP ${f.b.cipher}`, f.b.dtls === 'connected' && f.b.pair === 'succeeded' && Boolean(f.b.cipher));
+      }
+    }
+  };
+  await everyoneReceives('');
+  const tiles = await people[0].page.$$eval('#tiles li', (lis) => lis.length);
+  check('A sees three tiles (itself and two others)', tiles === 3, `${tiles}`);
+
+  // A's 1 kHz tone arrives at 1 kHz at B and C.
+  for (const p of people.slice(1)) {
+    const r = await peakFrequency(p.page, people[0].id);
+    check(`${p.key} hears A's 1 kHz tone at 1 kHz`, r.freq && Math.abs(r.freq - 1000) <= 50, JSON.stringify(r));
+  }
+
+  // B's network drops for 12 s (its UDP port is blocked); B's page reconnects by itself and
+  // everyone gets B back without doing anything.
+  const b = people[1];
+  const s = await stats(b.page);
+  let nft = false;
+  try {
+    execFileSync('nft', ['add', 'table', 'inet', 'sluss_test']);
+    execFileSync('nft', ['add', 'chain', 'inet', 'sluss_test', 'out', '{ type filter hook output priority 0; }']);
+    execFileSync('nft', ['add', 'rule', 'inet', 'sluss_test', 'out', 'udp', 'sport', String(s.localPort), 'drop']);
+    execFileSync('nft', ['add', 'rule', 'inet', 'sluss_test', 'out', 'udp', 'dport', String(s.localPort), 'drop']);
+    nft = true;
+  } catch (e) {
+    check('block B\'s media port with nftables', false, e.message);
+  }
+  if (nft) {
+    const dropped = Date.now();
+    await until('B to notice the drop', async () => (await b.page.textContent('#status')).length > 0 && (await stats(b.page))?.localPort !== s.localPort, 30_000).catch(() => null);
+    await sleep(Math.max(0, 12_000 - (Date.now() - dropped)));
+    execFileSync('nft', ['delete', 'table', 'inet', 'sluss_test']);
+    const back = await until('B back with a new connection', async () => {
+      const now = await stats(b.page);
+      return now && now.localPort !== s.localPort && now.dtls === 'connected';
+    }, 30_000).catch(() => null);
+    check('B reconnects by itself after its network dropped', Boolean(back), back ? `${Math.round((Date.now() - dropped) / 1000)} s after the drop` : 'no new connection');
+    await everyoneReceives('after B\'s reconnection: ');
+  }
+}
+
+async function cleanup() {
+  if (failed > 0) {
+    for (const p of everyone) {
+      const state = await p.page?.evaluate(() => ({
+        status: document.getElementById('status')?.textContent,
+        error: document.getElementById('join-error')?.textContent,
+        message: document.getElementById('message-text')?.textContent,
+        meeting: !document.getElementById('meeting')?.hidden,
+      })).catch(() => null);
+      console.log(`--- ${p.key}: ${JSON.stringify(state)} console: ${JSON.stringify(p.console?.slice(-10))}`);
+    }
+  }
+  for (const b of browsers) await b.close().catch(() => {});
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await Promise.race([new Promise((r) => server.once('exit', r)), sleep(10_000)]);
+    check('the server stops cleanly on SIGTERM', server.exitCode === 0, `exit ${server.exitCode}`);
+  }
+}
+
+const watchdog = setTimeout(() => { console.log('FAIL the browser test ran out of time'); process.exit(1); }, 175_000);
+try {
+  await main();
+} catch (e) {
+  check('browser meeting test', false, e.stack || String(e));
+} finally {
+  await cleanup();
+  clearTimeout(watchdog);
+  if (failed > 0) {
+    const log = serverLog.split('\n').slice(-40).join('\n');
+    console.log(`--- last server log lines ---\n${log}`);
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed > 0 ? 1 : 0);
+}
