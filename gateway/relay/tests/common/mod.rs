@@ -35,6 +35,9 @@ pub struct Client {
     pub connected: bool,
     /// Datagrams to and from this client are dropped while set (a network outage).
     pub offline: bool,
+    /// Drop every n-th datagram the relay sends to this client (loss on its downlink).
+    pub drop_every: Option<usize>,
+    pub downlink_count: usize,
     /// Which publisher label each receiving mid carries (from the relay's offers).
     pub tracks: HashMap<String, String>,
     seq: [u64; 2],
@@ -115,6 +118,8 @@ impl World {
             keyframe_requests: 0,
             connected: false,
             offline: false,
+            drop_every: None,
+            downlink_count: 0,
             tracks: HashMap::new(),
             seq: [0, 0],
         });
@@ -135,6 +140,10 @@ impl World {
                 };
                 let c = &mut self.clients[i];
                 if c.offline {
+                    continue;
+                }
+                c.downlink_count += 1;
+                if c.drop_every.is_some_and(|n| c.downlink_count % n == 0) {
                     continue;
                 }
                 let input = Input::Receive(
