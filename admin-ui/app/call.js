@@ -1,7 +1,7 @@
 // One participant's connection to a meeting: the signaling WebSocket and the RTCPeerConnection,
 // with automatic reconnection. Messages from the server are handled strictly in order.
 
-const FATAL = new Set(['link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'bad_request']);
+const FATAL = new Set(['link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number']);
 const MAX_RETRIES = 10;
 
 export class Call extends EventTarget {
@@ -13,7 +13,10 @@ export class Call extends EventTarget {
     this.participantId = null;
     this.role = null;
     this.resume = null;
-    this.participants = new Map(); // id -> participant object from the server
+    this.participants = new Map(); // id -> participant object from the server (the room)
+    this.lobby = new Map(); // id -> participant waiting to be let in (the chair's view)
+    this.meeting = null; // {chair_id, locked, consent_recorded}
+    this.admitted = false;
     this.remote = new Map(); // id -> MediaStream of that participant's tracks
     this.pc = null;
     this.ws = null;
@@ -66,11 +69,36 @@ export class Call extends EventTarget {
         this.participantId = m.participant_id;
         this.role = m.role;
         this.resume = m.resume;
-        this.participants = new Map(m.participants.map((p) => [p.participant_id, p]));
-        for (const id of [...this.remote.keys()]) if (!this.participants.has(id)) this.remote.delete(id);
-        this.emit('participants');
-        await this.negotiate();
-        this.send({ type: 'media_state', audio_muted: this.audioMuted, video_muted: this.videoMuted });
+        this.admitted = m.admitted;
+        if (!m.admitted) {
+          this.emit('lobby');
+          break;
+        }
+        await this.enterRoom(m.participants, m.meeting);
+        break;
+      case 'admitted':
+        this.admitted = true;
+        await this.enterRoom(m.participants, m.meeting);
+        break;
+      case 'knock':
+        this.lobby.set(m.participant.participant_id, m.participant);
+        this.emit('knock', { participant: m.participant });
+        break;
+      case 'meeting_state_changed':
+        this.meeting = m.meeting;
+        this.emit('meeting');
+        break;
+      case 'mute_requested':
+        this.setAudioMuted(true);
+        this.emit('muted-by-chair');
+        break;
+      case 'denied':
+      case 'removed':
+      case 'meeting_ended':
+        this.closed = true;
+        this.teardown();
+        for (const t of this.stream.getTracks()) t.stop();
+        this.emit('fatal', { code: m.type });
         break;
       case 'answer':
         await this.pc?.setRemoteDescription({ type: 'answer', sdp: m.sdp });
@@ -84,12 +112,20 @@ export class Call extends EventTarget {
         break;
       }
       case 'participant_joined':
-      case 'participant_updated':
-        this.participants.set(m.participant.participant_id, m.participant);
-        this.emit('participants', { changed: m.participant.participant_id, kind: m.type });
+      case 'participant_updated': {
+        const p = m.participant;
+        if (p.admitted) {
+          this.lobby.delete(p.participant_id);
+          this.participants.set(p.participant_id, p);
+        } else {
+          this.lobby.set(p.participant_id, p);
+        }
+        this.emit('participants', { changed: p.participant_id, kind: m.type });
         break;
+      }
       case 'participant_left':
         this.participants.delete(m.participant_id);
+        this.lobby.delete(m.participant_id);
         this.remote.delete(m.participant_id);
         this.emit('participants', { changed: m.participant_id, kind: m.type });
         break;
@@ -106,6 +142,31 @@ export class Call extends EventTarget {
         break;
     }
   }
+
+  async enterRoom(participants, meeting) {
+    this.participants = new Map(participants.map((p) => [p.participant_id, p]));
+    for (const id of [...this.remote.keys()]) if (!this.participants.has(id)) this.remote.delete(id);
+    this.meeting = meeting;
+    this.emit('admitted');
+    this.emit('participants');
+    this.emit('meeting');
+    await this.negotiate();
+    this.send({ type: 'media_state', audio_muted: this.audioMuted, video_muted: this.videoMuted });
+  }
+
+  get isChair() {
+    return Boolean(this.meeting && this.meeting.chair_id === this.participantId);
+  }
+
+  // The chair's actions; the server refuses them from anyone else.
+  admit(id) { this.lobby.delete(id); this.send({ type: 'admit', participant_id: id }); this.emit('participants'); }
+  deny(id) { this.lobby.delete(id); this.send({ type: 'deny', participant_id: id }); this.emit('participants'); }
+  remove(id) { this.send({ type: 'remove', participant_id: id }); }
+  muteOther(id) { this.send({ type: 'mute', participant_id: id }); }
+  identify(id, method) { this.send({ type: 'identify', participant_id: id, method }); }
+  setLocked(locked) { this.send({ type: 'lock', locked }); }
+  recordConsent() { this.send({ type: 'record_consent' }); }
+  endMeeting() { this.send({ type: 'end_meeting' }); }
 
   /// A fresh peer connection that publishes our camera and microphone.
   async negotiate() {

@@ -3,6 +3,7 @@ import { api, ApiError } from './api.js';
 import { Call } from './call.js';
 import { Preview } from './prejoin.js';
 import { Tiles } from './tiles.js';
+import { ChairPanel } from './chair.js';
 import { t, translatePage, errorText } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -76,9 +77,9 @@ async function main() {
 
 function enterMeeting(name, stream) {
   $('prejoin').hidden = true;
-  $('meeting').hidden = false;
   const call = new Call({ token, name, stream });
   const tiles = new Tiles($('tiles'), call);
+  const chair = new ChairPanel(call);
   tiles.addSelf(stream, name);
   window.sluss = Object.freeze({
     get pc() { return call.pc; },
@@ -101,11 +102,22 @@ function enterMeeting(name, stream) {
     try { sessionStorage.removeItem('sluss.token'); } catch { /* private mode */ }
     showMessage(t('meeting.left'));
   });
-  document.addEventListener('sluss:lang', () => { renderControls(); tiles.render(); });
+  document.addEventListener('sluss:lang', () => { renderControls(); tiles.render(); chair.render(); });
   renderControls();
 
   call.addEventListener('state', (e) => setStatus(`meeting.${e.detail}`));
-  call.addEventListener('participants', () => tiles.render());
+  call.addEventListener('lobby', () => {
+    $('meeting').hidden = true;
+    $('lobby').hidden = false;
+  });
+  call.addEventListener('admitted', () => {
+    $('lobby').hidden = true;
+    $('meeting').hidden = false;
+  });
+  call.addEventListener('meeting', () => { chair.render(); tiles.render(); });
+  call.addEventListener('knock', (e) => chair.knock(e.detail.participant));
+  call.addEventListener('muted-by-chair', () => { renderControls(); status.textContent = t('meeting.mutedByChair'); });
+  call.addEventListener('participants', () => { tiles.render(); chair.render(); });
   call.addEventListener('track', () => tiles.render());
   call.addEventListener('notice', (e) => { status.textContent = errorText(e.detail.code, e.detail.message); });
   call.addEventListener('fatal', (e) => showMessage(errorText(e.detail.code, e.detail.message)));

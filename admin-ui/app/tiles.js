@@ -1,6 +1,6 @@
 // The meeting grid: one tile per participant, ours first.
 import { h } from './dom.js';
-import { t } from './i18n.js';
+import { t, IDENTIFICATION_METHODS } from './i18n.js';
 
 export class Tiles {
   constructor(list, call) {
@@ -27,6 +27,19 @@ export class Tiles {
     this.self.caption.textContent = `${this.self.name} (${t('meeting.you')})${muted}`;
   }
 
+  /// The chair's controls on someone's tile: identification, mute, remove.
+  chairActions(id) {
+    const select = h('select', { 'aria-label': t('chair.identify'), class: 'identify' },
+      h('option', { value: '' }, t('id.none')),
+      ...IDENTIFICATION_METHODS.map((m) => h('option', { value: m }, t(`id.${m}`))));
+    select.addEventListener('change', () => { if (select.value) this.call.identify(id, select.value); });
+    const el = h('div', { class: 'tile-actions', hidden: true },
+      select,
+      h('button', { type: 'button', class: 'secondary small', onclick: () => this.call.muteOther(id) }, t('chair.mute')),
+      h('button', { type: 'button', class: 'secondary small', onclick: () => this.call.remove(id) }, t('chair.remove')));
+    return { el, select };
+  }
+
   /// Brings the grid in line with the call's participants and remote streams.
   render() {
     for (const [id, p] of this.call.participants) {
@@ -34,8 +47,10 @@ export class Tiles {
       if (!tile) {
         const video = h('video', { autoplay: true, playsinline: true });
         const caption = h('p', { class: 'caption' });
-        const li = h('li', { class: 'tile', dataset: { participantId: id } }, video, caption);
-        tile = { li, video, caption, stream: null };
+        const idState = h('p', { class: 'id-state' });
+        const actions = this.chairActions(id);
+        const li = h('li', { class: 'tile', dataset: { participantId: id } }, video, idState, caption, actions.el);
+        tile = { li, video, caption, idState, actions, stream: null };
         this.tiles.set(id, tile);
         this.list.append(li);
       }
@@ -52,6 +67,11 @@ export class Tiles {
       if (p.connection === 'reconnecting') notes.push(t('meeting.tileReconnecting'));
       tile.caption.textContent = notes.length ? `${p.display_name} · ${notes.join(' · ')}` : p.display_name;
       tile.li.classList.toggle('reconnecting', p.connection === 'reconnecting');
+      // R5: everyone sees how each person was identified, and who is not.
+      tile.idState.textContent = t(p.identification ? `id.${p.identification}` : 'id.none');
+      tile.li.classList.toggle('unidentified', !p.identification);
+      tile.actions.el.hidden = !this.call.isChair;
+      tile.actions.select.value = p.identification ?? '';
       tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
     }
     for (const [id, tile] of this.tiles) {

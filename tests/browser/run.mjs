@@ -159,15 +159,16 @@ async function main() {
   await organiser.goto(setupUrl);
   await organiser.waitForSelector('#organiser:not([hidden])', { timeout: 20_000 });
   await organiser.fill('#title', 'Samordnad vårdplanering');
-  await organiser.fill('#guests', '2');
+  await organiser.fill('#guests', '3');
   await organiser.click('#new-meeting button[type=submit]');
   await organiser.waitForSelector('#created:not([hidden])', { timeout: 10_000 });
   const links = {
     chair: await organiser.inputValue('[data-link=chair]'),
     b: await organiser.inputValue('[data-link=guest-0]'),
     c: await organiser.inputValue('[data-link=guest-1]'),
+    d: await organiser.inputValue('[data-link=guest-2]'),
   };
-  check('the organiser creates a meeting with a chair link and two guest links', Object.values(links).every((l) => /\/join#[A-Za-z0-9_-]{43}$/.test(l)));
+  check('the organiser creates a meeting with a chair link and three guest links', Object.values(links).every((l) => /\/join#[A-Za-z0-9_-]{43}$/.test(l)));
   check('the setup link is spent', !(await organiser.evaluate(async (t) => (await fetch('/api/v1/setup/claim', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: t }) })).ok, setupUrl.split('#')[1])));
 
   const withRawAudio = (link) => link.replace('/join#', '/join?testaudio=raw#');
@@ -176,7 +177,7 @@ async function main() {
     { key: 'B', name: 'Bertil', browser: browserBC, link: withRawAudio(links.b) },
     { key: 'C', name: 'Cecilia', browser: browserBC, link: withRawAudio(links.c) },
   ];
-  everyone = people;
+  everyone = [...people];
   for (const p of people) {
     p.page = await (await context(p.browser)).newPage();
     p.console = [];
@@ -190,6 +191,20 @@ async function main() {
     await p.page.fill('#name', p.name);
     await p.page.click('#join-button');
   }
+  // R4: the guests wait in the lobby with no media; the chair is told and lets them in.
+  const a = people[0];
+  await until('two knocks at the chair', async () => (await a.page.$$('#lobby-list li[data-participant-id]')).length === 2, 20_000)
+    .then(() => check('the chair sees both guests knocking in the lobby', true))
+    .catch((e) => check('the chair sees both guests knocking in the lobby', false, e.message));
+  check('the knock is announced to the chair', (await a.page.textContent('#knock-announce')).length > 0);
+  for (const p of people.slice(1)) {
+    const waiting = await p.page.isVisible('#lobby');
+    const noMedia = await p.page.evaluate(() => !window.sluss?.pc);
+    check(`${p.key} waits in the lobby with no media connection`, waiting && noMedia);
+  }
+  for (const p of people.slice(1)) {
+    await a.page.click(`#lobby-list li:has-text("${p.name}") button.primary`);
+  }
   for (const p of people) {
     await until(`${p.key}'s first decoded frame`, async () => {
       const s = await stats(p.page);
@@ -197,7 +212,7 @@ async function main() {
     }, 30_000);
     p.joinMs = Date.now() - p.start;
   }
-  console.log(`join time (page open to first decoded remote frame): ${people.map((p) => `${p.key} ${p.joinMs} ms`).join(', ')}`);
+  console.log(`join time (page open to first decoded remote frame, including the chair's admission): ${people.map((p) => `${p.key} ${p.joinMs} ms`).join(', ')}`);
   for (const p of people) p.id = await p.page.evaluate(() => window.sluss.participantId);
 
   // Everyone receives the other two's audio and video.
@@ -249,6 +264,40 @@ async function main() {
     check('B reconnects by itself after its network dropped', Boolean(back), back ? `${Math.round((Date.now() - dropped) / 1000)} s after the drop` : 'no new connection');
     await everyoneReceives('after B\'s reconnection: ');
   }
+
+  // A fourth person knocks and the chair turns them away.
+  const d = { key: 'D', name: 'Dan', page: await (await context(browserBC)).newPage() };
+  everyone.push(d);
+  await d.page.goto(withRawAudio(links.d));
+  await d.page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  await d.page.fill('#name', d.name);
+  await d.page.click('#join-button');
+  await a.page.waitForSelector('#lobby-list li:has-text("Dan")', { timeout: 15_000 });
+  await a.page.click('#lobby-list li:has-text("Dan") button.secondary');
+  const denied = await until('D to be told', async () => d.page.isVisible('#message').then((v) => v && d.page.textContent('#message-text')), 15_000).catch(() => '');
+  check('a denied guest is told so', /inte in|not let you/.test(denied), denied);
+
+  // R5: every tile shows whether its person is identified; the chair records how.
+  const cSeesB = `[data-participant-id="${b.id}"] .id-state`;
+  check('an unidentified participant is marked on the tiles', (await people[2].page.textContent(cSeesB)) === 'Ej identifierad');
+  await a.page.selectOption(`[data-participant-id="${b.id}"] select.identify`, 'id_shown_on_camera');
+  const shown = await until('C to see B identified', async () => {
+    const text = await people[2].page.textContent(cSeesB);
+    return text !== 'Ej identifierad' ? text : null;
+  }, 10_000).catch(() => '');
+  check('the identification the chair records shows on the tile for everyone', shown === 'legitimation i kameran', shown);
+  check('a guest has no chair controls', !(await people[2].page.isVisible('#chair-panel')) && !(await people[2].page.isVisible(`[data-participant-id="${a.id}"] .tile-actions`)));
+
+  // R8: the chair ends the meeting for everyone; no link works afterwards.
+  await a.page.click('#end');
+  await a.page.click('#end-yes');
+  for (const p of people) {
+    const text = await until(`${p.key} to see the end`, async () => (await p.page.isVisible('#message')) && p.page.textContent('#message-text'), 15_000).catch(() => '');
+    check(`${p.key} is disconnected when the chair ends the meeting`, /avslutat|ended/.test(text), text);
+  }
+  await people[1].page.goto(people[1].link);
+  const after = await until('the ended page', async () => (await people[1].page.isVisible('#message')) && people[1].page.textContent('#message-text'), 15_000).catch(() => '');
+  check('the link shows that the meeting has ended', /avslutat|ended/.test(after), after);
 }
 
 async function cleanup() {

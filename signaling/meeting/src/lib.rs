@@ -1,5 +1,6 @@
-//! The meeting policy of Sluss, sans-IO: who is in a meeting, in which role, and what happens
-//! when they come, drop out, come back and go.
+//! The meeting policy of Sluss, sans-IO: who is in a meeting and who waits in its lobby, who
+//! chairs, how each person was identified, and what happens when people come, drop out, come
+//! back, are admitted, denied or removed, and when the chair ends the meeting (R4-R8).
 //!
 //! # Driving it
 //!
@@ -8,29 +9,40 @@
 //! makes no ids and reads no clock: the shell passes fresh random ids and `Instant`s in.
 //!
 //! ```
-//! use std::time::{Duration, Instant};
+//! use std::time::Instant;
 //! use sluss_meeting::*;
 //!
 //! let now = Instant::now();
 //! let mut meeting = Meeting::new(MeetingConfig::default());
-//! let name = DisplayName::parse("Anna").unwrap();
-//! let (outcome, effects) = meeting
-//!     .join(now, JoinRequest { link: LinkId::new("l1"), role: Role::Chair, name, new_id: ParticipantId::new("p1") })
-//!     .unwrap();
-//! assert_eq!(outcome, JoinOutcome::Joined(ParticipantId::new("p1")));
-//! assert_eq!(effects, vec![Effect::Arrived(ParticipantId::new("p1"))]);
-//! // A dropped connection keeps the seat for the grace period...
-//! meeting.connection_lost(now, &ParticipantId::new("p1"));
-//! // ...after which the participant has left.
-//! let later = now + MeetingConfig::default().reconnect_grace + Duration::from_secs(1);
-//! assert_eq!(meeting.handle_timeout(later), vec![Effect::Departed(ParticipantId::new("p1"))]);
+//! let join = |link: &str, role, id: &str| JoinRequest {
+//!     link: LinkId::new(link),
+//!     role,
+//!     name: DisplayName::parse("Anna").unwrap(),
+//!     new_id: ParticipantId::new(id),
+//! };
+//! // The convener enters and chairs; a guest knocks and waits in the lobby.
+//! meeting.join(now, join("l1", Role::Chair, "chair")).unwrap();
+//! let (_, effects) = meeting.join(now, join("l2", Role::Guest, "guest")).unwrap();
+//! assert_eq!(effects, vec![Effect::Knocked(ParticipantId::new("guest"))]);
+//! // Only the chair can let the guest in.
+//! let guest = ParticipantId::new("guest");
+//! assert_eq!(
+//!     meeting.act(now, &guest, ChairAction::Admit(guest.clone())),
+//!     Err(ActionError::NotChair)
+//! );
+//! let chair = ParticipantId::new("chair");
+//! meeting.act(now, &chair, ChairAction::Admit(guest.clone())).unwrap();
+//! assert!(meeting.participant(&guest).unwrap().is_admitted());
+//! // Ending the meeting empties it for good.
+//! meeting.act(now, &chair, ChairAction::End).unwrap();
+//! assert_eq!(meeting.join(now, join("l2", Role::Guest, "again")).unwrap_err(), JoinError::Ended);
 //! ```
 //!
-//! The invariant: one seat per personal link. A link that joins again takes back its own seat
-//! (after a network drop, or from a second device), it never adds a second participant.
-//!
-//! The lobby, identification, consent and the chair's powers (R4-R11) arrive here next; the
-//! join outcome already separates "who asked" from "who is in".
+//! The invariants, proven by a property test over random command sequences: one seat per
+//! personal link; nobody but the convener is in the room without an admission by the chair of
+//! the time; only the chair's actions take effect; after the end nothing is admitted and no
+//! link joins. A link that joins again takes back its own seat (after a network drop, or from a
+//! second device); it never adds a second participant.
 
 mod ids;
 mod meeting;
@@ -38,7 +50,7 @@ mod name;
 mod personnummer;
 
 pub use ids::{LinkId, MeetingId, ParticipantId};
-pub use meeting::{Effect, JoinError, JoinOutcome, JoinRequest, Meeting, MeetingConfig};
-pub use meeting::{Participant, Presence, Role};
+pub use meeting::{ActionError, Admission, ChairAction, Identification, Participant, Presence};
+pub use meeting::{Effect, JoinError, JoinOutcome, JoinRequest, Meeting, MeetingConfig, Role};
 pub use name::{DisplayName, MeetingTitle, NameError};
 pub use personnummer::contains_personal_identity_number;

@@ -1,4 +1,4 @@
-//! One meeting's participants and their presence.
+//! One meeting: who is in the room, who waits in the lobby, who chairs, and how it ends.
 
 use std::time::{Duration, Instant};
 
@@ -6,6 +6,7 @@ use crate::{DisplayName, LinkId, ParticipantId};
 
 #[derive(Debug, Clone)]
 pub struct MeetingConfig {
+    /// The most people in the room and the lobby together.
     pub max_participants: usize,
     /// How long a participant whose connection dropped keeps their seat.
     pub reconnect_grace: Duration,
@@ -23,8 +24,9 @@ impl Default for MeetingConfig {
 /// What a link makes its holder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// The convener: will admit, identify and end (next issue).
+    /// The convener: enters directly and chairs (R7).
     Chair,
+    /// Everyone else: waits in the lobby until the chair admits them (R4).
     Guest,
 }
 
@@ -37,6 +39,28 @@ pub enum Presence {
     },
 }
 
+/// Where a participant is: in the lobby or in the room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    Waiting {
+        since: Instant,
+    },
+    /// In the room; `by` is the chair who admitted them, `None` for the convener.
+    Admitted {
+        by: Option<ParticipantId>,
+    },
+}
+
+/// How the chair established who a participant is (R5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identification {
+    EIdentification,
+    StaffLogin,
+    IdShownOnCamera,
+    KnownFromBefore,
+    VoiceRecognisedByPatient,
+}
+
 #[derive(Debug, Clone)]
 pub struct Participant {
     pub id: ParticipantId,
@@ -46,6 +70,14 @@ pub struct Participant {
     pub audio_muted: bool,
     pub video_muted: bool,
     pub presence: Presence,
+    pub admission: Admission,
+    pub identification: Option<Identification>,
+}
+
+impl Participant {
+    pub fn is_admitted(&self) -> bool {
+        matches!(self.admission, Admission::Admitted { .. })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -59,9 +91,9 @@ pub struct JoinRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JoinOutcome {
-    /// A new participant.
+    /// A new participant (in the room or in the lobby: see its admission).
     Joined(ParticipantId),
-    /// The link's participant came back after a drop.
+    /// The link's participant came back after a drop, to where it was.
     Resumed(ParticipantId),
     /// The link's participant joined again while still connected (a second device or tab):
     /// the older connection must be closed.
@@ -82,21 +114,103 @@ pub enum JoinError {
     Ended,
 }
 
-/// What the shell must make happen.
+/// What the chair may do (R4-R8). Every one is refused to anyone but the chair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChairAction {
+    Admit(ParticipantId),
+    Deny(ParticipantId),
+    Remove(ParticipantId),
+    /// Mute someone's microphone; unmuting stays their own.
+    Mute(ParticipantId),
+    SetLocked(bool),
+    Identify(ParticipantId, Identification),
+    /// The patient's consent to the meeting and to who takes part (R6).
+    RecordConsent,
+    End,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionError {
+    NotChair,
+    NoSuchParticipant,
+    NotWaiting,
+    NotInRoom,
+    Ended,
+}
+
+impl std::fmt::Display for ActionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ActionError::NotChair => "only the chair may do that",
+            ActionError::NoSuchParticipant => "no such participant",
+            ActionError::NotWaiting => "that person is not waiting in the lobby",
+            ActionError::NotInRoom => "that person is not in the meeting",
+            ActionError::Ended => "the meeting has ended",
+        })
+    }
+}
+
+impl std::error::Error for ActionError {}
+
+/// What the shell must make happen. Each is also an audit event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Tell the others someone arrived.
+    /// Someone entered the room directly (the convener): tell the room.
     Arrived(ParticipantId),
-    /// Tell the others someone's state changed.
+    /// Someone waits in the lobby: tell the chair (visibly and audibly).
+    Knocked(ParticipantId),
+    /// The chair let someone in: tell them and the room; start their media.
+    Admitted {
+        participant: ParticipantId,
+        by: ParticipantId,
+    },
+    /// The chair turned someone away: tell them and close their connection.
+    Denied {
+        participant: ParticipantId,
+        by: ParticipantId,
+    },
+    /// The chair removed someone: stop their media and close their connection.
+    Removed {
+        participant: ParticipantId,
+        by: ParticipantId,
+    },
+    /// The chair muted someone: tell their page to mute.
+    Muted {
+        participant: ParticipantId,
+        by: ParticipantId,
+    },
+    /// Someone's visible state changed (mute, connection, identification).
     Updated(ParticipantId),
-    /// Tell the others someone left; stop their media.
+    /// Someone left the room or the lobby.
     Departed(ParticipantId),
+    ChairChanged {
+        chair: Option<ParticipantId>,
+    },
+    LockChanged {
+        locked: bool,
+        by: ParticipantId,
+    },
+    Identified {
+        participant: ParticipantId,
+        how: Identification,
+        by: ParticipantId,
+    },
+    ConsentRecorded {
+        by: ParticipantId,
+    },
+    /// The meeting is over: disconnect everyone; no link works for it any more.
+    Ended {
+        by: ParticipantId,
+    },
 }
 
 #[derive(Debug)]
 pub struct Meeting {
     config: MeetingConfig,
     participants: Vec<Participant>,
+    chair: Option<ParticipantId>,
+    locked: bool,
+    consent: Option<(ParticipantId, Instant)>,
     ended: bool,
 }
 
@@ -105,13 +219,16 @@ impl Meeting {
         Meeting {
             config,
             participants: Vec::new(),
+            chair: None,
+            locked: false,
+            consent: None,
             ended: false,
         }
     }
 
     pub fn join(
         &mut self,
-        _now: Instant,
+        now: Instant,
         request: JoinRequest,
     ) -> Result<(JoinOutcome, Vec<Effect>), JoinError> {
         if self.ended {
@@ -134,6 +251,24 @@ impl Meeting {
             return Err(JoinError::Full);
         }
         let id = request.new_id;
+        let mut effects = Vec::new();
+        let admission = match request.role {
+            // The convener enters and chairs. Nobody else is let in by their arrival.
+            Role::Chair => {
+                effects.push(Effect::Arrived(id.clone()));
+                if self.chair.is_none() {
+                    self.chair = Some(id.clone());
+                    effects.push(Effect::ChairChanged {
+                        chair: Some(id.clone()),
+                    });
+                }
+                Admission::Admitted { by: None }
+            }
+            Role::Guest => {
+                effects.push(Effect::Knocked(id.clone()));
+                Admission::Waiting { since: now }
+            }
+        };
         self.participants.push(Participant {
             id: id.clone(),
             link: request.link,
@@ -142,30 +277,153 @@ impl Meeting {
             audio_muted: false,
             video_muted: false,
             presence: Presence::Connected,
+            admission,
+            identification: None,
         });
-        Ok((JoinOutcome::Joined(id.clone()), vec![Effect::Arrived(id)]))
+        Ok((JoinOutcome::Joined(id), effects))
     }
 
-    /// The participant's connection dropped without a goodbye.
-    pub fn connection_lost(&mut self, now: Instant, id: &ParticipantId) -> Vec<Effect> {
-        match self.participants.iter_mut().find(|p| &p.id == id) {
-            Some(p) if p.presence == Presence::Connected => {
-                p.presence = Presence::Reconnecting { since: now };
-                vec![Effect::Updated(id.clone())]
-            }
-            _ => Vec::new(),
+    /// The chair acts. Refused, with nothing changed, for anyone but the chair.
+    pub fn act(
+        &mut self,
+        _now: Instant,
+        actor: &ParticipantId,
+        action: ChairAction,
+    ) -> Result<Vec<Effect>, ActionError> {
+        if self.ended {
+            return Err(ActionError::Ended);
         }
+        if self.chair.as_ref() != Some(actor) {
+            return Err(ActionError::NotChair);
+        }
+        let by = actor.clone();
+        match action {
+            ChairAction::Admit(id) => {
+                let p = self.find_mut(&id)?;
+                if p.is_admitted() {
+                    return Err(ActionError::NotWaiting);
+                }
+                p.admission = Admission::Admitted {
+                    by: Some(by.clone()),
+                };
+                Ok(vec![Effect::Admitted {
+                    participant: id,
+                    by,
+                }])
+            }
+            ChairAction::Deny(id) => {
+                if self.find_mut(&id)?.is_admitted() {
+                    return Err(ActionError::NotWaiting);
+                }
+                self.participants.retain(|p| p.id != id);
+                Ok(vec![Effect::Denied {
+                    participant: id,
+                    by,
+                }])
+            }
+            ChairAction::Remove(id) => {
+                if id == by {
+                    return Err(ActionError::NoSuchParticipant);
+                }
+                self.find_mut(&id)?;
+                self.participants.retain(|p| p.id != id);
+                Ok(vec![Effect::Removed {
+                    participant: id,
+                    by,
+                }])
+            }
+            ChairAction::Mute(id) => {
+                let p = self.find_mut(&id)?;
+                if !p.is_admitted() {
+                    return Err(ActionError::NotInRoom);
+                }
+                p.audio_muted = true;
+                Ok(vec![
+                    Effect::Muted {
+                        participant: id.clone(),
+                        by,
+                    },
+                    Effect::Updated(id),
+                ])
+            }
+            ChairAction::SetLocked(locked) => {
+                self.locked = locked;
+                Ok(vec![Effect::LockChanged { locked, by }])
+            }
+            ChairAction::Identify(id, how) => {
+                let p = self.find_mut(&id)?;
+                p.identification = Some(how);
+                Ok(vec![
+                    Effect::Identified {
+                        participant: id.clone(),
+                        how,
+                        by,
+                    },
+                    Effect::Updated(id),
+                ])
+            }
+            ChairAction::RecordConsent => {
+                self.consent = Some((by.clone(), _now));
+                Ok(vec![Effect::ConsentRecorded { by }])
+            }
+            ChairAction::End => {
+                self.ended = true;
+                self.participants.clear();
+                self.chair = None;
+                Ok(vec![Effect::Ended { by }])
+            }
+        }
+    }
+
+    fn find_mut(&mut self, id: &ParticipantId) -> Result<&mut Participant, ActionError> {
+        self.participants
+            .iter_mut()
+            .find(|p| &p.id == id)
+            .ok_or(ActionError::NoSuchParticipant)
+    }
+
+    /// The participant's connection dropped without a goodbye. In the room the seat is kept for
+    /// the grace period; in the lobby the knock is withdrawn (they knock again on return).
+    pub fn connection_lost(&mut self, now: Instant, id: &ParticipantId) -> Vec<Effect> {
+        let Some(p) = self.participants.iter_mut().find(|p| &p.id == id) else {
+            return Vec::new();
+        };
+        if !p.is_admitted() {
+            return self.leave(id);
+        }
+        if p.presence == Presence::Connected {
+            p.presence = Presence::Reconnecting { since: now };
+            return vec![Effect::Updated(id.clone())];
+        }
+        Vec::new()
     }
 
     /// The participant left on purpose.
     pub fn leave(&mut self, id: &ParticipantId) -> Vec<Effect> {
         let before = self.participants.len();
         self.participants.retain(|p| &p.id != id);
-        if self.participants.len() < before {
-            vec![Effect::Departed(id.clone())]
-        } else {
-            Vec::new()
+        if self.participants.len() == before {
+            return Vec::new();
         }
+        let mut effects = vec![Effect::Departed(id.clone())];
+        effects.extend(self.chair_left(id));
+        effects
+    }
+
+    /// When the chair is gone, nobody chairs until the convener's link comes back; until then
+    /// nobody can be admitted.
+    fn chair_left(&mut self, id: &ParticipantId) -> Option<Effect> {
+        if self.chair.as_ref() != Some(id) {
+            return None;
+        }
+        self.chair = self
+            .participants
+            .iter()
+            .find(|p| p.role == Role::Chair && p.is_admitted())
+            .map(|p| p.id.clone());
+        Some(Effect::ChairChanged {
+            chair: self.chair.clone(),
+        })
     }
 
     pub fn set_media_state(
@@ -187,15 +445,16 @@ impl Meeting {
     /// Frees the seats of those whose reconnection time ran out.
     pub fn handle_timeout(&mut self, now: Instant) -> Vec<Effect> {
         let grace = self.config.reconnect_grace;
-        let mut effects = Vec::new();
-        self.participants.retain(|p| match p.presence {
-            Presence::Reconnecting { since } if now.saturating_duration_since(since) >= grace => {
-                effects.push(Effect::Departed(p.id.clone()));
-                false
-            }
-            _ => true,
-        });
-        effects
+        let expired: Vec<ParticipantId> = self
+            .participants
+            .iter()
+            .filter(|p| match p.presence {
+                Presence::Reconnecting { since } => now.saturating_duration_since(since) >= grace,
+                Presence::Connected => false,
+            })
+            .map(|p| p.id.clone())
+            .collect();
+        expired.iter().flat_map(|id| self.leave(id)).collect()
     }
 
     /// When [`Meeting::handle_timeout`] next has something to do.
@@ -217,6 +476,23 @@ impl Meeting {
         self.participants.iter()
     }
 
+    /// Those waiting in the lobby, longest first.
+    pub fn lobby(&self) -> impl Iterator<Item = &Participant> {
+        self.participants.iter().filter(|p| !p.is_admitted())
+    }
+
+    pub fn chair(&self) -> Option<&ParticipantId> {
+        self.chair.as_ref()
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+
+    pub fn consent(&self) -> Option<&ParticipantId> {
+        self.consent.as_ref().map(|(by, _)| by)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.participants.is_empty()
     }
@@ -227,125 +503,4 @@ impl Meeting {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn request(link: &str, id: &str) -> JoinRequest {
-        JoinRequest {
-            link: LinkId::new(link),
-            role: Role::Guest,
-            name: DisplayName::parse("Bertil").unwrap(),
-            new_id: ParticipantId::new(id),
-        }
-    }
-
-    #[test]
-    fn a_link_that_joins_again_takes_back_its_seat() {
-        let now = Instant::now();
-        let mut m = Meeting::new(MeetingConfig::default());
-        m.join(now, request("l1", "p1")).unwrap();
-        let (outcome, _) = m.join(now, request("l1", "p2")).unwrap();
-        assert_eq!(outcome, JoinOutcome::Replaced(ParticipantId::new("p1")));
-        m.connection_lost(now, &ParticipantId::new("p1"));
-        let (outcome, _) = m.join(now, request("l1", "p3")).unwrap();
-        assert_eq!(outcome, JoinOutcome::Resumed(ParticipantId::new("p1")));
-        assert_eq!(m.participants().count(), 1);
-    }
-
-    #[test]
-    fn a_full_meeting_refuses_newcomers_but_not_returning_links() {
-        let now = Instant::now();
-        let mut m = Meeting::new(MeetingConfig {
-            max_participants: 1,
-            ..MeetingConfig::default()
-        });
-        m.join(now, request("l1", "p1")).unwrap();
-        assert_eq!(
-            m.join(now, request("l2", "p2")).unwrap_err(),
-            JoinError::Full
-        );
-        assert!(m.join(now, request("l1", "p3")).is_ok());
-    }
-
-    #[test]
-    fn a_returning_participant_within_grace_keeps_the_seat() {
-        let now = Instant::now();
-        let mut m = Meeting::new(MeetingConfig::default());
-        m.join(now, request("l1", "p1")).unwrap();
-        m.connection_lost(now, &ParticipantId::new("p1"));
-        assert_eq!(m.poll_timeout(), Some(now + Duration::from_secs(60)));
-        assert!(m.handle_timeout(now + Duration::from_secs(59)).is_empty());
-        m.join(now + Duration::from_secs(59), request("l1", "p9"))
-            .unwrap();
-        assert!(m.handle_timeout(now + Duration::from_secs(120)).is_empty());
-        assert_eq!(m.poll_timeout(), None);
-    }
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        Join(u8),
-        Lost(u8),
-        Leave(u8),
-        Mute(u8, bool),
-        Advance(u8),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            (0u8..6).prop_map(Op::Join),
-            (0u8..6).prop_map(Op::Lost),
-            (0u8..6).prop_map(Op::Leave),
-            ((0u8..6), any::<bool>()).prop_map(|(p, b)| Op::Mute(p, b)),
-            (0u8..90).prop_map(Op::Advance),
-        ]
-    }
-
-    proptest! {
-        /// Whatever happens: one seat per link, never more seats than allowed, and nobody is
-        /// kept past the reconnection grace.
-        #[test]
-        fn seats_stay_consistent(ops in proptest::collection::vec(op(), 1..200)) {
-            let start = Instant::now();
-            let mut now = start;
-            let config = MeetingConfig { max_participants: 4, reconnect_grace: Duration::from_secs(30) };
-            let mut m = Meeting::new(config.clone());
-            let mut counter = 0u32;
-            for op in ops {
-                match op {
-                    Op::Join(l) => {
-                        counter += 1;
-                        let _ = m.join(now, request(&format!("l{l}"), &format!("p{counter}")));
-                    }
-                    Op::Lost(l) => {
-                        let id = m.participants().find(|p| p.link.as_str() == format!("l{l}")).map(|p| p.id.clone());
-                        if let Some(id) = id { m.connection_lost(now, &id); }
-                    }
-                    Op::Leave(l) => {
-                        let id = m.participants().find(|p| p.link.as_str() == format!("l{l}")).map(|p| p.id.clone());
-                        if let Some(id) = id { m.leave(&id); }
-                    }
-                    Op::Mute(l, b) => {
-                        let id = m.participants().find(|p| p.link.as_str() == format!("l{l}")).map(|p| p.id.clone());
-                        if let Some(id) = id { m.set_media_state(&id, b, !b); }
-                    }
-                    Op::Advance(s) => {
-                        now += Duration::from_secs(u64::from(s));
-                        m.handle_timeout(now);
-                    }
-                }
-                let links: std::collections::HashSet<_> = m.participants().map(|p| p.link.clone()).collect();
-                prop_assert_eq!(links.len(), m.participants().count());
-                let ids: std::collections::HashSet<_> = m.participants().map(|p| p.id.clone()).collect();
-                prop_assert_eq!(ids.len(), m.participants().count());
-                prop_assert!(m.participants().count() <= config.max_participants);
-                for p in m.participants() {
-                    if let Presence::Reconnecting { since } = p.presence {
-                        prop_assert!(now.saturating_duration_since(since) < config.reconnect_grace
-                            || m.poll_timeout().is_some_and(|t| t <= now));
-                    }
-                }
-            }
-        }
-    }
-}
+mod tests;

@@ -10,8 +10,9 @@ mod ws;
 
 pub use rest::{ApiError, CreateMeeting, CreatedMeeting, ErrorBody, LinkInfo, MeetingSummary};
 pub use rest::{ClaimSetup, InspectLink, MeetingList};
-pub use ws::{ClientMessage, ParseError, ParticipantInfo, ServerMessage, TrackInfo};
+pub use ws::{ClientMessage, IdentificationMethod, MeetingState, ParseError, ParticipantInfo};
 pub use ws::{Connection, ErrorCode, Kind, Role, MAX_FRAME_BYTES, MAX_SDP_BYTES};
+pub use ws::{ServerMessage, TrackInfo};
 
 /// The one protocol version this server speaks.
 pub const VERSION: u32 = 1;

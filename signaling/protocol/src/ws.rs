@@ -38,6 +38,39 @@ pub enum ClientMessage {
     },
     Leave,
     Ping,
+    // The chair's actions; refused with `not_chair` for anyone else.
+    Admit {
+        participant_id: String,
+    },
+    Deny {
+        participant_id: String,
+    },
+    Remove {
+        participant_id: String,
+    },
+    Mute {
+        participant_id: String,
+    },
+    Lock {
+        locked: bool,
+    },
+    Identify {
+        participant_id: String,
+        method: IdentificationMethod,
+    },
+    RecordConsent,
+    EndMeeting,
+}
+
+/// How a participant was identified (R5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentificationMethod {
+    EIdentification,
+    StaffLogin,
+    IdShownOnCamera,
+    KnownFromBefore,
+    VoiceRecognisedByPatient,
 }
 
 /// Why a client message was refused before it reached any logic.
@@ -103,7 +136,19 @@ impl ClientMessage {
                     within(m, 32, "sdp_mid")?;
                 }
             }
-            ClientMessage::MediaState { .. } | ClientMessage::Leave | ClientMessage::Ping => {}
+            ClientMessage::Admit { participant_id }
+            | ClientMessage::Deny { participant_id }
+            | ClientMessage::Remove { participant_id }
+            | ClientMessage::Mute { participant_id }
+            | ClientMessage::Identify { participant_id, .. } => {
+                within(participant_id, 64, "participant_id")?;
+            }
+            ClientMessage::MediaState { .. }
+            | ClientMessage::Leave
+            | ClientMessage::Ping
+            | ClientMessage::Lock { .. }
+            | ClientMessage::RecordConsent
+            | ClientMessage::EndMeeting => {}
         }
         Ok(())
     }
@@ -142,6 +187,18 @@ pub struct ParticipantInfo {
     pub audio_muted: bool,
     pub video_muted: bool,
     pub connection: Connection,
+    /// In the room (true) or waiting in the lobby (false; only the chair sees these).
+    pub admitted: bool,
+    /// How the chair identified them; `None` means not identified yet.
+    pub identification: Option<IdentificationMethod>,
+}
+
+/// The meeting's own state, as everyone in the room sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct MeetingState {
+    pub chair_id: Option<String>,
+    pub locked: bool,
+    pub consent_recorded: bool,
 }
 
 /// One remote track in a server offer.
@@ -172,6 +229,10 @@ pub enum ErrorCode {
     Negotiation,
     /// Something went wrong on the server.
     Internal,
+    /// A chair action from someone who is not the chair.
+    NotChair,
+    /// Media from someone still waiting in the lobby.
+    NotAdmitted,
     /// R12: a personnummer or samordningsnummer in a text field.
     PersonalIdentityNumber,
 }
@@ -194,12 +255,36 @@ impl ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
+    /// Join accepted. `admitted: false` means: wait in the lobby for `admitted`; until then
+    /// `participants` is empty (the lobby learns nothing about the room).
     Joined {
         v: u32,
         participant_id: String,
         resume: String,
         role: Role,
+        admitted: bool,
         participants: Vec<ParticipantInfo>,
+        meeting: Option<MeetingState>,
+    },
+    /// The chair let you in: here is the room; send your offer now.
+    Admitted {
+        participants: Vec<ParticipantInfo>,
+        meeting: MeetingState,
+    },
+    /// The chair did not let you in. The socket closes.
+    Denied,
+    /// The chair removed you. The socket closes.
+    Removed,
+    /// The chair ended the meeting. The socket closes; the link no longer works.
+    MeetingEnded,
+    /// To the chair: someone is waiting in the lobby.
+    Knock {
+        participant: ParticipantInfo,
+    },
+    /// The chair muted your microphone; unmuting is yours to do.
+    MuteRequested,
+    MeetingStateChanged {
+        meeting: MeetingState,
     },
     Answer {
         sdp: String,

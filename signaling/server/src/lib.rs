@@ -75,7 +75,12 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
     ) -> AppState {
         let metrics = Metrics::new();
-        let registry = Registry::new(media.clone(), config.meeting.clone(), metrics.clone());
+        let registry = Registry::new(
+            media.clone(),
+            store.clone(),
+            config.meeting.clone(),
+            metrics.clone(),
+        );
         AppState(Arc::new(Inner {
             config,
             store,

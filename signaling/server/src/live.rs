@@ -7,18 +7,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use sluss_meeting::{DisplayName, Effect, JoinError, JoinOutcome, JoinRequest, LinkId, Meeting};
-use sluss_meeting::{MeetingConfig, ParticipantId, Presence, Role};
+use sluss_meeting::{ActionError, DisplayName, JoinError, JoinOutcome, JoinRequest, LinkId};
+use sluss_meeting::{Meeting, MeetingConfig, ParticipantId, Role};
 use sluss_net::{Command, Media};
-use sluss_protocol::{
-    ClientMessage, Connection, ErrorCode, Kind, ParticipantInfo, ServerMessage, TrackInfo,
-};
+use sluss_protocol::{ClientMessage, ErrorCode, Kind, ServerMessage, TrackInfo};
 use sluss_relay::{PeerId, RelayEvent, RouterId, TrackKind};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::metrics::Metrics;
 use crate::secret::random_id;
+use crate::store::Store;
+
+mod effects;
+use effects::{chair_action, wire_role};
 
 /// What a connection's writer task is told to do.
 #[derive(Debug)]
@@ -92,16 +94,23 @@ struct Entry {
 pub struct Registry {
     meetings: Mutex<HashMap<String, Entry>>,
     media: Arc<Media>,
+    store: Store,
     config: MeetingConfig,
     metrics: Arc<Metrics>,
     next_peer: AtomicU64,
 }
 
 impl Registry {
-    pub fn new(media: Arc<Media>, config: MeetingConfig, metrics: Arc<Metrics>) -> Arc<Registry> {
+    pub fn new(
+        media: Arc<Media>,
+        store: Store,
+        config: MeetingConfig,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Registry> {
         Arc::new(Registry {
             meetings: Mutex::new(HashMap::new()),
             media,
+            store,
             config,
             metrics,
             next_peer: AtomicU64::new(1),
@@ -223,7 +232,7 @@ impl Live {
                 Some(event) = events.recv() => self.relay_event(event),
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     let effects = self.core.handle_timeout(Instant::now());
-                    self.apply(effects);
+                    self.apply(effects).await;
                 }
             }
             self.participants
@@ -268,7 +277,7 @@ impl Live {
                 {
                     self.drop_conn(&participant);
                     let effects = self.core.connection_lost(Instant::now(), &participant);
-                    self.apply(effects);
+                    self.apply(effects).await;
                 }
             }
             Cmd::Shutdown => {}
@@ -311,20 +320,28 @@ impl Live {
                 peer: None,
             },
         );
-        let me = self
+        let (role, admitted) = self
             .core
             .participant(&participant)
-            .map(|p| p.role)
-            .unwrap_or(Role::Guest);
-        let others = self
-            .core
-            .participants()
-            .filter(|p| p.id != participant)
-            .filter_map(|p| self.info(&p.id))
-            .collect();
-        debug!(meeting = %self.meeting_id, %participant, ?outcome, "joined");
+            .map_or((Role::Guest, false), |p| (p.role, p.is_admitted()));
+        // The lobby learns nothing about the room.
+        let (others, meeting) = if admitted {
+            (self.room_except(&participant), Some(self.meeting_state()))
+        } else {
+            (Vec::new(), None)
+        };
+        debug!(meeting = %self.meeting_id, %participant, ?outcome, admitted, "joined");
         self.registry.metrics.joins.inc();
-        self.apply(effects);
+        self.apply_sync(effects);
+        // A chair coming (back) is told who is waiting.
+        if self.core.chair() == Some(&participant) {
+            let waiting: Vec<ParticipantId> = self.core.lobby().map(|p| p.id.clone()).collect();
+            for id in waiting {
+                if let Some(info) = self.info(&id) {
+                    self.send(&participant, ServerMessage::Knock { participant: info });
+                }
+            }
+        }
         Ok(Joined {
             participant: participant.clone(),
             conn_id,
@@ -332,13 +349,49 @@ impl Live {
                 v: sluss_protocol::VERSION,
                 participant_id: participant.to_string(),
                 resume: random_id("r_"),
-                role: wire_role(me),
+                role: wire_role(role),
+                admitted,
                 participants: others,
+                meeting,
             },
         })
     }
 
     async fn client_message(&mut self, participant: ParticipantId, message: ClientMessage) {
+        let admitted = self
+            .core
+            .participant(&participant)
+            .is_some_and(|p| p.is_admitted());
+        let is_media = matches!(
+            message,
+            ClientMessage::Offer { .. }
+                | ClientMessage::Answer { .. }
+                | ClientMessage::Candidate { .. }
+        );
+        if is_media && !admitted {
+            // R4: no media for anyone still in the lobby.
+            self.send(
+                &participant,
+                ServerMessage::error(ErrorCode::NotAdmitted, "Wait until the chair lets you in."),
+            );
+            return;
+        }
+        if let Some(action) = chair_action(&message) {
+            match self.core.act(Instant::now(), &participant, action) {
+                Ok(effects) => self.apply(effects).await,
+                Err(e) => {
+                    let code = match e {
+                        ActionError::NotChair => ErrorCode::NotChair,
+                        _ => ErrorCode::BadRequest,
+                    };
+                    self.send(
+                        &participant,
+                        ServerMessage::error(code, format!("Refused: {e}.")),
+                    );
+                }
+            }
+            return;
+        }
         let media = self.registry.media.clone();
         match message {
             ClientMessage::Offer { sdp } => {
@@ -407,7 +460,7 @@ impl Live {
                 let effects = self
                     .core
                     .set_media_state(&participant, audio_muted, video_muted);
-                self.apply(effects);
+                self.apply(effects).await;
             }
             ClientMessage::Leave => {
                 if let Some(conn) = self.conns.get(&participant) {
@@ -415,10 +468,11 @@ impl Live {
                 }
                 self.drop_conn(&participant);
                 let effects = self.core.leave(&participant);
-                self.apply(effects);
+                self.apply(effects).await;
             }
-            // The connection answers pings itself; a second join is refused there.
-            ClientMessage::Ping | ClientMessage::Join { .. } => {}
+            // Pings are answered by the connection, a second join is refused there, and the
+            // chair's actions were handled above.
+            _ => {}
         }
     }
 
@@ -470,61 +524,6 @@ impl Live {
         }
     }
 
-    fn apply(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
-            match effect {
-                Effect::Arrived(id) => {
-                    if let Some(participant) = self.info(&id) {
-                        self.broadcast(&id, ServerMessage::ParticipantJoined { participant });
-                    }
-                }
-                Effect::Updated(id) => {
-                    if let Some(participant) = self.info(&id) {
-                        self.broadcast(&id, ServerMessage::ParticipantUpdated { participant });
-                    }
-                }
-                Effect::Departed(id) => {
-                    self.drop_conn(&id);
-                    self.broadcast(
-                        &id,
-                        ServerMessage::ParticipantLeft {
-                            participant_id: id.to_string(),
-                        },
-                    );
-                }
-            }
-        }
-    }
-
-    fn info(&self, id: &ParticipantId) -> Option<ParticipantInfo> {
-        let p = self.core.participant(id)?;
-        Some(ParticipantInfo {
-            participant_id: p.id.to_string(),
-            display_name: p.name.expose().to_owned(),
-            role: wire_role(p.role),
-            audio_muted: p.audio_muted,
-            video_muted: p.video_muted,
-            connection: match p.presence {
-                Presence::Connected => Connection::Connected,
-                Presence::Reconnecting { .. } => Connection::Reconnecting,
-            },
-        })
-    }
-
-    fn send(&self, to: &ParticipantId, message: ServerMessage) {
-        if let Some(conn) = self.conns.get(to) {
-            let _ = conn.tx.send(Outbound::Send(message));
-        }
-    }
-
-    fn broadcast(&self, except: &ParticipantId, message: ServerMessage) {
-        for (id, conn) in &self.conns {
-            if id != except {
-                let _ = conn.tx.send(Outbound::Send(message.clone()));
-            }
-        }
-    }
-
     fn close_all(&mut self) {
         let ids: Vec<_> = self.conns.keys().cloned().collect();
         for id in ids {
@@ -533,13 +532,6 @@ impl Live {
             }
             self.drop_conn(&id);
         }
-    }
-}
-
-fn wire_role(role: Role) -> sluss_protocol::Role {
-    match role {
-        Role::Chair => sluss_protocol::Role::Chair,
-        Role::Guest => sluss_protocol::Role::Guest,
     }
 }
 

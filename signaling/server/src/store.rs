@@ -214,6 +214,16 @@ impl Store {
         }))
     }
 
+    /// Marks a meeting ended: from now on none of its links work (R8).
+    pub async fn end_meeting(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE meetings SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn list_meetings(&self, limit: i64) -> Result<Vec<MeetingRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, title, created_at FROM meetings WHERE ended_at IS NULL

@@ -235,5 +235,7 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::Negotiation => "negotiation",
         ErrorCode::Internal => "internal",
         ErrorCode::PersonalIdentityNumber => "personal_identity_number",
+        ErrorCode::NotChair => "not_chair",
+        ErrorCode::NotAdmitted => "not_admitted",
     }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{join, recv, recv_type, send, start};
+use common::{admit, join, recv, recv_type, send, start};
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -75,7 +75,8 @@ async fn garbage_after_joining_is_answered_and_the_connection_survives() {
     let server = start().await;
     let (chair, guests) = server.meeting(1).await;
     let (mut a, _) = join(&server, &chair, "Anna").await;
-    let (mut b, _) = join(&server, &guests[0], "Bertil").await;
+    let (mut b, joined_b) = join(&server, &guests[0], "Bertil").await;
+    admit(&mut a, &mut b, &joined_b).await;
     recv_type(&mut a, "participant_joined").await;
 
     for text in [
@@ -119,7 +120,8 @@ async fn a_flood_of_messages_closes_only_that_connection() {
     let server = start().await;
     let (chair, guests) = server.meeting(1).await;
     let (mut a, _) = join(&server, &chair, "Anna").await;
-    let (mut b, _) = join(&server, &guests[0], "Bertil").await;
+    let (mut b, joined_b) = join(&server, &guests[0], "Bertil").await;
+    admit(&mut a, &mut b, &joined_b).await;
     recv_type(&mut a, "participant_joined").await;
     for _ in 0..300 {
         if b.send(Message::Text(r#"{"type":"ping"}"#.into()))

@@ -1,8 +1,9 @@
-//! People come, drop out, come back and go; the others are told, and a link is one seat.
+//! People come, wait in the lobby, are let in, drop out, come back and go; the others are told,
+//! and a link is one seat.
 
 mod common;
 
-use common::{join, recv_type, send, start, start_with};
+use common::{admit, join, recv_type, send, start, start_with};
 use sluss_meeting::MeetingConfig;
 
 #[tokio::test]
@@ -10,21 +11,34 @@ async fn arrivals_departures_and_reconnections_reach_the_others() {
     let server = start().await;
     let (chair, guests) = server.meeting(2).await;
     let (mut a, joined_a) = join(&server, &chair, "Anna").await;
+    assert_eq!(joined_a["admitted"], true, "the convener enters directly");
     assert_eq!(joined_a["participants"].as_array().unwrap().len(), 0);
 
-    let (b, joined_b) = join(&server, &guests[0], "Bertil").await;
+    let (mut b, joined_b) = join(&server, &guests[0], "Bertil").await;
     assert_eq!(joined_b["role"], "guest");
-    assert_eq!(joined_b["participants"][0]["display_name"], "Anna");
+    assert_eq!(joined_b["admitted"], false, "a guest waits in the lobby");
+    assert_eq!(
+        joined_b["participants"].as_array().unwrap().len(),
+        0,
+        "the lobby learns nothing about the room"
+    );
+    let admitted = admit(&mut a, &mut b, &joined_b).await;
+    assert_eq!(admitted["participants"][0]["display_name"], "Anna");
     let arrived = recv_type(&mut a, "participant_joined").await;
     assert_eq!(arrived["participant"]["display_name"], "Bertil");
     let b_id = joined_b["participant_id"].clone();
 
-    // b's connection drops: a sees "reconnecting"; b comes back with the same link and seat.
+    // b's connection drops: a sees "reconnecting"; b comes back with the same link and seat,
+    // straight into the room.
     drop(b);
     let update = recv_type(&mut a, "participant_updated").await;
     assert_eq!(update["participant"]["connection"], "reconnecting");
     let (mut b, rejoined) = join(&server, &guests[0], "Bertil").await;
     assert_eq!(rejoined["participant_id"], b_id, "the same seat");
+    assert_eq!(
+        rejoined["admitted"], true,
+        "a returning participant is not sent back to the lobby"
+    );
     let update = recv_type(&mut a, "participant_updated").await;
     assert_eq!(update["participant"]["connection"], "connected");
 
@@ -40,7 +54,7 @@ async fn the_same_link_opened_twice_keeps_one_seat_and_closes_the_older_page() {
     let (chair, guests) = server.meeting(1).await;
     let (mut a, _) = join(&server, &chair, "Anna").await;
     let (mut b1, j1) = join(&server, &guests[0], "Bertil").await;
-    recv_type(&mut a, "participant_joined").await;
+    admit(&mut a, &mut b1, &j1).await;
     let (_b2, j2) = join(&server, &guests[0], "Bertil").await;
     assert_eq!(j1["participant_id"], j2["participant_id"]);
     assert_eq!(recv_type(&mut b1, "error").await["code"], "protocol");

@@ -170,3 +170,20 @@ impl Server {
         token.expose().to_owned()
     }
 }
+
+/// The chair lets the guest in; returns the guest's `admitted` message.
+pub async fn admit(
+    chair: &mut Ws,
+    guest: &mut Ws,
+    guest_joined: &serde_json::Value,
+) -> serde_json::Value {
+    let id = guest_joined["participant_id"].as_str().unwrap().to_owned();
+    let knock = recv_type(chair, "knock").await;
+    assert_eq!(knock["participant"]["participant_id"], id.as_str());
+    send(
+        chair,
+        &serde_json::json!({"type": "admit", "participant_id": id}).to_string(),
+    )
+    .await;
+    recv_type(guest, "admitted").await
+}

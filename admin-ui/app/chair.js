@@ -1,0 +1,66 @@
+// The chair's panel: the lobby with admit and deny, lock, consent and ending the meeting.
+import { h } from './dom.js';
+import { t } from './i18n.js';
+
+const $ = (id) => document.getElementById(id);
+
+export class ChairPanel {
+  constructor(call) {
+    this.call = call;
+    $('lock').addEventListener('click', () => call.setLocked(!call.meeting?.locked));
+    $('consent').addEventListener('click', () => call.recordConsent());
+    $('end').addEventListener('click', () => { $('end-confirm').hidden = false; $('end-yes').focus(); });
+    $('end-no').addEventListener('click', () => { $('end-confirm').hidden = true; $('end').focus(); });
+    $('end-yes').addEventListener('click', () => call.endMeeting());
+  }
+
+  /// Someone knocked: show them, announce it and make a sound, so the chair cannot miss it.
+  knock(participant) {
+    this.render();
+    $('knock-announce').textContent = `${participant.display_name} ${t('lobby.knock')}`;
+    chime();
+    const item = document.querySelector(`#lobby-list [data-participant-id="${CSS.escape(participant.participant_id)}"]`);
+    item?.classList.add('new');
+  }
+
+  render() {
+    const call = this.call;
+    $('chair-panel').hidden = !call.isChair;
+    const flags = [];
+    if (call.meeting?.locked) flags.push(t('meeting.locked'));
+    $('meeting-flags').textContent = flags.join(' · ');
+    if (!call.isChair) return;
+    const list = $('lobby-list');
+    if (call.lobby.size === 0) {
+      list.replaceChildren(h('li', { class: 'muted' }, t('lobby.empty')));
+    } else {
+      list.replaceChildren(...[...call.lobby.values()].map((p) => h('li', { dataset: { participantId: p.participant_id } },
+        h('span', { class: 'lobby-name' }, p.display_name),
+        h('button', { type: 'button', class: 'primary', onclick: () => call.admit(p.participant_id) }, t('lobby.admit')),
+        h('button', { type: 'button', class: 'secondary', onclick: () => call.deny(p.participant_id) }, t('lobby.deny')))));
+    }
+    $('lock').textContent = t(call.meeting?.locked ? 'chair.unlock' : 'chair.lock');
+    $('lock').setAttribute('aria-pressed', String(Boolean(call.meeting?.locked)));
+    const consent = Boolean(call.meeting?.consent_recorded);
+    $('consent').textContent = t(consent ? 'chair.consentDone' : 'chair.consent');
+    $('consent').disabled = consent;
+  }
+}
+
+/// A short two-tone chime through Web Audio.
+function chime() {
+  try {
+    const ctx = new AudioContext();
+    const gain = ctx.createGain();
+    gain.gain.value = 0.15;
+    gain.connect(ctx.destination);
+    [880, 660].forEach((freq, i) => {
+      const osc = ctx.createOscillator();
+      osc.frequency.value = freq;
+      osc.connect(gain);
+      osc.start(ctx.currentTime + i * 0.18);
+      osc.stop(ctx.currentTime + i * 0.18 + 0.15);
+    });
+    setTimeout(() => ctx.close(), 800);
+  } catch { /* no audio output */ }
+}

@@ -1,0 +1,364 @@
+use super::*;
+use proptest::prelude::*;
+
+fn request(link: &str, id: &str, role: Role) -> JoinRequest {
+    JoinRequest {
+        link: LinkId::new(link),
+        role,
+        name: DisplayName::parse("Bertil").unwrap(),
+        new_id: ParticipantId::new(id),
+    }
+}
+
+fn pid(s: &str) -> ParticipantId {
+    ParticipantId::new(s)
+}
+
+/// A meeting with the convener "c" in the room and guest "g" in the lobby.
+fn convened() -> (Meeting, Instant) {
+    let now = Instant::now();
+    let mut m = Meeting::new(MeetingConfig::default());
+    m.join(now, request("lc", "c", Role::Chair)).unwrap();
+    m.join(now, request("lg", "g", Role::Guest)).unwrap();
+    (m, now)
+}
+
+#[test]
+fn the_convener_enters_and_chairs_guests_knock() {
+    let now = Instant::now();
+    let mut m = Meeting::new(MeetingConfig::default());
+    let (_, effects) = m.join(now, request("lg", "g", Role::Guest)).unwrap();
+    assert_eq!(effects, vec![Effect::Knocked(pid("g"))]);
+    let (_, effects) = m.join(now, request("lc", "c", Role::Chair)).unwrap();
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Arrived(pid("c")),
+            Effect::ChairChanged {
+                chair: Some(pid("c"))
+            }
+        ]
+    );
+    // The chair's arrival lets nobody in.
+    assert!(!m.participant(&pid("g")).unwrap().is_admitted());
+    assert_eq!(m.lobby().count(), 1);
+}
+
+#[test]
+fn the_chair_admits_and_denies_one_by_one() {
+    let (mut m, now) = convened();
+    m.join(now, request("lh", "h", Role::Guest)).unwrap();
+    let effects = m.act(now, &pid("c"), ChairAction::Admit(pid("g"))).unwrap();
+    assert_eq!(
+        effects,
+        vec![Effect::Admitted {
+            participant: pid("g"),
+            by: pid("c")
+        }]
+    );
+    assert_eq!(
+        m.participant(&pid("g")).unwrap().admission,
+        Admission::Admitted { by: Some(pid("c")) }
+    );
+    assert_eq!(
+        m.act(now, &pid("c"), ChairAction::Admit(pid("g"))),
+        Err(ActionError::NotWaiting)
+    );
+    let effects = m.act(now, &pid("c"), ChairAction::Deny(pid("h"))).unwrap();
+    assert_eq!(
+        effects,
+        vec![Effect::Denied {
+            participant: pid("h"),
+            by: pid("c")
+        }]
+    );
+    assert!(m.participant(&pid("h")).is_none());
+    assert_eq!(
+        m.act(now, &pid("c"), ChairAction::Deny(pid("g"))),
+        Err(ActionError::NotWaiting)
+    );
+}
+
+#[test]
+fn nobody_but_the_chair_may_act() {
+    let (mut m, now) = convened();
+    m.act(now, &pid("c"), ChairAction::Admit(pid("g"))).unwrap();
+    for action in [
+        ChairAction::Admit(pid("g")),
+        ChairAction::Remove(pid("c")),
+        ChairAction::Mute(pid("c")),
+        ChairAction::SetLocked(true),
+        ChairAction::RecordConsent,
+        ChairAction::End,
+        ChairAction::Identify(pid("g"), Identification::KnownFromBefore),
+    ] {
+        assert_eq!(
+            m.act(now, &pid("g"), action.clone()),
+            Err(ActionError::NotChair),
+            "{action:?}"
+        );
+        assert_eq!(
+            m.act(now, &pid("nobody"), action),
+            Err(ActionError::NotChair)
+        );
+    }
+    assert!(!m.is_ended());
+    assert!(!m.is_locked());
+}
+
+#[test]
+fn ending_empties_everything_and_nobody_comes_back() {
+    let (mut m, now) = convened();
+    let effects = m.act(now, &pid("c"), ChairAction::End).unwrap();
+    assert_eq!(effects, vec![Effect::Ended { by: pid("c") }]);
+    assert!(m.is_empty());
+    assert_eq!(
+        m.join(now, request("lg", "x", Role::Guest)).unwrap_err(),
+        JoinError::Ended
+    );
+    assert_eq!(
+        m.join(now, request("lc", "y", Role::Chair)).unwrap_err(),
+        JoinError::Ended
+    );
+    assert_eq!(
+        m.act(now, &pid("c"), ChairAction::RecordConsent),
+        Err(ActionError::Ended)
+    );
+}
+
+#[test]
+fn identification_consent_mute_and_remove_are_recorded() {
+    let (mut m, now) = convened();
+    m.act(now, &pid("c"), ChairAction::Admit(pid("g"))).unwrap();
+    m.act(
+        now,
+        &pid("c"),
+        ChairAction::Identify(pid("g"), Identification::IdShownOnCamera),
+    )
+    .unwrap();
+    assert_eq!(
+        m.participant(&pid("g")).unwrap().identification,
+        Some(Identification::IdShownOnCamera)
+    );
+    m.act(now, &pid("c"), ChairAction::RecordConsent).unwrap();
+    assert_eq!(m.consent(), Some(&pid("c")));
+    m.act(now, &pid("c"), ChairAction::Mute(pid("g"))).unwrap();
+    assert!(m.participant(&pid("g")).unwrap().audio_muted);
+    let effects = m
+        .act(now, &pid("c"), ChairAction::Remove(pid("g")))
+        .unwrap();
+    assert_eq!(
+        effects,
+        vec![Effect::Removed {
+            participant: pid("g"),
+            by: pid("c")
+        }]
+    );
+    assert_eq!(
+        m.act(now, &pid("c"), ChairAction::Remove(pid("c"))),
+        Err(ActionError::NoSuchParticipant)
+    );
+}
+
+#[test]
+fn a_dropped_guest_in_the_lobby_knocks_again_and_an_admitted_one_keeps_the_seat() {
+    let (mut m, now) = convened();
+    assert_eq!(
+        m.connection_lost(now, &pid("g")),
+        vec![Effect::Departed(pid("g"))]
+    );
+    m.join(now, request("lg", "g2", Role::Guest)).unwrap();
+    m.act(now, &pid("c"), ChairAction::Admit(pid("g2")))
+        .unwrap();
+    m.connection_lost(now, &pid("g2"));
+    let (outcome, _) = m.join(now, request("lg", "g3", Role::Guest)).unwrap();
+    assert_eq!(outcome, JoinOutcome::Resumed(pid("g2")));
+    assert!(
+        m.participant(&pid("g2")).unwrap().is_admitted(),
+        "still admitted after the drop"
+    );
+}
+
+#[test]
+fn without_a_chair_nobody_is_admitted_until_the_convener_returns() {
+    let (mut m, now) = convened();
+    let effects = m.leave(&pid("c"));
+    assert!(effects.contains(&Effect::ChairChanged { chair: None }));
+    assert_eq!(
+        m.act(now, &pid("c"), ChairAction::Admit(pid("g"))),
+        Err(ActionError::NotChair)
+    );
+    m.join(now, request("lc", "c2", Role::Chair)).unwrap();
+    assert_eq!(m.chair(), Some(&pid("c2")));
+    assert!(
+        !m.participant(&pid("g")).unwrap().is_admitted(),
+        "the return admits nobody"
+    );
+}
+
+#[test]
+fn a_reconnecting_chair_still_chairs_until_the_grace_runs_out() {
+    let (mut m, now) = convened();
+    m.connection_lost(now, &pid("c"));
+    assert_eq!(m.chair(), Some(&pid("c")));
+    let effects = m.handle_timeout(now + Duration::from_secs(61));
+    assert!(effects.contains(&Effect::Departed(pid("c"))));
+    assert_eq!(m.chair(), None);
+}
+
+#[test]
+fn a_link_that_joins_again_takes_back_its_seat() {
+    let now = Instant::now();
+    let mut m = Meeting::new(MeetingConfig::default());
+    m.join(now, request("l1", "p1", Role::Chair)).unwrap();
+    let (outcome, _) = m.join(now, request("l1", "p2", Role::Chair)).unwrap();
+    assert_eq!(outcome, JoinOutcome::Replaced(pid("p1")));
+    m.connection_lost(now, &pid("p1"));
+    let (outcome, _) = m.join(now, request("l1", "p3", Role::Chair)).unwrap();
+    assert_eq!(outcome, JoinOutcome::Resumed(pid("p1")));
+    assert_eq!(m.participants().count(), 1);
+}
+
+#[test]
+fn a_full_meeting_refuses_newcomers_but_not_returning_links() {
+    let now = Instant::now();
+    let mut m = Meeting::new(MeetingConfig {
+        max_participants: 1,
+        ..MeetingConfig::default()
+    });
+    m.join(now, request("l1", "p1", Role::Chair)).unwrap();
+    assert_eq!(
+        m.join(now, request("l2", "p2", Role::Guest)).unwrap_err(),
+        JoinError::Full
+    );
+    assert!(m.join(now, request("l1", "p3", Role::Chair)).is_ok());
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Join(u8),
+    Lost(u8),
+    Leave(u8),
+    Mute(u8, bool),
+    Act(u8, u8, u8),
+    Advance(u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u8..6).prop_map(Op::Join),
+        (0u8..6).prop_map(Op::Lost),
+        (0u8..6).prop_map(Op::Leave),
+        ((0u8..6), any::<bool>()).prop_map(|(p, b)| Op::Mute(p, b)),
+        ((0u8..7), (0u8..8), (0u8..7)).prop_map(|(a, k, t)| Op::Act(a, k, t)),
+        (0u8..90).prop_map(Op::Advance),
+    ]
+}
+
+/// Link 0 is the convener's; links 1-5 are guests'.
+fn link_of(l: u8) -> (String, Role) {
+    (
+        format!("l{l}"),
+        if l == 0 { Role::Chair } else { Role::Guest },
+    )
+}
+
+fn id_of(m: &Meeting, l: u8) -> ParticipantId {
+    m.participants()
+        .find(|p| p.link.as_str() == format!("l{l}"))
+        .map(|p| p.id.clone())
+        .unwrap_or_else(|| ParticipantId::new(format!("absent{l}")))
+}
+
+fn action(kind: u8, target: ParticipantId) -> ChairAction {
+    match kind {
+        0 => ChairAction::Admit(target),
+        1 => ChairAction::Deny(target),
+        2 => ChairAction::Remove(target),
+        3 => ChairAction::Mute(target),
+        4 => ChairAction::SetLocked(true),
+        5 => ChairAction::Identify(target, Identification::KnownFromBefore),
+        6 => ChairAction::RecordConsent,
+        _ => ChairAction::End,
+    }
+}
+
+proptest! {
+    /// Whatever anyone does, in any order:
+    /// - one seat per link, and never more than allowed;
+    /// - nobody but the convener is in the room without an admission by the chair of the time;
+    /// - only the chair's actions take effect;
+    /// - after the end nothing is admitted and no link joins;
+    /// - nobody is kept past the reconnection grace.
+    #[test]
+    fn the_meeting_rules_hold(ops in proptest::collection::vec(op(), 1..250)) {
+        let start = Instant::now();
+        let mut now = start;
+        let config = MeetingConfig { max_participants: 4, reconnect_grace: Duration::from_secs(30) };
+        let mut m = Meeting::new(config.clone());
+        let mut counter = 0u32;
+        for op in ops {
+            let chair_before = m.chair().cloned();
+            let ended_before = m.is_ended();
+            let mut effects = Vec::new();
+            match op {
+                Op::Join(l) => {
+                    counter += 1;
+                    let (link, role) = link_of(l);
+                    let result = m.join(now, JoinRequest {
+                        link: LinkId::new(link),
+                        role,
+                        name: DisplayName::parse("N").unwrap(),
+                        new_id: ParticipantId::new(format!("p{counter}")),
+                    });
+                    if ended_before {
+                        prop_assert_eq!(result.clone().unwrap_err(), JoinError::Ended);
+                    }
+                    if let Ok((_, e)) = result { effects = e; }
+                }
+                Op::Lost(l) => { let id = id_of(&m, l); effects = m.connection_lost(now, &id); }
+                Op::Leave(l) => { let id = id_of(&m, l); effects = m.leave(&id); }
+                Op::Mute(l, b) => { let id = id_of(&m, l); effects = m.set_media_state(&id, b, !b); }
+                Op::Act(actor, kind, target) => {
+                    let actor_id = if actor == 6 { ParticipantId::new("stranger") } else { id_of(&m, actor) };
+                    let target = id_of(&m, target);
+                    let result = m.act(now, &actor_id, action(kind, target));
+                    if chair_before.as_ref() != Some(&actor_id) {
+                        prop_assert!(result.is_err(), "a non-chair action took effect");
+                    }
+                    if let Ok(e) = result { effects = e; }
+                }
+                Op::Advance(s) => {
+                    now += Duration::from_secs(u64::from(s));
+                    effects = m.handle_timeout(now);
+                }
+            }
+            for e in &effects {
+                if let Effect::Admitted { by, .. } = e {
+                    prop_assert_eq!(Some(by), chair_before.as_ref(), "admitted by someone not chairing");
+                }
+            }
+            let links: std::collections::HashSet<_> = m.participants().map(|p| p.link.clone()).collect();
+            prop_assert_eq!(links.len(), m.participants().count());
+            prop_assert!(m.participants().count() <= config.max_participants);
+            for p in m.participants() {
+                match &p.admission {
+                    Admission::Admitted { by: None } => prop_assert_eq!(p.role, Role::Chair),
+                    Admission::Admitted { by: Some(_) } => {}
+                    Admission::Waiting { .. } => prop_assert_eq!(p.role, Role::Guest),
+                }
+                if let Presence::Reconnecting { since } = p.presence {
+                    prop_assert!(now.saturating_duration_since(since) < config.reconnect_grace);
+                }
+            }
+            if let Some(chair) = m.chair() {
+                let p = m.participant(chair);
+                prop_assert!(p.is_some_and(|p| p.is_admitted() && p.role == Role::Chair));
+            }
+            if m.is_ended() {
+                prop_assert!(m.is_empty());
+                prop_assert!(m.chair().is_none());
+            }
+        }
+    }
+}

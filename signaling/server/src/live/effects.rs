@@ -1,0 +1,232 @@
+//! The meeting core's effects, carried out: who is told what, whose media stops, what is kept.
+
+use sluss_meeting::{ChairAction, Effect, Identification, ParticipantId, Presence, Role};
+use sluss_protocol::{ClientMessage, Connection, IdentificationMethod, MeetingState};
+use sluss_protocol::{ParticipantInfo, ServerMessage};
+use tracing::{error, info};
+
+use super::{Live, Outbound};
+use crate::unix_now;
+
+impl Live {
+    /// Carries out effects, persisting those that must outlive the process first.
+    pub(super) async fn apply(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            if let Effect::Ended { .. } = effect {
+                // Links must be dead before anyone is told the meeting is over (R8).
+                if let Err(e) = self
+                    .registry
+                    .store
+                    .end_meeting(&self.meeting_id, unix_now())
+                    .await
+                {
+                    error!(meeting = %self.meeting_id, error = %e, "could not record the end of the meeting");
+                }
+            }
+            self.apply_one(effect);
+        }
+    }
+
+    /// For effects that need nothing persisted (those of a join).
+    pub(super) fn apply_sync(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            self.apply_one(effect);
+        }
+    }
+
+    fn apply_one(&mut self, effect: Effect) {
+        match effect {
+            Effect::Arrived(id) => {
+                if let Some(participant) = self.info(&id) {
+                    self.to_room(&id, ServerMessage::ParticipantJoined { participant });
+                }
+            }
+            Effect::Knocked(id) => {
+                if let Some(participant) = self.info(&id) {
+                    self.to_chair(ServerMessage::Knock { participant });
+                }
+            }
+            Effect::Admitted { participant, .. } => {
+                let message = ServerMessage::Admitted {
+                    participants: self.room_except(&participant),
+                    meeting: self.meeting_state(),
+                };
+                self.send(&participant, message);
+                if let Some(info) = self.info(&participant) {
+                    self.to_room(
+                        &participant,
+                        ServerMessage::ParticipantJoined { participant: info },
+                    );
+                }
+            }
+            Effect::Denied { participant, .. } => {
+                self.close(&participant, ServerMessage::Denied);
+                self.tell_left(&participant);
+            }
+            Effect::Removed { participant, .. } => {
+                self.close(&participant, ServerMessage::Removed);
+                self.tell_left(&participant);
+            }
+            Effect::Muted { participant, .. } => {
+                self.send(&participant, ServerMessage::MuteRequested)
+            }
+            Effect::Updated(id) => {
+                if let Some(participant) = self.info(&id) {
+                    let message = ServerMessage::ParticipantUpdated { participant };
+                    if self.core.participant(&id).is_some_and(|p| p.is_admitted()) {
+                        self.to_room(&id, message);
+                    } else {
+                        self.to_chair(message);
+                    }
+                }
+            }
+            Effect::Departed(id) => {
+                self.drop_conn(&id);
+                self.tell_left(&id);
+            }
+            Effect::ChairChanged { .. }
+            | Effect::LockChanged { .. }
+            | Effect::ConsentRecorded { .. } => {
+                let meeting = self.meeting_state();
+                self.to_room(
+                    &ParticipantId::new(""),
+                    ServerMessage::MeetingStateChanged { meeting },
+                );
+            }
+            // The tile update follows as its own `Updated` effect.
+            Effect::Identified { .. } => {}
+            Effect::Ended { .. } => {
+                info!(meeting = %self.meeting_id, "meeting ended by the chair");
+                let everyone: Vec<ParticipantId> = self.conns.keys().cloned().collect();
+                for id in everyone {
+                    self.close(&id, ServerMessage::MeetingEnded);
+                }
+            }
+        }
+    }
+
+    /// Sends a last message and closes the participant's connection and media.
+    fn close(&mut self, id: &ParticipantId, message: ServerMessage) {
+        if let Some(conn) = self.conns.get(id) {
+            let _ = conn.tx.send(Outbound::Close(Some(message)));
+        }
+        self.drop_conn(id);
+    }
+
+    fn tell_left(&self, id: &ParticipantId) {
+        let message = ServerMessage::ParticipantLeft {
+            participant_id: id.to_string(),
+        };
+        for (other, conn) in &self.conns {
+            if other != id && self.knows_of(other) {
+                let _ = conn.tx.send(Outbound::Send(message.clone()));
+            }
+        }
+    }
+
+    /// Whether a participant may hear about the room: admitted people only.
+    fn knows_of(&self, id: &ParticipantId) -> bool {
+        self.core.participant(id).is_some_and(|p| p.is_admitted())
+    }
+
+    pub(super) fn info(&self, id: &ParticipantId) -> Option<ParticipantInfo> {
+        let p = self.core.participant(id)?;
+        Some(ParticipantInfo {
+            participant_id: p.id.to_string(),
+            display_name: p.name.expose().to_owned(),
+            role: wire_role(p.role),
+            audio_muted: p.audio_muted,
+            video_muted: p.video_muted,
+            connection: match p.presence {
+                Presence::Connected => Connection::Connected,
+                Presence::Reconnecting { .. } => Connection::Reconnecting,
+            },
+            admitted: p.is_admitted(),
+            identification: p.identification.map(wire_identification),
+        })
+    }
+
+    /// Everyone in the room but `except`.
+    pub(super) fn room_except(&self, except: &ParticipantId) -> Vec<ParticipantInfo> {
+        self.core
+            .participants()
+            .filter(|p| &p.id != except && p.is_admitted())
+            .filter_map(|p| self.info(&p.id))
+            .collect()
+    }
+
+    pub(super) fn meeting_state(&self) -> MeetingState {
+        MeetingState {
+            chair_id: self.core.chair().map(|c| c.to_string()),
+            locked: self.core.is_locked(),
+            consent_recorded: self.core.consent().is_some(),
+        }
+    }
+
+    pub(super) fn send(&self, to: &ParticipantId, message: ServerMessage) {
+        if let Some(conn) = self.conns.get(to) {
+            let _ = conn.tx.send(Outbound::Send(message));
+        }
+    }
+
+    /// To everyone in the room but `except`.
+    fn to_room(&self, except: &ParticipantId, message: ServerMessage) {
+        for (id, conn) in &self.conns {
+            if id != except && self.knows_of(id) {
+                let _ = conn.tx.send(Outbound::Send(message.clone()));
+            }
+        }
+    }
+
+    fn to_chair(&self, message: ServerMessage) {
+        if let Some(chair) = self.core.chair() {
+            self.send(chair, message);
+        }
+    }
+}
+
+/// A chair action carried by a client message, if it is one.
+pub(super) fn chair_action(message: &ClientMessage) -> Option<ChairAction> {
+    let id = |s: &String| ParticipantId::new(s.clone());
+    Some(match message {
+        ClientMessage::Admit { participant_id } => ChairAction::Admit(id(participant_id)),
+        ClientMessage::Deny { participant_id } => ChairAction::Deny(id(participant_id)),
+        ClientMessage::Remove { participant_id } => ChairAction::Remove(id(participant_id)),
+        ClientMessage::Mute { participant_id } => ChairAction::Mute(id(participant_id)),
+        ClientMessage::Lock { locked } => ChairAction::SetLocked(*locked),
+        ClientMessage::Identify {
+            participant_id,
+            method,
+        } => ChairAction::Identify(id(participant_id), core_identification(*method)),
+        ClientMessage::RecordConsent => ChairAction::RecordConsent,
+        ClientMessage::EndMeeting => ChairAction::End,
+        _ => return None,
+    })
+}
+
+pub(super) fn wire_role(role: Role) -> sluss_protocol::Role {
+    match role {
+        Role::Chair => sluss_protocol::Role::Chair,
+        Role::Guest => sluss_protocol::Role::Guest,
+    }
+}
+
+fn core_identification(method: IdentificationMethod) -> Identification {
+    match method {
+        IdentificationMethod::EIdentification => Identification::EIdentification,
+        IdentificationMethod::StaffLogin => Identification::StaffLogin,
+        IdentificationMethod::IdShownOnCamera => Identification::IdShownOnCamera,
+        IdentificationMethod::KnownFromBefore => Identification::KnownFromBefore,
+        IdentificationMethod::VoiceRecognisedByPatient => Identification::VoiceRecognisedByPatient,
+    }
+}
+
+fn wire_identification(how: Identification) -> IdentificationMethod {
+    match how {
+        Identification::EIdentification => IdentificationMethod::EIdentification,
+        Identification::StaffLogin => IdentificationMethod::StaffLogin,
+        Identification::IdShownOnCamera => IdentificationMethod::IdShownOnCamera,
+        Identification::KnownFromBefore => IdentificationMethod::KnownFromBefore,
+        Identification::VoiceRecognisedByPatient => IdentificationMethod::VoiceRecognisedByPatient,
+    }
+}
