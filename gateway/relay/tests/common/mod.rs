@@ -143,7 +143,9 @@ impl World {
                     continue;
                 }
                 c.downlink_count += 1;
-                if c.drop_every.is_some_and(|n| c.downlink_count.is_multiple_of(n)) {
+                if c.drop_every
+                    .is_some_and(|n| c.downlink_count.is_multiple_of(n))
+                {
                     continue;
                 }
                 let input = Input::Receive(
