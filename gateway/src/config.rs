@@ -14,7 +14,24 @@ pub struct Config {
     pub media: MediaSection,
     pub meetings: MeetingsSection,
     pub store: StoreSection,
+    pub audit: AuditSection,
     pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSection {
+    /// How long audit entries are kept (R15); older ones are removed daily, and each removal
+    /// is itself recorded.
+    pub retention_days: u64,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        AuditSection {
+            retention_days: 5 * 365,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -206,6 +223,11 @@ impl Config {
         }
         if self.media.port == 0 {
             return Err(ConfigError::Invalid("media.port must be set".into()));
+        }
+        if self.audit.retention_days == 0 {
+            return Err(ConfigError::Invalid(
+                "audit.retention_days must be at least 1".into(),
+            ));
         }
         if self.meetings.max_participants == 0 {
             return Err(ConfigError::Invalid(

@@ -1,6 +1,7 @@
 //! `sluss`: process wiring only. Reads the configuration, makes or loads the TLS certificate,
 //! opens the store, starts the media workers and the HTTPS server, and stops them in order.
 
+mod audit;
 mod config;
 mod tls;
 
@@ -17,6 +18,8 @@ use sluss_signaling::{AppState, SignalingConfig, Store};
 use tracing::{error, info};
 
 use crate::config::Config;
+
+pub(crate) use self::AuditCmd as AuditCommand;
 
 /// Sluss: a self-hosted secure meeting gateway for health and social care.
 #[derive(Parser)]
@@ -39,14 +42,50 @@ enum Cmd {
         #[arg(long, env = "SLUSS_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// The audit trail (R15): verify its hash chain, or export entries. Every export is itself
+    /// recorded in the trail.
+    Audit {
+        #[arg(long, env = "SLUSS_CONFIG", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Walk the whole chain; exit 1 if any entry was changed, inserted or removed.
+    Verify,
+    /// Print entries as JSON lines or CSV.
+    Export {
+        /// Only this meeting.
+        #[arg(long)]
+        meeting: Option<String>,
+        /// Only entries where this participant acted or was acted on.
+        #[arg(long)]
+        person: Option<String>,
+        /// From this Unix time (seconds).
+        #[arg(long)]
+        from: Option<i64>,
+        /// Up to this Unix time (seconds).
+        #[arg(long)]
+        to: Option<i64>,
+        /// json or csv.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Who is reading, for the record (an auditor's name or id).
+        #[arg(long)]
+        reader: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let (config_path, check_only) = match cli.command {
-        None => (None, false),
-        Some(Cmd::Serve { config }) => (config, false),
-        Some(Cmd::CheckConfig { config }) => (config, true),
+    let (config_path, check_only, audit) = match cli.command {
+        None => (None, false, None),
+        Some(Cmd::Serve { config }) => (config, false, None),
+        Some(Cmd::CheckConfig { config }) => (config, true, None),
+        Some(Cmd::Audit { config, command }) => (config, false, Some(command)),
     };
     let config = match Config::load(config_path.as_deref(), std::env::vars()) {
         Ok(c) => c,
@@ -61,6 +100,9 @@ fn main() -> std::process::ExitCode {
             Err(e) => eprintln!("sluss: {e}"),
         }
         return std::process::ExitCode::SUCCESS;
+    }
+    if let Some(command) = audit {
+        return audit::run(&config, command);
     }
     init_logging(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -111,6 +153,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     let tls = tls::load_or_create(&config).await?;
 
     let store = Store::open(&config.sqlite_path()).await?;
+    audit::start_retention(store.clone(), config.audit.retention_days);
     let public_url = config.public_url();
 
     let media = Arc::new(Media::start(&MediaConfig {

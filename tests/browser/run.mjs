@@ -125,6 +125,7 @@ const chromiumArgs = [
 ];
 
 let server;
+let config;
 let serverLog = '';
 const browsers = [];
 let everyone = [];
@@ -132,7 +133,7 @@ let everyone = [];
 async function main() {
   const tone = path.join(tmp, 'tone.wav');
   writeTone(tone);
-  const config = path.join(tmp, 'sluss.toml');
+  config = path.join(tmp, 'sluss.toml');
   fs.writeFileSync(config, [
     '[server]', `listen = "127.0.0.1:${PORT}"`, 'http_redirect_listen = ""',
     `public_url = "${ORIGIN}"`, `data_dir = "${path.join(tmp, 'data')}"`,
@@ -298,6 +299,19 @@ async function main() {
   await people[1].page.goto(people[1].link);
   const after = await until('the ended page', async () => (await people[1].page.isVisible('#message')) && people[1].page.textContent('#message-text'), 15_000).catch(() => '');
   check('the link shows that the meeting has ended', /avslutat|ended/.test(after), after);
+
+  // R15: the audit trail holds every step of the meeting, and its hash chain is intact.
+  const verify = execFileSync(bin, ['audit', 'verify', '--config', config]).toString();
+  check('the audit chain verifies', /intact/.test(verify), verify.trim());
+  const entries = execFileSync(bin, ['audit', 'export', '--config', config, '--reader', 'browser-test'])
+    .toString().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const events = new Set(entries.map((e) => e.event));
+  for (const e of ['meeting_created', 'joined', 'knocked', 'admitted', 'denied', 'identified', 'ended']) {
+    check(`the audit trail records '${e}'`, events.has(e));
+  }
+  const identified = entries.find((e) => e.event === 'identified');
+  check('the trail says how and by whom someone was identified', identified?.details?.how === 'id_shown_on_camera' && identified?.actor === a.id && identified?.subject === b.id);
+  check('the trail never holds what was said (no chat, no media)', entries.every((e) => !('text' in e.details) && !('sdp' in e.details)));
 }
 
 async function cleanup() {

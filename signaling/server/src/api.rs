@@ -12,7 +12,7 @@ use sluss_protocol::{
 
 use crate::error::{ApiJson, HttpError};
 use crate::secret::{random_id, Secret};
-use crate::store::NewLink;
+use crate::store::{AuditEvent, NewLink};
 use crate::{unix_now, AppState};
 
 const SESSION_COOKIE: &str = "sluss_session";
@@ -87,6 +87,14 @@ pub async fn create_meeting(
         .create_meeting(&meeting_id, title, unix_now(), &links)
         .await?;
     tracing::info!(meeting = %meeting_id, guests = body.guests, "meeting created");
+    let event = AuditEvent {
+        meeting_id: Some(meeting_id.clone()),
+        event: "meeting_created",
+        actor: Some("organiser".into()),
+        subject: None,
+        details: serde_json::json!({ "links": links.iter().map(|l| l.id.clone()).collect::<Vec<_>>() }),
+    };
+    state.store.audit(event, unix_now()).await?;
     let link = |s: &Secret| format!("{}/join#{}", state.config.public_url, s.expose());
     let created = CreatedMeeting {
         meeting_id,

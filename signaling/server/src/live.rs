@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use sluss_meeting::{ActionError, DisplayName, JoinError, JoinOutcome, JoinRequest, LinkId};
+use sluss_meeting::{
+    ActionError, DisplayName, Effect, JoinError, JoinOutcome, JoinRequest, LinkId,
+};
 use sluss_meeting::{Meeting, MeetingConfig, ParticipantId, Role};
 use sluss_net::{Command, Media};
 use sluss_protocol::{ClientMessage, ErrorCode, Kind, ServerMessage, TrackInfo};
@@ -250,9 +252,15 @@ impl Live {
 
     async fn handle(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Join(args, reply) => {
-                let _ = reply.send(self.join(args));
-            }
+            Cmd::Join(args, reply) => match self.join(args) {
+                Ok((joined, effects)) => {
+                    let _ = reply.send(Ok(joined));
+                    self.apply(effects).await;
+                }
+                Err(code) => {
+                    let _ = reply.send(Err(code));
+                }
+            },
             Cmd::Client {
                 participant,
                 conn_id,
@@ -284,7 +292,8 @@ impl Live {
         }
     }
 
-    fn join(&mut self, args: JoinArgs) -> Result<Joined, ErrorCode> {
+    /// Seats the participant; the effects are carried out once the join is answered.
+    fn join(&mut self, args: JoinArgs) -> Result<(Joined, Vec<Effect>), ErrorCode> {
         let request = JoinRequest {
             link: args.link,
             role: args.role,
@@ -332,7 +341,6 @@ impl Live {
         };
         debug!(meeting = %self.meeting_id, %participant, ?outcome, admitted, "joined");
         self.registry.metrics.joins.inc();
-        self.apply_sync(effects);
         // A chair coming (back) is told who is waiting.
         if self.core.chair() == Some(&participant) {
             let waiting: Vec<ParticipantId> = self.core.lobby().map(|p| p.id.clone()).collect();
@@ -342,7 +350,7 @@ impl Live {
                 }
             }
         }
-        Ok(Joined {
+        let joined = Joined {
             participant: participant.clone(),
             conn_id,
             message: ServerMessage::Joined {
@@ -354,7 +362,8 @@ impl Live {
                 participants: others,
                 meeting,
             },
-        })
+        };
+        Ok((joined, effects))
     }
 
     async fn client_message(&mut self, participant: ParticipantId, message: ClientMessage) {

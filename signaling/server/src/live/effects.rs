@@ -6,32 +6,81 @@ use sluss_protocol::{ParticipantInfo, ServerMessage};
 use tracing::{error, info};
 
 use super::{Live, Outbound};
+use crate::store::AuditEvent;
 use crate::unix_now;
 
 impl Live {
-    /// Carries out effects, persisting those that must outlive the process first.
+    /// Carries out effects, persisting what must outlive the process first: the audit entry
+    /// (R15), and for the end, the end itself.
     pub(super) async fn apply(&mut self, effects: Vec<Effect>) {
         for effect in effects {
+            if let Some(event) = self.audit_event(&effect) {
+                if let Err(e) = self.registry.store.audit(event, unix_now()).await {
+                    error!(meeting = %self.meeting_id, error = %e, "could not write the audit trail");
+                }
+            }
             if let Effect::Ended { .. } = effect {
                 // Links must be dead before anyone is told the meeting is over (R8).
-                if let Err(e) = self
+                let ended = self
                     .registry
                     .store
                     .end_meeting(&self.meeting_id, unix_now())
-                    .await
-                {
-                    error!(meeting = %self.meeting_id, error = %e, "could not record the end of the meeting");
+                    .await;
+                if let Err(e) = ended {
+                    error!(meeting = %self.meeting_id, error = %e, "could not record the end");
                 }
             }
             self.apply_one(effect);
         }
     }
 
-    /// For effects that need nothing persisted (those of a join).
-    pub(super) fn apply_sync(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
-            self.apply_one(effect);
-        }
+    /// What the audit trail records of an effect: who, what, whom, how; never content.
+    fn audit_event(&self, effect: &Effect) -> Option<AuditEvent> {
+        let who = |id: &ParticipantId| Some(id.to_string());
+        let none = serde_json::json!({});
+        let person = |id: &ParticipantId| {
+            self.core.participant(id).map_or(serde_json::json!({}), |p| {
+                let role = match p.role {
+                    Role::Chair => "chair",
+                    Role::Guest => "guest",
+                };
+                serde_json::json!({ "name": p.name.expose(), "link": p.link.as_str(), "role": role })
+            })
+        };
+        let (event, actor, subject, details) = match effect {
+            Effect::Arrived(id) => ("joined", None, who(id), person(id)),
+            Effect::Knocked(id) => ("knocked", None, who(id), person(id)),
+            Effect::Admitted { participant, by } => ("admitted", who(by), who(participant), none),
+            Effect::Denied { participant, by } => ("denied", who(by), who(participant), none),
+            Effect::Removed { participant, by } => ("removed", who(by), who(participant), none),
+            Effect::Muted { participant, by } => ("muted", who(by), who(participant), none),
+            Effect::Departed(id) => ("left", None, who(id), none),
+            Effect::ChairChanged { chair } => {
+                ("chair_changed", None, chair.as_ref().and_then(who), none)
+            }
+            Effect::LockChanged { locked, by } => {
+                let event = if *locked { "locked" } else { "unlocked" };
+                (event, who(by), None, none)
+            }
+            Effect::Identified {
+                participant,
+                how,
+                by,
+            } => {
+                let how = serde_json::json!({ "how": wire_identification(*how) });
+                ("identified", who(by), who(participant), how)
+            }
+            Effect::ConsentRecorded { by } => ("consent_recorded", who(by), None, none),
+            Effect::Ended { by } => ("ended", who(by), None, none),
+            Effect::Updated(_) => return None,
+        };
+        Some(AuditEvent {
+            meeting_id: Some(self.meeting_id.clone()),
+            event,
+            actor,
+            subject,
+            details,
+        })
     }
 
     fn apply_one(&mut self, effect: Effect) {

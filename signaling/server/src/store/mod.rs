@@ -57,9 +57,14 @@ pub struct NewLink {
     pub expires_at: Option<i64>,
 }
 
+mod audit;
+
+pub use audit::{AuditEntry, AuditEvent, ChainCheck};
+
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    audit_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -82,7 +87,10 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            audit_lock: Default::default(),
+        })
     }
 
     pub async fn close(&self) {

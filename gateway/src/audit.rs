@@ -1,0 +1,155 @@
+//! `sluss audit ...` and the daily retention run.
+
+use std::time::Duration;
+
+use sluss_signaling::store::{AuditEvent, ChainCheck, Store};
+use tracing::{error, info};
+
+use crate::config::Config;
+use crate::AuditCommand;
+
+pub fn run(config: &Config, command: AuditCommand) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sluss: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run_async(config, command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sluss: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_async(
+    config: &Config,
+    command: AuditCommand,
+) -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
+    let path = config.sqlite_path();
+    if !path.exists() {
+        return Err(format!("no database at {}", path.display()).into());
+    }
+    let store = Store::open(&path).await?;
+    let code = match command {
+        AuditCommand::Verify => match store.verify_audit_chain().await? {
+            ChainCheck::Intact { entries } => {
+                println!("audit chain intact: {entries} entries");
+                std::process::ExitCode::SUCCESS
+            }
+            ChainCheck::BrokenAt { seq } => {
+                println!("audit chain BROKEN at entry {seq}: it was changed, or one before it was");
+                std::process::ExitCode::from(1)
+            }
+        },
+        AuditCommand::Export {
+            meeting,
+            person,
+            from,
+            to,
+            format,
+            reader,
+        } => {
+            if !matches!(format.as_str(), "json" | "csv") {
+                return Err("--format is json or csv".into());
+            }
+            let entries = store
+                .audit_entries(meeting.as_deref(), person.as_deref(), from, to)
+                .await?;
+            // Every read of the trail is itself in the trail.
+            store
+                .audit(
+                    AuditEvent {
+                        meeting_id: meeting.clone(),
+                        event: "audit_read",
+                        actor: Some(format!("cli:{reader}")),
+                        subject: person.clone(),
+                        details: serde_json::json!({
+                            "from": from, "to": to, "format": format, "entries": entries.len(),
+                        }),
+                    },
+                    sluss_signaling::unix_now(),
+                )
+                .await?;
+            if format == "json" {
+                for e in &entries {
+                    println!("{}", serde_json::to_string(e)?);
+                }
+            } else {
+                println!("seq,at,meeting_id,event,actor,subject,details,hash");
+                for e in &entries {
+                    let fields = [
+                        e.seq.to_string(),
+                        e.at.to_string(),
+                        e.meeting_id.clone().unwrap_or_default(),
+                        e.event.clone(),
+                        e.actor.clone().unwrap_or_default(),
+                        e.subject.clone().unwrap_or_default(),
+                        e.details.to_string(),
+                        hex::encode(&e.hash),
+                    ];
+                    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                    println!("{}", line.join(","));
+                }
+            }
+            std::process::ExitCode::SUCCESS
+        }
+    };
+    store.close().await;
+    Ok(code)
+}
+
+/// One CSV field, quoted when needed; a leading formula character is neutralised so that a
+/// spreadsheet does not execute a name someone typed.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// Removes audit entries older than the retention period now and once a day.
+pub fn start_retention(store: Store, retention_days: u64) {
+    let secs = (retention_days.saturating_mul(24 * 3600)).min(i64::MAX as u64) as i64;
+    tokio::spawn(async move {
+        loop {
+            match store
+                .apply_audit_retention(secs, sluss_signaling::unix_now())
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => info!(
+                    removed = n,
+                    "audit entries past their retention period removed"
+                ),
+                Err(e) => error!(error = %e, "audit retention failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+    }
+}
