@@ -88,6 +88,9 @@ export class Call extends EventTarget {
         this.meeting = m.meeting;
         this.emit('meeting');
         break;
+      case 'chat':
+        this.emit('chat', { from: m.from, name: m.display_name, text: m.text });
+        break;
       case 'mute_requested':
         this.setAudioMuted(true);
         this.emit('muted-by-chair');
@@ -167,6 +170,9 @@ export class Call extends EventTarget {
   setLocked(locked) { this.send({ type: 'lock', locked }); }
   recordConsent() { this.send({ type: 'record_consent' }); }
   endMeeting() { this.send({ type: 'end_meeting' }); }
+  setChat(enabled) { this.send({ type: 'set_chat', enabled }); }
+
+  sendChat(text) { this.send({ type: 'chat', text }); }
 
   /// A fresh peer connection that publishes our camera and microphone.
   async negotiate() {

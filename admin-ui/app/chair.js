@@ -8,6 +8,7 @@ export class ChairPanel {
   constructor(call) {
     this.call = call;
     $('lock').addEventListener('click', () => call.setLocked(!call.meeting?.locked));
+    $('chat-toggle').addEventListener('click', () => call.setChat(!call.meeting?.chat_enabled));
     $('consent').addEventListener('click', () => call.recordConsent());
     $('end').addEventListener('click', () => { $('end-confirm').hidden = false; $('end-yes').focus(); });
     $('end-no').addEventListener('click', () => { $('end-confirm').hidden = true; $('end').focus(); });
@@ -27,7 +28,9 @@ export class ChairPanel {
     const call = this.call;
     $('chair-panel').hidden = !call.isChair;
     const flags = [];
+    if (call.meeting?.sensitive) flags.push(t('meeting.sensitive'));
     if (call.meeting?.locked) flags.push(t('meeting.locked'));
+    $('chat').hidden = !call.meeting?.chat_enabled;
     $('meeting-flags').textContent = flags.join(' · ');
     if (!call.isChair) return;
     const list = $('lobby-list');
@@ -40,6 +43,8 @@ export class ChairPanel {
         h('button', { type: 'button', class: 'secondary', onclick: () => call.deny(p.participant_id) }, t('lobby.deny')))));
     }
     $('lock').textContent = t(call.meeting?.locked ? 'chair.unlock' : 'chair.lock');
+    $('chat-toggle').textContent = t(call.meeting?.chat_enabled ? 'chair.chatOff' : 'chair.chatOn');
+    $('chat-toggle').setAttribute('aria-pressed', String(Boolean(call.meeting?.chat_enabled)));
     $('lock').setAttribute('aria-pressed', String(Boolean(call.meeting?.locked)));
     const consent = Boolean(call.meeting?.consent_recorded);
     $('consent').textContent = t(consent ? 'chair.consentDone' : 'chair.consent');

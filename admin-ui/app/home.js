@@ -19,8 +19,9 @@ async function createMeeting(event) {
   error.hidden = true;
   const title = document.getElementById('title').value;
   const guests = Number(document.getElementById('guests').value);
+  const sensitive = document.getElementById('sensitive').checked;
   try {
-    const created = await api('POST', '/meetings', { title, guests });
+    const created = await api('POST', '/meetings', { title, guests, sensitive });
     showLinks(created);
     await listMeetings();
   } catch (e) {

@@ -116,6 +116,20 @@ function enterMeeting(name, stream) {
   });
   call.addEventListener('meeting', () => { chair.render(); tiles.render(); });
   call.addEventListener('knock', (e) => chair.knock(e.detail.participant));
+  // R10: shown as it arrives, kept nowhere; leaving the page forgets it.
+  call.addEventListener('chat', (e) => {
+    const li = document.createElement('li');
+    const who = document.createElement('strong');
+    who.textContent = `${e.detail.from === call.participantId ? t('meeting.you') : e.detail.name}: `;
+    li.append(who, document.createTextNode(e.detail.text));
+    $('chat-log').append(li);
+  });
+  $('chat-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = $('chat-text').value.trim();
+    if (text) call.sendChat(text);
+    $('chat-text').value = '';
+  });
   call.addEventListener('muted-by-chair', () => { renderControls(); status.textContent = t('meeting.mutedByChair'); });
   call.addEventListener('participants', () => { tiles.render(); chair.render(); });
   call.addEventListener('track', () => tiles.render());

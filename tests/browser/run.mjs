@@ -289,6 +289,17 @@ async function main() {
   check('the identification the chair records shows on the tile for everyone', shown === 'legitimation i kameran', shown);
   check('a guest has no chair controls', !(await people[2].page.isVisible('#chair-panel')) && !(await people[2].page.isVisible(`[data-participant-id="${a.id}"] .tile-actions`)));
 
+  // R9, R10: the meeting says it is sensitive; chat appears only when the chair allows it,
+  // and a message reaches everyone in the room.
+  check('a sensitive meeting says so on every page', (await people[2].page.textContent('#meeting-flags')).includes('Känsligt'));
+  check('chat is off until the chair allows it', !(await people[1].page.isVisible('#chat')));
+  await a.page.click('#chat-toggle');
+  await people[1].page.waitForSelector('#chat:not([hidden])', { timeout: 10_000 });
+  await people[1].page.fill('#chat-text', 'Hej från Bertil');
+  await people[1].page.press('#chat-text', 'Enter');
+  const chatSeen = await until('C to see the chat message', async () => (await people[2].page.textContent('#chat-log')).includes('Hej från Bertil'), 10_000).catch(() => false);
+  check('a chat message reaches the others in the room', Boolean(chatSeen));
+
   // R8: the chair ends the meeting for everyone; no link works afterwards.
   await a.page.click('#end');
   await a.page.click('#end-yes');
@@ -306,12 +317,12 @@ async function main() {
   const entries = execFileSync(bin, ['audit', 'export', '--config', config, '--reader', 'browser-test'])
     .toString().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const events = new Set(entries.map((e) => e.event));
-  for (const e of ['meeting_created', 'joined', 'knocked', 'admitted', 'denied', 'identified', 'ended']) {
+  for (const e of ['meeting_created', 'joined', 'knocked', 'admitted', 'denied', 'identified', 'chat_on', 'ended']) {
     check(`the audit trail records '${e}'`, events.has(e));
   }
   const identified = entries.find((e) => e.event === 'identified');
   check('the trail says how and by whom someone was identified', identified?.details?.how === 'id_shown_on_camera' && identified?.actor === a.id && identified?.subject === b.id);
-  check('the trail never holds what was said (no chat, no media)', entries.every((e) => !('text' in e.details) && !('sdp' in e.details)));
+  check('the trail never holds what was said (no chat, no media)', entries.every((e) => !JSON.stringify(e).includes('Hej från Bertil') && !('sdp' in e.details)));
 }
 
 async function cleanup() {

@@ -52,5 +52,6 @@ mod personnummer;
 pub use ids::{LinkId, MeetingId, ParticipantId};
 pub use meeting::{ActionError, Admission, ChairAction, Identification, Participant, Presence};
 pub use meeting::{Effect, JoinError, JoinOutcome, JoinRequest, Meeting, MeetingConfig, Role};
-pub use name::{DisplayName, MeetingTitle, NameError};
+pub use meeting::{RecordingKind, RefusalReason};
+pub use name::{ChatText, DisplayName, MeetingTitle, NameError};
 pub use personnummer::contains_personal_identity_number;

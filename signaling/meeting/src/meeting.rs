@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{DisplayName, LinkId, ParticipantId};
+use crate::{ChatText, DisplayName, LinkId, ParticipantId};
 
 #[derive(Debug, Clone)]
 pub struct MeetingConfig {
@@ -123,6 +123,8 @@ pub enum ChairAction {
     /// Mute someone's microphone; unmuting stays their own.
     Mute(ParticipantId),
     SetLocked(bool),
+    /// R10: chat in a sensitive meeting is off until the chair turns it on.
+    SetChat(bool),
     Identify(ParticipantId, Identification),
     /// The patient's consent to the meeting and to who takes part (R6).
     RecordConsent,
@@ -202,6 +204,55 @@ pub enum Effect {
     Ended {
         by: ParticipantId,
     },
+    ChatChanged {
+        enabled: bool,
+        by: ParticipantId,
+    },
+    /// Deliver to everyone in the room now, and to no one else, ever (R10). Never stored.
+    Chat {
+        from: ParticipantId,
+        text: ChatText,
+    },
+    /// R9: someone asked to record or transcribe a sensitive meeting; it was refused.
+    RecordingRefused {
+        by: ParticipantId,
+        kind: RecordingKind,
+    },
+}
+
+/// What someone asked to capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingKind {
+    Recording,
+    Transcription,
+}
+
+/// Why a chat message or a recording request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalReason {
+    /// R9: a sensitive meeting cannot be recorded or transcribed.
+    Sensitive,
+    /// Recording of non-sensitive meetings is not offered by this server yet.
+    NotAvailable,
+    /// R10: chat is off.
+    ChatOff,
+    /// Only those in the room may chat.
+    NotInRoom,
+    Ended,
+}
+
+impl std::fmt::Display for RefusalReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RefusalReason::Sensitive => {
+                "this meeting is sensitive: it cannot be recorded or transcribed"
+            }
+            RefusalReason::NotAvailable => "recording is not available on this server",
+            RefusalReason::ChatOff => "chat is off in this meeting",
+            RefusalReason::NotInRoom => "only people in the meeting can chat",
+            RefusalReason::Ended => "the meeting has ended",
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -212,6 +263,8 @@ pub struct Meeting {
     locked: bool,
     consent: Option<(ParticipantId, Instant)>,
     ended: bool,
+    sensitive: bool,
+    chat_enabled: bool,
 }
 
 impl Meeting {
@@ -223,7 +276,68 @@ impl Meeting {
             locked: false,
             consent: None,
             ended: false,
+            sensitive: true,
+            chat_enabled: false,
         }
+    }
+
+    /// Care meetings are sensitive unless made otherwise (R9, R10). A meeting that is not
+    /// sensitive starts with chat on.
+    pub fn sensitive(mut self, sensitive: bool) -> Meeting {
+        self.sensitive = sensitive;
+        self.chat_enabled = !sensitive;
+        self
+    }
+
+    /// R9: a request to record or transcribe. For a sensitive meeting the server has no way
+    /// to start either: this is the only door, and it stays shut.
+    pub fn request_recording(
+        &mut self,
+        by: &ParticipantId,
+        kind: RecordingKind,
+    ) -> (RefusalReason, Vec<Effect>) {
+        if self.ended {
+            return (RefusalReason::Ended, Vec::new());
+        }
+        let reason = if self.sensitive {
+            RefusalReason::Sensitive
+        } else {
+            RefusalReason::NotAvailable
+        };
+        let effects = vec![Effect::RecordingRefused {
+            by: by.clone(),
+            kind,
+        }];
+        (reason, effects)
+    }
+
+    /// R10: a chat message, delivered to those in the room at this moment and to nobody else.
+    pub fn chat(
+        &mut self,
+        from: &ParticipantId,
+        text: ChatText,
+    ) -> Result<Vec<Effect>, RefusalReason> {
+        if self.ended {
+            return Err(RefusalReason::Ended);
+        }
+        if !self.participant(from).is_some_and(|p| p.is_admitted()) {
+            return Err(RefusalReason::NotInRoom);
+        }
+        if !self.chat_enabled {
+            return Err(RefusalReason::ChatOff);
+        }
+        Ok(vec![Effect::Chat {
+            from: from.clone(),
+            text,
+        }])
+    }
+
+    pub fn is_sensitive(&self) -> bool {
+        self.sensitive
+    }
+
+    pub fn chat_enabled(&self) -> bool {
+        self.chat_enabled
     }
 
     pub fn join(
@@ -349,6 +463,10 @@ impl Meeting {
             ChairAction::SetLocked(locked) => {
                 self.locked = locked;
                 Ok(vec![Effect::LockChanged { locked, by }])
+            }
+            ChairAction::SetChat(enabled) => {
+                self.chat_enabled = enabled;
+                Ok(vec![Effect::ChatChanged { enabled, by }])
             }
             ChairAction::Identify(id, how) => {
                 let p = self.find_mut(&id)?;

@@ -160,3 +160,56 @@ mod title_tests {
         assert!(MeetingTitle::parse("Uppföljning 121212-1213").is_ok());
     }
 }
+
+/// The most characters a chat message may have.
+pub const MAX_CHAT_CHARS: usize = 1000;
+
+/// A chat message's text (R10). Never stored and never logged: `Debug` and `Display` redact it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChatText(String);
+
+impl ChatText {
+    pub fn parse(raw: &str) -> Result<ChatText, NameError> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if text.chars().count() > MAX_CHAT_CHARS {
+            return Err(NameError::TooLong);
+        }
+        if text.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(NameError::ControlCharacter);
+        }
+        if crate::contains_personal_identity_number(text) {
+            return Err(NameError::PersonalIdentityNumber);
+        }
+        Ok(ChatText(text.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ChatText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChatText([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod chat_tests {
+    use super::*;
+
+    #[test]
+    fn chat_text_is_checked_and_prints_redacted() {
+        let t = ChatText::parse("Hej!\nVi börjar nu.").unwrap();
+        assert_eq!(format!("{t:?}"), "ChatText([redacted])");
+        assert_eq!(
+            ChatText::parse("pnr 19811218-9876"),
+            Err(NameError::PersonalIdentityNumber)
+        );
+        assert_eq!(ChatText::parse(&"x".repeat(1001)), Err(NameError::TooLong));
+        assert_eq!(ChatText::parse("a\u{7}b"), Err(NameError::ControlCharacter));
+    }
+}

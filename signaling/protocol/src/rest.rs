@@ -39,6 +39,13 @@ pub struct CreateMeeting {
     pub title: String,
     #[serde(default)]
     pub guests: u32,
+    /// Care meetings are sensitive (R9, R10) unless the organiser says otherwise.
+    #[serde(default = "sensitive_by_default")]
+    pub sensitive: bool,
+}
+
+fn sensitive_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

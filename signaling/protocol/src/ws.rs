@@ -60,6 +60,17 @@ pub enum ClientMessage {
     },
     RecordConsent,
     EndMeeting,
+    /// R10: the chair turns chat on or off.
+    SetChat {
+        enabled: bool,
+    },
+    /// A chat message to everyone in the room now (never stored).
+    Chat {
+        text: String,
+    },
+    /// R9: refused for a sensitive meeting, whoever asks.
+    StartRecording,
+    StartTranscription,
 }
 
 /// How a participant was identified (R5).
@@ -143,7 +154,11 @@ impl ClientMessage {
             | ClientMessage::Identify { participant_id, .. } => {
                 within(participant_id, 64, "participant_id")?;
             }
+            ClientMessage::Chat { text } => within(text, 1000, "text")?,
             ClientMessage::MediaState { .. }
+            | ClientMessage::SetChat { .. }
+            | ClientMessage::StartRecording
+            | ClientMessage::StartTranscription
             | ClientMessage::Leave
             | ClientMessage::Ping
             | ClientMessage::Lock { .. }
@@ -199,6 +214,9 @@ pub struct MeetingState {
     pub chair_id: Option<String>,
     pub locked: bool,
     pub consent_recorded: bool,
+    /// Sensitive meetings cannot be recorded or transcribed (R9).
+    pub sensitive: bool,
+    pub chat_enabled: bool,
 }
 
 /// One remote track in a server offer.
@@ -233,6 +251,10 @@ pub enum ErrorCode {
     NotChair,
     /// Media from someone still waiting in the lobby.
     NotAdmitted,
+    /// R9: this meeting cannot be recorded or transcribed.
+    RecordingForbidden,
+    /// R10: chat is off.
+    ChatOff,
     /// R12: a personnummer or samordningsnummer in a text field.
     PersonalIdentityNumber,
 }
@@ -285,6 +307,12 @@ pub enum ServerMessage {
     MuteRequested,
     MeetingStateChanged {
         meeting: MeetingState,
+    },
+    /// A chat message, as sent to those in the room at that moment.
+    Chat {
+        from: String,
+        display_name: String,
+        text: String,
     },
     Answer {
         sdp: String,

@@ -84,7 +84,7 @@ pub async fn create_meeting(
     }));
     state
         .store
-        .create_meeting(&meeting_id, title, unix_now(), &links)
+        .create_meeting(&meeting_id, title, body.sensitive, unix_now(), &links)
         .await?;
     tracing::info!(meeting = %meeting_id, guests = body.guests, "meeting created");
     let event = AuditEvent {
@@ -92,7 +92,10 @@ pub async fn create_meeting(
         event: "meeting_created",
         actor: Some("organiser".into()),
         subject: None,
-        details: serde_json::json!({ "links": links.iter().map(|l| l.id.clone()).collect::<Vec<_>>() }),
+        details: serde_json::json!({
+            "links": links.iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
+            "sensitive": body.sensitive,
+        }),
     };
     state.store.audit(event, unix_now()).await?;
     let link = |s: &Secret| format!("{}/join#{}", state.config.public_url, s.expose());

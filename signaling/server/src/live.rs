@@ -10,7 +10,8 @@ use std::time::Instant;
 use sluss_meeting::{
     ActionError, DisplayName, Effect, JoinError, JoinOutcome, JoinRequest, LinkId,
 };
-use sluss_meeting::{Meeting, MeetingConfig, ParticipantId, Role};
+use sluss_meeting::{ChatText, Meeting, MeetingConfig, NameError, ParticipantId, RecordingKind};
+use sluss_meeting::{RefusalReason, Role};
 use sluss_net::{Command, Media};
 use sluss_protocol::{ClientMessage, ErrorCode, Kind, ServerMessage, TrackInfo};
 use sluss_relay::{PeerId, RelayEvent, RouterId, TrackKind};
@@ -43,6 +44,8 @@ pub struct Joined {
 }
 
 pub struct JoinArgs {
+    /// Whether the meeting is sensitive (R9, R10); used when the live meeting starts.
+    pub sensitive: bool,
     pub link: LinkId,
     pub role: Role,
     pub name: DisplayName,
@@ -135,7 +138,7 @@ impl Registry {
             let mut meetings = self.lock();
             let entry = meetings
                 .entry(meeting_id.to_owned())
-                .or_insert_with(|| self.start(meeting_id));
+                .or_insert_with(|| self.start(meeting_id, args.sensitive));
             // Sent under the lock, so a meeting that is closing down cannot lose it.
             let _ = entry.handle.tx.send(Cmd::Join(args, reply));
             entry.handle.clone()
@@ -144,7 +147,7 @@ impl Registry {
         Ok((handle, joined))
     }
 
-    fn start(self: &Arc<Self>, meeting_id: &str) -> Entry {
+    fn start(self: &Arc<Self>, meeting_id: &str, sensitive: bool) -> Entry {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let participants = Arc::new(AtomicU64::new(0));
@@ -153,7 +156,7 @@ impl Registry {
         let live = Live {
             meeting_id: meeting_id.to_owned(),
             router: RouterId(u64::from_le_bytes(router_bytes)),
-            core: Meeting::new(self.config.clone()),
+            core: Meeting::new(self.config.clone()).sensitive(sensitive),
             conns: HashMap::new(),
             peers: HashMap::new(),
             events_tx,
@@ -401,6 +404,38 @@ impl Live {
             }
             return;
         }
+        match &message {
+            ClientMessage::Chat { text } => {
+                let result = match ChatText::parse(text) {
+                    Ok(text) => self.core.chat(&participant, text).map_err(refusal),
+                    Err(NameError::PersonalIdentityNumber) => Err((
+                        ErrorCode::PersonalIdentityNumber,
+                        "The message was refused: personal identity numbers may not be written here.".to_owned(),
+                    )),
+                    Err(e) => Err((ErrorCode::BadRequest, format!("The message was refused: {e}."))),
+                };
+                match result {
+                    Ok(effects) => self.apply(effects).await,
+                    Err((code, message)) => {
+                        self.send(&participant, ServerMessage::error(code, message))
+                    }
+                }
+                return;
+            }
+            ClientMessage::StartRecording | ClientMessage::StartTranscription => {
+                let kind = if matches!(message, ClientMessage::StartRecording) {
+                    RecordingKind::Recording
+                } else {
+                    RecordingKind::Transcription
+                };
+                let (reason, effects) = self.core.request_recording(&participant, kind);
+                self.apply(effects).await;
+                let (code, message) = refusal(reason);
+                self.send(&participant, ServerMessage::error(code, message));
+                return;
+            }
+            _ => {}
+        }
         let media = self.registry.media.clone();
         match message {
             ClientMessage::Offer { sdp } => {
@@ -542,6 +577,21 @@ impl Live {
             self.drop_conn(&id);
         }
     }
+}
+
+/// A refusal from the core as an error for the browser.
+fn refusal(reason: RefusalReason) -> (ErrorCode, String) {
+    let code = match reason {
+        RefusalReason::Sensitive | RefusalReason::NotAvailable => ErrorCode::RecordingForbidden,
+        RefusalReason::ChatOff => ErrorCode::ChatOff,
+        RefusalReason::NotInRoom => ErrorCode::NotAdmitted,
+        RefusalReason::Ended => ErrorCode::MeetingEnded,
+    };
+    let mut message = reason.to_string();
+    if let Some(first) = message.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    (code, format!("{message}."))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -128,6 +128,7 @@ async fn run(socket: WebSocket, state: &AppState, announce: IpAddr) {
     }
     let (out_tx, mut out_rx) = mpsc::unbounded_channel();
     let args = JoinArgs {
+        sensitive: link.sensitive,
         link: LinkId::new(link.link_id),
         role: link.role,
         name,
@@ -237,5 +238,7 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::PersonalIdentityNumber => "personal_identity_number",
         ErrorCode::NotChair => "not_chair",
         ErrorCode::NotAdmitted => "not_admitted",
+        ErrorCode::RecordingForbidden => "recording_forbidden",
+        ErrorCode::ChatOff => "chat_off",
     }
 }

@@ -234,6 +234,45 @@ fn a_full_meeting_refuses_newcomers_but_not_returning_links() {
     assert!(m.join(now, request("l1", "p3", Role::Chair)).is_ok());
 }
 
+#[test]
+fn a_sensitive_meeting_refuses_recording_and_transcription_whoever_asks() {
+    let (mut m, _now) = convened();
+    for kind in [RecordingKind::Recording, RecordingKind::Transcription] {
+        for who in ["c", "g", "stranger"] {
+            let (reason, effects) = m.request_recording(&pid(who), kind);
+            assert_eq!(reason, RefusalReason::Sensitive);
+            assert_eq!(
+                effects,
+                vec![Effect::RecordingRefused { by: pid(who), kind }]
+            );
+        }
+    }
+    let mut open = Meeting::new(MeetingConfig::default()).sensitive(false);
+    assert_eq!(
+        open.request_recording(&pid("c"), RecordingKind::Recording)
+            .0,
+        RefusalReason::NotAvailable
+    );
+}
+
+#[test]
+fn chat_is_off_in_a_sensitive_meeting_until_the_chair_turns_it_on() {
+    let (mut m, now) = convened();
+    let text = || ChatText::parse("Hej").unwrap();
+    assert_eq!(m.chat(&pid("c"), text()), Err(RefusalReason::ChatOff));
+    assert_eq!(
+        m.act(now, &pid("g"), ChairAction::SetChat(true)),
+        Err(ActionError::NotChair)
+    );
+    m.act(now, &pid("c"), ChairAction::SetChat(true)).unwrap();
+    assert!(m.chat(&pid("c"), text()).is_ok());
+    // Someone in the lobby cannot chat, nor read: the shell only delivers to the room.
+    assert_eq!(m.chat(&pid("g"), text()), Err(RefusalReason::NotInRoom));
+    assert!(Meeting::new(MeetingConfig::default())
+        .sensitive(false)
+        .chat_enabled());
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Join(u8),

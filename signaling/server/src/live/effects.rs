@@ -1,6 +1,7 @@
 //! The meeting core's effects, carried out: who is told what, whose media stops, what is kept.
 
-use sluss_meeting::{ChairAction, Effect, Identification, ParticipantId, Presence, Role};
+use sluss_meeting::{ChairAction, Effect, Identification, ParticipantId, Presence};
+use sluss_meeting::{RecordingKind, Role};
 use sluss_protocol::{ClientMessage, Connection, IdentificationMethod, MeetingState};
 use sluss_protocol::{ParticipantInfo, ServerMessage};
 use tracing::{error, info};
@@ -71,6 +72,24 @@ impl Live {
                 ("identified", who(by), who(participant), how)
             }
             Effect::ConsentRecorded { by } => ("consent_recorded", who(by), None, none),
+            Effect::ChatChanged { enabled, by } => {
+                let event = if *enabled { "chat_on" } else { "chat_off" };
+                (event, who(by), None, none)
+            }
+            Effect::RecordingRefused { by, kind } => {
+                let kind = match kind {
+                    RecordingKind::Recording => "recording",
+                    RecordingKind::Transcription => "transcription",
+                };
+                (
+                    "recording_refused",
+                    who(by),
+                    None,
+                    serde_json::json!({ "kind": kind }),
+                )
+            }
+            // R15: never what was said.
+            Effect::Chat { .. } => return None,
             Effect::Ended { by } => ("ended", who(by), None, none),
             Effect::Updated(_) => return None,
         };
@@ -133,8 +152,24 @@ impl Live {
                 self.drop_conn(&id);
                 self.tell_left(&id);
             }
+            Effect::Chat { from, text } => {
+                // R10: to those in the room at this moment; nothing is kept.
+                let display_name = self
+                    .core
+                    .participant(&from)
+                    .map(|p| p.name.expose().to_owned())
+                    .unwrap_or_default();
+                let message = ServerMessage::Chat {
+                    from: from.to_string(),
+                    display_name,
+                    text: text.expose().to_owned(),
+                };
+                self.to_room(&ParticipantId::new(""), message);
+            }
+            Effect::RecordingRefused { .. } => {}
             Effect::ChairChanged { .. }
             | Effect::LockChanged { .. }
+            | Effect::ChatChanged { .. }
             | Effect::ConsentRecorded { .. } => {
                 let meeting = self.meeting_state();
                 self.to_room(
@@ -209,6 +244,8 @@ impl Live {
             chair_id: self.core.chair().map(|c| c.to_string()),
             locked: self.core.is_locked(),
             consent_recorded: self.core.consent().is_some(),
+            sensitive: self.core.is_sensitive(),
+            chat_enabled: self.core.chat_enabled(),
         }
     }
 
@@ -249,6 +286,7 @@ pub(super) fn chair_action(message: &ClientMessage) -> Option<ChairAction> {
         } => ChairAction::Identify(id(participant_id), core_identification(*method)),
         ClientMessage::RecordConsent => ChairAction::RecordConsent,
         ClientMessage::EndMeeting => ChairAction::End,
+        ClientMessage::SetChat { enabled } => ChairAction::SetChat(*enabled),
         _ => return None,
     })
 }

@@ -39,6 +39,7 @@ pub struct LinkRecord {
     pub role: Role,
     pub usable: bool,
     pub meeting_ended: bool,
+    pub sensitive: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -163,14 +164,16 @@ impl Store {
         &self,
         id: &str,
         title: &str,
+        sensitive: bool,
         now: i64,
         links: &[NewLink],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO meetings (id, title, created_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO meetings (id, title, created_at, sensitive) VALUES (?, ?, ?, ?)")
             .bind(id)
             .bind(title)
             .bind(now)
+            .bind(sensitive)
             .execute(&mut *tx)
             .await?;
         for link in links {
@@ -197,7 +200,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<LinkRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT l.id, l.meeting_id, l.role, l.expires_at, l.revoked_at, m.ended_at
+            "SELECT l.id, l.meeting_id, l.role, l.expires_at, l.revoked_at, m.ended_at, m.sensitive
              FROM links l JOIN meetings m ON m.id = l.meeting_id WHERE l.token_hash = ?",
         )
         .bind(token_hash)
@@ -218,6 +221,7 @@ impl Store {
                 },
                 usable: revoked_at.is_none() && expires_at.is_none_or(|t| t > now),
                 meeting_ended: ended_at.is_some(),
+                sensitive: r.get::<i64, _>(6) != 0,
             }
         }))
     }

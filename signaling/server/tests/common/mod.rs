@@ -20,7 +20,7 @@ pub type Ws =
 pub struct Server {
     pub addr: SocketAddr,
     pub store: Store,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
     _shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -62,7 +62,7 @@ pub async fn start_with(meeting: MeetingConfig) -> Server {
     Server {
         addr,
         store,
-        _dir: dir,
+        dir,
         _shutdown: tx,
     }
 }
@@ -88,7 +88,7 @@ impl Server {
         }
         let id = sluss_signaling::secret::random_id("m_");
         self.store
-            .create_meeting(&id, "Vårdplanering", 0, &links)
+            .create_meeting(&id, "Vårdplanering", true, 0, &links)
             .await
             .unwrap();
         (
@@ -164,7 +164,7 @@ impl Server {
         }];
         let id = sluss_signaling::secret::random_id("m_");
         self.store
-            .create_meeting(&id, "Gammalt möte", 0, &links)
+            .create_meeting(&id, "Gammalt möte", true, 0, &links)
             .await
             .unwrap();
         token.expose().to_owned()
