@@ -1,10 +1,12 @@
-// The start page: explains itself to guests; lets an organiser create meetings.
+// The start page: explains itself to guests; lets an organiser create meetings and invite
+// people by role (R3), with neutral texts and calendar files (R13), revoke and cancel (R16).
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
 import { t, translatePage, errorText } from './i18n.js';
 
 translatePage();
 
+const ROLES = ['patient', 'relative', 'staff', 'professional'];
 const organiser = await api('GET', '/session').then(() => true, () => false);
 document.getElementById('guest-info').hidden = organiser;
 document.getElementById('organiser').hidden = !organiser;
@@ -17,11 +19,22 @@ async function createMeeting(event) {
   event.preventDefault();
   const error = document.getElementById('create-error');
   error.hidden = true;
-  const title = document.getElementById('title').value;
-  const guests = Number(document.getElementById('guests').value);
-  const sensitive = document.getElementById('sensitive').checked;
+  const invitations = ROLES.flatMap((role) => {
+    const n = Math.max(0, Math.min(5, Number(document.getElementById(`count-${role}`).value) || 0));
+    return Array.from({ length: n }, () => ({ role }));
+  });
+  const body = {
+    title: document.getElementById('title').value,
+    sensitive: document.getElementById('sensitive').checked,
+    invitations,
+  };
+  const starts = document.getElementById('starts').value;
+  if (starts) {
+    body.starts_at = Math.floor(new Date(starts).getTime() / 1000);
+    body.duration_minutes = Number(document.getElementById('duration').value) || 45;
+  }
   try {
-    const created = await api('POST', '/meetings', { title, guests, sensitive });
+    const created = await api('POST', '/meetings', body);
     showLinks(created);
     await listMeetings();
   } catch (e) {
@@ -34,20 +47,45 @@ function showLinks(created) {
   const list = document.getElementById('links');
   list.replaceChildren(
     linkItem(t('home.chairLink'), created.chair_link, 'chair'),
-    ...created.guest_links.map((l, i) => linkItem(`${t('home.guestLink')} ${i + 1}`, l, `guest-${i}`)),
+    ...created.invitations.map((inv, i) => invitationItem(created.meeting_id, inv, i)),
   );
   document.getElementById('created').hidden = false;
 }
 
-function linkItem(label, url, id) {
+function copyButton(value) {
   const copy = h('button', { type: 'button', class: 'secondary' }, t('home.copy'));
   copy.addEventListener('click', async () => {
-    try { await navigator.clipboard.writeText(url); copy.textContent = t('home.copied'); } catch { /* no clipboard */ }
+    try { await navigator.clipboard.writeText(value); copy.textContent = t('home.copied'); } catch { /* no clipboard */ }
   });
+  return copy;
+}
+
+function linkItem(label, url, id) {
   return h('li', {},
     h('span', { class: 'link-label' }, label),
     h('input', { class: 'link-url', readonly: true, value: url, 'aria-label': label, dataset: { link: id } }),
-    copy);
+    copyButton(url));
+}
+
+function invitationItem(meetingId, inv, i) {
+  const label = `${t(`role.${inv.role}`)} ${i + 1}`;
+  const item = linkItem(label, inv.link, `guest-${i}`);
+  const details = h('details', { class: 'invitation' },
+    h('summary', {}, t('home.text')),
+    h('pre', { class: 'invitation-text' }, inv.text));
+  item.append(details);
+  if (inv.ics) {
+    const url = URL.createObjectURL(new Blob([inv.ics], { type: 'text/calendar' }));
+    item.append(h('a', { href: url, download: 'vardmote.ics', class: 'ics' }, t('home.ics')));
+  }
+  const revoke = h('button', { type: 'button', class: 'secondary' }, t('home.revoke'));
+  revoke.addEventListener('click', async () => {
+    await api('DELETE', `/meetings/${encodeURIComponent(meetingId)}/invitations/${encodeURIComponent(inv.invitation_id)}`).catch(() => {});
+    revoke.textContent = t('home.revoked');
+    revoke.disabled = true;
+  });
+  item.append(revoke);
+  return item;
 }
 
 async function listMeetings() {
@@ -57,7 +95,16 @@ async function listMeetings() {
     list.replaceChildren(h('li', {}, t('home.noMeetings')));
     return;
   }
-  list.replaceChildren(...meetings.map((m) => h('li', {},
-    h('strong', {}, m.title), ' ',
-    h('span', { class: 'muted' }, `${new Date(m.created_at * 1000).toLocaleString()} · ${m.participants} ${t('home.participants')}`))));
+  list.replaceChildren(...meetings.map((m) => {
+    const cancel = h('button', { type: 'button', class: 'secondary small' }, t('home.cancel'));
+    cancel.addEventListener('click', async () => {
+      await api('DELETE', `/meetings/${encodeURIComponent(m.meeting_id)}`).catch(() => {});
+      cancel.textContent = t('home.cancelled');
+      cancel.disabled = true;
+    });
+    return h('li', {},
+      h('strong', {}, m.title), ' ',
+      h('span', { class: 'muted' }, `${new Date(m.created_at * 1000).toLocaleString()} · ${m.participants} ${t('home.participants')}`), ' ',
+      cancel);
+  }));
 }

@@ -4,6 +4,7 @@
 mod audit;
 mod config;
 mod tls;
+mod tokens;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use tracing::{error, info};
 use crate::config::Config;
 
 pub(crate) use self::AuditCmd as AuditCommand;
+pub(crate) use self::TokenCmd as TokenCommand;
 
 /// Sluss: a self-hosted secure meeting gateway for health and social care.
 #[derive(Parser)]
@@ -42,6 +44,13 @@ enum Cmd {
         #[arg(long, env = "SLUSS_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// API tokens for booking systems (R16).
+    ApiToken {
+        #[arg(long, env = "SLUSS_CONFIG", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: TokenCmd,
+    },
     /// The audit trail (R15): verify its hash chain, or export entries. Every export is itself
     /// recorded in the trail.
     Audit {
@@ -49,6 +58,24 @@ enum Cmd {
         config: Option<PathBuf>,
         #[command(subcommand)]
         command: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Make a token for a booking system; it is printed once and only its hash is kept.
+    Create {
+        /// What the token is for, e.g. the booking system's name.
+        #[arg(long)]
+        name: String,
+        /// meetings:write and/or invitations:write (repeat the flag).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -81,11 +108,12 @@ enum AuditCmd {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let (config_path, check_only, audit) = match cli.command {
-        None => (None, false, None),
-        Some(Cmd::Serve { config }) => (config, false, None),
-        Some(Cmd::CheckConfig { config }) => (config, true, None),
-        Some(Cmd::Audit { config, command }) => (config, false, Some(command)),
+    let (config_path, check_only, audit, token) = match cli.command {
+        None => (None, false, None, None),
+        Some(Cmd::Serve { config }) => (config, false, None, None),
+        Some(Cmd::CheckConfig { config }) => (config, true, None, None),
+        Some(Cmd::Audit { config, command }) => (config, false, Some(command), None),
+        Some(Cmd::ApiToken { config, command }) => (config, false, None, Some(command)),
     };
     let config = match Config::load(config_path.as_deref(), std::env::vars()) {
         Ok(c) => c,
@@ -103,6 +131,9 @@ fn main() -> std::process::ExitCode {
     }
     if let Some(command) = audit {
         return audit::run(&config, command);
+    }
+    if let Some(command) = token {
+        return tokens::run(&config, command);
     }
     init_logging(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -160,7 +160,9 @@ async function main() {
   await organiser.goto(setupUrl);
   await organiser.waitForSelector('#organiser:not([hidden])', { timeout: 20_000 });
   await organiser.fill('#title', 'Samordnad vårdplanering');
-  await organiser.fill('#guests', '3');
+  await organiser.fill('#count-patient', '1');
+  await organiser.fill('#count-relative', '1');
+  await organiser.fill('#count-professional', '1');
   await organiser.click('#new-meeting button[type=submit]');
   await organiser.waitForSelector('#created:not([hidden])', { timeout: 10_000 });
   const links = {
@@ -169,7 +171,9 @@ async function main() {
     c: await organiser.inputValue('[data-link=guest-1]'),
     d: await organiser.inputValue('[data-link=guest-2]'),
   };
-  check('the organiser creates a meeting with a chair link and three guest links', Object.values(links).every((l) => /\/join#[A-Za-z0-9_-]{43}$/.test(l)));
+  check('the organiser creates a meeting with a chair link and three personal invitations', Object.values(links).every((l) => /\/join#[A-Za-z0-9_-]{43}$/.test(l)));
+  const texts = await organiser.$$eval('.invitation-text', (els) => els.map((e) => e.textContent));
+  check('each invitation text is neutral: one sentence and the link (R13)', texts.length === 3 && texts.every((x) => x.startsWith('Klicka för att delta i ditt bokade vårdmöte.') && !x.includes('vårdplanering')));
   check('the setup link is spent', !(await organiser.evaluate(async (t) => (await fetch('/api/v1/setup/claim', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: t }) })).ok, setupUrl.split('#')[1])));
 
   const withRawAudio = (link) => link.replace('/join#', '/join?testaudio=raw#');

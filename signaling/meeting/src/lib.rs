@@ -17,6 +17,7 @@
 //! let join = |link: &str, role, id: &str| JoinRequest {
 //!     link: LinkId::new(link),
 //!     role,
+//!     invitee: Invitee::Patient,
 //!     name: DisplayName::parse("Anna").unwrap(),
 //!     new_id: ParticipantId::new(id),
 //! };
@@ -52,6 +53,6 @@ mod personnummer;
 pub use ids::{LinkId, MeetingId, ParticipantId};
 pub use meeting::{ActionError, Admission, ChairAction, Identification, Participant, Presence};
 pub use meeting::{Effect, JoinError, JoinOutcome, JoinRequest, Meeting, MeetingConfig, Role};
-pub use meeting::{RecordingKind, RefusalReason};
+pub use meeting::{Invitee, RecordingKind, RefusalReason};
 pub use name::{ChatText, DisplayName, MeetingTitle, NameError};
 pub use personnummer::contains_personal_identity_number;

@@ -39,6 +39,18 @@ pub enum Presence {
     },
 }
 
+/// Whom an invitation is for (R3). Shown to the chair; decides which identification fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invitee {
+    Patient,
+    /// A relative (närstående).
+    Relative,
+    Staff,
+    /// A professional from another organisation.
+    Professional,
+    Other,
+}
+
 /// Where a participant is: in the lobby or in the room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
@@ -67,6 +79,7 @@ pub struct Participant {
     pub link: LinkId,
     pub name: DisplayName,
     pub role: Role,
+    pub invitee: Invitee,
     pub audio_muted: bool,
     pub video_muted: bool,
     pub presence: Presence,
@@ -84,6 +97,7 @@ impl Participant {
 pub struct JoinRequest {
     pub link: LinkId,
     pub role: Role,
+    pub invitee: Invitee,
     pub name: DisplayName,
     /// The id a new participant gets; unused when the link already has a seat.
     pub new_id: ParticipantId,
@@ -137,6 +151,8 @@ pub enum ActionError {
     NoSuchParticipant,
     NotWaiting,
     NotInRoom,
+    /// R5: "voice recognised by the patient" identifies relatives only.
+    OnlyForRelatives,
     Ended,
 }
 
@@ -147,6 +163,9 @@ impl std::fmt::Display for ActionError {
             ActionError::NoSuchParticipant => "no such participant",
             ActionError::NotWaiting => "that person is not waiting in the lobby",
             ActionError::NotInRoom => "that person is not in the meeting",
+            ActionError::OnlyForRelatives => {
+                "only a relative can be identified by the patient recognising their voice"
+            }
             ActionError::Ended => "the meeting has ended",
         })
     }
@@ -204,6 +223,10 @@ pub enum Effect {
     Ended {
         by: ParticipantId,
     },
+    /// The organiser or booking system cancelled the meeting: as `Ended`.
+    Cancelled,
+    /// The participant's invitation was revoked: close their connection.
+    Revoked(ParticipantId),
     ChatChanged {
         enabled: bool,
         by: ParticipantId,
@@ -388,6 +411,7 @@ impl Meeting {
             link: request.link,
             name: request.name,
             role: request.role,
+            invitee: request.invitee,
             audio_muted: false,
             video_muted: false,
             presence: Presence::Connected,
@@ -470,6 +494,10 @@ impl Meeting {
             }
             ChairAction::Identify(id, how) => {
                 let p = self.find_mut(&id)?;
+                if how == Identification::VoiceRecognisedByPatient && p.invitee != Invitee::Relative
+                {
+                    return Err(ActionError::OnlyForRelatives);
+                }
                 p.identification = Some(how);
                 Ok(vec![
                     Effect::Identified {
@@ -498,6 +526,34 @@ impl Meeting {
             .iter_mut()
             .find(|p| &p.id == id)
             .ok_or(ActionError::NoSuchParticipant)
+    }
+
+    /// R3: an invitation was revoked; whoever holds it is out, from the lobby or the room.
+    pub fn revoke(&mut self, link: &LinkId) -> Vec<Effect> {
+        let Some(id) = self
+            .participants
+            .iter()
+            .find(|p| &p.link == link)
+            .map(|p| p.id.clone())
+        else {
+            return Vec::new();
+        };
+        self.participants.retain(|p| p.id != id);
+        let mut effects = vec![Effect::Revoked(id.clone())];
+        effects.extend(self.chair_left(&id));
+        effects
+    }
+
+    /// The organiser or the booking system cancelled the meeting: it ends as if the chair
+    /// had ended it (R8, R16).
+    pub fn cancel(&mut self) -> Vec<Effect> {
+        if self.ended {
+            return Vec::new();
+        }
+        self.ended = true;
+        self.participants.clear();
+        self.chair = None;
+        vec![Effect::Cancelled]
     }
 
     /// The participant's connection dropped without a goodbye. In the room the seat is kept for

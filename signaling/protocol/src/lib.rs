@@ -9,7 +9,7 @@ mod rest;
 mod ws;
 
 pub use rest::{ApiError, CreateMeeting, CreatedMeeting, ErrorBody, LinkInfo, MeetingSummary};
-pub use rest::{ClaimSetup, InspectLink, MeetingList};
+pub use rest::{ClaimSetup, InspectLink, Invitation, InvitationRole, MeetingList, NewInvitation};
 pub use ws::{ClientMessage, IdentificationMethod, MeetingState, ParseError, ParticipantInfo};
 pub use ws::{Connection, ErrorCode, Kind, Role, MAX_FRAME_BYTES, MAX_SDP_BYTES};
 pub use ws::{ServerMessage, TrackInfo};

@@ -33,12 +33,83 @@ pub struct LinkInfo {
     pub meeting: String,
 }
 
+/// Whom an invitation is for (R3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationRole {
+    Chair,
+    Patient,
+    /// A relative (närstående).
+    Relative,
+    Staff,
+    /// A professional from another organisation.
+    Professional,
+    Guest,
+}
+
+impl InvitationRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationRole::Chair => "chair",
+            InvitationRole::Patient => "patient",
+            InvitationRole::Relative => "relative",
+            InvitationRole::Staff => "staff",
+            InvitationRole::Professional => "professional",
+            InvitationRole::Guest => "guest",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InvitationRole> {
+        Some(match s {
+            "chair" => InvitationRole::Chair,
+            "patient" => InvitationRole::Patient,
+            "relative" => InvitationRole::Relative,
+            "staff" => InvitationRole::Staff,
+            "professional" => InvitationRole::Professional,
+            "guest" => InvitationRole::Guest,
+            _ => return None,
+        })
+    }
+}
+
+/// One invitation to make.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvitation {
+    pub role: InvitationRole,
+    /// Unix seconds; defaults to the server's link lifetime.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// An invitation as made: the link is shown this once (only its hash is kept), with the
+/// neutral text and calendar file to send (R13).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Invitation {
+    pub invitation_id: String,
+    pub role: InvitationRole,
+    pub link: String,
+    pub expires_at: i64,
+    /// The neutral invitation text: one sentence and the link, nothing else.
+    pub text: String,
+    /// An iCalendar file for the invitee's calendar, when the meeting has a start time.
+    pub ics: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMeeting {
     pub title: String,
+    /// Shorthand for this many invitations with the role `guest`.
     #[serde(default)]
     pub guests: u32,
+    #[serde(default)]
+    pub invitations: Vec<NewInvitation>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub starts_at: Option<i64>,
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
     /// Care meetings are sensitive (R9, R10) unless the organiser says otherwise.
     #[serde(default = "sensitive_by_default")]
     pub sensitive: bool,
@@ -53,7 +124,9 @@ pub struct CreatedMeeting {
     pub meeting_id: String,
     pub title: String,
     pub chair_link: String,
+    /// The links of every invitation but the chair's, in order.
     pub guest_links: Vec<String>,
+    pub invitations: Vec<Invitation>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

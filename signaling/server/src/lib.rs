@@ -3,7 +3,7 @@
 //!
 //! [`app`] builds the axum router; the `sluss` binary serves it over TLS.
 
-mod api;
+pub mod api;
 mod error;
 mod live;
 mod metrics;
@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use sluss_meeting::MeetingConfig;
 use sluss_net::Media;
@@ -140,6 +140,16 @@ pub fn app(state: AppState) -> Router {
             "/meetings",
             post(api::create_meeting).get(api::list_meetings),
         )
+        .route("/meetings/{meeting_id}", delete(api::cancel_meeting))
+        .route(
+            "/meetings/{meeting_id}/invitations",
+            post(api::add_invitation),
+        )
+        .route(
+            "/meetings/{meeting_id}/invitations/{invitation_id}",
+            delete(api::revoke_invitation),
+        )
+        .route("/openapi.json", get(api::openapi))
         .route("/links/inspect", post(api::inspect_link))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(

@@ -11,7 +11,7 @@ use sluss_meeting::{
     ActionError, DisplayName, Effect, JoinError, JoinOutcome, JoinRequest, LinkId,
 };
 use sluss_meeting::{ChatText, Meeting, MeetingConfig, NameError, ParticipantId, RecordingKind};
-use sluss_meeting::{RefusalReason, Role};
+use sluss_meeting::{Invitee, RefusalReason, Role};
 use sluss_net::{Command, Media};
 use sluss_protocol::{ClientMessage, ErrorCode, Kind, ServerMessage, TrackInfo};
 use sluss_relay::{PeerId, RelayEvent, RouterId, TrackKind};
@@ -48,6 +48,7 @@ pub struct JoinArgs {
     pub sensitive: bool,
     pub link: LinkId,
     pub role: Role,
+    pub invitee: Invitee,
     pub name: DisplayName,
     pub announce: IpAddr,
     pub conn: ConnTx,
@@ -64,6 +65,10 @@ enum Cmd {
         participant: ParticipantId,
         conn_id: u64,
     },
+    /// An invitation was revoked (R3).
+    Revoke(LinkId),
+    /// The organiser or booking system cancelled the meeting.
+    Cancel,
     Shutdown,
 }
 
@@ -179,6 +184,20 @@ impl Registry {
             .map_or(0, |e| e.participants.load(Ordering::Relaxed))
     }
 
+    /// Puts the holder of a revoked invitation out of the live meeting, if it is running.
+    pub fn revoke(&self, meeting_id: &str, link_id: &str) {
+        if let Some(entry) = self.lock().get(meeting_id) {
+            let _ = entry.handle.tx.send(Cmd::Revoke(LinkId::new(link_id)));
+        }
+    }
+
+    /// Ends the live meeting, if it is running, for a cancellation.
+    pub fn cancel(&self, meeting_id: &str) {
+        if let Some(entry) = self.lock().get(meeting_id) {
+            let _ = entry.handle.tx.send(Cmd::Cancel);
+        }
+    }
+
     /// Tells every live meeting to close its connections.
     pub fn shutdown(&self) {
         for entry in self.lock().values() {
@@ -291,6 +310,14 @@ impl Live {
                     self.apply(effects).await;
                 }
             }
+            Cmd::Revoke(link) => {
+                let effects = self.core.revoke(&link);
+                self.apply(effects).await;
+            }
+            Cmd::Cancel => {
+                let effects = self.core.cancel();
+                self.apply(effects).await;
+            }
             Cmd::Shutdown => {}
         }
     }
@@ -300,6 +327,7 @@ impl Live {
         let request = JoinRequest {
             link: args.link,
             role: args.role,
+            invitee: args.invitee,
             name: args.name,
             new_id: ParticipantId::new(random_id("p_")),
         };

@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use sluss_meeting::{DisplayName, LinkId};
+use sluss_meeting::{DisplayName, Invitee, LinkId, Role};
+use sluss_protocol::InvitationRole;
 use sluss_protocol::{ClientMessage, ErrorCode, ServerMessage, MAX_FRAME_BYTES};
 use tokio::sync::mpsc;
 use tracing::debug;
@@ -127,10 +128,19 @@ async fn run(socket: WebSocket, state: &AppState, announce: IpAddr) {
         return;
     }
     let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+    let (role, invitee) = match link.role {
+        InvitationRole::Chair => (Role::Chair, Invitee::Staff),
+        InvitationRole::Patient => (Role::Guest, Invitee::Patient),
+        InvitationRole::Relative => (Role::Guest, Invitee::Relative),
+        InvitationRole::Staff => (Role::Guest, Invitee::Staff),
+        InvitationRole::Professional => (Role::Guest, Invitee::Professional),
+        InvitationRole::Guest => (Role::Guest, Invitee::Other),
+    };
     let args = JoinArgs {
         sensitive: link.sensitive,
         link: LinkId::new(link.link_id),
-        role: link.role,
+        role,
+        invitee,
         name,
         announce,
         conn: out_tx,

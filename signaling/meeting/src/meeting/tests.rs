@@ -5,6 +5,7 @@ fn request(link: &str, id: &str, role: Role) -> JoinRequest {
     JoinRequest {
         link: LinkId::new(link),
         role,
+        invitee: Invitee::Patient,
         name: DisplayName::parse("Bertil").unwrap(),
         new_id: ParticipantId::new(id),
     }
@@ -273,6 +274,38 @@ fn chat_is_off_in_a_sensitive_meeting_until_the_chair_turns_it_on() {
         .chat_enabled());
 }
 
+#[test]
+fn only_a_relative_is_identified_by_voice() {
+    let (mut m, now) = convened();
+    let voice = |id: &str| ChairAction::Identify(pid(id), Identification::VoiceRecognisedByPatient);
+    assert_eq!(
+        m.act(now, &pid("c"), voice("g")),
+        Err(ActionError::OnlyForRelatives)
+    );
+    let mut relative = request("lr", "r", Role::Guest);
+    relative.invitee = Invitee::Relative;
+    m.join(now, relative).unwrap();
+    assert!(m.act(now, &pid("c"), voice("r")).is_ok());
+}
+
+#[test]
+fn a_revoked_invitation_puts_its_holder_out_and_cancelling_ends_the_meeting() {
+    let (mut m, now) = convened();
+    m.act(now, &pid("c"), ChairAction::Admit(pid("g"))).unwrap();
+    assert_eq!(
+        m.revoke(&LinkId::new("lg")),
+        vec![Effect::Revoked(pid("g"))]
+    );
+    assert!(m.participant(&pid("g")).is_none());
+    assert!(m.revoke(&LinkId::new("nobody")).is_empty());
+    assert_eq!(m.cancel(), vec![Effect::Cancelled]);
+    assert!(m.is_ended() && m.is_empty());
+    assert_eq!(
+        m.join(now, request("lc", "x", Role::Chair)).unwrap_err(),
+        JoinError::Ended
+    );
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Join(u8),
@@ -347,6 +380,7 @@ proptest! {
                     let result = m.join(now, JoinRequest {
                         link: LinkId::new(link),
                         role,
+                        invitee: Invitee::Relative,
                         name: DisplayName::parse("N").unwrap(),
                         new_id: ParticipantId::new(format!("p{counter}")),
                     });

@@ -91,6 +91,9 @@ impl Live {
             // R15: never what was said.
             Effect::Chat { .. } => return None,
             Effect::Ended { by } => ("ended", who(by), None, none),
+            Effect::Revoked(id) => ("put_out_by_revocation", None, who(id), none),
+            // Recorded by the API as `meeting_cancelled`, with who cancelled.
+            Effect::Cancelled => return None,
             Effect::Updated(_) => return None,
         };
         Some(AuditEvent {
@@ -131,7 +134,7 @@ impl Live {
                 self.close(&participant, ServerMessage::Denied);
                 self.tell_left(&participant);
             }
-            Effect::Removed { participant, .. } => {
+            Effect::Removed { participant, .. } | Effect::Revoked(participant) => {
                 self.close(&participant, ServerMessage::Removed);
                 self.tell_left(&participant);
             }
@@ -179,8 +182,8 @@ impl Live {
             }
             // The tile update follows as its own `Updated` effect.
             Effect::Identified { .. } => {}
-            Effect::Ended { .. } => {
-                info!(meeting = %self.meeting_id, "meeting ended by the chair");
+            Effect::Ended { .. } | Effect::Cancelled => {
+                info!(meeting = %self.meeting_id, "meeting ended");
                 let everyone: Vec<ParticipantId> = self.conns.keys().cloned().collect();
                 for id in everyone {
                     self.close(&id, ServerMessage::MeetingEnded);

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
-use sluss_meeting::Role;
+use sluss_protocol::InvitationRole;
 
 #[derive(Debug)]
 pub struct StoreError(sqlx::Error);
@@ -36,7 +36,7 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 pub struct LinkRecord {
     pub link_id: String,
     pub meeting_id: String,
-    pub role: Role,
+    pub role: InvitationRole,
     pub usable: bool,
     pub meeting_ended: bool,
     pub sensitive: bool,
@@ -53,7 +53,7 @@ pub struct MeetingRecord {
 pub struct NewLink {
     pub id: String,
     pub token_hash: Vec<u8>,
-    pub role: Role,
+    pub role: InvitationRole,
     /// Unix seconds after which the link no longer works.
     pub expires_at: Option<i64>,
 }
@@ -68,11 +68,22 @@ pub struct Store {
     audit_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Chair => "chair",
-        Role::Guest => "guest",
-    }
+/// A meeting as the API describes it.
+#[derive(Debug, Clone)]
+pub struct MeetingDetails {
+    pub id: String,
+    pub title: String,
+    pub starts_at: Option<i64>,
+    pub duration_minutes: Option<i64>,
+    pub ended: bool,
+}
+
+/// A booking system's API token, as looked up by its hash.
+#[derive(Debug, Clone)]
+pub struct ApiTokenRecord {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
 }
 
 impl Store {
@@ -168,14 +179,35 @@ impl Store {
         now: i64,
         links: &[NewLink],
     ) -> Result<(), StoreError> {
+        self.create_scheduled_meeting(id, title, sensitive, None, None, now, links)
+            .await
+    }
+
+    /// A meeting with an optional start time and length (for calendar files).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_scheduled_meeting(
+        &self,
+        id: &str,
+        title: &str,
+        sensitive: bool,
+        starts_at: Option<i64>,
+        duration_minutes: Option<i64>,
+        now: i64,
+        links: &[NewLink],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO meetings (id, title, created_at, sensitive) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(title)
-            .bind(now)
-            .bind(sensitive)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO meetings (id, title, created_at, sensitive, starts_at, duration_minutes)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(title)
+        .bind(now)
+        .bind(sensitive)
+        .bind(starts_at)
+        .bind(duration_minutes)
+        .execute(&mut *tx)
+        .await?;
         for link in links {
             sqlx::query(
                 "INSERT INTO links (id, token_hash, meeting_id, role, created_at, expires_at)
@@ -184,7 +216,7 @@ impl Store {
             .bind(&link.id)
             .bind(&link.token_hash)
             .bind(id)
-            .bind(role_name(link.role))
+            .bind(link.role.as_str())
             .bind(now)
             .bind(link.expires_at)
             .execute(&mut *tx)
@@ -214,15 +246,122 @@ impl Store {
             LinkRecord {
                 link_id: r.get(0),
                 meeting_id: r.get(1),
-                role: if role == "chair" {
-                    Role::Chair
-                } else {
-                    Role::Guest
-                },
+                role: InvitationRole::parse(&role).unwrap_or(InvitationRole::Guest),
                 usable: revoked_at.is_none() && expires_at.is_none_or(|t| t > now),
                 meeting_ended: ended_at.is_some(),
                 sensitive: r.get::<i64, _>(6) != 0,
             }
+        }))
+    }
+
+    /// Adds an invitation to an open meeting. False when the meeting is unknown or ended.
+    pub async fn add_link(
+        &self,
+        meeting_id: &str,
+        link: &NewLink,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO links (id, token_hash, meeting_id, role, created_at, expires_at)
+             SELECT ?, ?, id, ?, ?, ? FROM meetings WHERE id = ? AND ended_at IS NULL",
+        )
+        .bind(&link.id)
+        .bind(&link.token_hash)
+        .bind(link.role.as_str())
+        .bind(now)
+        .bind(link.expires_at)
+        .bind(meeting_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// Revokes an invitation. False when there is no such live invitation in that meeting.
+    pub async fn revoke_link(
+        &self,
+        meeting_id: &str,
+        link_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let revoked = sqlx::query(
+            "UPDATE links SET revoked_at = ? WHERE id = ? AND meeting_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(link_id)
+        .bind(meeting_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(revoked == 1)
+    }
+
+    pub async fn meeting(&self, id: &str) -> Result<Option<MeetingDetails>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, title, starts_at, duration_minutes, ended_at FROM meetings WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| MeetingDetails {
+            id: r.get(0),
+            title: r.get(1),
+            starts_at: r.get(2),
+            duration_minutes: r.get(3),
+            ended: r.get::<Option<i64>, _>(4).is_some(),
+        }))
+    }
+
+    pub async fn create_api_token(
+        &self,
+        id: &str,
+        name: &str,
+        token_hash: &[u8],
+        scopes: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, name, token_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(token_hash)
+        .bind(scopes.join(" "))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_api_token(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let n =
+            sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub async fn find_api_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<ApiTokenRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, scopes FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| ApiTokenRecord {
+            id: r.get(0),
+            name: r.get(1),
+            scopes: r
+                .get::<String, _>(2)
+                .split(' ')
+                .map(str::to_owned)
+                .collect(),
         }))
     }
 

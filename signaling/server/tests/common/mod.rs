@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use sluss_meeting::{MeetingConfig, Role};
+use sluss_meeting::MeetingConfig;
 use sluss_net::{Media, MediaConfig};
+use sluss_protocol::InvitationRole;
 use sluss_relay::RelayConfig;
 use sluss_signaling::secret::Secret;
 use sluss_signaling::store::NewLink;
@@ -75,14 +76,14 @@ impl Server {
         let mut links = vec![NewLink {
             id: sluss_signaling::secret::random_id("l_"),
             token_hash: chair.hash(),
-            role: Role::Chair,
+            role: InvitationRole::Chair,
             expires_at: None,
         }];
         for g in &guest {
             links.push(NewLink {
                 id: sluss_signaling::secret::random_id("l_"),
                 token_hash: g.hash(),
-                role: Role::Guest,
+                role: InvitationRole::Guest,
                 expires_at: None,
             });
         }
@@ -159,7 +160,7 @@ impl Server {
         let links = vec![NewLink {
             id: sluss_signaling::secret::random_id("l_"),
             token_hash: token.hash(),
-            role: Role::Guest,
+            role: InvitationRole::Guest,
             expires_at: Some(sluss_signaling::unix_now() - 60),
         }];
         let id = sluss_signaling::secret::random_id("m_");

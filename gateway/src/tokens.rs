@@ -1,0 +1,90 @@
+//! `sluss api-token ...`: tokens for booking systems.
+
+use sluss_signaling::api::SCOPES;
+use sluss_signaling::secret::{random_id, Secret};
+use sluss_signaling::store::{AuditEvent, Store};
+
+use crate::config::Config;
+use crate::TokenCommand;
+
+pub fn run(config: &Config, command: TokenCommand) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sluss: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run_async(config, command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sluss: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_async(
+    config: &Config,
+    command: TokenCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(&config.server.data_dir)?;
+    let store = Store::open(&config.sqlite_path()).await?;
+    let now = sluss_signaling::unix_now();
+    match command {
+        TokenCommand::Create { name, scopes } => {
+            for s in &scopes {
+                if !SCOPES.contains(&s.as_str()) {
+                    return Err(
+                        format!("unknown scope {s:?}; use one of {}", SCOPES.join(", ")).into(),
+                    );
+                }
+            }
+            if name.trim().is_empty() || name.len() > 100 {
+                return Err("--name must be 1 to 100 characters".into());
+            }
+            let token = Secret::generate();
+            let id = random_id("t_");
+            store
+                .create_api_token(&id, name.trim(), &token.hash(), &scopes, now)
+                .await?;
+            store
+                .audit(
+                    AuditEvent {
+                        event: "api_token_created",
+                        actor: Some("cli".into()),
+                        subject: Some(id.clone()),
+                        details: serde_json::json!({ "name": name.trim(), "scopes": scopes }),
+                        ..AuditEvent::default()
+                    },
+                    now,
+                )
+                .await?;
+            println!("id:    {id}");
+            println!("token: {}", token.expose());
+            println!("Give the token to the booking system now; it is not shown again.");
+        }
+        TokenCommand::Revoke { id } => {
+            if !store.revoke_api_token(&id, now).await? {
+                return Err(format!("no live token with id {id}").into());
+            }
+            store
+                .audit(
+                    AuditEvent {
+                        event: "api_token_revoked",
+                        actor: Some("cli".into()),
+                        subject: Some(id.clone()),
+                        ..AuditEvent::default()
+                    },
+                    now,
+                )
+                .await?;
+            println!("revoked {id}");
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! The REST API: the pages' endpoints and the booking systems' (R16).
+
+mod invitation;
+mod meetings;
+
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sluss_meeting::NameError;
+use sluss_protocol::{ClaimSetup, InspectLink, InvitationRole, LinkInfo};
+
+pub use meetings::{
+    add_invitation, cancel_meeting, create_meeting, list_meetings, revoke_invitation,
+};
+
+use crate::error::{ApiJson, HttpError};
+use crate::secret::Secret;
+use crate::{unix_now, AppState};
+
+const SESSION_COOKIE: &str = "sluss_session";
+
+/// What an API token may do.
+pub const SCOPE_MEETINGS: &str = "meetings:write";
+pub const SCOPE_INVITATIONS: &str = "invitations:write";
+pub const SCOPES: [&str; 2] = [SCOPE_MEETINGS, SCOPE_INVITATIONS];
+
+/// Who is calling.
+#[derive(Debug)]
+pub enum Principal {
+    /// A browser with an organiser session: may do everything the pages offer.
+    Organiser,
+    /// A booking system with an API token and its scopes.
+    Booking {
+        token_id: String,
+        scopes: Vec<String>,
+    },
+}
+
+impl Principal {
+    /// For the audit trail: never the token itself.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Principal::Organiser => "organiser".to_owned(),
+            Principal::Booking { token_id, .. } => format!("api:{token_id}"),
+        }
+    }
+
+    pub fn require(&self, scope: &str) -> Result<(), HttpError> {
+        match self {
+            Principal::Organiser => Ok(()),
+            Principal::Booking { scopes, .. } if scopes.iter().any(|s| s == scope) => Ok(()),
+            Principal::Booking { .. } => Err(HttpError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("This API token lacks the scope '{scope}'."),
+            )),
+        }
+    }
+}
+
+/// The caller, from an `Authorization: Bearer` API token or an organiser session cookie.
+pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, HttpError> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 128)
+            .ok_or_else(HttpError::unauthorized)?;
+        return match state
+            .store
+            .find_api_token(&Secret::from_wire(token).hash())
+            .await?
+        {
+            Some(t) => Ok(Principal::Booking {
+                token_id: t.id,
+                scopes: t.scopes,
+            }),
+            None => Err(HttpError::unauthorized()),
+        };
+    }
+    let token = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| Secret::from_wire(v))
+        .ok_or_else(HttpError::unauthorized)?;
+    if state.store.session_valid(&token.hash(), unix_now()).await? {
+        Ok(Principal::Organiser)
+    } else {
+        Err(HttpError::unauthorized())
+    }
+}
+
+pub async fn claim_setup(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ClaimSetup>,
+) -> Result<Response, HttpError> {
+    let token = Secret::from_wire(&body.token);
+    let session = Secret::generate();
+    let now = unix_now();
+    let ttl = state.config.session_ttl.as_secs() as i64;
+    if !state
+        .store
+        .claim_setup(&token.hash(), &session.hash(), now, now + ttl)
+        .await?
+    {
+        return Err(HttpError::new(
+            StatusCode::UNAUTHORIZED,
+            "link_invalid",
+            "This setup link is unknown or has already been used.",
+        ));
+    }
+    tracing::info!("setup link claimed; an organiser session was opened");
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={ttl}",
+        session.expose()
+    );
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie)]).into_response())
+}
+
+pub async fn session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    match principal(&state, &headers).await? {
+        Principal::Organiser => Ok(Json(serde_json::json!({ "organiser": true })).into_response()),
+        Principal::Booking { .. } => Err(HttpError::unauthorized()),
+    }
+}
+
+pub async fn inspect_link(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<InspectLink>,
+) -> Result<Response, HttpError> {
+    let Some(link) = state
+        .store
+        .find_link(&Secret::from_wire(&body.token).hash(), unix_now())
+        .await?
+    else {
+        return Err(link_invalid());
+    };
+    if !link.usable {
+        return Err(link_invalid());
+    }
+    let info = LinkInfo {
+        role: match link.role {
+            InvitationRole::Chair => sluss_protocol::Role::Chair,
+            _ => sluss_protocol::Role::Guest,
+        },
+        meeting: if link.meeting_ended { "ended" } else { "open" }.to_owned(),
+    };
+    Ok(Json(info).into_response())
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("../../openapi.json"),
+    )
+}
+
+fn link_invalid() -> HttpError {
+    HttpError::new(
+        StatusCode::NOT_FOUND,
+        "link_invalid",
+        "This link is not valid. Ask the person who invited you for a new one.",
+    )
+}
+
+/// A refused free-text field, with the reason (R12 says the error must say why).
+fn text_refused(field: &str, e: NameError) -> HttpError {
+    let code = match e {
+        NameError::PersonalIdentityNumber => "personal_identity_number",
+        _ => "bad_request",
+    };
+    HttpError::new(
+        StatusCode::BAD_REQUEST,
+        code,
+        format!("The {field} was refused: {e}."),
+    )
+}

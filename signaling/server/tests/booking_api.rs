@@ -1,0 +1,337 @@
+//! R3, R13, R16: a booking system with a scoped API token creates and cancels meetings and
+//! makes and revokes personal invitations, whose text and calendar file stay neutral.
+
+mod common;
+
+use common::{join, recv, recv_type, start, Server};
+use sluss_signaling::secret::Secret;
+
+async fn token(server: &Server, scopes: &[&str]) -> String {
+    let secret = Secret::generate();
+    let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    server
+        .store
+        .create_api_token(
+            &sluss_signaling::secret::random_id("t_"),
+            "booking",
+            &secret.hash(),
+            &scopes,
+            0,
+        )
+        .await
+        .unwrap();
+    secret.expose().to_owned()
+}
+
+async fn call(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new().request(method, server.url(path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let json = resp.json().await.unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+fn token_of(link: &serde_json::Value) -> String {
+    link.as_str()
+        .unwrap()
+        .rsplit_once('#')
+        .unwrap()
+        .1
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_booking_system_creates_a_meeting_with_neutral_invitations() {
+    let server = start().await;
+    let t = token(&server, &["meetings:write", "invitations:write"]).await;
+    let title = "Uppföljning diabetes";
+    let (status, created) = call(
+        &server,
+        reqwest::Method::POST,
+        "/api/v1/meetings",
+        Some(&t),
+        Some(serde_json::json!({
+            "title": title,
+            "starts_at": 1_800_000_000,
+            "duration_minutes": 45,
+            "invitations": [{"role": "patient"}, {"role": "relative"}, {"role": "professional"}]
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let invitations = created["invitations"].as_array().unwrap();
+    assert_eq!(invitations.len(), 3);
+    assert_eq!(invitations[1]["role"], "relative");
+    for inv in invitations {
+        let text = inv["text"].as_str().unwrap();
+        let ics = inv["ics"].as_str().unwrap();
+        let link = inv["link"].as_str().unwrap();
+        assert_eq!(
+            text,
+            format!("Klicka för att delta i ditt bokade vårdmöte.\n{link}\n")
+        );
+        for neutral in [text, ics] {
+            assert!(
+                !neutral.contains("diabetes") && !neutral.contains("Uppföljning"),
+                "R13: no title"
+            );
+        }
+        assert!(ics.contains("SUMMARY:Vårdmöte") && ics.contains("DTSTART:20270115T080000Z"));
+    }
+    // The links work, with their roles.
+    let (_a, joined) = join(&server, &token_of(&invitations[0]["link"]), "Petra").await;
+    assert_eq!(joined["admitted"], false);
+}
+
+#[tokio::test]
+async fn tokens_and_scopes_are_enforced() {
+    let server = start().await;
+    let body = serde_json::json!({"title": "Möte", "guests": 1});
+    let post = reqwest::Method::POST;
+    let (status, json) = call(
+        &server,
+        post.clone(),
+        "/api/v1/meetings",
+        None,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, _) = call(
+        &server,
+        post.clone(),
+        "/api/v1/meetings",
+        Some("forged-token"),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let invitations_only = token(&server, &["invitations:write"]).await;
+    let (status, json) = call(
+        &server,
+        post.clone(),
+        "/api/v1/meetings",
+        Some(&invitations_only),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let meetings_only = token(&server, &["meetings:write"]).await;
+    let (status, created) = call(
+        &server,
+        post.clone(),
+        "/api/v1/meetings",
+        Some(&meetings_only),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let path = format!(
+        "/api/v1/meetings/{}/invitations",
+        created["meeting_id"].as_str().unwrap()
+    );
+    let (status, _) = call(
+        &server,
+        post,
+        &path,
+        Some(&meetings_only),
+        Some(serde_json::json!({"role": "patient"})),
+    )
+    .await;
+    assert_eq!(status, 403, "a meetings-only token cannot invite");
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_reason() {
+    let server = start().await;
+    let t = token(&server, &["meetings:write", "invitations:write"]).await;
+    let post = reqwest::Method::POST;
+    let cases = [
+        (
+            serde_json::json!({"title": "Möte för 19811218-9876"}),
+            "personal_identity_number",
+        ),
+        (
+            serde_json::json!({"title": "Möte", "invitations": [{"role": "surgeon"}]}),
+            "bad_request",
+        ),
+        (
+            serde_json::json!({"title": "Möte", "invitations": [{"role": "chair"}]}),
+            "bad_request",
+        ),
+        (
+            serde_json::json!({"title": "Möte", "invitations": [{"role": "patient", "expires_at": 5}]}),
+            "bad_request",
+        ),
+        (
+            serde_json::json!({"title": "Möte", "guests": 21}),
+            "bad_request",
+        ),
+        (
+            serde_json::json!({"title": "Möte", "duration_minutes": 0}),
+            "bad_request",
+        ),
+        (serde_json::json!({"title": ""}), "bad_request"),
+        (
+            serde_json::json!({"title": "Möte", "owner": "x"}),
+            "bad_request",
+        ),
+    ];
+    for (body, code) in cases {
+        let (status, json) = call(
+            &server,
+            post.clone(),
+            "/api/v1/meetings",
+            Some(&t),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            (status, json["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{body}"
+        );
+    }
+    let (status, _) = call(
+        &server,
+        post,
+        "/api/v1/meetings/m_nope/invitations",
+        Some(&t),
+        Some(serde_json::json!({"role": "patient"})),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = call(
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/meetings/{}", "x".repeat(5000)),
+        Some(&t),
+        None,
+    )
+    .await;
+    assert!(status == 404 || status == 414, "{status}");
+}
+
+#[tokio::test]
+async fn revoking_puts_the_holder_out_and_cancelling_ends_the_meeting() {
+    let server = start().await;
+    let t = token(&server, &["meetings:write", "invitations:write"]).await;
+    let (_, created) = call(
+        &server,
+        reqwest::Method::POST,
+        "/api/v1/meetings",
+        Some(&t),
+        Some(serde_json::json!({"title": "Möte", "invitations": [{"role": "relative"}]})),
+    )
+    .await;
+    let meeting = created["meeting_id"].as_str().unwrap().to_owned();
+    let (mut chair, _) = join(&server, &token_of(&created["chair_link"]), "Anna").await;
+    let (status, added) = call(
+        &server,
+        reqwest::Method::POST,
+        &format!("/api/v1/meetings/{meeting}/invitations"),
+        Some(&t),
+        Some(serde_json::json!({"role": "patient"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let patient = token_of(&added["link"]);
+    let (mut p, _) = join(&server, &patient, "Petra").await;
+    recv_type(&mut chair, "knock").await;
+
+    // Revoked while waiting: put out at once, and the link is dead.
+    let path = format!(
+        "/api/v1/meetings/{meeting}/invitations/{}",
+        added["invitation_id"].as_str().unwrap()
+    );
+    let (status, _) = call(&server, reqwest::Method::DELETE, &path, Some(&t), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(recv_type(&mut p, "removed").await["type"], "removed");
+    let mut again = server.ws().await;
+    common::send(
+        &mut again,
+        &serde_json::json!({"type":"join","v":1,"token":patient,"display_name":"Petra"})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(recv(&mut again).await.unwrap()["code"], "link_invalid");
+    let (status, _) = call(&server, reqwest::Method::DELETE, &path, Some(&t), None).await;
+    assert_eq!(status, 404, "revoking twice");
+
+    // Cancelled: the chair is disconnected and every link is dead.
+    let (status, _) = call(
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/meetings/{meeting}"),
+        Some(&t),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    recv_type(&mut chair, "meeting_ended").await;
+    let (_, info) = call(
+        &server,
+        reqwest::Method::POST,
+        "/api/v1/links/inspect",
+        None,
+        Some(serde_json::json!({"token": token_of(&created["invitations"][0]["link"])})),
+    )
+    .await;
+    assert_eq!(info["meeting"], "ended");
+    let trail = server
+        .store
+        .audit_entries(Some(&meeting), None, None, None)
+        .await
+        .unwrap();
+    for event in [
+        "meeting_created",
+        "invited",
+        "invitation_revoked",
+        "put_out_by_revocation",
+        "meeting_cancelled",
+    ] {
+        assert!(
+            trail.iter().any(|e| e.event == event),
+            "audit lacks {event}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let server = start().await;
+    let doc: serde_json::Value = reqwest::get(server.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/meetings",
+        "/meetings/{meeting_id}",
+        "/meetings/{meeting_id}/invitations",
+        "/meetings/{meeting_id}/invitations/{invitation_id}",
+        "/links/inspect",
+    ] {
+        assert!(paths.contains_key(path), "{path} is not documented");
+    }
+}
