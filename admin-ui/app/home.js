@@ -7,12 +7,46 @@ import { t, translatePage, errorText } from './i18n.js';
 translatePage();
 
 const ROLES = ['patient', 'relative', 'staff', 'professional'];
-const organiser = await api('GET', '/session').then(() => true, () => false);
-document.getElementById('guest-info').hidden = organiser;
+const session = await api('GET', '/session').catch(() => null);
+const organiser = Boolean(session?.organiser);
+document.getElementById('guest-info').hidden = Boolean(session);
 document.getElementById('organiser').hidden = !organiser;
+if (session) {
+  document.getElementById('whoami').hidden = false;
+  document.getElementById('whoami-name').textContent = session.display_name;
+  document.getElementById('logout').addEventListener('click', async () => {
+    await api('POST', '/logout').catch(() => {});
+    location.reload();
+  });
+  if (session.roles.includes('admin')) {
+    document.getElementById('admin').hidden = false;
+    document.getElementById('new-user').addEventListener('submit', createUser);
+  }
+}
 if (organiser) {
   document.getElementById('new-meeting').addEventListener('submit', createMeeting);
   await listMeetings();
+}
+
+async function createUser(event) {
+  event.preventDefault();
+  const roles = ['staff'];
+  if (document.getElementById('new-admin').checked) roles.push('admin');
+  if (document.getElementById('new-auditor').checked) roles.push('auditor');
+  const error = document.getElementById('user-error');
+  error.hidden = true;
+  try {
+    const r = await api('POST', '/users', {
+      username: document.getElementById('new-username').value,
+      display_name: document.getElementById('new-name').value,
+      roles,
+    });
+    document.getElementById('user-link').value = r.enrollment_link;
+    document.getElementById('user-result').hidden = false;
+  } catch (e) {
+    error.textContent = e instanceof ApiError ? errorText(e.code, e.message) : t('error.generic');
+    error.hidden = false;
+  }
 }
 
 async function createMeeting(event) {

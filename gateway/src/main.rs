@@ -241,13 +241,15 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     let _ = handle.listening().await;
     info!(listen = %config.server.listen, media_port = config.media.port, "sluss is running");
     println!("Sluss is running at {public_url}");
-    if store.setup_pending().await? {
+    if !store.has_users().await? {
+        // Nobody can log in yet: a one-time link to enrol the first administrator.
         let token = Secret::generate();
+        let now = sluss_signaling::unix_now();
         store
-            .issue_setup_token(&token.hash(), sluss_signaling::unix_now())
+            .reset_first_enrollment(&token.hash(), now, now + 7 * 24 * 3600)
             .await?;
         println!(
-            "First-time setup (one-time link, valid until used): {public_url}/setup#{}",
+            "First-time setup (one-time link for the first administrator): {public_url}/setup#{}",
             token.expose()
         );
     }

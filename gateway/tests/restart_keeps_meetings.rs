@@ -58,6 +58,19 @@ impl Sluss {
     }
 }
 
+/// Whether the server printed a setup link since it said it was running.
+fn sluss_printed_setup_again(s: &Sluss) -> bool {
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < deadline {
+        if let Ok(line) = s.lines.recv_timeout(Duration::from_millis(100)) {
+            if line.contains("/setup#") {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 fn curl(args: &[&str]) -> (u16, String) {
     let out = Command::new("curl")
         .args(["-sk", "-o", "-", "-w", "\n%{http_code}"])
@@ -91,16 +104,47 @@ fn meetings_links_and_certificate_survive_a_restart() {
     let token = setup.rsplit_once('#').unwrap().1.trim().to_owned();
     let jar = dir.path().join("cookies");
     let jar = jar.to_str().unwrap();
+    // Enrol the first administrator: the QR code's key, a password, a code (R2).
+    let (code, body) = curl(&[
+        "-H",
+        "content-type: application/json",
+        "-d",
+        &format!("{{\"token\":\"{token}\"}}"),
+        &format!("{origin}/api/v1/enroll/begin"),
+    ]);
+    assert_eq!(code, 200, "{body}");
+    let begin: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let key = base32::decode(
+        base32::Alphabet::Rfc4648 { padding: false },
+        begin["secret"].as_str().unwrap(),
+    )
+    .unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_secret(key)
+        .with_account_name("admin")
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let complete = serde_json::json!({
+        "token": token,
+        "username": "admin",
+        "display_name": "Admin",
+        "password": "ett långt lösenord",
+        "code": totp.generate(now).to_string(),
+    });
     let (code, _) = curl(&[
         "-c",
         jar,
         "-H",
         "content-type: application/json",
         "-d",
-        &format!("{{\"token\":\"{token}\"}}"),
-        &format!("{origin}/api/v1/setup/claim"),
+        &complete.to_string(),
+        &format!("{origin}/api/v1/enroll/complete"),
     ]);
-    assert_eq!(code, 204, "the setup link opens a session");
+    assert_eq!(code, 204, "enrolling opens a session");
     let (code, body) = curl(&[
         "-b",
         jar,
@@ -143,9 +187,13 @@ fn meetings_links_and_certificate_survive_a_restart() {
         "content-type: application/json",
         "-d",
         &format!("{{\"token\":\"{token}\"}}"),
-        &format!("{origin}/api/v1/setup/claim"),
+        &format!("{origin}/api/v1/enroll/begin"),
     ]);
     assert_eq!(code, 401, "the setup link was one-time");
+    assert!(
+        !sluss_printed_setup_again(&sluss),
+        "no new setup link once an administrator exists"
+    );
     assert_eq!(
         std::fs::read(dir.path().join("data/tls/cert.pem")).unwrap(),
         cert_before,

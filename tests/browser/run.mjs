@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
+import { createHmac } from 'node:crypto';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -44,6 +45,20 @@ function writeTone(file) {
   buf.write('data', 36); buf.writeUInt32LE(n * 2, 40);
   for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(Math.sin(2 * Math.PI * 1000 * i / rate) * 16000), 44 + i * 2);
   fs.writeFileSync(file, buf);
+}
+
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as an authenticator app computes it.
+function totp(base32, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(code).padStart(6, '0');
 }
 
 function healthy() {
@@ -155,10 +170,23 @@ async function main() {
   browsers.push(browserA, browserBC);
   const context = (browser) => browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 720 } });
 
-  // The organiser claims the setup link and creates a meeting through the pages.
+  // R2: the first administrator enrols through the setup link: password and authenticator.
   const organiser = await (await context(browserBC)).newPage();
   await organiser.goto(setupUrl);
+  await organiser.waitForSelector('#enroll:not([hidden])', { timeout: 20_000 });
+  check('enrolment shows a QR code for the authenticator app', (await organiser.getAttribute('#qr', 'src')).startsWith('data:image/svg+xml'));
+  const secret = await organiser.textContent('#totp-secret');
+  await organiser.fill('#username', 'anna.admin');
+  await organiser.fill('#display-name', 'Anna Administratör');
+  await organiser.fill('#password', 'kort');
+  await organiser.fill('#code', totp(secret));
+  await organiser.click('#enroll button[type=submit]');
+  await organiser.waitForSelector('#error:not([hidden])', { timeout: 10_000 });
+  check('a short password is refused with a reason', /12/.test(await organiser.textContent('#error')));
+  await organiser.fill('#password', 'ett långt och bra lösenord');
+  await organiser.click('#enroll button[type=submit]');
   await organiser.waitForSelector('#organiser:not([hidden])', { timeout: 20_000 });
+  check('the administrator is logged in after enrolling', (await organiser.textContent('#whoami-name')) === 'Anna Administratör');
   await organiser.fill('#title', 'Samordnad vårdplanering');
   await organiser.fill('#count-patient', '1');
   await organiser.fill('#count-relative', '1');
@@ -174,7 +202,10 @@ async function main() {
   check('the organiser creates a meeting with a chair link and three personal invitations', Object.values(links).every((l) => /\/join#[A-Za-z0-9_-]{43}$/.test(l)));
   const texts = await organiser.$$eval('.invitation-text', (els) => els.map((e) => e.textContent));
   check('each invitation text is neutral: one sentence and the link (R13)', texts.length === 3 && texts.every((x) => x.startsWith('Klicka för att delta i ditt bokade vårdmöte.') && !x.includes('vårdplanering')));
-  check('the setup link is spent', !(await organiser.evaluate(async (t) => (await fetch('/api/v1/setup/claim', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: t }) })).ok, setupUrl.split('#')[1])));
+  check('the setup link is spent', !(await organiser.evaluate(async (t) => (await fetch('/api/v1/enroll/begin', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: t }) })).ok, setupUrl.split('#')[1])));
+  // Username and password alone never suffice (R2).
+  const passwordOnly = await organiser.evaluate(async () => (await fetch('/api/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'anna.admin', password: 'ett långt och bra lösenord', code: '' }) })).status);
+  check('a login without the second factor is refused', passwordOnly === 401, `${passwordOnly}`);
 
   const withRawAudio = (link) => link.replace('/join#', '/join?testaudio=raw#');
   const people = [

@@ -9,6 +9,7 @@ mod live;
 mod metrics;
 mod pages;
 pub mod secret;
+mod staff;
 pub mod store;
 mod ws;
 
@@ -134,7 +135,11 @@ async fn host_ip(host: &str) -> IpAddr {
 /// The router with every route and the security headers.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
-        .route("/setup/claim", post(api::claim_setup))
+        .route("/enroll/begin", post(api::enroll_begin))
+        .route("/enroll/complete", post(api::enroll_complete))
+        .route("/login", post(api::login))
+        .route("/logout", post(api::logout))
+        .route("/users", post(api::create_user))
         .route("/session", get(api::session))
         .route(
             "/meetings",
@@ -160,6 +165,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::index))
         .route("/setup", get(pages::setup))
         .route("/join", get(pages::join))
+        .route("/login", get(pages::login))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics_text))
         .route("/ws", get(ws::upgrade))

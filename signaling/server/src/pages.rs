@@ -18,6 +18,10 @@ pub async fn setup() -> Response {
     file("setup.html")
 }
 
+pub async fn login() -> Response {
+    file("login.html")
+}
+
 pub async fn join() -> Response {
     file("join.html")
 }

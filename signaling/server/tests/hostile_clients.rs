@@ -197,7 +197,7 @@ async fn the_rest_api_refuses_bad_input_in_its_error_shape() {
             "payload_too_large",
         ),
         (
-            "/api/v1/setup/claim",
+            "/api/v1/enroll/begin",
             r#"{"token":"guess"}"#.to_string(),
             "application/json",
             401,

@@ -126,9 +126,11 @@ pub async fn list_meetings(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    if !matches!(principal(&state, &headers).await?, Principal::Organiser) {
+    let who = principal(&state, &headers).await?;
+    if !matches!(who, Principal::Staff { .. }) {
         return Err(HttpError::unauthorized());
     }
+    who.require(SCOPE_MEETINGS)?;
     let meetings = state
         .store
         .list_meetings(200)

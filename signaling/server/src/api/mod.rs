@@ -2,24 +2,26 @@
 
 mod invitation;
 mod meetings;
+mod staff;
 
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sluss_meeting::NameError;
-use sluss_protocol::{ClaimSetup, InspectLink, InvitationRole, LinkInfo};
+use sluss_protocol::{InspectLink, InvitationRole, LinkInfo};
 
 pub use meetings::{
     add_invitation, cancel_meeting, create_meeting, list_meetings, revoke_invitation,
 };
+pub use staff::{create_user, enroll_begin, enroll_complete, login, logout};
 
 use crate::error::{ApiJson, HttpError};
 use crate::secret::Secret;
 use crate::{unix_now, AppState};
 
-const SESSION_COOKIE: &str = "sluss_session";
+pub(crate) const SESSION_COOKIE: &str = "sluss_session";
 
 /// What an API token may do.
 pub const SCOPE_MEETINGS: &str = "meetings:write";
@@ -29,8 +31,12 @@ pub const SCOPES: [&str; 2] = [SCOPE_MEETINGS, SCOPE_INVITATIONS];
 /// Who is calling.
 #[derive(Debug)]
 pub enum Principal {
-    /// A browser with an organiser session: may do everything the pages offer.
-    Organiser,
+    /// A logged-in member of staff (R2).
+    Staff {
+        user_id: String,
+        display_name: String,
+        roles: Vec<String>,
+    },
     /// A booking system with an API token and its scopes.
     Booking {
         token_id: String,
@@ -42,14 +48,19 @@ impl Principal {
     /// For the audit trail: never the token itself.
     pub fn audit_name(&self) -> String {
         match self {
-            Principal::Organiser => "organiser".to_owned(),
+            Principal::Staff { user_id, .. } => user_id.clone(),
             Principal::Booking { token_id, .. } => format!("api:{token_id}"),
         }
     }
 
     pub fn require(&self, scope: &str) -> Result<(), HttpError> {
         match self {
-            Principal::Organiser => Ok(()),
+            Principal::Staff { roles, .. } if roles.iter().any(|r| r == "staff") => Ok(()),
+            Principal::Staff { .. } => Err(HttpError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Only staff can do that.",
+            )),
             Principal::Booking { scopes, .. } if scopes.iter().any(|s| s == scope) => Ok(()),
             Principal::Booking { .. } => Err(HttpError::new(
                 StatusCode::FORBIDDEN,
@@ -82,7 +93,20 @@ pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principa
             None => Err(HttpError::unauthorized()),
         };
     }
-    let token = headers
+    let token = session_token(headers).ok_or_else(HttpError::unauthorized)?;
+    match state.store.session_user(&token.hash(), unix_now()).await? {
+        Some(user) => Ok(Principal::Staff {
+            user_id: user.user_id,
+            display_name: user.display_name,
+            roles: user.roles,
+        }),
+        None => Err(HttpError::unauthorized()),
+    }
+}
+
+/// The session cookie's value, if the request carries one.
+pub fn session_token(headers: &HeaderMap) -> Option<Secret> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -90,39 +114,6 @@ pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principa
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == SESSION_COOKIE)
         .map(|(_, v)| Secret::from_wire(v))
-        .ok_or_else(HttpError::unauthorized)?;
-    if state.store.session_valid(&token.hash(), unix_now()).await? {
-        Ok(Principal::Organiser)
-    } else {
-        Err(HttpError::unauthorized())
-    }
-}
-
-pub async fn claim_setup(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<ClaimSetup>,
-) -> Result<Response, HttpError> {
-    let token = Secret::from_wire(&body.token);
-    let session = Secret::generate();
-    let now = unix_now();
-    let ttl = state.config.session_ttl.as_secs() as i64;
-    if !state
-        .store
-        .claim_setup(&token.hash(), &session.hash(), now, now + ttl)
-        .await?
-    {
-        return Err(HttpError::new(
-            StatusCode::UNAUTHORIZED,
-            "link_invalid",
-            "This setup link is unknown or has already been used.",
-        ));
-    }
-    tracing::info!("setup link claimed; an organiser session was opened");
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={ttl}",
-        session.expose()
-    );
-    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie)]).into_response())
 }
 
 pub async fn session(
@@ -130,7 +121,16 @@ pub async fn session(
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     match principal(&state, &headers).await? {
-        Principal::Organiser => Ok(Json(serde_json::json!({ "organiser": true })).into_response()),
+        Principal::Staff {
+            display_name,
+            roles,
+            ..
+        } => Ok(Json(serde_json::json!({
+            "organiser": roles.iter().any(|r| r == "staff"),
+            "display_name": display_name,
+            "roles": roles,
+        }))
+        .into_response()),
         Principal::Booking { .. } => Err(HttpError::unauthorized()),
     }
 }

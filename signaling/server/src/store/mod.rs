@@ -59,8 +59,10 @@ pub struct NewLink {
 }
 
 mod audit;
+mod staff;
 
 pub use audit::{AuditEntry, AuditEvent, ChainCheck};
+pub use staff::{EnrollmentRecord, SessionUser, UserRecord};
 
 #[derive(Clone)]
 pub struct Store {
@@ -107,68 +109,6 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// Whether nobody has claimed a setup link yet.
-    pub async fn setup_pending(&self) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM setup_tokens WHERE claimed_at IS NOT NULL")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.get::<i64, _>(0) == 0)
-    }
-
-    /// Replaces any unclaimed setup token with a new one.
-    pub async fn issue_setup_token(&self, hash: &[u8], now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM setup_tokens WHERE claimed_at IS NULL")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)")
-            .bind(hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Spends a setup token and opens a session. False when the token is unknown or spent.
-    pub async fn claim_setup(
-        &self,
-        token_hash: &[u8],
-        session_hash: &[u8],
-        now: i64,
-        expires_at: i64,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let claimed = sqlx::query(
-            "UPDATE setup_tokens SET claimed_at = ? WHERE token_hash = ? AND claimed_at IS NULL",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed != 1 {
-            return Ok(false);
-        }
-        sqlx::query("INSERT INTO sessions (token_hash, created_at, expires_at) VALUES (?, ?, ?)")
-            .bind(session_hash)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    pub async fn session_valid(&self, hash: &[u8], now: i64) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM sessions WHERE token_hash = ? AND expires_at > ?")
-            .bind(hash)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
     }
 
     pub async fn create_meeting(

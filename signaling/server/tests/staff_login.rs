@@ -1,0 +1,262 @@
+//! R2, embedded default: staff log in with a password and a TOTP code; neither alone is enough,
+//! a code works once, repeated failures lock the account, and only administrators add staff.
+
+mod common;
+
+use common::{start, Server};
+use sluss_signaling::secret::Secret;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn code(secret: &str, at: u64) -> String {
+    let key = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, secret).unwrap();
+    totp_rs::Builder::new()
+        .with_secret(key)
+        .with_account_name("x")
+        .build()
+        .unwrap()
+        .generate(at)
+        .to_string()
+}
+
+struct Browser {
+    http: reqwest::Client,
+}
+
+impl Browser {
+    fn new() -> Browser {
+        // A cookie jar, as a browser has; the cookie is `Secure`, so carry it by hand.
+        Browser {
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn post(
+        &self,
+        server: &Server,
+        path: &str,
+        body: serde_json::Value,
+        cookie: Option<&str>,
+    ) -> (u16, Option<String>, serde_json::Value) {
+        let mut req = self.http.post(server.url(path)).json(&body);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let cookie = resp
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
+        let json = resp.json().await.unwrap_or(serde_json::Value::Null);
+        (status, cookie, json)
+    }
+}
+
+/// Enrols through a link; returns the session cookie, the TOTP key and the code it used.
+async fn enroll(
+    server: &Server,
+    b: &Browser,
+    token: &str,
+    username: &str,
+) -> (String, String, String) {
+    let (status, _, begin) = b
+        .post(
+            server,
+            "/api/v1/enroll/begin",
+            serde_json::json!({"token": token}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{begin}");
+    let key = begin["secret"].as_str().unwrap().to_owned();
+    let used = code(&key, now());
+    let (status, cookie, body) = b
+        .post(
+            server,
+            "/api/v1/enroll/complete",
+            serde_json::json!({
+                "token": token, "username": username, "display_name": "Anna Admin",
+                "password": "ett långt lösenord", "code": used,
+            }),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    (cookie.unwrap(), key, used)
+}
+
+async fn first_admin(server: &Server) -> String {
+    let token = Secret::generate();
+    let n = now() as i64;
+    server
+        .store
+        .reset_first_enrollment(&token.hash(), n, n + 3600)
+        .await
+        .unwrap();
+    token.expose().to_owned()
+}
+
+#[tokio::test]
+async fn a_password_alone_never_suffices_and_a_code_works_once() {
+    let server = start().await;
+    let b = Browser::new();
+    let token = first_admin(&server).await;
+    let (_cookie, key, used) = enroll(&server, &b, &token, "anna").await;
+    let login = |password: &str, code: &str| serde_json::json!({"username": "anna", "password": password, "code": code});
+    for (body, why) in [
+        (login("ett långt lösenord", ""), "no code"),
+        (login("ett långt lösenord", "000000"), "wrong code"),
+        (
+            login("fel lösenord helt", &code(&key, now())),
+            "wrong password",
+        ),
+        (
+            serde_json::json!({"username": "nobody", "password": "ett långt lösenord", "code": "123456"}),
+            "unknown user",
+        ),
+    ] {
+        let (status, cookie, json) = b.post(&server, "/api/v1/login", body, None).await;
+        assert_eq!(
+            (status, json["error"]["code"].as_str()),
+            (401, Some("login_failed")),
+            "{why}"
+        );
+        assert!(cookie.is_none(), "{why}");
+    }
+    // The enrolment used the current step's code: it cannot log in again (a code works once).
+    let (status, cookie, _) = b
+        .post(
+            &server,
+            "/api/v1/login",
+            login("ett långt lösenord", &used),
+            None,
+        )
+        .await;
+    assert_eq!(status, 401, "a code works once");
+    assert!(cookie.is_none());
+    // The next step's code (within the allowed clock skew) with the password: in.
+    let next = code(&key, now() + 30);
+    let (status, cookie, _) = b
+        .post(
+            &server,
+            "/api/v1/login",
+            login("ett långt lösenord", &next),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let cookie = cookie.expect("a session cookie");
+    let me: serde_json::Value = b
+        .http
+        .get(server.url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["roles"], serde_json::json!(["staff", "admin"]));
+    // And the same code a second time: refused.
+    let (status, _, _) = b
+        .post(
+            &server,
+            "/api/v1/login",
+            login("ett långt lösenord", &next),
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account() {
+    let server = start().await;
+    let b = Browser::new();
+    let token = first_admin(&server).await;
+    let (_cookie, key, _) = enroll(&server, &b, &token, "bertil").await;
+    for _ in 0..5 {
+        let body = serde_json::json!({"username": "bertil", "password": "fel fel fel fel", "code": "111111"});
+        assert_eq!(b.post(&server, "/api/v1/login", body, None).await.0, 401);
+    }
+    // Now even the right password and a fresh code are refused.
+    let body = serde_json::json!({"username": "bertil", "password": "ett långt lösenord", "code": code(&key, now() + 30)});
+    assert_eq!(b.post(&server, "/api/v1/login", body, None).await.0, 401);
+    let trail = server
+        .store
+        .audit_entries(None, None, None, None)
+        .await
+        .unwrap();
+    assert!(trail
+        .iter()
+        .any(|e| e.event == "login_refused" && e.details["locked"] == true));
+}
+
+#[tokio::test]
+async fn only_an_administrator_adds_staff_who_then_enrol() {
+    let server = start().await;
+    let b = Browser::new();
+    let token = first_admin(&server).await;
+    let (admin_cookie, _, _) = enroll(&server, &b, &token, "admin").await;
+    let new_user = serde_json::json!({"username": "cecilia", "display_name": "Cecilia Sköterska", "roles": ["staff"]});
+    let (status, _, created) = b
+        .post(&server, "/api/v1/users", new_user, Some(&admin_cookie))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let link = created["enrollment_link"].as_str().unwrap();
+    let staff_token = link.rsplit_once('#').unwrap().1;
+    let (staff_cookie, _, _) = enroll(&server, &b, staff_token, "ignored-preset-wins").await;
+    // Staff can create meetings but not users.
+    let body = serde_json::json!({"username": "dan", "display_name": "Dan", "roles": ["admin"]});
+    let (status, _, _) = b
+        .post(&server, "/api/v1/users", body, Some(&staff_cookie))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = b
+        .post(
+            &server,
+            "/api/v1/meetings",
+            serde_json::json!({"title": "Möte", "guests": 1}),
+            Some(&staff_cookie),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // Bad input is refused with a reason.
+    for body in [
+        serde_json::json!({"username": "x y", "display_name": "D", "roles": ["staff"]}),
+        serde_json::json!({"username": "dan", "display_name": "Dan 19811218-9876", "roles": ["staff"]}),
+        serde_json::json!({"username": "dan", "display_name": "Dan", "roles": ["root"]}),
+    ] {
+        let (status, _, json) = b
+            .post(&server, "/api/v1/users", body.clone(), Some(&admin_cookie))
+            .await;
+        assert_eq!(status, 400, "{body} {json}");
+    }
+    // Logout ends the session.
+    let (status, _, _) = b
+        .post(
+            &server,
+            "/api/v1/logout",
+            serde_json::json!({}),
+            Some(&staff_cookie),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _, _) = b
+        .post(
+            &server,
+            "/api/v1/meetings",
+            serde_json::json!({"title": "Möte"}),
+            Some(&staff_cookie),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
