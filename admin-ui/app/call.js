@@ -1,7 +1,7 @@
 // One participant's connection to a meeting: the signaling WebSocket and the RTCPeerConnection,
 // with automatic reconnection. Messages from the server are handled strictly in order.
 
-const FATAL = new Set(['link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number']);
+const FATAL = new Set(['link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'login_required']);
 const MAX_RETRIES = 10;
 
 export class Call extends EventTarget {
@@ -171,6 +171,7 @@ export class Call extends EventTarget {
   recordConsent() { this.send({ type: 'record_consent' }); }
   endMeeting() { this.send({ type: 'end_meeting' }); }
   setChat(enabled) { this.send({ type: 'set_chat', enabled }); }
+  handOver(id) { this.send({ type: 'hand_over', participant_id: id }); }
 
   sendChat(text) { this.send({ type: 'chat', text }); }
 

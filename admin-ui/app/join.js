@@ -134,7 +134,15 @@ function enterMeeting(name, stream) {
   call.addEventListener('participants', () => { tiles.render(); chair.render(); });
   call.addEventListener('track', () => tiles.render());
   call.addEventListener('notice', (e) => { status.textContent = errorText(e.detail.code, e.detail.message); });
-  call.addEventListener('fatal', (e) => showMessage(errorText(e.detail.code, e.detail.message)));
+  call.addEventListener('fatal', (e) => {
+    showMessage(errorText(e.detail.code, e.detail.message));
+    if (e.detail.code === 'login_required') {
+      const a = document.createElement('a');
+      a.href = '/login';
+      a.textContent = t('login.link');
+      $('message').append(a);
+    }
+  });
   call.start();
 }
 

@@ -37,7 +37,9 @@ export class Tiles {
       select,
       h('button', { type: 'button', class: 'secondary small', onclick: () => this.call.muteOther(id) }, t('chair.mute')),
       h('button', { type: 'button', class: 'secondary small', onclick: () => this.call.remove(id) }, t('chair.remove')));
-    return { el, select };
+    const handOver = h('button', { type: 'button', class: 'secondary small hand-over', hidden: true, onclick: () => this.call.handOver(id) }, t('chair.handOver'));
+    el.append(handOver);
+    return { el, select, handOver };
   }
 
   /// Brings the grid in line with the call's participants and remote streams.
@@ -72,6 +74,8 @@ export class Tiles {
       tile.li.classList.toggle('unidentified', !p.identification);
       tile.actions.el.hidden = !this.call.isChair;
       tile.actions.select.value = p.identification ?? '';
+      // R7: the chair can be handed only to logged-in staff.
+      tile.actions.handOver.hidden = !p.staff;
       tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
     }
     for (const [id, tile] of this.tiles) {

@@ -171,7 +171,9 @@ async function main() {
   const context = (browser) => browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 720 } });
 
   // R2: the first administrator enrols through the setup link: password and authenticator.
-  const organiser = await (await context(browserBC)).newPage();
+  // She is also the convener: her chair link needs her staff login, so she uses one browser.
+  const organiserContext = await context(browserA);
+  const organiser = await organiserContext.newPage();
   await organiser.goto(setupUrl);
   await organiser.waitForSelector('#enroll:not([hidden])', { timeout: 20_000 });
   check('enrolment shows a QR code for the authenticator app', (await organiser.getAttribute('#qr', 'src')).startsWith('data:image/svg+xml'));
@@ -214,8 +216,18 @@ async function main() {
     { key: 'C', name: 'Cecilia', browser: browserBC, link: withRawAudio(links.c) },
   ];
   everyone = [...people];
+  // Without a staff login, the chair's link is refused (R2).
+  const stranger = await (await context(browserBC)).newPage();
+  await stranger.goto(links.chair);
+  await stranger.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  await stranger.fill('#name', 'Eve');
+  await stranger.click('#join-button');
+  const refusedText = await until('the refusal', async () => (await stranger.isVisible('#message')) && stranger.textContent('#message'), 15_000).catch(() => '');
+  check("the chair's link needs a staff login", /inloggad som personal/.test(refusedText), refusedText);
+  await stranger.close();
+
   for (const p of people) {
-    p.page = await (await context(p.browser)).newPage();
+    p.page = await (p.key === 'A' ? organiserContext : await context(p.browser)).newPage();
     p.console = [];
     p.page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') p.console.push(m.text()); });
     p.page.on('pageerror', (e) => p.console.push(`pageerror: ${e.message}`));

@@ -18,6 +18,7 @@
 //!     link: LinkId::new(link),
 //!     role,
 //!     invitee: Invitee::Patient,
+//!     staff_login: role == Role::Chair,
 //!     name: DisplayName::parse("Anna").unwrap(),
 //!     new_id: ParticipantId::new(id),
 //! };

@@ -80,6 +80,8 @@ pub struct Participant {
     pub name: DisplayName,
     pub role: Role,
     pub invitee: Invitee,
+    /// Logged in with staff credentials (R2) on this connection.
+    pub staff_login: bool,
     pub audio_muted: bool,
     pub video_muted: bool,
     pub presence: Presence,
@@ -98,6 +100,9 @@ pub struct JoinRequest {
     pub link: LinkId,
     pub role: Role,
     pub invitee: Invitee,
+    /// The person is logged in as staff (R2): with a staff invitation they enter directly
+    /// unless the meeting is locked, and may take the chair.
+    pub staff_login: bool,
     pub name: DisplayName,
     /// The id a new participant gets; unused when the link already has a seat.
     pub new_id: ParticipantId,
@@ -137,6 +142,8 @@ pub enum ChairAction {
     /// Mute someone's microphone; unmuting stays their own.
     Mute(ParticipantId),
     SetLocked(bool),
+    /// R7: hand the chair to another logged-in member of staff in the room.
+    HandOver(ParticipantId),
     /// R10: chat in a sensitive meeting is off until the chair turns it on.
     SetChat(bool),
     Identify(ParticipantId, Identification),
@@ -153,6 +160,8 @@ pub enum ActionError {
     NotInRoom,
     /// R5: "voice recognised by the patient" identifies relatives only.
     OnlyForRelatives,
+    /// R7: the chair goes only to logged-in staff in the room.
+    NotStaff,
     Ended,
 }
 
@@ -163,6 +172,9 @@ impl std::fmt::Display for ActionError {
             ActionError::NoSuchParticipant => "no such participant",
             ActionError::NotWaiting => "that person is not waiting in the lobby",
             ActionError::NotInRoom => "that person is not in the meeting",
+            ActionError::NotStaff => {
+                "the chair can be handed only to logged-in staff in the meeting"
+            }
             ActionError::OnlyForRelatives => {
                 "only a relative can be identified by the patient recognising their voice"
             }
@@ -401,22 +413,32 @@ impl Meeting {
                 }
                 Admission::Admitted { by: None }
             }
+            // R4: logged-in staff with a staff invitation enter directly, unless locked.
+            Role::Guest
+                if request.staff_login && request.invitee == Invitee::Staff && !self.locked =>
+            {
+                effects.push(Effect::Arrived(id.clone()));
+                Admission::Admitted { by: None }
+            }
             Role::Guest => {
                 effects.push(Effect::Knocked(id.clone()));
                 Admission::Waiting { since: now }
             }
         };
+        // R5: a staff login is an identification of its own.
+        let identification = request.staff_login.then_some(Identification::StaffLogin);
         self.participants.push(Participant {
             id: id.clone(),
             link: request.link,
             name: request.name,
             role: request.role,
             invitee: request.invitee,
+            staff_login: request.staff_login,
             audio_muted: false,
             video_muted: false,
             presence: Presence::Connected,
             admission,
-            identification: None,
+            identification,
         });
         Ok((JoinOutcome::Joined(id), effects))
     }
@@ -487,6 +509,14 @@ impl Meeting {
             ChairAction::SetLocked(locked) => {
                 self.locked = locked;
                 Ok(vec![Effect::LockChanged { locked, by }])
+            }
+            ChairAction::HandOver(id) => {
+                let p = self.find_mut(&id)?;
+                if !p.is_admitted() || !p.staff_login || id == by {
+                    return Err(ActionError::NotStaff);
+                }
+                self.chair = Some(id.clone());
+                Ok(vec![Effect::ChairChanged { chair: Some(id) }])
             }
             ChairAction::SetChat(enabled) => {
                 self.chat_enabled = enabled;
@@ -590,10 +620,11 @@ impl Meeting {
         if self.chair.as_ref() != Some(id) {
             return None;
         }
+        // R7: the role passes to another logged-in member of staff in the room.
         self.chair = self
             .participants
             .iter()
-            .find(|p| p.role == Role::Chair && p.is_admitted())
+            .find(|p| p.is_admitted() && p.staff_login && p.presence == Presence::Connected)
             .map(|p| p.id.clone());
         Some(Effect::ChairChanged {
             chair: self.chair.clone(),

@@ -60,6 +60,10 @@ pub enum ClientMessage {
     },
     RecordConsent,
     EndMeeting,
+    /// R7: hand the chair to another logged-in member of staff in the room.
+    HandOver {
+        participant_id: String,
+    },
     /// R10: the chair turns chat on or off.
     SetChat {
         enabled: bool,
@@ -151,6 +155,7 @@ impl ClientMessage {
             | ClientMessage::Deny { participant_id }
             | ClientMessage::Remove { participant_id }
             | ClientMessage::Mute { participant_id }
+            | ClientMessage::HandOver { participant_id }
             | ClientMessage::Identify { participant_id, .. } => {
                 within(participant_id, 64, "participant_id")?;
             }
@@ -206,6 +211,8 @@ pub struct ParticipantInfo {
     pub admitted: bool,
     /// How the chair identified them; `None` means not identified yet.
     pub identification: Option<IdentificationMethod>,
+    /// Logged in as staff (R2): may be handed the chair.
+    pub staff: bool,
 }
 
 /// The meeting's own state, as everyone in the room sees it.
@@ -255,6 +262,8 @@ pub enum ErrorCode {
     RecordingForbidden,
     /// R10: chat is off.
     ChatOff,
+    /// The chair's link needs a staff login (R2). Fatal.
+    LoginRequired,
     /// R12: a personnummer or samordningsnummer in a text field.
     PersonalIdentityNumber,
 }
@@ -269,6 +278,7 @@ impl ErrorCode {
                 | ErrorCode::MeetingEnded
                 | ErrorCode::UnsupportedVersion
                 | ErrorCode::MeetingFull
+                | ErrorCode::LoginRequired
         )
     }
 }

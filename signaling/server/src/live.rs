@@ -49,6 +49,7 @@ pub struct JoinArgs {
     pub link: LinkId,
     pub role: Role,
     pub invitee: Invitee,
+    pub staff_login: bool,
     pub name: DisplayName,
     pub announce: IpAddr,
     pub conn: ConnTx,
@@ -328,6 +329,7 @@ impl Live {
             link: args.link,
             role: args.role,
             invitee: args.invitee,
+            staff_login: args.staff_login,
             name: args.name,
             new_id: ParticipantId::new(random_id("p_")),
         };
@@ -421,7 +423,7 @@ impl Live {
                 Ok(effects) => self.apply(effects).await,
                 Err(e) => {
                     let code = match e {
-                        ActionError::NotChair => ErrorCode::NotChair,
+                        ActionError::NotChair | ActionError::NotStaff => ErrorCode::NotChair,
                         _ => ErrorCode::BadRequest,
                     };
                     self.send(

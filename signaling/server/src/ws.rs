@@ -17,6 +17,7 @@ use tracing::debug;
 
 use crate::live::{JoinArgs, Outbound};
 use crate::secret::Secret;
+use crate::store::SessionUser;
 use crate::{unix_now, AppState};
 
 /// The join message must come this soon after the socket opens.
@@ -33,18 +34,28 @@ pub async fn upgrade(
     headers: HeaderMap,
 ) -> Response {
     let announce = state.announce_ip(&headers).await;
+    // The staff session, if the browser has one (the cookie comes with the upgrade request).
+    let staff = match crate::api::session_token(&headers) {
+        Some(token) => state
+            .store
+            .session_user(&token.hash(), unix_now())
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| session(socket, state, announce))
+        .on_upgrade(move |socket| session(socket, state, announce, staff))
 }
 
-async fn session(socket: WebSocket, state: AppState, announce: IpAddr) {
+async fn session(socket: WebSocket, state: AppState, announce: IpAddr, staff: Option<SessionUser>) {
     state.metrics.ws_connections.inc();
-    run(socket, &state, announce).await;
+    run(socket, &state, announce, staff).await;
     state.metrics.ws_connections.dec();
 }
 
-async fn run(socket: WebSocket, state: &AppState, announce: IpAddr) {
+async fn run(socket: WebSocket, state: &AppState, announce: IpAddr, staff: Option<SessionUser>) {
     let (mut sink, mut stream) = socket.split();
     let refuse = |code: ErrorCode, message: &str| {
         state
@@ -136,7 +147,26 @@ async fn run(socket: WebSocket, state: &AppState, announce: IpAddr) {
         InvitationRole::Professional => (Role::Guest, Invitee::Professional),
         InvitationRole::Guest => (Role::Guest, Invitee::Other),
     };
+    if role == Role::Chair && staff.is_none() {
+        // R2, R7: whoever chairs has logged in as staff.
+        let _ = sink
+            .send(refuse(
+                ErrorCode::LoginRequired,
+                "The chair's link needs a staff login. Log in first.",
+            ))
+            .await;
+        return;
+    }
+    // A logged-in member of staff is known by their account's name, not what they type.
+    let (name, staff_login) = match &staff {
+        Some(user) => match DisplayName::parse(&user.display_name) {
+            Ok(account_name) => (account_name, true),
+            Err(_) => (name, true),
+        },
+        None => (name, false),
+    };
     let args = JoinArgs {
+        staff_login,
         sensitive: link.sensitive,
         link: LinkId::new(link.link_id),
         role,
@@ -250,5 +280,6 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::NotAdmitted => "not_admitted",
         ErrorCode::RecordingForbidden => "recording_forbidden",
         ErrorCode::ChatOff => "chat_off",
+        ErrorCode::LoginRequired => "login_required",
     }
 }

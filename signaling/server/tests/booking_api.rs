@@ -243,7 +243,9 @@ async fn revoking_puts_the_holder_out_and_cancelling_ends_the_meeting() {
     )
     .await;
     let meeting = created["meeting_id"].as_str().unwrap().to_owned();
-    let (mut chair, _) = join(&server, &token_of(&created["chair_link"]), "Anna").await;
+    let chair_token = token_of(&created["chair_link"]);
+    server.mark_chair(&chair_token);
+    let (mut chair, _) = join(&server, &chair_token, "Anna").await;
     let (status, added) = call(
         &server,
         reqwest::Method::POST,

@@ -151,3 +151,90 @@ async fn ending_the_meeting_disconnects_everyone_and_kills_every_link() {
         assert_eq!(info["meeting"], "ended");
     }
 }
+
+#[tokio::test]
+async fn the_chair_needs_a_staff_login_and_can_hand_over_to_logged_in_staff() {
+    let server = start().await;
+    let (chair, guests) = server.meeting(1).await;
+    // Without a staff session, the chair's link is refused.
+    let mut anonymous = server.ws().await;
+    send(
+        &mut anonymous,
+        &serde_json::json!({"type":"join","v":1,"token":chair,"display_name":"Eve"}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut anonymous).await.unwrap()["code"],
+        "login_required"
+    );
+
+    let (mut a, joined_a) = join(&server, &chair, "typed name").await;
+    assert_eq!(joined_a["role"], "chair");
+    // A logged-in member of staff on a staff invitation enters directly, identified by login.
+    let staff_link = sluss_signaling::secret::Secret::generate();
+    let meeting_id = server
+        .store
+        .find_link(
+            &sluss_signaling::secret::Secret::from_wire(&chair).hash(),
+            0,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .meeting_id;
+    server
+        .store
+        .add_link(
+            &meeting_id,
+            &sluss_signaling::store::NewLink {
+                id: "l_staff".into(),
+                token_hash: staff_link.hash(),
+                role: sluss_protocol::InvitationRole::Staff,
+                expires_at: None,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    let mut s = server.ws_as_staff().await;
+    send(
+        &mut s,
+        &serde_json::json!({"type":"join","v":1,"token":staff_link.expose(),"display_name":"x"})
+            .to_string(),
+    )
+    .await;
+    let joined_s = recv_type(&mut s, "joined").await;
+    assert_eq!(joined_s["admitted"], true, "logged-in staff enter directly");
+    let arrived = recv_type(&mut a, "participant_joined").await;
+    assert_eq!(arrived["participant"]["identification"], "staff_login");
+    assert_eq!(
+        arrived["participant"]["display_name"], "Anna",
+        "the account's name, not the typed one"
+    );
+    assert_eq!(arrived["participant"]["staff"], true);
+
+    // Hand-over goes to logged-in staff only.
+    let (mut b, joined_b) = join(&server, &guests[0], "Bertil").await;
+    admit(&mut a, &mut b, &joined_b).await;
+    let b_id = joined_b["participant_id"].as_str().unwrap();
+    send(
+        &mut a,
+        &serde_json::json!({"type":"hand_over","participant_id":b_id}).to_string(),
+    )
+    .await;
+    assert_eq!(recv_type(&mut a, "error").await["code"], "not_chair");
+    let s_id = joined_s["participant_id"].as_str().unwrap();
+    send(
+        &mut a,
+        &serde_json::json!({"type":"hand_over","participant_id":s_id}).to_string(),
+    )
+    .await;
+    let state = recv_type(&mut s, "meeting_state_changed").await;
+    assert_eq!(state["meeting"]["chair_id"], s_id);
+    send(&mut a, r#"{"type":"end_meeting"}"#).await;
+    assert_eq!(
+        recv_type(&mut a, "error").await["code"],
+        "not_chair",
+        "the former chair has no powers"
+    );
+}

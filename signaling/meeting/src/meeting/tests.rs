@@ -6,6 +6,7 @@ fn request(link: &str, id: &str, role: Role) -> JoinRequest {
         link: LinkId::new(link),
         role,
         invitee: Invitee::Patient,
+        staff_login: role == Role::Chair,
         name: DisplayName::parse("Bertil").unwrap(),
         new_id: ParticipantId::new(id),
     }
@@ -306,6 +307,60 @@ fn a_revoked_invitation_puts_its_holder_out_and_cancelling_ends_the_meeting() {
     );
 }
 
+#[test]
+fn logged_in_staff_enter_directly_unless_locked_and_can_take_the_chair() {
+    let (mut m, now) = convened();
+    let staff = |link: &str, id: &str| JoinRequest {
+        invitee: Invitee::Staff,
+        staff_login: true,
+        ..request(link, id, Role::Guest)
+    };
+    let (_, effects) = m.join(now, staff("ls", "s")).unwrap();
+    assert_eq!(effects, vec![Effect::Arrived(pid("s"))]);
+    assert_eq!(
+        m.participant(&pid("s")).unwrap().identification,
+        Some(Identification::StaffLogin)
+    );
+    // A staff invitation without a login waits like anyone.
+    let (_, effects) = m
+        .join(
+            now,
+            JoinRequest {
+                staff_login: false,
+                ..staff("lt", "t")
+            },
+        )
+        .unwrap();
+    assert_eq!(effects, vec![Effect::Knocked(pid("t"))]);
+    // Locked: staff wait too.
+    m.act(now, &pid("c"), ChairAction::SetLocked(true)).unwrap();
+    let (_, effects) = m.join(now, staff("lu", "u")).unwrap();
+    assert_eq!(effects, vec![Effect::Knocked(pid("u"))]);
+    // The chair goes to logged-in staff only.
+    m.act(now, &pid("c"), ChairAction::Admit(pid("g"))).unwrap();
+    assert_eq!(
+        m.act(now, &pid("c"), ChairAction::HandOver(pid("g"))),
+        Err(ActionError::NotStaff)
+    );
+    assert_eq!(
+        m.act(now, &pid("c"), ChairAction::HandOver(pid("s")))
+            .unwrap(),
+        vec![Effect::ChairChanged {
+            chair: Some(pid("s"))
+        }]
+    );
+    assert_eq!(
+        m.act(now, &pid("c"), ChairAction::End),
+        Err(ActionError::NotChair),
+        "the old chair has no powers"
+    );
+    // When the chair leaves, the role passes to other logged-in staff in the room.
+    let effects = m.leave(&pid("s"));
+    assert!(effects.contains(&Effect::ChairChanged {
+        chair: Some(pid("c"))
+    }));
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Join(u8),
@@ -322,7 +377,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..6).prop_map(Op::Lost),
         (0u8..6).prop_map(Op::Leave),
         ((0u8..6), any::<bool>()).prop_map(|(p, b)| Op::Mute(p, b)),
-        ((0u8..7), (0u8..8), (0u8..7)).prop_map(|(a, k, t)| Op::Act(a, k, t)),
+        ((0u8..7), (0u8..9), (0u8..7)).prop_map(|(a, k, t)| Op::Act(a, k, t)),
         (0u8..90).prop_map(Op::Advance),
     ]
 }
@@ -348,9 +403,10 @@ fn action(kind: u8, target: ParticipantId) -> ChairAction {
         1 => ChairAction::Deny(target),
         2 => ChairAction::Remove(target),
         3 => ChairAction::Mute(target),
-        4 => ChairAction::SetLocked(true),
+        4 => ChairAction::SetLocked(target.as_str().len() % 2 == 0),
         5 => ChairAction::Identify(target, Identification::KnownFromBefore),
         6 => ChairAction::RecordConsent,
+        7 => ChairAction::HandOver(target),
         _ => ChairAction::End,
     }
 }
@@ -380,7 +436,8 @@ proptest! {
                     let result = m.join(now, JoinRequest {
                         link: LinkId::new(link),
                         role,
-                        invitee: Invitee::Relative,
+                        invitee: if l >= 4 { Invitee::Staff } else { Invitee::Relative },
+                        staff_login: l == 0 || l == 5,
                         name: DisplayName::parse("N").unwrap(),
                         new_id: ParticipantId::new(format!("p{counter}")),
                     });
@@ -416,7 +473,10 @@ proptest! {
             prop_assert!(m.participants().count() <= config.max_participants);
             for p in m.participants() {
                 match &p.admission {
-                    Admission::Admitted { by: None } => prop_assert_eq!(p.role, Role::Chair),
+                    Admission::Admitted { by: None } => prop_assert!(
+                        p.role == Role::Chair || (p.staff_login && p.invitee == Invitee::Staff),
+                        "entered without admission"
+                    ),
                     Admission::Admitted { by: Some(_) } => {}
                     Admission::Waiting { .. } => prop_assert_eq!(p.role, Role::Guest),
                 }
@@ -426,7 +486,7 @@ proptest! {
             }
             if let Some(chair) = m.chair() {
                 let p = m.participant(chair);
-                prop_assert!(p.is_some_and(|p| p.is_admitted() && p.role == Role::Chair));
+                prop_assert!(p.is_some_and(|p| p.is_admitted() && p.staff_login), "only logged-in staff chair");
             }
             if m.is_ended() {
                 prop_assert!(m.is_empty());

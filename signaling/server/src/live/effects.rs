@@ -230,6 +230,7 @@ impl Live {
             },
             admitted: p.is_admitted(),
             identification: p.identification.map(wire_identification),
+            staff: p.staff_login,
         })
     }
 
@@ -290,6 +291,7 @@ pub(super) fn chair_action(message: &ClientMessage) -> Option<ChairAction> {
         ClientMessage::RecordConsent => ChairAction::RecordConsent,
         ClientMessage::EndMeeting => ChairAction::End,
         ClientMessage::SetChat { enabled } => ChairAction::SetChat(*enabled),
+        ClientMessage::HandOver { participant_id } => ChairAction::HandOver(id(participant_id)),
         _ => return None,
     })
 }

@@ -22,6 +22,9 @@ pub struct Server {
     pub addr: SocketAddr,
     pub store: Store,
     pub dir: tempfile::TempDir,
+    /// Chair tokens: their holder joins with a staff session, as the chair must (R2).
+    chairs: std::sync::Mutex<std::collections::HashSet<String>>,
+    staff_cookie: tokio::sync::OnceCell<String>,
     _shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -64,6 +67,8 @@ pub async fn start_with(meeting: MeetingConfig) -> Server {
         addr,
         store,
         dir,
+        chairs: Default::default(),
+        staff_cookie: Default::default(),
         _shutdown: tx,
     }
 }
@@ -92,6 +97,7 @@ impl Server {
             .create_meeting(&id, "Vårdplanering", true, 0, &links)
             .await
             .unwrap();
+        self.mark_chair(chair.expose());
         (
             chair.expose().to_owned(),
             guest.iter().map(|g| g.expose().to_owned()).collect(),
@@ -102,6 +108,70 @@ impl Server {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
             .await
             .unwrap();
+        ws
+    }
+
+    pub fn mark_chair(&self, token: &str) {
+        self.chairs.lock().unwrap().insert(token.to_owned());
+    }
+
+    fn is_chair(&self, token: &str) -> bool {
+        self.chairs.lock().unwrap().contains(token)
+    }
+
+    /// A logged-in staff member's session cookie (made directly in the store).
+    pub async fn staff_cookie(&self) -> String {
+        self.staff_cookie
+            .get_or_init(|| async {
+                let enrollment = Secret::generate();
+                let now = sluss_signaling::unix_now();
+                self.store
+                    .create_enrollment(
+                        &enrollment.hash(),
+                        Some("anna"),
+                        Some("Anna"),
+                        &["staff"],
+                        now,
+                        now + 60,
+                    )
+                    .await
+                    .unwrap();
+                let roles = vec!["staff".to_owned()];
+                assert!(self
+                    .store
+                    .complete_enrollment(
+                        &enrollment.hash(),
+                        "u_anna",
+                        "anna",
+                        "Anna",
+                        "x",
+                        &[0; 20],
+                        &roles,
+                        now
+                    )
+                    .await
+                    .unwrap());
+                let session = Secret::generate();
+                self.store
+                    .create_session(&session.hash(), "u_anna", now, now + 3600)
+                    .await
+                    .unwrap();
+                format!("sluss_session={}", session.expose())
+            })
+            .await
+            .clone()
+    }
+
+    /// A WebSocket with the staff session cookie.
+    pub async fn ws_as_staff(&self) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{}/ws", self.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", self.staff_cookie().await.parse().unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         ws
     }
 
@@ -142,7 +212,11 @@ pub async fn recv_type(ws: &mut Ws, kind: &str) -> serde_json::Value {
 }
 
 pub async fn join(server: &Server, token: &str, name: &str) -> (Ws, serde_json::Value) {
-    let mut ws = server.ws().await;
+    let mut ws = if server.is_chair(token) {
+        server.ws_as_staff().await
+    } else {
+        server.ws().await
+    };
     send(
         &mut ws,
         &serde_json::json!({"type": "join", "v": 1, "token": token, "display_name": name})
