@@ -403,7 +403,7 @@ fn action(kind: u8, target: ParticipantId) -> ChairAction {
         1 => ChairAction::Deny(target),
         2 => ChairAction::Remove(target),
         3 => ChairAction::Mute(target),
-        4 => ChairAction::SetLocked(target.as_str().len() % 2 == 0),
+        4 => ChairAction::SetLocked(target.as_str().len().is_multiple_of(2)),
         5 => ChairAction::Identify(target, Identification::KnownFromBefore),
         6 => ChairAction::RecordConsent,
         7 => ChairAction::HandOver(target),
