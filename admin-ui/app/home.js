@@ -18,6 +18,10 @@ if (session) {
     await api('POST', '/logout').catch(() => {});
     location.reload();
   });
+  if (session.roles.includes('auditor')) {
+    document.getElementById('auditor').hidden = false;
+    document.getElementById('audit-form').addEventListener('submit', searchAudit);
+  }
   if (session.roles.includes('admin')) {
     document.getElementById('admin').hidden = false;
     document.getElementById('new-user').addEventListener('submit', createUser);
@@ -141,4 +145,29 @@ async function listMeetings() {
       h('span', { class: 'muted' }, `${new Date(m.created_at * 1000).toLocaleString()} · ${m.participants} ${t('home.participants')}`), ' ',
       cancel);
   }));
+}
+
+function auditQuery(format) {
+  const q = new URLSearchParams({ format });
+  const meeting = document.getElementById('audit-meeting').value.trim();
+  const person = document.getElementById('audit-person').value.trim();
+  if (meeting) q.set('meeting', meeting);
+  if (person) q.set('person', person);
+  return q;
+}
+
+async function searchAudit(event) {
+  event.preventDefault();
+  document.getElementById('audit-csv').href = `/api/v1/audit?${auditQuery('csv')}`;
+  const resp = await fetch(`/api/v1/audit?${auditQuery('json')}`, { credentials: 'same-origin' });
+  if (!resp.ok) return;
+  const { entries } = await resp.json();
+  const table = document.getElementById('audit-table');
+  table.tBodies[0].replaceChildren(...entries.map((e) => h('tr', {},
+    h('td', {}, new Date(e.at * 1000).toLocaleString()),
+    h('td', {}, e.event),
+    h('td', {}, e.actor ?? ''),
+    h('td', {}, e.subject ?? ''),
+    h('td', {}, JSON.stringify(e.details)))));
+  table.hidden = false;
 }

@@ -82,42 +82,13 @@ async fn run_async(
                     println!("{}", serde_json::to_string(e)?);
                 }
             } else {
-                println!("seq,at,meeting_id,event,actor,subject,details,hash");
-                for e in &entries {
-                    let fields = [
-                        e.seq.to_string(),
-                        e.at.to_string(),
-                        e.meeting_id.clone().unwrap_or_default(),
-                        e.event.clone(),
-                        e.actor.clone().unwrap_or_default(),
-                        e.subject.clone().unwrap_or_default(),
-                        e.details.to_string(),
-                        hex::encode(&e.hash),
-                    ];
-                    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                    println!("{}", line.join(","));
-                }
+                print!("{}", sluss_signaling::api::audit::to_csv(&entries));
             }
             std::process::ExitCode::SUCCESS
         }
     };
     store.close().await;
     Ok(code)
-}
-
-/// One CSV field, quoted when needed; a leading formula character is neutralised so that a
-/// spreadsheet does not execute a name someone typed.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
 }
 
 /// Removes audit entries older than the retention period now and once a day.
@@ -139,17 +110,4 @@ pub fn start_retention(store: Store, retention_days: u64) {
             tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_neutralised() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-    }
 }

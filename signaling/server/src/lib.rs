@@ -155,6 +155,7 @@ pub fn app(state: AppState) -> Router {
             delete(api::revoke_invitation),
         )
         .route("/openapi.json", get(api::openapi))
+        .route("/audit", get(api::audit::search))
         .route("/links/inspect", post(api::inspect_link))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(

@@ -333,6 +333,7 @@ async fn the_openapi_document_describes_every_route() {
         "/meetings/{meeting_id}/invitations",
         "/meetings/{meeting_id}/invitations/{invitation_id}",
         "/links/inspect",
+        "/audit",
     ] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }

@@ -1,5 +1,6 @@
 //! The REST API: the pages' endpoints and the booking systems' (R16).
 
+pub mod audit;
 mod invitation;
 mod meetings;
 mod staff;

@@ -1,0 +1,138 @@
+//! R15: only auditors read the audit trail, by meeting, person and time, as JSON or CSV, and
+//! every read is itself recorded.
+
+mod common;
+
+use common::{join, start, Server};
+use sluss_signaling::secret::Secret;
+
+async fn session_with_roles(server: &Server, username: &str, roles: &[&str]) -> String {
+    let enrollment = Secret::generate();
+    let now = sluss_signaling::unix_now();
+    server
+        .store
+        .create_enrollment(
+            &enrollment.hash(),
+            Some(username),
+            Some(username),
+            roles,
+            now,
+            now + 60,
+        )
+        .await
+        .unwrap();
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    let user_id = format!("u_{username}");
+    assert!(server
+        .store
+        .complete_enrollment(
+            &enrollment.hash(),
+            &user_id,
+            username,
+            username,
+            "x",
+            &[0; 20],
+            &roles,
+            now
+        )
+        .await
+        .unwrap());
+    let session = Secret::generate();
+    server
+        .store
+        .create_session(&session.hash(), &user_id, now, now + 3600)
+        .await
+        .unwrap();
+    format!("sluss_session={}", session.expose())
+}
+
+#[tokio::test]
+async fn only_auditors_read_the_trail_and_every_read_is_recorded() {
+    let server = start().await;
+    let (chair, _) = server.meeting(1).await;
+    let (_a, _) = join(&server, &chair, "Anna").await;
+    let http = reqwest::Client::new();
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut req = http.get(server.url(path));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    assert_eq!(
+        get("/api/v1/audit", None).await.unwrap().status().as_u16(),
+        401
+    );
+    let admin = session_with_roles(&server, "admin", &["staff", "admin"]).await;
+    assert_eq!(
+        get("/api/v1/audit", Some(&admin))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403,
+        "an administrator sees no patient data by default"
+    );
+
+    let auditor = session_with_roles(&server, "granskare", &["auditor"]).await;
+    let resp = get("/api/v1/audit?format=json", Some(&auditor))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let events: Vec<&str> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"joined"), "{events:?}");
+    let meeting = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "joined")
+        .unwrap()["meeting_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let resp = get(
+        &format!("/api/v1/audit?meeting={meeting}&format=csv&from=0"),
+        Some(&auditor),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = resp.text().await.unwrap();
+    assert!(csv.starts_with("seq,at,meeting_id,event,actor,subject,details,hash\n"));
+    assert!(csv.contains(",joined,"));
+
+    for bad in [
+        "/api/v1/audit?format=xml",
+        "/api/v1/audit?from=yesterday",
+        "/api/v1/audit?sql=drop",
+    ] {
+        assert_eq!(
+            get(bad, Some(&auditor)).await.unwrap().status().as_u16(),
+            400,
+            "{bad}"
+        );
+    }
+    let trail = server
+        .store
+        .audit_entries(None, None, None, None)
+        .await
+        .unwrap();
+    let reads = trail
+        .iter()
+        .filter(|e| e.event == "audit_read" && e.actor.as_deref() == Some("u_granskare"))
+        .count();
+    assert_eq!(reads, 2, "each successful read is in the trail");
+    assert_eq!(
+        server.store.verify_audit_chain().await.unwrap(),
+        sluss_signaling::store::ChainCheck::Intact {
+            entries: trail.len() as u64
+        }
+    );
+}
