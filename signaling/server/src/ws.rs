@@ -34,8 +34,26 @@ pub async fn upgrade(
     headers: HeaderMap,
 ) -> Response {
     let announce = state.announce_ip(&headers).await;
-    // The staff session, if the browser has one (the cookie comes with the upgrade request).
-    let staff = match crate::api::session_token(&headers) {
+    // The staff session, if the browser has one (the cookie comes with the upgrade request),
+    // and only from a page of this site: a cross-site page never borrows a staff login.
+    let same_origin = match (
+        headers.get(axum::http::header::ORIGIN),
+        headers.get(axum::http::header::HOST),
+    ) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .to_str()
+            .ok()
+            .and_then(|o| {
+                o.strip_prefix("https://")
+                    .or_else(|| o.strip_prefix("http://"))
+            })
+            .zip(host.to_str().ok())
+            .is_some_and(|(o, h)| o.eq_ignore_ascii_case(h)),
+        (Some(_), None) => false,
+    };
+    let cookie = crate::api::session_token(&headers).filter(|_| same_origin);
+    let staff = match cookie {
         Some(token) => state
             .store
             .session_user(&token.hash(), unix_now())

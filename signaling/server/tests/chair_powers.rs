@@ -238,3 +238,26 @@ async fn the_chair_needs_a_staff_login_and_can_hand_over_to_logged_in_staff() {
         "the former chair has no powers"
     );
 }
+
+#[tokio::test]
+async fn a_cross_site_page_cannot_borrow_a_staff_login() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = start().await;
+    let (chair, _) = server.meeting(0).await;
+    let mut request = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", server.staff_cookie().await.parse().unwrap());
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    send(
+        &mut ws,
+        &serde_json::json!({"type":"join","v":1,"token":chair,"display_name":"Eve"}).to_string(),
+    )
+    .await;
+    assert_eq!(recv(&mut ws).await.unwrap()["code"], "login_required");
+}
