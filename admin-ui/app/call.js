@@ -1,6 +1,7 @@
 // One participant's connection to a meeting: the signaling WebSocket and the RTCPeerConnection,
 // with automatic reconnection. Messages from the server are handled strictly in order.
 
+const TERMINAL = new Set(['denied', 'removed', 'meeting_ended']);
 const FATAL = new Set(['link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'login_required']);
 const MAX_RETRIES = 10;
 
@@ -27,6 +28,12 @@ export class Call extends EventTarget {
     this.pingTimer = null;
     this.audioMuted = false;
     this.videoMuted = false;
+    this.tracks = new Map(); // mid -> {participant_id, kind} from the server's offers
+    this.screens = new Map(); // participant id -> MediaStream of their shared window or tab
+    this.screenSender = null;
+    this.screenTrack = null; // our own shared window or tab, once the server granted it
+    this.pendingScreen = null;
+    this.mayShare = false;
   }
 
   emit(type, detail) {
@@ -50,6 +57,11 @@ export class Call extends EventTarget {
     ws.addEventListener('message', (event) => {
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
+      // The end of the call is never held up behind a renegotiation still in progress.
+      if (TERMINAL.has(message.type) || (message.type === 'error' && FATAL.has(message.code))) {
+        this.handle(message).catch((e) => console.warn('sluss:', e));
+        return;
+      }
       this.queue = this.queue.then(() => this.handle(message)).catch((e) => console.warn('sluss:', e));
     });
     ws.addEventListener('close', () => {
@@ -86,6 +98,7 @@ export class Call extends EventTarget {
         break;
       case 'meeting_state_changed':
         this.meeting = m.meeting;
+        await this.syncScreen();
         this.emit('meeting');
         break;
       case 'chat':
@@ -108,6 +121,7 @@ export class Call extends EventTarget {
         break;
       case 'offer': {
         if (!this.pc) return;
+        this.tracks = new Map(m.tracks.map((t) => [t.mid, t]));
         await this.pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
         const answer = await this.pc.createAnswer();
         await this.pc.setLocalDescription(answer);
@@ -117,6 +131,11 @@ export class Call extends EventTarget {
       case 'participant_joined':
       case 'participant_updated': {
         const p = m.participant;
+        if (p.participant_id === this.participantId) {
+          this.mayShare = p.may_share_screen;
+          this.emit('self');
+          break;
+        }
         if (p.admitted) {
           this.lobby.delete(p.participant_id);
           this.participants.set(p.participant_id, p);
@@ -133,6 +152,7 @@ export class Call extends EventTarget {
         this.emit('participants', { changed: m.participant_id, kind: m.type });
         break;
       case 'error':
+        if (m.code === 'screen_share_refused') this.dropPendingScreen();
         if (FATAL.has(m.code)) {
           this.closed = true;
           this.teardown();
@@ -175,6 +195,53 @@ export class Call extends EventTarget {
 
   sendChat(text) { this.send({ type: 'chat', text }); }
 
+  /// R11: share a window or tab. The browser asks which; whole screens are not offered.
+  async startShare() {
+    const stream = await navigator.mediaDevices.getDisplayMedia({
+      video: { displaySurface: 'window' },
+      audio: false,
+      monitorTypeSurfaces: 'exclude',
+      selfBrowserSurface: 'exclude',
+      surfaceSwitching: 'include',
+    });
+    this.pendingScreen = stream.getVideoTracks()[0];
+    this.pendingScreen.addEventListener('ended', () => this.stopShare());
+    this.send({ type: 'start_screen_share' });
+  }
+
+  stopShare() {
+    this.send({ type: 'stop_screen_share' });
+    this.dropPendingScreen();
+    this.dropScreen();
+  }
+
+  dropPendingScreen() {
+    this.pendingScreen?.stop();
+    this.pendingScreen = null;
+  }
+
+  dropScreen() {
+    if (this.screenTrack) {
+      this.screenTrack.stop();
+      this.screenTrack = null;
+      this.screenSender?.replaceTrack(null).catch(() => {});
+    }
+  }
+
+  /// Follows the server: our share starts when granted and stops when the server says so.
+  async syncScreen() {
+    const mine = this.meeting?.screen_sharer === this.participantId;
+    if (mine && this.pendingScreen) {
+      this.screenTrack = this.pendingScreen;
+      this.pendingScreen = null;
+      await this.screenSender?.replaceTrack(this.screenTrack);
+    } else if (!mine) {
+      this.dropScreen();
+    }
+  }
+
+  allowScreen(id, allowed) { this.send({ type: 'allow_screen_share', participant_id: id, allowed }); }
+
   /// A fresh peer connection that publishes our camera and microphone.
   async negotiate() {
     this.closePc();
@@ -183,6 +250,10 @@ export class Call extends EventTarget {
     for (const track of this.stream.getTracks()) {
       pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
     }
+    // R11: a third m-line, reserved for a shared window or tab. It carries nothing until the
+    // server grants a share, and the server forwards nothing from it otherwise.
+    this.screenSender = pc.addTransceiver('video', { direction: 'sendonly', streams: [this.stream] }).sender;
+    if (this.screenTrack) await this.screenSender.replaceTrack(this.screenTrack);
     pc.addEventListener('icecandidate', (e) => {
       if (e.candidate && e.candidate.candidate) {
         this.send({ type: 'candidate', candidate: e.candidate.candidate, sdp_mid: e.candidate.sdpMid });
@@ -198,6 +269,11 @@ export class Call extends EventTarget {
   onTrack(event) {
     const id = event.streams[0]?.id;
     if (!id) return;
+    if (this.tracks.get(event.transceiver?.mid)?.kind === 'screen') {
+      this.screens.set(id, new MediaStream([event.track]));
+      this.emit('track', { participantId: id, screen: true });
+      return;
+    }
     let stream = this.remote.get(id);
     if (!stream) {
       stream = new MediaStream();

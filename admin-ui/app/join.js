@@ -95,6 +95,33 @@ function enterMeeting(name, stream) {
     cam.setAttribute('aria-pressed', String(call.videoMuted));
     tiles.renderSelf();
   };
+  const share = $('share');
+  const renderShare = () => {
+    const sharer = call.meeting?.screen_sharer ?? null;
+    share.hidden = !(call.isChair || call.mayShare);
+    share.textContent = t(sharer === call.participantId ? 'share.stop' : 'share.start');
+    const area = $('screen-area');
+    const stream = sharer && sharer !== call.participantId ? call.screens.get(sharer) : null;
+    const mine = sharer === call.participantId && call.screenTrack ? new MediaStream([call.screenTrack]) : null;
+    const show = stream ?? mine;
+    area.hidden = !show;
+    if (show && $('screen-video').srcObject?.getVideoTracks()[0] !== show.getVideoTracks()[0]) {
+      $('screen-video').srcObject = show;
+    }
+    const who = sharer === call.participantId ? t('meeting.you') : call.participants.get(sharer)?.display_name;
+    $('screen-caption').textContent = show ? `${t('share.by')} ${who ?? ''}` : '';
+  };
+  share.addEventListener('click', async () => {
+    if (call.meeting?.screen_sharer === call.participantId) {
+      call.stopShare();
+    } else {
+      try { await call.startShare(); } catch { /* the person cancelled the picker */ }
+    }
+    renderShare();
+  });
+  call.addEventListener('self', renderShare);
+  call.addEventListener('meeting', renderShare);
+  call.addEventListener('track', renderShare);
   mic.addEventListener('click', () => { call.setAudioMuted(!call.audioMuted); renderControls(); });
   cam.addEventListener('click', () => { call.setVideoMuted(!call.videoMuted); renderControls(); });
   $('leave').addEventListener('click', () => {

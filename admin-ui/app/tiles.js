@@ -38,8 +38,10 @@ export class Tiles {
       h('button', { type: 'button', class: 'secondary small', onclick: () => this.call.muteOther(id) }, t('chair.mute')),
       h('button', { type: 'button', class: 'secondary small', onclick: () => this.call.remove(id) }, t('chair.remove')));
     const handOver = h('button', { type: 'button', class: 'secondary small hand-over', hidden: true, onclick: () => this.call.handOver(id) }, t('chair.handOver'));
-    el.append(handOver);
-    return { el, select, handOver };
+    const share = h('button', { type: 'button', class: 'secondary small allow-share', 'aria-pressed': 'false' }, t('chair.allowShare'));
+    share.addEventListener('click', () => this.call.allowScreen(id, share.getAttribute('aria-pressed') !== 'true'));
+    el.append(handOver, share);
+    return { el, select, handOver, share };
   }
 
   /// Brings the grid in line with the call's participants and remote streams.
@@ -76,6 +78,8 @@ export class Tiles {
       tile.actions.select.value = p.identification ?? '';
       // R7: the chair can be handed only to logged-in staff.
       tile.actions.handOver.hidden = !p.staff;
+      tile.actions.share.setAttribute('aria-pressed', String(Boolean(p.may_share_screen)));
+      tile.actions.share.textContent = t(p.may_share_screen ? 'chair.disallowShare' : 'chair.allowShare');
       tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
     }
     for (const [id, tile] of this.tiles) {

@@ -315,7 +315,6 @@ async function main() {
 
   // A fourth person knocks and the chair turns them away.
   const d = { key: 'D', name: 'Dan', page: await (await context(browserBC)).newPage() };
-  everyone.push(d);
   await d.page.goto(withRawAudio(links.d));
   await d.page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
   await d.page.fill('#name', d.name);
@@ -347,12 +346,50 @@ async function main() {
   const chatSeen = await until('C to see the chat message', async () => (await people[2].page.textContent('#chat-log')).includes('Hej från Bertil'), 10_000).catch(() => false);
   check('a chat message reaches the others in the room', Boolean(chatSeen));
 
+  // R11: screen sharing only for those the chair allows, only while everyone is identified,
+  // a window or tab (never the whole screen), and it stops when someone unidentified comes in.
+  const bp = people[1].page;
+  check('nobody may share before the chair allows it', !(await bp.isVisible('#share')));
+  await a.page.click(`[data-participant-id="${b.id}"] .allow-share`);
+  await bp.waitForSelector('#share:not([hidden])', { timeout: 10_000 });
+  await bp.click('#share');
+  const refused = await until('B to be refused', async () => (await bp.textContent('#status')).includes('identifierade'), 10_000).catch(() => false);
+  check('a share is refused while someone in the room is unidentified', Boolean(refused));
+  await a.page.selectOption(`[data-participant-id="${people[2].id}"] select.identify`, 'known_from_before');
+  await sleep(500);
+  await bp.click('#share');
+  const screenShown = async (page) => page.evaluate(() => {
+    const v = document.getElementById('screen-video');
+    return !document.getElementById('screen-area').hidden && v.videoWidth > 0;
+  });
+  const seen = await until("A and C to see B's shared tab", async () => (await screenShown(a.page)) && (await screenShown(people[2].page)), 20_000).catch(() => false);
+  check('the shared window or tab reaches everyone in the room', Boolean(seen));
+  const surface = await bp.evaluate(() => document.getElementById('screen-video').srcObject?.getVideoTracks()[0]?.getSettings().displaySurface);
+  check('the browser was asked for a window or tab, not the whole screen', surface !== 'monitor', surface);
+  // Dan knocks again (a fresh page: the same URL would not reload) and the chair lets him in,
+  // unidentified: the share stops at once.
+  await d.page.close();
+  d.page = await (await context(browserBC)).newPage();
+  d.console = [];
+  d.page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') d.console.push(m.text()); });
+  d.page.on('pageerror', (e) => d.console.push(`pageerror: ${e.message}`));
+  await d.page.goto(withRawAudio(links.d));
+  await d.page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  await d.page.fill('#name', d.name);
+  await d.page.click('#join-button');
+  await a.page.waitForSelector('#lobby-list li:has-text("Dan")', { timeout: 15_000 });
+  await a.page.click('#lobby-list li:has-text("Dan") button.primary');
+  const stopped = await until('the share to stop', async () => !(await a.page.isVisible('#screen-area')) && !(await people[2].page.isVisible('#screen-area')), 10_000).catch(() => false);
+  check('the share stops when someone unidentified is admitted', Boolean(stopped));
+  everyone.push(d);
+
   // R8: the chair ends the meeting for everyone; no link works afterwards.
   await a.page.click('#end');
   await a.page.click('#end-yes');
-  for (const p of people) {
+  for (const p of [...people, d]) {
     const text = await until(`${p.key} to see the end`, async () => (await p.page.isVisible('#message')) && p.page.textContent('#message-text'), 15_000).catch(() => '');
-    check(`${p.key} is disconnected when the chair ends the meeting`, /avslutat|ended/.test(text), text);
+    const why = text || `status "${await p.page.textContent('#status')}", console ${JSON.stringify(p.console?.slice(-5) ?? [])}`;
+    check(`${p.key} is disconnected when the chair ends the meeting`, /avslutat|ended/.test(text), why);
   }
   await people[1].page.goto(people[1].link);
   const after = await until('the ended page', async () => (await people[1].page.isVisible('#message')) && people[1].page.textContent('#message-text'), 15_000).catch(() => '');
@@ -364,7 +401,7 @@ async function main() {
   const entries = execFileSync(bin, ['audit', 'export', '--config', config, '--reader', 'browser-test'])
     .toString().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const events = new Set(entries.map((e) => e.event));
-  for (const e of ['meeting_created', 'joined', 'knocked', 'admitted', 'denied', 'identified', 'chat_on', 'ended']) {
+  for (const e of ['meeting_created', 'joined', 'knocked', 'admitted', 'denied', 'identified', 'chat_on', 'screen_share_allowed', 'screen_share_started', 'screen_share_stopped', 'ended']) {
     check(`the audit trail records '${e}'`, events.has(e));
   }
   const identified = entries.find((e) => e.event === 'identified');

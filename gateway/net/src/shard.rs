@@ -48,6 +48,11 @@ pub enum Command {
     RemovePeer {
         peer: PeerId,
     },
+    /// R11: forward this peer's screen track, or stop forwarding it.
+    SetScreenSharing {
+        peer: PeerId,
+        allowed: bool,
+    },
     Shutdown,
 }
 
@@ -169,6 +174,9 @@ impl Worker {
             Command::RemovePeer { peer } => {
                 self.relay.remove_peer(now, peer);
                 self.sinks.remove(&peer);
+            }
+            Command::SetScreenSharing { peer, allowed } => {
+                self.relay.set_screen_sharing(now, peer, allowed);
             }
             Command::Shutdown => {}
         }

@@ -18,6 +18,7 @@ pub(crate) struct PendingAdd {
     pub(crate) publisher: PeerId,
     pub(crate) label: String,
     pub(crate) kind: TrackKind,
+    pub(crate) screen: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,9 @@ pub(crate) struct Peer {
     pub(crate) to_add: Vec<PendingAdd>,
     pub(crate) to_stop: Vec<Mid>,
     pub(crate) producers: usize,
+    pub(crate) video_producers: usize,
+    /// Whether this peer's screen track may be forwarded now (R11).
+    pub(crate) screen_allowed: bool,
     /// The source of the last binding request handed to `rtc`, until its answer is seen.
     pub(crate) stun_source: Option<SocketAddr>,
     /// Addresses validated by ICE for this peer.
@@ -70,9 +74,10 @@ impl Peer {
         }
         let mut api = self.rtc.sdp_api();
         for add in self.to_add.drain(..) {
-            let kind = match add.kind {
-                TrackKind::Audio => "audio",
-                TrackKind::Video => "video",
+            let kind = match (add.kind, add.screen) {
+                (TrackKind::Audio, _) => "audio",
+                (TrackKind::Video, false) => "video",
+                (TrackKind::Video, true) => "screen",
             };
             let track_id = format!("{}-{kind}-{}", add.label, add.producer.0);
             let mid = api.add_media(
@@ -105,6 +110,7 @@ impl Peer {
                 publisher: c.add.publisher,
                 label: c.add.label.clone(),
                 kind: c.add.kind,
+                screen: c.add.screen,
             })
             .collect();
         Some((offer.to_sdp_string(), tracks))

@@ -53,6 +53,8 @@ pub struct TrackDescription {
     /// The label the publisher was added with (its msid stream id).
     pub label: String,
     pub kind: TrackKind,
+    /// The publisher's screen (its second video track) rather than its camera.
+    pub screen: bool,
 }
 
 /// What the relay tells its caller.
@@ -167,6 +169,7 @@ impl Relay {
                     .map(|x| x.label.clone())
                     .unwrap_or_default(),
                 kind: p.kind,
+                screen: p.screen,
             })
             .collect();
         router_state.peers.push(id);
@@ -184,6 +187,8 @@ impl Relay {
                 to_add,
                 to_stop: Vec::new(),
                 producers: 0,
+                video_producers: 0,
+                screen_allowed: false,
                 stun_source: None,
                 addresses: Vec::new(),
                 last_consent: now,
@@ -294,6 +299,40 @@ impl Relay {
         let peer = self.peers.get_mut(&id).ok_or(RelayError::UnknownPeer)?;
         peer.rtc.add_remote_candidate(c);
         Ok(())
+    }
+
+    /// R11: whether this peer's screen track is forwarded. Turning it off stops a running
+    /// share at the next packet; turning it on asks the sharer for a keyframe.
+    pub fn set_screen_sharing(&mut self, now: Instant, id: PeerId, allowed: bool) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        peer.screen_allowed = allowed;
+        let router = peer.router;
+        if allowed {
+            let screens: Vec<ProducerId> = self
+                .routers
+                .get(&router)
+                .map(|r| {
+                    r.producers
+                        .iter()
+                        .filter(|p| p.peer == id && p.screen)
+                        .map(|p| p.id)
+                        .collect()
+                })
+                .unwrap_or_default();
+            for producer in screens {
+                if let Some(p) = self
+                    .routers
+                    .get_mut(&router)
+                    .and_then(|r| r.producer_mut(producer))
+                {
+                    p.last_keyframe_request = None;
+                }
+                self.request_keyframe(now, router, producer);
+            }
+            self.poll_dirty(now);
+        }
     }
 
     /// Removes a peer: its tracks stop for everyone else (they get an offer that stops them).
@@ -598,11 +637,15 @@ impl Relay {
             return;
         }
         peer.producers += 1;
+        let kind = TrackKind::from_media(added.kind);
+        let screen = kind == TrackKind::Video && peer.video_producers >= 1;
+        if kind == TrackKind::Video {
+            peer.video_producers += 1;
+        }
         let label = peer.label.clone();
         let router_id = peer.router;
         let producer = ProducerId(self.next_producer);
         self.next_producer += 1;
-        let kind = TrackKind::from_media(added.kind);
         let Some(router) = self.routers.get_mut(&router_id) else {
             return;
         };
@@ -611,6 +654,7 @@ impl Relay {
             peer: id,
             mid: added.mid,
             kind,
+            screen,
             consumers: Vec::new(),
             last_keyframe_request: None,
         });
@@ -621,6 +665,7 @@ impl Relay {
                     publisher: id,
                     label: label.clone(),
                     kind,
+                    screen,
                 });
                 self.dirty.push(*other);
             }
@@ -650,12 +695,18 @@ impl Relay {
             return;
         };
         self.stats.rtp_received += 1;
+        let publisher_screen_allowed = publisher.screen_allowed;
         let Some(router) = self.routers.get_mut(&publisher.router) else {
             return;
         };
         let Some(producer) = router.producer_of(from, mid) else {
             return;
         };
+        if producer.screen && !publisher_screen_allowed {
+            // R11: a screen that the meeting has not allowed goes nowhere.
+            self.stats.screen_blocked += 1;
+            return;
+        }
         let nackable = producer.kind == TrackKind::Video;
         let ext = ExtensionValues {
             audio_level: packet.header.ext_vals.audio_level,

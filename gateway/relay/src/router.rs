@@ -19,6 +19,8 @@ pub(crate) struct Producer {
     pub(crate) peer: PeerId,
     pub(crate) mid: Mid,
     pub(crate) kind: TrackKind,
+    /// A peer's second video track is its screen: forwarded only while allowed (R11).
+    pub(crate) screen: bool,
     /// Subscribers whose negotiation for this track is complete.
     pub(crate) consumers: Vec<ConsumerRef>,
     pub(crate) last_keyframe_request: Option<Instant>,

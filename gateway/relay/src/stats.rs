@@ -25,11 +25,13 @@ pub struct RelayStats {
     pub ice_failures: u64,
     /// Transports closed by a DTLS failure (including a fingerprint mismatch).
     pub dtls_failures: u64,
+    /// Screen-track packets not forwarded because the meeting had not allowed the share (R11).
+    pub screen_blocked: u64,
 }
 
 impl RelayStats {
     /// Every counter with a metric-friendly name, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u64); 14] {
+    pub fn named(&self) -> [(&'static str, u64); 15] {
         [
             ("datagrams_received", self.datagrams_received),
             ("bytes_received", self.bytes_received),
@@ -44,6 +46,7 @@ impl RelayStats {
             ("rejected_by_transport", self.rejected_by_transport),
             ("ice_failures", self.ice_failures),
             ("dtls_failures", self.dtls_failures),
+            ("screen_blocked", self.screen_blocked),
             ("send_errors", 0),
         ]
     }

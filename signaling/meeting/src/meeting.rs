@@ -144,6 +144,8 @@ pub enum ChairAction {
     SetLocked(bool),
     /// R7: hand the chair to another logged-in member of staff in the room.
     HandOver(ParticipantId),
+    /// R11: let someone share a window or tab (or take that away, stopping their share).
+    AllowScreenShare(ParticipantId, bool),
     /// R10: chat in a sensitive meeting is off until the chair turns it on.
     SetChat(bool),
     Identify(ParticipantId, Identification),
@@ -253,6 +255,31 @@ pub enum Effect {
         by: ParticipantId,
         kind: RecordingKind,
     },
+    ScreenShareAllowed {
+        participant: ParticipantId,
+        allowed: bool,
+        by: ParticipantId,
+    },
+    /// R11: forward this participant's screen track from now on.
+    ScreenShareStarted(ParticipantId),
+    /// R11: stop forwarding it, at once.
+    ScreenShareStopped {
+        participant: ParticipantId,
+        reason: ScreenStopReason,
+    },
+}
+
+/// Why a screen share stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenStopReason {
+    /// The sharer stopped, or someone else started sharing.
+    Stopped,
+    /// Someone who is not identified came into the room (R11).
+    UnidentifiedAdmitted,
+    /// The chair took the permission away.
+    PermissionRevoked,
+    /// The sharer left the room.
+    Left,
 }
 
 /// What someone asked to capture.
@@ -273,6 +300,10 @@ pub enum RefusalReason {
     ChatOff,
     /// Only those in the room may chat.
     NotInRoom,
+    /// R11: the chair has not allowed this person to share.
+    ScreenNotAllowed,
+    /// R11: someone in the room is not identified yet.
+    SomeoneUnidentified,
     Ended,
 }
 
@@ -284,7 +315,11 @@ impl std::fmt::Display for RefusalReason {
             }
             RefusalReason::NotAvailable => "recording is not available on this server",
             RefusalReason::ChatOff => "chat is off in this meeting",
-            RefusalReason::NotInRoom => "only people in the meeting can chat",
+            RefusalReason::NotInRoom => "only people in the meeting can do that",
+            RefusalReason::ScreenNotAllowed => "the chair has not allowed you to share your screen",
+            RefusalReason::SomeoneUnidentified => {
+                "screen sharing needs everyone in the meeting to be identified first"
+            }
             RefusalReason::Ended => "the meeting has ended",
         })
     }
@@ -300,6 +335,8 @@ pub struct Meeting {
     ended: bool,
     sensitive: bool,
     chat_enabled: bool,
+    screen_allowed: Vec<ParticipantId>,
+    screen_sharer: Option<ParticipantId>,
 }
 
 impl Meeting {
@@ -313,6 +350,8 @@ impl Meeting {
             ended: false,
             sensitive: true,
             chat_enabled: false,
+            screen_allowed: Vec::new(),
+            screen_sharer: None,
         }
     }
 
@@ -365,6 +404,66 @@ impl Meeting {
             from: from.clone(),
             text,
         }])
+    }
+
+    /// R11: share a window or tab. Only for those the chair allows (the chair may always),
+    /// and only while everyone in the room is identified.
+    pub fn start_screen_share(&mut self, id: &ParticipantId) -> Result<Vec<Effect>, RefusalReason> {
+        if self.ended {
+            return Err(RefusalReason::Ended);
+        }
+        if !self.participant(id).is_some_and(|p| p.is_admitted()) {
+            return Err(RefusalReason::NotInRoom);
+        }
+        if self.chair.as_ref() != Some(id) && !self.screen_allowed.contains(id) {
+            return Err(RefusalReason::ScreenNotAllowed);
+        }
+        if self
+            .participants()
+            .any(|p| p.is_admitted() && p.identification.is_none())
+        {
+            return Err(RefusalReason::SomeoneUnidentified);
+        }
+        let mut effects = Vec::new();
+        if let Some(previous) = self.screen_sharer.replace(id.clone()) {
+            if &previous != id {
+                effects.push(Effect::ScreenShareStopped {
+                    participant: previous,
+                    reason: ScreenStopReason::Stopped,
+                });
+            }
+        }
+        effects.push(Effect::ScreenShareStarted(id.clone()));
+        Ok(effects)
+    }
+
+    pub fn stop_screen_share(&mut self, id: &ParticipantId) -> Vec<Effect> {
+        self.stop_share_if(|sharer| sharer == id, ScreenStopReason::Stopped)
+    }
+
+    fn stop_share_if(
+        &mut self,
+        cond: impl Fn(&ParticipantId) -> bool,
+        reason: ScreenStopReason,
+    ) -> Vec<Effect> {
+        match self.screen_sharer.take() {
+            Some(sharer) if cond(&sharer) => vec![Effect::ScreenShareStopped {
+                participant: sharer,
+                reason,
+            }],
+            other => {
+                self.screen_sharer = other;
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn screen_sharer(&self) -> Option<&ParticipantId> {
+        self.screen_sharer.as_ref()
+    }
+
+    pub fn may_share_screen(&self, id: &ParticipantId) -> bool {
+        self.chair.as_ref() == Some(id) || self.screen_allowed.contains(id)
     }
 
     pub fn is_sensitive(&self) -> bool {
@@ -466,10 +565,18 @@ impl Meeting {
                 p.admission = Admission::Admitted {
                     by: Some(by.clone()),
                 };
-                Ok(vec![Effect::Admitted {
+                let unidentified = p.identification.is_none();
+                let mut effects = vec![Effect::Admitted {
                     participant: id,
                     by,
-                }])
+                }];
+                if unidentified {
+                    // R11: no screen is shown to someone not yet identified.
+                    effects.extend(
+                        self.stop_share_if(|_| true, ScreenStopReason::UnidentifiedAdmitted),
+                    );
+                }
+                Ok(effects)
             }
             ChairAction::Deny(id) => {
                 if self.find_mut(&id)?.is_admitted() {
@@ -487,10 +594,16 @@ impl Meeting {
                 }
                 self.find_mut(&id)?;
                 self.participants.retain(|p| p.id != id);
-                Ok(vec![Effect::Removed {
-                    participant: id,
-                    by,
-                }])
+                self.screen_allowed.retain(|p| p != &id);
+                let mut effects = self.stop_share_if(|s| s == &id, ScreenStopReason::Left);
+                effects.insert(
+                    0,
+                    Effect::Removed {
+                        participant: id,
+                        by,
+                    },
+                );
+                Ok(effects)
             }
             ChairAction::Mute(id) => {
                 let p = self.find_mut(&id)?;
@@ -518,6 +631,26 @@ impl Meeting {
                 self.chair = Some(id.clone());
                 Ok(vec![Effect::ChairChanged { chair: Some(id) }])
             }
+            ChairAction::AllowScreenShare(id, allowed) => {
+                if !self.find_mut(&id)?.is_admitted() {
+                    return Err(ActionError::NotInRoom);
+                }
+                self.screen_allowed.retain(|p| p != &id);
+                if allowed {
+                    self.screen_allowed.push(id.clone());
+                }
+                let mut effects = vec![Effect::ScreenShareAllowed {
+                    participant: id.clone(),
+                    allowed,
+                    by,
+                }];
+                if !allowed {
+                    effects.extend(
+                        self.stop_share_if(|s| s == &id, ScreenStopReason::PermissionRevoked),
+                    );
+                }
+                Ok(effects)
+            }
             ChairAction::SetChat(enabled) => {
                 self.chat_enabled = enabled;
                 Ok(vec![Effect::ChatChanged { enabled, by }])
@@ -543,6 +676,7 @@ impl Meeting {
                 Ok(vec![Effect::ConsentRecorded { by }])
             }
             ChairAction::End => {
+                self.screen_sharer = None;
                 self.ended = true;
                 self.participants.clear();
                 self.chair = None;
@@ -570,6 +704,7 @@ impl Meeting {
         };
         self.participants.retain(|p| p.id != id);
         let mut effects = vec![Effect::Revoked(id.clone())];
+        effects.extend(self.stop_share_if(|s| s == &id, ScreenStopReason::Left));
         effects.extend(self.chair_left(&id));
         effects
     }
@@ -583,6 +718,7 @@ impl Meeting {
         self.ended = true;
         self.participants.clear();
         self.chair = None;
+        self.screen_sharer = None;
         vec![Effect::Cancelled]
     }
 
@@ -610,6 +746,8 @@ impl Meeting {
             return Vec::new();
         }
         let mut effects = vec![Effect::Departed(id.clone())];
+        effects.extend(self.stop_share_if(|s| s == id, ScreenStopReason::Left));
+        self.screen_allowed.retain(|p| p != id);
         effects.extend(self.chair_left(id));
         effects
     }

@@ -72,6 +72,14 @@ pub enum ClientMessage {
     Chat {
         text: String,
     },
+    /// R11: the chair lets someone share a window or tab (or takes that away).
+    AllowScreenShare {
+        participant_id: String,
+        allowed: bool,
+    },
+    /// R11: start sharing (the client's screen transceiver carries it once granted).
+    StartScreenShare,
+    StopScreenShare,
     /// R9: refused for a sensitive meeting, whoever asks.
     StartRecording,
     StartTranscription,
@@ -156,12 +164,15 @@ impl ClientMessage {
             | ClientMessage::Remove { participant_id }
             | ClientMessage::Mute { participant_id }
             | ClientMessage::HandOver { participant_id }
+            | ClientMessage::AllowScreenShare { participant_id, .. }
             | ClientMessage::Identify { participant_id, .. } => {
                 within(participant_id, 64, "participant_id")?;
             }
             ClientMessage::Chat { text } => within(text, 1000, "text")?,
             ClientMessage::MediaState { .. }
             | ClientMessage::SetChat { .. }
+            | ClientMessage::StartScreenShare
+            | ClientMessage::StopScreenShare
             | ClientMessage::StartRecording
             | ClientMessage::StartTranscription
             | ClientMessage::Leave
@@ -196,6 +207,8 @@ pub enum Connection {
 pub enum Kind {
     Audio,
     Video,
+    /// A shared window or tab (R11).
+    Screen,
 }
 
 /// What one participant knows of another.
@@ -213,6 +226,8 @@ pub struct ParticipantInfo {
     pub identification: Option<IdentificationMethod>,
     /// Logged in as staff (R2): may be handed the chair.
     pub staff: bool,
+    /// The chair allows this person to share a window or tab (R11).
+    pub may_share_screen: bool,
 }
 
 /// The meeting's own state, as everyone in the room sees it.
@@ -224,6 +239,8 @@ pub struct MeetingState {
     /// Sensitive meetings cannot be recorded or transcribed (R9).
     pub sensitive: bool,
     pub chat_enabled: bool,
+    /// Who is sharing a window or tab now, if anyone (R11).
+    pub screen_sharer: Option<String>,
 }
 
 /// One remote track in a server offer.
@@ -264,6 +281,8 @@ pub enum ErrorCode {
     ChatOff,
     /// The chair's link needs a staff login (R2). Fatal.
     LoginRequired,
+    /// R11: not allowed, or someone in the room is not identified.
+    ScreenShareRefused,
     /// R12: a personnummer or samordningsnummer in a text field.
     PersonalIdentityNumber,
 }

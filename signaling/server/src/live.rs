@@ -452,6 +452,21 @@ impl Live {
                 }
                 return;
             }
+            ClientMessage::StartScreenShare => {
+                match self.core.start_screen_share(&participant) {
+                    Ok(effects) => self.apply(effects).await,
+                    Err(reason) => {
+                        let (code, message) = refusal(reason);
+                        self.send(&participant, ServerMessage::error(code, message));
+                    }
+                }
+                return;
+            }
+            ClientMessage::StopScreenShare => {
+                let effects = self.core.stop_screen_share(&participant);
+                self.apply(effects).await;
+                return;
+            }
             ClientMessage::StartRecording | ClientMessage::StartTranscription => {
                 let kind = if matches!(message, ClientMessage::StartRecording) {
                     RecordingKind::Recording
@@ -489,6 +504,12 @@ impl Live {
                         if result.is_ok() {
                             conn.peer = Some(peer);
                             self.peers.insert(peer, participant.clone());
+                            // A sharer who reconnected keeps sharing on the new transport.
+                            if self.core.screen_sharer() == Some(&participant) {
+                                let allowed = true;
+                                media
+                                    .send(self.router, Command::SetScreenSharing { peer, allowed });
+                            }
                         }
                         result
                     }
@@ -561,9 +582,10 @@ impl Live {
                     .map(|t| TrackInfo {
                         mid: t.mid,
                         participant_id: t.label,
-                        kind: match t.kind {
-                            TrackKind::Audio => Kind::Audio,
-                            TrackKind::Video => Kind::Video,
+                        kind: match (t.kind, t.screen) {
+                            (TrackKind::Audio, _) => Kind::Audio,
+                            (TrackKind::Video, false) => Kind::Video,
+                            (TrackKind::Video, true) => Kind::Screen,
                         },
                     })
                     .collect();
@@ -615,6 +637,9 @@ fn refusal(reason: RefusalReason) -> (ErrorCode, String) {
         RefusalReason::Sensitive | RefusalReason::NotAvailable => ErrorCode::RecordingForbidden,
         RefusalReason::ChatOff => ErrorCode::ChatOff,
         RefusalReason::NotInRoom => ErrorCode::NotAdmitted,
+        RefusalReason::ScreenNotAllowed | RefusalReason::SomeoneUnidentified => {
+            ErrorCode::ScreenShareRefused
+        }
         RefusalReason::Ended => ErrorCode::MeetingEnded,
     };
     let mut message = reason.to_string();

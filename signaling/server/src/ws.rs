@@ -299,5 +299,6 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::RecordingForbidden => "recording_forbidden",
         ErrorCode::ChatOff => "chat_off",
         ErrorCode::LoginRequired => "login_required",
+        ErrorCode::ScreenShareRefused => "screen_share_refused",
     }
 }

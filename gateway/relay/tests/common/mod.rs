@@ -29,6 +29,8 @@ pub struct Client {
     pub peer: PeerId,
     pub audio: Mid,
     pub video: Mid,
+    /// A second video m-line, the screen, when the client was made with one.
+    pub screen: Option<Mid>,
     pub pending: Option<SdpPendingOffer>,
     pub received: Vec<Received>,
     pub keyframe_requests: usize,
@@ -77,6 +79,11 @@ impl World {
 
     /// A client that publishes audio and video joins `router`; returns its index.
     pub fn join(&mut self, router: u64) -> usize {
+        self.join_with(router, false)
+    }
+
+    /// Like `join`, with a third m-line for a screen.
+    pub fn join_with(&mut self, router: u64, with_screen: bool) -> usize {
         let idx = self.clients.len();
         let addr: SocketAddr = format!("127.0.0.{}:{}", 2 + idx / 200, 5000 + idx)
             .parse()
@@ -91,6 +98,8 @@ impl World {
         let mut api = rtc.sdp_api();
         let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
         let video = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let screen = with_screen
+            .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
         let (offer, pending) = api.apply().unwrap();
         let peer = PeerId(idx as u64 + 1);
         let answer = self
@@ -113,6 +122,7 @@ impl World {
             peer,
             audio,
             video,
+            screen,
             pending: None,
             received: Vec::new(),
             keyframe_requests: 0,
@@ -244,6 +254,37 @@ impl World {
             RtpWrite::new(pt, SeqNo::from(seq), (seq * 960) as u32, now, payload)
                 .marker(true)
                 .nackable(k == 1),
+        );
+    }
+
+    /// Client `idx` sends one packet on its screen m-line, payload tagged `[idx, 2, counter]`.
+    pub fn send_screen(&mut self, idx: usize, size: usize) {
+        let now = self.now;
+        let c = &mut self.clients[idx];
+        let mid = c.screen.expect("a client with a screen");
+        let pt = c
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == Codec::Vp8)
+            .unwrap()
+            .pt();
+        c.seq[1] += 1;
+        let seq = c.seq[1] + 100_000;
+        let mut payload = vec![0u8; size.max(4)];
+        payload[0] = idx as u8;
+        payload[1] = 2;
+        payload[2..4].copy_from_slice(&(seq as u16).to_be_bytes());
+        let mut api = c.rtc.direct_api();
+        let tx = api.stream_tx_by_mid(mid, None).expect("screen stream");
+        tx.write_rtp(
+            RtpWrite::new(
+                pt,
+                SeqNo::from(seq - 100_000),
+                (seq * 3000) as u32,
+                now,
+                payload,
+            )
+            .marker(true),
         );
     }
 

@@ -361,6 +361,72 @@ fn logged_in_staff_enter_directly_unless_locked_and_can_take_the_chair() {
     }));
 }
 
+#[test]
+fn screen_sharing_needs_permission_and_everyone_identified() {
+    let (mut m, now) = convened();
+    m.act(now, &pid("c"), ChairAction::Admit(pid("g"))).unwrap();
+    // The guest is not identified: nobody may share, not even the chair.
+    assert_eq!(
+        m.start_screen_share(&pid("c")),
+        Err(RefusalReason::SomeoneUnidentified)
+    );
+    m.act(
+        now,
+        &pid("c"),
+        ChairAction::Identify(pid("g"), Identification::KnownFromBefore),
+    )
+    .unwrap();
+    assert_eq!(
+        m.start_screen_share(&pid("g")),
+        Err(RefusalReason::ScreenNotAllowed)
+    );
+    m.act(
+        now,
+        &pid("c"),
+        ChairAction::AllowScreenShare(pid("g"), true),
+    )
+    .unwrap();
+    assert_eq!(
+        m.start_screen_share(&pid("g")).unwrap(),
+        vec![Effect::ScreenShareStarted(pid("g"))]
+    );
+    // Someone unidentified is admitted: the share stops at once.
+    m.join(now, request("lh", "h", Role::Guest)).unwrap();
+    let effects = m.act(now, &pid("c"), ChairAction::Admit(pid("h"))).unwrap();
+    assert!(effects.contains(&Effect::ScreenShareStopped {
+        participant: pid("g"),
+        reason: ScreenStopReason::UnidentifiedAdmitted
+    }));
+    assert_eq!(m.screen_sharer(), None);
+    // Revoking the permission stops a running share.
+    m.act(
+        now,
+        &pid("c"),
+        ChairAction::Identify(pid("h"), Identification::IdShownOnCamera),
+    )
+    .unwrap();
+    m.start_screen_share(&pid("g")).unwrap();
+    let effects = m
+        .act(
+            now,
+            &pid("c"),
+            ChairAction::AllowScreenShare(pid("g"), false),
+        )
+        .unwrap();
+    assert!(effects.contains(&Effect::ScreenShareStopped {
+        participant: pid("g"),
+        reason: ScreenStopReason::PermissionRevoked
+    }));
+    assert_eq!(
+        m.act(
+            now,
+            &pid("g"),
+            ChairAction::AllowScreenShare(pid("g"), true)
+        ),
+        Err(ActionError::NotChair)
+    );
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Join(u8),
@@ -369,6 +435,7 @@ enum Op {
     Mute(u8, bool),
     Act(u8, u8, u8),
     Advance(u8),
+    Share(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -377,8 +444,9 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..6).prop_map(Op::Lost),
         (0u8..6).prop_map(Op::Leave),
         ((0u8..6), any::<bool>()).prop_map(|(p, b)| Op::Mute(p, b)),
-        ((0u8..7), (0u8..9), (0u8..7)).prop_map(|(a, k, t)| Op::Act(a, k, t)),
+        ((0u8..7), (0u8..10), (0u8..7)).prop_map(|(a, k, t)| Op::Act(a, k, t)),
         (0u8..90).prop_map(Op::Advance),
+        (0u8..6).prop_map(Op::Share),
     ]
 }
 
@@ -407,6 +475,7 @@ fn action(kind: u8, target: ParticipantId) -> ChairAction {
         5 => ChairAction::Identify(target, Identification::KnownFromBefore),
         6 => ChairAction::RecordConsent,
         7 => ChairAction::HandOver(target),
+        8 => ChairAction::AllowScreenShare(target, true),
         _ => ChairAction::End,
     }
 }
@@ -462,6 +531,10 @@ proptest! {
                     now += Duration::from_secs(u64::from(s));
                     effects = m.handle_timeout(now);
                 }
+                Op::Share(l) => {
+                    let id = id_of(&m, l);
+                    if let Ok(e) = m.start_screen_share(&id) { effects = e; }
+                }
             }
             for e in &effects {
                 if let Effect::Admitted { by, .. } = e {
@@ -487,6 +560,11 @@ proptest! {
             if let Some(chair) = m.chair() {
                 let p = m.participant(chair);
                 prop_assert!(p.is_some_and(|p| p.is_admitted() && p.staff_login), "only logged-in staff chair");
+            }
+            // R11: a screen is never shown while anyone in the room is unidentified.
+            if m.screen_sharer().is_some() {
+                prop_assert!(m.participants().filter(|p| p.is_admitted()).all(|p| p.identification.is_some()), "screen shared with someone unidentified present");
+                prop_assert!(m.participant(m.screen_sharer().unwrap()).is_some_and(|p| p.is_admitted()));
             }
             if m.is_ended() {
                 prop_assert!(m.is_empty());

@@ -90,6 +90,31 @@ impl Live {
             }
             // R15: never what was said.
             Effect::Chat { .. } => return None,
+            Effect::ScreenShareAllowed {
+                participant,
+                allowed,
+                by,
+            } => {
+                let event = if *allowed {
+                    "screen_share_allowed"
+                } else {
+                    "screen_share_disallowed"
+                };
+                (event, who(by), who(participant), none)
+            }
+            Effect::ScreenShareStarted(id) => ("screen_share_started", who(id), None, none),
+            Effect::ScreenShareStopped {
+                participant,
+                reason,
+            } => {
+                let reason = format!("{reason:?}");
+                (
+                    "screen_share_stopped",
+                    None,
+                    who(participant),
+                    serde_json::json!({ "reason": reason }),
+                )
+            }
             Effect::Ended { by } => ("ended", who(by), None, none),
             Effect::Revoked(id) => ("put_out_by_revocation", None, who(id), none),
             // Recorded by the API as `meeting_cancelled`, with who cancelled.
@@ -170,6 +195,40 @@ impl Live {
                 self.to_room(&ParticipantId::new(""), message);
             }
             Effect::RecordingRefused { .. } => {}
+            Effect::ScreenShareAllowed { participant, .. } => {
+                if let Some(info) = self.info(&participant) {
+                    self.send(
+                        &participant,
+                        ServerMessage::ParticipantUpdated {
+                            participant: info.clone(),
+                        },
+                    );
+                    self.to_room(
+                        &participant,
+                        ServerMessage::ParticipantUpdated { participant: info },
+                    );
+                }
+            }
+            Effect::ScreenShareStarted(ref id)
+            | Effect::ScreenShareStopped {
+                participant: ref id,
+                ..
+            } => {
+                // R11: the relay forwards the screen only from the moment it is allowed, and
+                // not one packet after it is stopped.
+                let allowed = matches!(effect, Effect::ScreenShareStarted(_));
+                if let Some(peer) = self.conns.get(id).and_then(|c| c.peer) {
+                    self.registry.media.send(
+                        self.router,
+                        sluss_net::Command::SetScreenSharing { peer, allowed },
+                    );
+                }
+                let meeting = self.meeting_state();
+                self.to_room(
+                    &ParticipantId::new(""),
+                    ServerMessage::MeetingStateChanged { meeting },
+                );
+            }
             Effect::ChairChanged { .. }
             | Effect::LockChanged { .. }
             | Effect::ChatChanged { .. }
@@ -231,6 +290,7 @@ impl Live {
             admitted: p.is_admitted(),
             identification: p.identification.map(wire_identification),
             staff: p.staff_login,
+            may_share_screen: self.core.may_share_screen(&p.id),
         })
     }
 
@@ -250,6 +310,7 @@ impl Live {
             consent_recorded: self.core.consent().is_some(),
             sensitive: self.core.is_sensitive(),
             chat_enabled: self.core.chat_enabled(),
+            screen_sharer: self.core.screen_sharer().map(|s| s.to_string()),
         }
     }
 
@@ -292,6 +353,10 @@ pub(super) fn chair_action(message: &ClientMessage) -> Option<ChairAction> {
         ClientMessage::EndMeeting => ChairAction::End,
         ClientMessage::SetChat { enabled } => ChairAction::SetChat(*enabled),
         ClientMessage::HandOver { participant_id } => ChairAction::HandOver(id(participant_id)),
+        ClientMessage::AllowScreenShare {
+            participant_id,
+            allowed,
+        } => ChairAction::AllowScreenShare(id(participant_id), *allowed),
         _ => return None,
     })
 }

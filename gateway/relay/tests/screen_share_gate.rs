@@ -1,0 +1,50 @@
+//! R11 in the relay: a publisher's screen track reaches nobody unless the meeting allows that
+//! share, and stops reaching anyone the moment it is disallowed.
+
+mod common;
+
+use std::time::Duration;
+
+use common::World;
+
+fn screen_packets(w: &World, at: usize, from: usize) -> usize {
+    w.clients[at]
+        .received
+        .iter()
+        .filter(|r| r.payload[0] == from as u8 && r.payload[1] == 2)
+        .count()
+}
+
+#[test]
+fn the_screen_track_flows_only_while_allowed() {
+    let mut w = World::new();
+    let a = w.join_with(1, true);
+    let b = w.join(1);
+    w.settle();
+    let send = |w: &mut World, n: usize| {
+        for _ in 0..n {
+            w.send_screen(a, 800);
+            w.advance(Duration::from_millis(20), Duration::from_millis(20));
+        }
+    };
+    // The m-line is offered (labelled as a screen), but nothing flows.
+    assert!(w.events.iter().any(|e| matches!(e, sluss_relay::RelayEvent::Offer { tracks, .. } if tracks.iter().any(|t| t.screen))));
+    send(&mut w, 10);
+    assert_eq!(screen_packets(&w, b, a), 0, "a screen share nobody allowed");
+    assert!(w.relay.stats().screen_blocked >= 10);
+
+    let now = w.now;
+    let peer = w.clients[a].peer;
+    w.relay.set_screen_sharing(now, peer, true);
+    send(&mut w, 10);
+    let shown = screen_packets(&w, b, a);
+    assert!(
+        shown >= 9,
+        "allowed: the screen reaches the others ({shown})"
+    );
+
+    let now = w.now;
+    w.relay.set_screen_sharing(now, peer, false);
+    send(&mut w, 10);
+    assert_eq!(screen_packets(&w, b, a), shown, "stopped at once");
+}
