@@ -2,7 +2,7 @@
 // with automatic reconnection. Messages from the server are handled strictly in order.
 
 const TERMINAL = new Set(['denied', 'removed', 'meeting_ended']);
-const FATAL = new Set(['link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'login_required']);
+const FATAL = new Set(['eid_required', 'link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'login_required']);
 const MAX_RETRIES = 10;
 
 export class Call extends EventTarget {
@@ -34,6 +34,7 @@ export class Call extends EventTarget {
     this.screenTrack = null; // our own shared window or tab, once the server granted it
     this.pendingScreen = null;
     this.mayShare = false;
+    this.verified = new Map(); // R5, chair only: participant id -> {name, number} from e-identification
   }
 
   emit(type, detail) {
@@ -100,6 +101,10 @@ export class Call extends EventTarget {
         this.meeting = m.meeting;
         await this.syncScreen();
         this.emit('meeting');
+        break;
+      case 'verified_identity':
+        this.verified.set(m.participant_id, { name: m.name, number: m.personal_identity_number });
+        this.emit('participants', { changed: m.participant_id, kind: m.type });
         break;
       case 'chat':
         this.emit('chat', { from: m.from, name: m.display_name, text: m.text });

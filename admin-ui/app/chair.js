@@ -39,6 +39,7 @@ export class ChairPanel {
     } else {
       list.replaceChildren(...[...call.lobby.values()].map((p) => h('li', { dataset: { participantId: p.participant_id } },
         h('span', { class: 'lobby-name' }, p.display_name),
+        verifiedNote(call, p.participant_id),
         h('button', { type: 'button', class: 'primary', onclick: () => call.admit(p.participant_id) }, t('lobby.admit')),
         h('button', { type: 'button', class: 'secondary', onclick: () => call.deny(p.participant_id) }, t('lobby.deny')))));
     }
@@ -68,4 +69,10 @@ function chime() {
     });
     setTimeout(() => ctx.close(), 800);
   } catch { /* no audio output */ }
+}
+
+/// R5, for the chair's eyes only: who an e-identified person proved to be.
+export function verifiedNote(call, id) {
+  const v = call.verified.get(id);
+  return v ? h('span', { class: 'verified' }, `${t('eid.verified')}: ${v.name}, ${v.number}`) : '';
 }

@@ -8,6 +8,8 @@ translatePage();
 
 const ROLES = ['patient', 'relative', 'staff', 'professional'];
 const session = await api('GET', '/session').catch(() => null);
+const methods = await api('GET', '/login/methods').catch(() => ({}));
+document.getElementById('require-eid-row').hidden = !methods.citizen_eid;
 const organiser = Boolean(session?.organiser);
 document.getElementById('guest-info').hidden = Boolean(session);
 document.getElementById('organiser').hidden = !organiser;
@@ -64,6 +66,7 @@ async function createMeeting(event) {
   const body = {
     title: document.getElementById('title').value,
     sensitive: document.getElementById('sensitive').checked,
+    require_eid: document.getElementById('require-eid').checked,
     invitations,
   };
   const starts = document.getElementById('starts').value;

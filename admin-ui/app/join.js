@@ -38,8 +38,9 @@ async function main() {
     return;
   }
   setStatus('join.checking');
+  let link;
   try {
-    const link = await api('POST', '/links/inspect', { token });
+    link = await api('POST', '/links/inspect', { token });
     if (link.meeting === 'ended') {
       showMessage(t('error.meeting_ended'));
       return;
@@ -49,6 +50,27 @@ async function main() {
     return;
   }
   setStatus(null);
+  // R5: where the meeting requires it, the guest identifies before anything else.
+  if (link.require_eid && link.role !== 'chair' && !link.identified_as) {
+    $('prejoin').hidden = false;
+    $('eid').hidden = false;
+    $('join-form').hidden = true;
+    $('eid-start').addEventListener('click', async () => {
+      try {
+        const { url } = await api('POST', '/eid/start', { token });
+        location.assign(url);
+      } catch (e) {
+        $('eid-error').textContent = e instanceof ApiError ? errorText(e.code, e.message) : t('error.generic');
+        $('eid-error').hidden = false;
+      }
+    });
+    return;
+  }
+  if (link.identified_as) {
+    $('eid-done').textContent = `${t('eid.done')} ${link.identified_as}.`;
+    $('eid-done').hidden = false;
+    $('name').value = link.identified_as;
+  }
   $('prejoin').hidden = false;
   const preview = new Preview($('preview'), $('camera'), $('microphone'));
   const showNoDevices = () => {

@@ -5,6 +5,11 @@ import { t, translatePage, errorText } from './i18n.js';
 const $ = (id) => document.getElementById(id);
 translatePage();
 $('username').focus();
+// R2: with an identity provider configured, its strong login comes first.
+api('GET', '/login/methods').then((m) => {
+  $('oidc').hidden = !m.oidc;
+  $('oidc-or').hidden = !m.oidc;
+}).catch(() => {});
 $('login').addEventListener('submit', async (event) => {
   event.preventDefault();
   $('error').hidden = true;

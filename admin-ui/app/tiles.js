@@ -53,8 +53,9 @@ export class Tiles {
         const caption = h('p', { class: 'caption' });
         const idState = h('p', { class: 'id-state' });
         const actions = this.chairActions(id);
-        const li = h('li', { class: 'tile', dataset: { participantId: id } }, video, idState, caption, actions.el);
-        tile = { li, video, caption, idState, actions, stream: null };
+        const verified = h('p', { class: 'verified' });
+        const li = h('li', { class: 'tile', dataset: { participantId: id } }, video, idState, verified, caption, actions.el);
+        tile = { li, video, caption, idState, verified, actions, stream: null };
         this.tiles.set(id, tile);
         this.list.append(li);
       }
@@ -74,6 +75,10 @@ export class Tiles {
       // R5: everyone sees how each person was identified, and who is not.
       tile.idState.textContent = t(p.identification ? `id.${p.identification}` : 'id.none');
       tile.li.classList.toggle('unidentified', !p.identification);
+      // Only the chair is ever sent what e-identification proved.
+      const v = this.call.isChair ? this.call.verified.get(id) : null;
+      tile.verified.textContent = v ? `${t('eid.verified')}: ${v.name}, ${v.number}` : '';
+      tile.verified.hidden = !v;
       tile.actions.el.hidden = !this.call.isChair;
       tile.actions.select.value = p.identification ?? '';
       // R7: the chair can be handed only to logged-in staff.

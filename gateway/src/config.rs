@@ -15,7 +15,70 @@ pub struct Config {
     pub meetings: MeetingsSection,
     pub store: StoreSection,
     pub audit: AuditSection,
+    /// R2: staff login through an OpenID Connect provider. Off while `issuer` is empty.
+    pub staff_oidc: OidcSection,
+    /// R5: citizens' e-identification before meetings that require it. Off while `issuer` is
+    /// empty.
+    pub citizen_eid: OidcSection,
     pub log: LogSection,
+}
+
+/// One OpenID Connect provider and Sluss's client there.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcSection {
+    /// The issuer URL (discovery is at `<issuer>/.well-known/openid-configuration`); empty: off.
+    pub issuer: String,
+    pub client_id: String,
+    /// Better set from the environment: `SLUSS_STAFF_OIDC__CLIENT_SECRET`.
+    pub client_secret: String,
+    /// Scopes besides `openid`.
+    pub scopes: Vec<String>,
+    /// Accepted assurance levels (`acr`); anything else is refused.
+    pub allowed_acr: Vec<String>,
+    /// The claim with the roles `staff`, `admin`, `auditor` (an array or a space-separated
+    /// string; a dotted name walks into nested objects).
+    pub roles_claim: String,
+    pub name_claim: String,
+    /// The claim with the personal identity number (citizen e-identification).
+    pub personal_number_claim: String,
+}
+
+impl Default for OidcSection {
+    fn default() -> Self {
+        OidcSection {
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            scopes: vec!["profile".into()],
+            allowed_acr: sluss_signaling::oidc::claims::DEFAULT_ALLOWED_ACR
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            roles_claim: "roles".into(),
+            name_claim: "name".into(),
+            personal_number_claim: "https://id.oidc.se/claim/personalIdentityNumber".into(),
+        }
+    }
+}
+
+impl OidcSection {
+    /// The provider, when one is configured.
+    pub fn provider(&self) -> Option<sluss_signaling::oidc::OidcConfig> {
+        if self.issuer.is_empty() {
+            return None;
+        }
+        Some(sluss_signaling::oidc::OidcConfig {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: (!self.client_secret.is_empty()).then(|| self.client_secret.clone()),
+            scopes: self.scopes.clone(),
+            allowed_acr: self.allowed_acr.clone(),
+            roles_claim: self.roles_claim.clone(),
+            name_claim: self.name_claim.clone(),
+            personal_number_claim: self.personal_number_claim.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -228,6 +291,16 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "audit.retention_days must be at least 1".into(),
             ));
+        }
+        for (name, section) in [
+            ("staff_oidc", &self.staff_oidc),
+            ("citizen_eid", &self.citizen_eid),
+        ] {
+            if let Some(provider) = section.provider() {
+                provider
+                    .check()
+                    .map_err(|e| ConfigError::Invalid(format!("{name}.{e}")))?;
+            }
         }
         if self.meetings.max_participants == 0 {
             return Err(ConfigError::Invalid(

@@ -208,6 +208,8 @@ async fn serve(config: Config) -> Result<(), BoxError> {
             },
             session_ttl: Duration::from_secs(config.server.session_ttl_hours * 3600),
             link_ttl: Duration::from_secs(config.meetings.link_ttl_days * 24 * 3600),
+            staff_oidc: config.staff_oidc.provider(),
+            citizen_eid: config.citizen_eid.provider(),
         },
         store.clone(),
         media.clone(),

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Runs the browser test in a new network namespace that has only a loopback interface, so that
-# nothing the server or the browsers send can leave the machine. Needs root (or sudo).
+# Runs the browser tests, each in a new network namespace that has only a loopback interface,
+# so that nothing the server, the identity provider or the browsers send can leave the machine.
+# Needs root (or sudo). Arguments name the scripts to run; by default all of them.
 set -euo pipefail
 cd "$(dirname "$0")"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo --preserve-env=SLUSS_BIN "$@"; fi; }
-as_root unshare -n sh -c 'ip link set lo up && exec node run.mjs "$@"' sh "$@"
+scripts=("$@")
+[ ${#scripts[@]} -gt 0 ] || scripts=(run.mjs login.mjs)
+status=0
+for script in "${scripts[@]}"; do
+  echo "== $script"
+  as_root unshare -n sh -c 'ip link set lo up && exec node "$1"' sh "$script" || status=1
+done
+exit $status

@@ -20,6 +20,7 @@
 //!     invitee: Invitee::Patient,
 //!     staff_login: role == Role::Chair,
 //!     name: DisplayName::parse("Anna").unwrap(),
+//!     e_identified: false,
 //!     new_id: ParticipantId::new(id),
 //! };
 //! // The convener enters and chairs; a guest knocks and waits in the lobby.

@@ -104,6 +104,8 @@ pub struct JoinRequest {
     /// unless the meeting is locked, and may take the chair.
     pub staff_login: bool,
     pub name: DisplayName,
+    /// The person identified with e-identification just before joining (R5).
+    pub e_identified: bool,
     /// The id a new participant gets; unused when the link already has a seat.
     pub new_id: ParticipantId,
 }
@@ -131,6 +133,8 @@ impl JoinOutcome {
 pub enum JoinError {
     Full,
     Ended,
+    /// R5: this meeting lets guests knock only after e-identification.
+    IdentificationRequired,
 }
 
 /// What the chair may do (R4-R8). Every one is refused to anyone but the chair.
@@ -337,6 +341,7 @@ pub struct Meeting {
     chat_enabled: bool,
     screen_allowed: Vec<ParticipantId>,
     screen_sharer: Option<ParticipantId>,
+    require_eid: bool,
 }
 
 impl Meeting {
@@ -352,7 +357,15 @@ impl Meeting {
             chat_enabled: false,
             screen_allowed: Vec::new(),
             screen_sharer: None,
+            require_eid: false,
         }
+    }
+
+    /// R5: guests must identify with e-identification before they may knock. Staff logged in
+    /// (R2) are identified by their login.
+    pub fn require_eid(mut self, required: bool) -> Meeting {
+        self.require_eid = required;
+        self
     }
 
     /// Care meetings are sensitive unless made otherwise (R9, R10). A meeting that is not
@@ -498,6 +511,13 @@ impl Meeting {
         if self.participants.len() >= self.config.max_participants {
             return Err(JoinError::Full);
         }
+        if self.require_eid
+            && request.role == Role::Guest
+            && !request.staff_login
+            && !request.e_identified
+        {
+            return Err(JoinError::IdentificationRequired);
+        }
         let id = request.new_id;
         let mut effects = Vec::new();
         let admission = match request.role {
@@ -524,8 +544,14 @@ impl Meeting {
                 Admission::Waiting { since: now }
             }
         };
-        // R5: a staff login is an identification of its own.
-        let identification = request.staff_login.then_some(Identification::StaffLogin);
+        // R5: a staff login is an identification of its own, and so is e-identification.
+        let identification = if request.staff_login {
+            Some(Identification::StaffLogin)
+        } else if request.e_identified {
+            Some(Identification::EIdentification)
+        } else {
+            None
+        };
         self.participants.push(Participant {
             id: id.clone(),
             link: request.link,

@@ -31,6 +31,12 @@ pub struct LinkInfo {
     pub role: crate::Role,
     /// "open" or "ended".
     pub meeting: String,
+    /// R5: guests identify with e-identification before they knock.
+    #[serde(default)]
+    pub require_eid: bool,
+    /// The name this browser proved with e-identification for this link, if it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identified_as: Option<String>,
 }
 
 /// Whom an invitation is for (R3).
@@ -113,6 +119,10 @@ pub struct CreateMeeting {
     /// Care meetings are sensitive (R9, R10) unless the organiser says otherwise.
     #[serde(default = "sensitive_by_default")]
     pub sensitive: bool,
+    /// Guests identify with e-identification (BankID, Freja through the region's IdP) before
+    /// they knock; the chair sees their verified name and personal identity number (R5).
+    #[serde(default)]
+    pub require_eid: bool,
 }
 
 fn sensitive_by_default() -> bool {

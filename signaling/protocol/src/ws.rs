@@ -285,6 +285,8 @@ pub enum ErrorCode {
     ScreenShareRefused,
     /// R12: a personnummer or samordningsnummer in a text field.
     PersonalIdentityNumber,
+    /// R5: this meeting needs e-identification before knocking. Fatal; the page offers it.
+    EidRequired,
 }
 
 impl ErrorCode {
@@ -298,6 +300,7 @@ impl ErrorCode {
                 | ErrorCode::UnsupportedVersion
                 | ErrorCode::MeetingFull
                 | ErrorCode::LoginRequired
+                | ErrorCode::EidRequired
         )
     }
 }
@@ -321,6 +324,13 @@ pub enum ServerMessage {
     Admitted {
         participants: Vec<ParticipantInfo>,
         meeting: MeetingState,
+    },
+    /// R5, to the chair only: who a participant proved to be with e-identification. Never
+    /// sent to anyone else, never stored, never logged.
+    VerifiedIdentity {
+        participant_id: String,
+        name: String,
+        personal_identity_number: String,
     },
     /// The chair did not let you in. The socket closes.
     Denied,

@@ -7,6 +7,7 @@ pub mod api;
 mod error;
 mod live;
 mod metrics;
+pub mod oidc;
 mod pages;
 pub mod secret;
 mod staff;
@@ -45,6 +46,10 @@ pub struct SignalingConfig {
     pub session_ttl: Duration,
     /// How long a new invitation link works.
     pub link_ttl: Duration,
+    /// R2: staff log in through this OpenID Connect provider (besides local accounts).
+    pub staff_oidc: Option<oidc::OidcConfig>,
+    /// R5: guests identify through this provider where a meeting requires it.
+    pub citizen_eid: Option<oidc::OidcConfig>,
 }
 
 pub struct Inner {
@@ -54,6 +59,9 @@ pub struct Inner {
     registry: Arc<Registry>,
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
+    staff_rp: Option<oidc::RelyingParty<()>>,
+    eid_rp: Option<oidc::RelyingParty<api::eid::EidStart>>,
+    eid_proofs: api::eid::EidProofs,
 }
 
 /// Shared by every request handler.
@@ -82,7 +90,19 @@ impl AppState {
             config.meeting.clone(),
             metrics.clone(),
         );
+        let base = config.public_url.trim_end_matches('/').to_owned();
+        let staff_rp = config
+            .staff_oidc
+            .clone()
+            .map(|c| oidc::RelyingParty::new(c, format!("{base}/auth/callback")));
+        let eid_rp = config
+            .citizen_eid
+            .clone()
+            .map(|c| oidc::RelyingParty::new(c, format!("{base}/auth/eid/callback")));
         AppState(Arc::new(Inner {
+            staff_rp,
+            eid_rp,
+            eid_proofs: api::eid::EidProofs::default(),
             config,
             store,
             media,
@@ -138,6 +158,8 @@ pub fn app(state: AppState) -> Router {
         .route("/enroll/begin", post(api::enroll_begin))
         .route("/enroll/complete", post(api::enroll_complete))
         .route("/login", post(api::login))
+        .route("/login/methods", get(api::login_methods))
+        .route("/eid/start", post(api::eid::start))
         .route("/logout", post(api::logout))
         .route("/users", post(api::create_user))
         .route("/session", get(api::session))
@@ -167,6 +189,9 @@ pub fn app(state: AppState) -> Router {
         .route("/setup", get(pages::setup))
         .route("/join", get(pages::join))
         .route("/login", get(pages::login))
+        .route("/auth/login", get(api::oidc_start))
+        .route("/auth/callback", get(api::oidc_callback))
+        .route("/auth/eid/callback", get(api::eid::callback))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics_text))
         .route("/ws", get(ws::upgrade))

@@ -18,6 +18,7 @@ use sluss_relay::{PeerId, RelayEvent, RouterId, TrackKind};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+use crate::api::eid::CitizenIdentity;
 use crate::metrics::Metrics;
 use crate::secret::random_id;
 use crate::store::Store;
@@ -50,6 +51,10 @@ pub struct JoinArgs {
     pub role: Role,
     pub invitee: Invitee,
     pub staff_login: bool,
+    /// R5: who the person proved to be with e-identification, just before joining.
+    pub citizen: Option<CitizenIdentity>,
+    /// R5: used when the live meeting starts.
+    pub require_eid: bool,
     pub name: DisplayName,
     pub announce: IpAddr,
     pub conn: ConnTx,
@@ -144,7 +149,7 @@ impl Registry {
             let mut meetings = self.lock();
             let entry = meetings
                 .entry(meeting_id.to_owned())
-                .or_insert_with(|| self.start(meeting_id, args.sensitive));
+                .or_insert_with(|| self.start(meeting_id, args.sensitive, args.require_eid));
             // Sent under the lock, so a meeting that is closing down cannot lose it.
             let _ = entry.handle.tx.send(Cmd::Join(args, reply));
             entry.handle.clone()
@@ -153,7 +158,7 @@ impl Registry {
         Ok((handle, joined))
     }
 
-    fn start(self: &Arc<Self>, meeting_id: &str, sensitive: bool) -> Entry {
+    fn start(self: &Arc<Self>, meeting_id: &str, sensitive: bool, require_eid: bool) -> Entry {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let participants = Arc::new(AtomicU64::new(0));
@@ -162,8 +167,11 @@ impl Registry {
         let live = Live {
             meeting_id: meeting_id.to_owned(),
             router: RouterId(u64::from_le_bytes(router_bytes)),
-            core: Meeting::new(self.config.clone()).sensitive(sensitive),
+            core: Meeting::new(self.config.clone())
+                .sensitive(sensitive)
+                .require_eid(require_eid),
             conns: HashMap::new(),
+            citizens: HashMap::new(),
             peers: HashMap::new(),
             events_tx,
             registry: self.clone(),
@@ -230,6 +238,8 @@ struct Live {
     router: RouterId,
     core: Meeting,
     conns: HashMap<ParticipantId, Conn>,
+    /// R5: verified identities, in memory only, shown to the chair alone.
+    citizens: HashMap<ParticipantId, CitizenIdentity>,
     peers: HashMap<PeerId, ParticipantId>,
     events_tx: mpsc::UnboundedSender<RelayEvent>,
     registry: Arc<Registry>,
@@ -277,8 +287,10 @@ impl Live {
         match cmd {
             Cmd::Join(args, reply) => match self.join(args) {
                 Ok((joined, effects)) => {
+                    let participant = joined.participant.clone();
                     let _ = reply.send(Ok(joined));
                     self.apply(effects).await;
+                    self.tell_chair_identities(Some(&participant));
                 }
                 Err(code) => {
                     let _ = reply.send(Err(code));
@@ -331,6 +343,7 @@ impl Live {
             invitee: args.invitee,
             staff_login: args.staff_login,
             name: args.name,
+            e_identified: args.citizen.is_some(),
             new_id: ParticipantId::new(random_id("p_")),
         };
         let (outcome, effects) = self
@@ -339,8 +352,12 @@ impl Live {
             .map_err(|e| match e {
                 JoinError::Full => ErrorCode::MeetingFull,
                 JoinError::Ended => ErrorCode::MeetingEnded,
+                JoinError::IdentificationRequired => ErrorCode::EidRequired,
             })?;
         let participant = outcome.participant().clone();
+        if let Some(citizen) = args.citizen {
+            self.citizens.insert(participant.clone(), citizen);
+        }
         if let JoinOutcome::Replaced(_) = outcome {
             // The same personal link joined again: the newer connection wins.
             if let Some(old) = self.conns.get(&participant) {

@@ -53,6 +53,8 @@ pub async fn upgrade(
         (Some(_), None) => false,
     };
     let cookie = crate::api::session_token(&headers).filter(|_| same_origin);
+    let eid_cookie =
+        crate::api::cookie(&headers, crate::api::eid::EID_COOKIE).filter(|_| same_origin);
     let staff = match cookie {
         Some(token) => state
             .store
@@ -64,16 +66,28 @@ pub async fn upgrade(
     };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| session(socket, state, announce, staff))
+        .on_upgrade(move |socket| session(socket, state, announce, staff, eid_cookie))
 }
 
-async fn session(socket: WebSocket, state: AppState, announce: IpAddr, staff: Option<SessionUser>) {
+async fn session(
+    socket: WebSocket,
+    state: AppState,
+    announce: IpAddr,
+    staff: Option<SessionUser>,
+    eid_cookie: Option<String>,
+) {
     state.metrics.ws_connections.inc();
-    run(socket, &state, announce, staff).await;
+    run(socket, &state, announce, staff, eid_cookie).await;
     state.metrics.ws_connections.dec();
 }
 
-async fn run(socket: WebSocket, state: &AppState, announce: IpAddr, staff: Option<SessionUser>) {
+async fn run(
+    socket: WebSocket,
+    state: &AppState,
+    announce: IpAddr,
+    staff: Option<SessionUser>,
+    eid_cookie: Option<String>,
+) {
     let (mut sink, mut stream) = socket.split();
     let refuse = |code: ErrorCode, message: &str| {
         state
@@ -183,8 +197,12 @@ async fn run(socket: WebSocket, state: &AppState, announce: IpAddr, staff: Optio
         },
         None => (name, false),
     };
+    // R5: what this browser proved with e-identification for this very invitation.
+    let citizen = eid_cookie.and_then(|c| state.eid_proofs.get(&c, &link.link_id));
     let args = JoinArgs {
         staff_login,
+        citizen,
+        require_eid: link.require_eid,
         sensitive: link.sensitive,
         link: LinkId::new(link.link_id),
         role,
@@ -196,9 +214,13 @@ async fn run(socket: WebSocket, state: &AppState, announce: IpAddr, staff: Optio
     let (meeting, joined) = match state.registry.join(&link.meeting_id, args).await {
         Ok(ok) => ok,
         Err(code) => {
-            let _ = sink
-                .send(refuse(code, "You cannot join this meeting now."))
-                .await;
+            let message = match code {
+                ErrorCode::EidRequired => {
+                    "This meeting asks you to identify yourself with e-identification first."
+                }
+                _ => "You cannot join this meeting now.",
+            };
+            let _ = sink.send(refuse(code, message)).await;
             return;
         }
     };
@@ -300,5 +322,6 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::ChatOff => "chat_off",
         ErrorCode::LoginRequired => "login_required",
         ErrorCode::ScreenShareRefused => "screen_share_refused",
+        ErrorCode::EidRequired => "eid_required",
     }
 }

@@ -8,6 +8,7 @@ fn request(link: &str, id: &str, role: Role) -> JoinRequest {
         invitee: Invitee::Patient,
         staff_login: role == Role::Chair,
         name: DisplayName::parse("Bertil").unwrap(),
+        e_identified: false,
         new_id: ParticipantId::new(id),
     }
 }
@@ -508,6 +509,7 @@ proptest! {
                         invitee: if l >= 4 { Invitee::Staff } else { Invitee::Relative },
                         staff_login: l == 0 || l == 5,
                         name: DisplayName::parse("N").unwrap(),
+                        e_identified: false,
                         new_id: ParticipantId::new(format!("p{counter}")),
                     });
                     if ended_before {
@@ -572,4 +574,28 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_meeting_that_requires_e_identification_lets_only_the_identified_knock() {
+    let now = Instant::now();
+    let mut m = Meeting::new(MeetingConfig::default()).require_eid(true);
+    m.join(now, request("chair", "c", Role::Chair)).unwrap();
+    assert_eq!(
+        m.join(now, request("g", "g", Role::Guest)).unwrap_err(),
+        JoinError::IdentificationRequired
+    );
+    assert!(m.lobby().next().is_none());
+    // Identified, the guest knocks (and still waits for the chair) and is shown identified.
+    let mut identified = request("g", "g", Role::Guest);
+    identified.e_identified = true;
+    m.join(now, identified).unwrap();
+    let g = m.participant(&pid("g")).unwrap();
+    assert!(!g.is_admitted());
+    assert_eq!(g.identification, Some(Identification::EIdentification));
+    // Logged-in staff are identified by their login.
+    let mut staff = request("s", "s", Role::Guest);
+    staff.staff_login = true;
+    staff.invitee = Invitee::Staff;
+    m.join(now, staff).unwrap();
 }

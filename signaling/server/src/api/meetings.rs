@@ -11,6 +11,7 @@ use sluss_protocol::{MeetingSummary, NewInvitation};
 use super::{invitation, principal, text_refused, Principal, SCOPE_INVITATIONS, SCOPE_MEETINGS};
 use crate::error::{ApiJson, HttpError};
 use crate::secret::{random_id, Secret};
+use crate::store::MeetingFlags;
 use crate::store::{AuditEvent, NewLink};
 use crate::{unix_now, AppState};
 
@@ -34,6 +35,11 @@ pub async fn create_meeting(
         return Err(HttpError::bad_request(format!(
             "At most {MAX_INVITATIONS} invitations per meeting."
         )));
+    }
+    if body.require_eid && state.eid_rp.is_none() {
+        return Err(HttpError::bad_request(
+            "This server has no e-identification provider configured ([citizen_eid] in the config), so a meeting cannot require it.",
+        ));
     }
     if wanted.iter().any(|i| i.role == InvitationRole::Chair) {
         return Err(HttpError::bad_request(
@@ -77,7 +83,10 @@ pub async fn create_meeting(
         .create_scheduled_meeting(
             &meeting_id,
             title.as_str(),
-            body.sensitive,
+            MeetingFlags {
+                sensitive: body.sensitive,
+                require_eid: body.require_eid,
+            },
             body.starts_at,
             duration,
             now,
@@ -92,6 +101,7 @@ pub async fn create_meeting(
         details: serde_json::json!({
             "links": links.iter().map(|l| serde_json::json!({"id": l.id, "role": l.role.as_str()})).collect::<Vec<_>>(),
             "sensitive": body.sensitive,
+            "require_eid": body.require_eid,
         }),
     };
     state.store.audit(event, now).await?;

@@ -1,8 +1,10 @@
 //! The REST API: the pages' endpoints and the booking systems' (R16).
 
 pub mod audit;
+pub mod eid;
 mod invitation;
 mod meetings;
+mod oidc_login;
 mod staff;
 
 use axum::extract::State;
@@ -16,6 +18,7 @@ use sluss_protocol::{InspectLink, InvitationRole, LinkInfo};
 pub use meetings::{
     add_invitation, cancel_meeting, create_meeting, list_meetings, revoke_invitation,
 };
+pub use oidc_login::{login_methods, oidc_callback, oidc_start};
 pub use staff::{create_user, enroll_begin, enroll_complete, login, logout};
 
 use crate::error::{ApiJson, HttpError};
@@ -107,14 +110,19 @@ pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principa
 
 /// The session cookie's value, if the request carries one.
 pub fn session_token(headers: &HeaderMap) -> Option<Secret> {
+    cookie(headers, SESSION_COOKIE).map(|v| Secret::from_wire(&v))
+}
+
+/// A cookie's value by name.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| Secret::from_wire(v))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
 }
 
 pub async fn session(
@@ -138,6 +146,7 @@ pub async fn session(
 
 pub async fn inspect_link(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<InspectLink>,
 ) -> Result<Response, HttpError> {
     let Some(link) = state
@@ -156,6 +165,8 @@ pub async fn inspect_link(
             _ => sluss_protocol::Role::Guest,
         },
         meeting: if link.meeting_ended { "ended" } else { "open" }.to_owned(),
+        require_eid: link.require_eid,
+        identified_as: eid::proven(&state, &headers, &link.link_id).map(|c| c.name),
     };
     Ok(Json(info).into_response())
 }
@@ -167,7 +178,7 @@ pub async fn openapi() -> impl IntoResponse {
     )
 }
 
-fn link_invalid() -> HttpError {
+pub(crate) fn link_invalid() -> HttpError {
     HttpError::new(
         StatusCode::NOT_FOUND,
         "link_invalid",

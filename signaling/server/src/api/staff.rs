@@ -322,6 +322,12 @@ pub async fn create_user(
 }
 
 async fn open_session(state: &AppState, user_id: &str) -> Result<Response, HttpError> {
+    let cookie = session_cookie(state, user_id).await?;
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie)]).into_response())
+}
+
+/// A new session for the user, as the Set-Cookie value that carries it.
+pub(crate) async fn session_cookie(state: &AppState, user_id: &str) -> Result<String, HttpError> {
     let session = Secret::generate();
     let now = unix_now();
     let ttl = state.config.session_ttl.as_secs() as i64;
@@ -329,14 +335,13 @@ async fn open_session(state: &AppState, user_id: &str) -> Result<Response, HttpE
         .store
         .create_session(&session.hash(), user_id, now, now + ttl)
         .await?;
-    let cookie = format!(
+    Ok(format!(
         "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={ttl}",
         session.expose()
-    );
-    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie)]).into_response())
+    ))
 }
 
-async fn audit(
+pub(crate) async fn audit(
     state: &AppState,
     event: &'static str,
     user_id: &str,

@@ -229,8 +229,15 @@ impl Live {
                     ServerMessage::MeetingStateChanged { meeting },
                 );
             }
-            Effect::ChairChanged { .. }
-            | Effect::LockChanged { .. }
+            Effect::ChairChanged { .. } => {
+                let meeting = self.meeting_state();
+                self.to_room(
+                    &ParticipantId::new(""),
+                    ServerMessage::MeetingStateChanged { meeting },
+                );
+                self.tell_chair_identities(None);
+            }
+            Effect::LockChanged { .. }
             | Effect::ChatChanged { .. }
             | Effect::ConsentRecorded { .. } => {
                 let meeting = self.meeting_state();
@@ -321,6 +328,27 @@ impl Live {
     }
 
     /// To everyone in the room but `except`.
+    /// R5: the chair, and only the chair, learns who e-identified participants proved to be;
+    /// `only` limits it to one participant (a new arrival).
+    pub(super) fn tell_chair_identities(&self, only: Option<&ParticipantId>) {
+        let Some(chair) = self.core.chair().cloned() else {
+            return;
+        };
+        for (id, citizen) in &self.citizens {
+            if only.is_some_and(|o| o != id) || self.core.participant(id).is_none() {
+                continue;
+            }
+            self.send(
+                &chair,
+                ServerMessage::VerifiedIdentity {
+                    participant_id: id.to_string(),
+                    name: citizen.name.clone(),
+                    personal_identity_number: citizen.personal_number.clone(),
+                },
+            );
+        }
+    }
+
     fn to_room(&self, except: &ParticipantId, message: ServerMessage) {
         for (id, conn) in &self.conns {
             if id != except && self.knows_of(id) {

@@ -31,6 +31,15 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+/// How a meeting is held.
+#[derive(Debug, Clone, Copy)]
+pub struct MeetingFlags {
+    /// No recording or transcription, chat off until the chair allows it (R9, R10).
+    pub sensitive: bool,
+    /// Guests identify with e-identification before they knock (R5).
+    pub require_eid: bool,
+}
+
 /// A link as looked up by its token's hash.
 #[derive(Debug, Clone)]
 pub struct LinkRecord {
@@ -40,6 +49,8 @@ pub struct LinkRecord {
     pub usable: bool,
     pub meeting_ended: bool,
     pub sensitive: bool,
+    /// Guests identify with e-identification before they knock (R5).
+    pub require_eid: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +130,11 @@ impl Store {
         now: i64,
         links: &[NewLink],
     ) -> Result<(), StoreError> {
-        self.create_scheduled_meeting(id, title, sensitive, None, None, now, links)
+        let flags = MeetingFlags {
+            sensitive,
+            require_eid: false,
+        };
+        self.create_scheduled_meeting(id, title, flags, None, None, now, links)
             .await
     }
 
@@ -129,7 +144,7 @@ impl Store {
         &self,
         id: &str,
         title: &str,
-        sensitive: bool,
+        flags: MeetingFlags,
         starts_at: Option<i64>,
         duration_minutes: Option<i64>,
         now: i64,
@@ -137,15 +152,16 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO meetings (id, title, created_at, sensitive, starts_at, duration_minutes)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO meetings (id, title, created_at, sensitive, starts_at, duration_minutes, require_eid)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id)
         .bind(title)
         .bind(now)
-        .bind(sensitive)
+        .bind(flags.sensitive)
         .bind(starts_at)
         .bind(duration_minutes)
+        .bind(flags.require_eid)
         .execute(&mut *tx)
         .await?;
         for link in links {
@@ -172,7 +188,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<LinkRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT l.id, l.meeting_id, l.role, l.expires_at, l.revoked_at, m.ended_at, m.sensitive
+            "SELECT l.id, l.meeting_id, l.role, l.expires_at, l.revoked_at, m.ended_at, m.sensitive, m.require_eid
              FROM links l JOIN meetings m ON m.id = l.meeting_id WHERE l.token_hash = ?",
         )
         .bind(token_hash)
@@ -190,6 +206,7 @@ impl Store {
                 usable: revoked_at.is_none() && expires_at.is_none_or(|t| t > now),
                 meeting_ended: ended_at.is_some(),
                 sensitive: r.get::<i64, _>(6) != 0,
+                require_eid: r.get::<i64, _>(7) != 0,
             }
         }))
     }

@@ -271,4 +271,63 @@ impl Store {
             roles: roles(r.get(2)),
         }))
     }
+
+    /// The user an identity provider's subject is, created on the first login. The display name
+    /// and roles follow the provider at every login; a disabled user stays disabled.
+    /// Returns the user id, or `None` when the account is disabled here.
+    pub async fn oidc_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        display_name: &str,
+        roles: &[String],
+        new_id: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let existing = sqlx::query(
+            "SELECT id, disabled_at FROM users WHERE oidc_issuer = ? AND oidc_subject = ?",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let id = match existing {
+            Some(row) => {
+                let id: String = row.get(0);
+                let disabled: Option<i64> = row.get(1);
+                if disabled.is_some() {
+                    return Ok(None);
+                }
+                sqlx::query("UPDATE users SET display_name = ?, roles = ? WHERE id = ?")
+                    .bind(display_name)
+                    .bind(roles.join(" "))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                id
+            }
+            None => {
+                // No password and no TOTP: the username is unguessable and a password login
+                // against an empty hash always fails.
+                sqlx::query(
+                    "INSERT INTO users (id, username, display_name, password_hash, totp_secret, roles,
+                                        created_at, oidc_issuer, oidc_subject)
+                     VALUES (?, ?, ?, '', x'', ?, ?, ?, ?)",
+                )
+                .bind(new_id)
+                .bind(format!("oidc:{new_id}"))
+                .bind(display_name)
+                .bind(roles.join(" "))
+                .bind(now)
+                .bind(issuer)
+                .bind(subject)
+                .execute(&mut *tx)
+                .await?;
+                new_id.to_owned()
+            }
+        };
+        tx.commit().await?;
+        Ok(Some(id))
+    }
 }

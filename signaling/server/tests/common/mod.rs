@@ -52,6 +52,8 @@ pub async fn start_with(meeting: MeetingConfig) -> Server {
             meeting,
             session_ttl: Duration::from_secs(3600),
             link_ttl: Duration::from_secs(3600),
+            staff_oidc: None,
+            citizen_eid: None,
         },
         store.clone(),
         media,
