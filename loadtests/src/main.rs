@@ -1,0 +1,478 @@
+//! `sluss-loadtest`: synthetic participants that load a real Sluss server, and the same load on
+//! a null relay, in one run on one machine. Prints progress, a readable table and the ratios,
+//! and writes JSON.
+
+mod null_relay;
+mod participant;
+mod procstat;
+mod sluss;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use participant::{Control, Load, Tally};
+use serde::Serialize;
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(about = "Load Sluss with synthetic WebRTC participants, side by side with a null relay")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// The null relay process (started by the tool itself).
+    NullRelay {
+        #[arg(long)]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug)]
+enum Scenario {
+    /// A few seconds, two meetings of three: keeps the tool from rotting (CI).
+    Smoke,
+    /// Many care meetings of five people.
+    Care,
+    /// One meeting of fifty.
+    Large,
+    /// Care meetings, audio only.
+    Audio,
+    /// Care meetings at growing participant counts: the cost curve.
+    Sweep,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Target {
+    Sluss,
+    Null,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[arg(long, value_enum, default_value = "care")]
+    scenario: Scenario,
+    /// Which servers to load, in this order.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "sluss,null")]
+    targets: Vec<Target>,
+    /// Seconds of measurement per run (after everyone is connected).
+    #[arg(long)]
+    seconds: Option<u64>,
+    /// Meetings (care and audio scenarios).
+    #[arg(long)]
+    meetings: Option<usize>,
+    /// People per meeting.
+    #[arg(long)]
+    size: Option<usize>,
+    /// Participant counts for the sweep.
+    #[arg(long, value_delimiter = ',', default_value = "10,20,40,80")]
+    sweep: Vec<usize>,
+    /// Video packets per second per publisher, and their size.
+    #[arg(long, default_value_t = 30)]
+    video_pps: u32,
+    #[arg(long, default_value_t = 1000)]
+    video_bytes: usize,
+    /// The sluss binary.
+    #[arg(long, default_value = "target/release/sluss")]
+    sluss_bin: PathBuf,
+    /// Media worker threads for Sluss (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "loadtest-results.json")]
+    json: PathBuf,
+}
+
+/// One run: one target under one load.
+#[derive(Debug, Serialize)]
+struct Row {
+    target: Target,
+    scenario: String,
+    meetings: usize,
+    size: usize,
+    participants: usize,
+    connected: usize,
+    seconds: f64,
+    sent_pps: f64,
+    forwarded_pps: f64,
+    /// From Sluss's /metrics (packets the relay sent), when the target is Sluss.
+    server_forwarded_pps: Option<f64>,
+    server_cpu_seconds: f64,
+    cpu_seconds_per_million: f64,
+    packets_per_cpu_second: f64,
+    latency_p50_us: f64,
+    latency_p99_us: f64,
+    loss_percent: f64,
+    server_rss_mb: f64,
+    rss_per_participant_kb: f64,
+    errors: Vec<String>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Some(Cmd::NullRelay { listen }) = cli.command {
+        if let Err(e) = null_relay::serve(listen) {
+            eprintln!("null relay: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let ok = runtime.block_on(run_all(cli.run));
+    std::process::exit(if ok { 0 } else { 1 });
+}
+
+async fn run_all(args: RunArgs) -> bool {
+    let (default_meetings, default_size, default_secs) = match args.scenario {
+        Scenario::Smoke => (2, 3, 3),
+        Scenario::Care | Scenario::Sweep => (8, 5, 10),
+        Scenario::Large => (1, 50, 10),
+        Scenario::Audio => (10, 5, 10),
+    };
+    let size = args.size.unwrap_or(default_size);
+    let seconds = args.seconds.unwrap_or(default_secs);
+    let counts: Vec<usize> = if args.scenario == Scenario::Sweep {
+        args.sweep.iter().map(|n| n.div_ceil(size)).collect()
+    } else {
+        vec![args.meetings.unwrap_or(default_meetings)]
+    };
+    let load = Load {
+        audio_pps: 50,
+        audio_bytes: 120,
+        video_pps: if args.scenario == Scenario::Audio {
+            0
+        } else {
+            args.video_pps
+        },
+        video_bytes: args.video_bytes,
+    };
+    println!("sluss-loadtest on {}", procstat::machine());
+    println!(
+        "scenario {:?}: meetings of {size}, audio 50 pkt/s x {} B, video {} pkt/s x {} B, {seconds} s per run",
+        args.scenario, load.audio_bytes, load.video_pps, load.video_bytes
+    );
+    let mut rows = Vec::new();
+    for meetings in counts {
+        for target in &args.targets {
+            let row = match target {
+                Target::Sluss => run_sluss(&args, meetings, size, load, seconds).await,
+                Target::Null => run_null(meetings, size, load, seconds).await,
+            };
+            match row {
+                Ok(mut row) => {
+                    row.scenario = format!("{:?}", args.scenario).to_lowercase();
+                    print_row(&row);
+                    rows.push(row);
+                }
+                Err(e) => {
+                    eprintln!("{target:?}: {e}");
+                    return false;
+                }
+            }
+        }
+    }
+    print_table(&rows);
+    let json = serde_json::json!({ "machine": procstat::machine(), "runs": rows });
+    if let Err(e) = std::fs::write(
+        &args.json,
+        serde_json::to_string_pretty(&json).unwrap_or_default(),
+    ) {
+        eprintln!("{}: {e}", args.json.display());
+    } else {
+        println!("results written to {}", args.json.display());
+    }
+    // A run where nobody connected or nothing arrived is a failure, not a number.
+    rows.iter()
+        .all(|r| r.connected == r.participants && r.forwarded_pps > 0.0)
+}
+
+/// What a target under load looks like from outside, sampled at the start and end.
+struct Server {
+    pid: u32,
+    rss_before: u64,
+}
+
+struct Measured {
+    tally: Tally,
+    connected: usize,
+    cpu: Duration,
+    elapsed: Duration,
+    rss_after: u64,
+    server_forwarded: Option<u64>,
+}
+
+fn control(load: Load) -> (Control, watch::Sender<bool>) {
+    let (stop_tx, stop) = watch::channel(false);
+    (
+        Control {
+            t0: Instant::now(),
+            measuring: Arc::new(AtomicBool::new(false)),
+            received_now: Arc::new(AtomicU64::new(0)),
+            connected: Arc::new(AtomicU64::new(0)),
+            stop,
+            load,
+        },
+        stop_tx,
+    )
+}
+
+/// Waits for everyone, measures for `seconds` with progress, stops everyone.
+async fn measure(
+    server: &Server,
+    control: &Control,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<Tally>>,
+    seconds: u64,
+    forwarded: impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<u64>> + Send>>,
+) -> Measured {
+    let n = tasks.len() as u64;
+    let deadline = Instant::now() + Duration::from_secs(30 + n / 5);
+    while control.connected.load(Ordering::Relaxed) < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "  {} of {n} connected",
+        control.connected.load(Ordering::Relaxed)
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let cpu0 = procstat::cpu_time(server.pid).unwrap_or_default();
+    let fwd0 = forwarded().await;
+    let start = Instant::now();
+    control.measuring.store(true, Ordering::Relaxed);
+    for s in 1..=seconds {
+        let before = control.received_now.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = control.received_now.load(Ordering::Relaxed);
+        println!("  {s:>3} s  {:>9} packets/s received", after - before);
+    }
+    control.measuring.store(false, Ordering::Relaxed);
+    let elapsed = start.elapsed();
+    let cpu1 = procstat::cpu_time(server.pid).unwrap_or_default();
+    let fwd1 = forwarded().await;
+    let rss_after = procstat::rss_bytes(server.pid).unwrap_or(0);
+    let _ = stop.send(true);
+    let mut tally = Tally {
+        sent: 0,
+        received: 0,
+        latency: vec![0; 10_001],
+        connected: false,
+        errors: Vec::new(),
+    };
+    let mut connected = 0;
+    for t in tasks {
+        if let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), t).await {
+            connected += usize::from(t.connected);
+            tally.merge(&t);
+        }
+    }
+    Measured {
+        tally,
+        connected,
+        cpu: cpu1.saturating_sub(cpu0),
+        elapsed,
+        rss_after,
+        server_forwarded: fwd0.zip(fwd1).map(|(a, b)| b.saturating_sub(a)),
+    }
+}
+
+fn row(target: Target, meetings: usize, size: usize, server: &Server, m: Measured) -> Row {
+    let secs = m.elapsed.as_secs_f64();
+    let participants = meetings * size;
+    let forwarded = m.tally.received as f64;
+    let expected = m.tally.sent as f64 * (size - 1) as f64;
+    let cpu = m.cpu.as_secs_f64();
+    Row {
+        target,
+        scenario: String::new(),
+        meetings,
+        size,
+        participants,
+        connected: m.connected,
+        seconds: secs,
+        sent_pps: m.tally.sent as f64 / secs,
+        forwarded_pps: forwarded / secs,
+        server_forwarded_pps: m.server_forwarded.map(|f| f as f64 / secs),
+        server_cpu_seconds: cpu,
+        cpu_seconds_per_million: if forwarded > 0.0 {
+            cpu / forwarded * 1e6
+        } else {
+            f64::NAN
+        },
+        packets_per_cpu_second: if cpu > 0.0 { forwarded / cpu } else { f64::NAN },
+        latency_p50_us: m.tally.percentile_us(0.5),
+        latency_p99_us: m.tally.percentile_us(0.99),
+        loss_percent: if expected > 0.0 {
+            (1.0 - forwarded / expected).max(0.0) * 100.0
+        } else {
+            0.0
+        },
+        server_rss_mb: m.rss_after as f64 / 1e6,
+        rss_per_participant_kb: m.rss_after.saturating_sub(server.rss_before) as f64
+            / 1e3
+            / participants as f64,
+        errors: m.tally.errors,
+    }
+}
+
+async fn run_sluss(
+    args: &RunArgs,
+    meetings: usize,
+    size: usize,
+    load: Load,
+    seconds: u64,
+) -> Result<Row, String> {
+    println!("sluss: {meetings} meetings x {size}");
+    let dir = std::env::temp_dir().join(format!("sluss-loadtest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let sluss =
+        Arc::new(sluss::Sluss::start(&args.sluss_bin, &dir, 18500, 41500, args.workers).await?);
+    let server = Server {
+        pid: sluss.pid(),
+        rss_before: procstat::rss_bytes(sluss.pid()).unwrap_or(0),
+    };
+    let (control, stop) = control(load);
+    let tls = participant::loopback_tls();
+    let host = sluss.origin.trim_start_matches("https://").to_owned();
+    let mut tasks = Vec::new();
+    for _ in 0..meetings {
+        let links = sluss.meeting(size).await?;
+        for token in links.tokens {
+            let idx = tasks.len() as u32;
+            tasks.push(tokio::spawn(participant::webrtc(
+                host.clone(),
+                sluss.cookie.clone(),
+                token,
+                idx,
+                tls.clone(),
+                control.clone(),
+            )));
+            // Joins arrive as people do, not all in the same millisecond.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let metrics = sluss.clone();
+    let forwarded = move || {
+        let s = metrics.clone();
+        Box::pin(async move { s.forwarded().await })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = Option<u64>> + Send>>
+    };
+    let measured = measure(&server, &control, stop, tasks, seconds, forwarded).await;
+    let row = row(Target::Sluss, meetings, size, &server, measured);
+    if let Ok(s) = Arc::try_unwrap(sluss) {
+        s.stop();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(row)
+}
+
+async fn run_null(meetings: usize, size: usize, load: Load, seconds: u64) -> Result<Row, String> {
+    println!("null relay: {meetings} meetings x {size}");
+    let listen: SocketAddr = "127.0.0.1:41600".parse().expect("address");
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(me)
+        .args(["null-relay", "--listen", &listen.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let server = Server {
+        pid: child.id(),
+        rss_before: procstat::rss_bytes(child.id()).unwrap_or(0),
+    };
+    let (control, stop) = control(load);
+    let mut tasks = Vec::new();
+    for meeting in 0..meetings {
+        for _ in 0..size {
+            let idx = tasks.len() as u32;
+            tasks.push(tokio::spawn(participant::plain(
+                listen,
+                meeting as u32,
+                idx,
+                control.clone(),
+            )));
+        }
+    }
+    let none = || {
+        Box::pin(async { None })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = Option<u64>> + Send>>
+    };
+    let measured = measure(&server, &control, stop, tasks, seconds, none).await;
+    let row = row(Target::Null, meetings, size, &server, measured);
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(row)
+}
+
+fn print_row(r: &Row) {
+    println!(
+        "  => {:?}: {}/{} connected, {:.0} pkt/s forwarded, {:.2} CPU s per million, p50 {:.0} µs, p99 {:.0} µs, loss {:.2}%, {:.0} kB per participant",
+        r.target, r.connected, r.participants, r.forwarded_pps, r.cpu_seconds_per_million,
+        r.latency_p50_us, r.latency_p99_us, r.loss_percent, r.rss_per_participant_kb
+    );
+    for e in r.errors.iter().take(3) {
+        println!("     error: {e}");
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    println!();
+    println!(
+        "{:<6} {:>6} {:>6} {:>11} {:>11} {:>10} {:>12} {:>9} {:>9} {:>7} {:>9}",
+        "target",
+        "people",
+        "meet",
+        "fwd pkt/s",
+        "server fwd",
+        "CPU s/Mpkt",
+        "pkt/CPU-s",
+        "p50 µs",
+        "p99 µs",
+        "loss %",
+        "kB/person"
+    );
+    for r in rows {
+        println!(
+            "{:<6} {:>6} {:>6} {:>11.0} {:>11} {:>10.2} {:>12.0} {:>9.0} {:>9.0} {:>7.2} {:>9.0}",
+            format!("{:?}", r.target).to_lowercase(),
+            r.participants,
+            r.meetings,
+            r.forwarded_pps,
+            r.server_forwarded_pps
+                .map_or("-".into(), |f| format!("{f:.0}")),
+            r.cpu_seconds_per_million,
+            r.packets_per_cpu_second,
+            r.latency_p50_us,
+            r.latency_p99_us,
+            r.loss_percent,
+            r.rss_per_participant_kb
+        );
+    }
+    // Side by side: the same load on each target.
+    for s in rows.iter().filter(|r| r.target == Target::Sluss) {
+        if let Some(n) = rows
+            .iter()
+            .find(|r| r.target == Target::Null && r.participants == s.participants)
+        {
+            println!(
+                "{} people: Sluss uses {:.1}x the null relay's CPU per forwarded packet; reaches {:.0}% of its packets per CPU-second",
+                s.participants,
+                s.cpu_seconds_per_million / n.cpu_seconds_per_million,
+                100.0 * s.packets_per_cpu_second / n.packets_per_cpu_second
+            );
+        }
+    }
+}

@@ -1,0 +1,505 @@
+//! Synthetic participants. A WebRTC one joins Sluss over the real WebSocket with its personal
+//! link, negotiates with SDP, and does ICE, DTLS and SRTP with str0m, as a browser would; it
+//! publishes Opus-sized audio at 50 packets a second and video packets at a steady rate, and
+//! counts what it receives. A plain one does the same against the null relay, without crypto.
+//! Every payload starts with its send time, so each receiver measures the hop through the server.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::{DatagramRecv, Protocol, Receive};
+use str0m::rtp::{RtpWrite, SeqNo};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// What each participant publishes.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub audio_pps: u32,
+    pub audio_bytes: usize,
+    /// Zero for audio-only scenarios.
+    pub video_pps: u32,
+    pub video_bytes: usize,
+}
+
+/// Latency buckets of 10 µs up to 100 ms; the last one holds everything slower.
+const BUCKET_NS: u64 = 10_000;
+const BUCKETS: usize = 10_001;
+
+/// What one participant sent and received while the measurement ran.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    pub sent: u64,
+    pub received: u64,
+    pub latency: Vec<u64>,
+    pub connected: bool,
+    pub errors: Vec<String>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            sent: 0,
+            received: 0,
+            latency: vec![0; BUCKETS],
+            connected: false,
+            errors: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, payload: &[u8], t0: Instant) {
+        self.received += 1;
+        if payload.len() >= 8 {
+            let sent = u64::from_be_bytes(payload[..8].try_into().expect("8 bytes"));
+            let now = t0.elapsed().as_nanos() as u64;
+            let bucket = (now.saturating_sub(sent) / BUCKET_NS) as usize;
+            self.latency[bucket.min(BUCKETS - 1)] += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: &Tally) {
+        self.sent += other.sent;
+        self.received += other.received;
+        for (a, b) in self.latency.iter_mut().zip(&other.latency) {
+            *a += b;
+        }
+        self.errors.extend(other.errors.iter().take(3).cloned());
+    }
+
+    /// The latency below which `q` of the samples fall, in microseconds.
+    pub fn percentile_us(&self, q: f64) -> f64 {
+        let total: u64 = self.latency.iter().sum();
+        if total == 0 {
+            return f64::NAN;
+        }
+        let target = (total as f64 * q).ceil() as u64;
+        let mut seen = 0;
+        for (i, n) in self.latency.iter().enumerate() {
+            seen += n;
+            if seen >= target {
+                return (i as f64 + 0.5) * BUCKET_NS as f64 / 1000.0;
+            }
+        }
+        f64::INFINITY
+    }
+}
+
+/// Shared by every participant of a run.
+#[derive(Clone)]
+pub struct Control {
+    pub t0: Instant,
+    pub measuring: Arc<AtomicBool>,
+    pub received_now: Arc<AtomicU64>,
+    pub connected: Arc<AtomicU64>,
+    pub stop: watch::Receiver<bool>,
+    pub load: Load,
+}
+
+/// A payload of `size` bytes: send time, sender, then zeros.
+fn payload(t0: Instant, idx: u32, size: usize) -> Vec<u8> {
+    let mut p = vec![0u8; size.max(12)];
+    p[..8].copy_from_slice(&(t0.elapsed().as_nanos() as u64).to_be_bytes());
+    p[8..12].copy_from_slice(&idx.to_be_bytes());
+    p
+}
+
+/// When the next audio and video packets are due.
+struct Schedule {
+    audio_every: Duration,
+    video_every: Option<Duration>,
+    next_audio: Instant,
+    next_video: Instant,
+}
+
+impl Schedule {
+    fn new(load: Load, start: Instant) -> Schedule {
+        Schedule {
+            audio_every: Duration::from_secs(1) / load.audio_pps.max(1),
+            video_every: (load.video_pps > 0).then(|| Duration::from_secs(1) / load.video_pps),
+            next_audio: start,
+            next_video: start,
+        }
+    }
+
+    /// The packets due by `now`: (is_video, count).
+    fn due(&mut self, now: Instant) -> (u32, u32) {
+        let mut audio = 0;
+        while self.next_audio <= now && audio < 10 {
+            self.next_audio += self.audio_every;
+            audio += 1;
+        }
+        let mut video = 0;
+        if let Some(every) = self.video_every {
+            while self.next_video <= now && video < 10 {
+                self.next_video += every;
+                video += 1;
+            }
+        }
+        (audio, video)
+    }
+}
+
+/// The TLS client for a loopback server with a self-signed certificate.
+pub fn loopback_tls() -> Arc<rustls::ClientConfig> {
+    #[derive(Debug)]
+    struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
+    impl rustls::client::danger::ServerCertVerifier for AnyCert {
+        fn verify_server_cert(
+            &self,
+            _: &rustls::pki_types::CertificateDer<'_>,
+            _: &[rustls::pki_types::CertificateDer<'_>],
+            _: &rustls::pki_types::ServerName<'_>,
+            _: &[u8],
+            _: rustls::pki_types::UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &rustls::pki_types::CertificateDer<'_>,
+            d: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                m,
+                c,
+                d,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &rustls::pki_types::CertificateDer<'_>,
+            d: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                m,
+                c,
+                d,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+struct Media {
+    rtc: Rtc,
+    audio: Mid,
+    video: Option<Mid>,
+    seq: [u64; 2],
+}
+
+impl Media {
+    fn send(&mut self, kind: usize, t0: Instant, idx: u32, size: usize, now: Instant) -> bool {
+        let (mid, codec) = match kind {
+            0 => (self.audio, Codec::Opus),
+            _ => match self.video {
+                Some(v) => (v, Codec::Vp8),
+                None => return false,
+            },
+        };
+        let Some(pt) = self
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == codec)
+            .map(|p| p.pt())
+        else {
+            return false;
+        };
+        self.seq[kind] += 1;
+        let seq = self.seq[kind];
+        let clock = if kind == 0 { 960 } else { 3000 };
+        let mut api = self.rtc.direct_api();
+        let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+            return false;
+        };
+        tx.write_rtp(
+            RtpWrite::new(
+                pt,
+                SeqNo::from(seq),
+                (seq * clock) as u32,
+                now,
+                payload(t0, idx, size),
+            )
+            .marker(true)
+            .nackable(kind == 1),
+        );
+        true
+    }
+}
+
+/// One browser-like participant of a Sluss meeting.
+pub async fn webrtc(
+    host: String,
+    cookie: String,
+    token: String,
+    idx: u32,
+    tls: Arc<rustls::ClientConfig>,
+    mut control: Control,
+) -> Tally {
+    let mut tally = Tally::new();
+    if let Err(e) = run_webrtc(&host, &cookie, &token, idx, tls, &mut control, &mut tally).await {
+        tally.errors.push(e);
+    }
+    tally
+}
+
+async fn run_webrtc(
+    host: &str,
+    cookie: &str,
+    token: &str,
+    idx: u32,
+    tls: Arc<rustls::ClientConfig>,
+    control: &mut Control,
+    tally: &mut Tally,
+) -> Result<(), String> {
+    let mut request = format!("wss://{host}/ws")
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().map_err(|_| "cookie")?);
+    let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        None,
+        false,
+        Some(tokio_tungstenite::Connector::Rustls(tls)),
+    )
+    .await
+    .map_err(|e| format!("websocket: {e}"))?;
+    let join =
+        json!({"type": "join", "v": 1, "token": token, "display_name": format!("Deltagare {idx}")});
+    ws.send(Message::Text(join.to_string().into()))
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let socket = UdpSocket::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let local = socket.local_addr().map_err(|e| e.to_string())?;
+    let now = Instant::now();
+    let mut rtc = Rtc::builder()
+        .set_rtp_mode(true)
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .build(now);
+    rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
+    let mut api = rtc.sdp_api();
+    let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let video = (control.load.video_pps > 0)
+        .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+    let (offer, pending) = api.apply().ok_or("no offer")?;
+    let mut pending: Option<SdpPendingOffer> = Some(pending);
+    let mut offer_sent = false;
+    let mut media = Media {
+        rtc,
+        audio,
+        video,
+        seq: [0, 0],
+    };
+    let mut schedule = Schedule::new(control.load, now);
+    let mut next_timeout = now + Duration::from_millis(10);
+    let mut ticker = tokio::time::interval(Duration::from_millis(10));
+    let mut buf = vec![0u8; 2048];
+
+    loop {
+        tokio::select! {
+            message = ws.next() => {
+                let text = match message {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(_)) => continue,
+                    _ => return Err("the server closed the WebSocket".into()),
+                };
+                let m: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                match m["type"].as_str().unwrap_or("") {
+                    "joined" if !offer_sent => {
+                        offer_sent = true;
+                        let o = json!({"type": "offer", "sdp": offer.to_sdp_string()});
+                        ws.send(Message::Text(o.to_string().into())).await.map_err(|e| e.to_string())?;
+                    }
+                    "answer" => {
+                        let sdp = m["sdp"].as_str().unwrap_or("");
+                        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
+                        if let Some(p) = pending.take() {
+                            media.rtc.sdp_api().accept_answer(p, answer).map_err(|e| e.to_string())?;
+                        }
+                    }
+                    "offer" => {
+                        let sdp = m["sdp"].as_str().unwrap_or("");
+                        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
+                        match media.rtc.sdp_api().accept_offer(offer) {
+                            Ok(answer) => {
+                                let a = json!({"type": "answer", "sdp": answer.to_sdp_string()});
+                                ws.send(Message::Text(a.to_string().into())).await.map_err(|e| e.to_string())?;
+                            }
+                            Err(e) => tally.errors.push(format!("server offer: {e}")),
+                        }
+                    }
+                    "error" => tally.errors.push(format!("server: {}", m["code"])),
+                    _ => {}
+                }
+            }
+            received = socket.recv_from(&mut buf) => {
+                let (n, source) = received.map_err(|e| e.to_string())?;
+                if let Ok(contents) = DatagramRecv::try_from(&buf[..n]) {
+                    let input = Input::Receive(Instant::now(), Receive {
+                        proto: Protocol::Udp, source, destination: local, contents,
+                    });
+                    let _ = media.rtc.handle_input(input);
+                }
+            }
+            _ = tokio::time::sleep_until(next_timeout.into()) => {
+                let _ = media.rtc.handle_input(Input::Timeout(Instant::now()));
+            }
+            _ = ticker.tick() => {
+                if tally.connected {
+                    let now = Instant::now();
+                    let (a, v) = schedule.due(now);
+                    let measuring = control.measuring.load(Ordering::Relaxed);
+                    for _ in 0..a {
+                        if media.send(0, control.t0, idx, control.load.audio_bytes, now) && measuring { tally.sent += 1; }
+                    }
+                    for _ in 0..v {
+                        if media.send(1, control.t0, idx, control.load.video_bytes, now) && measuring { tally.sent += 1; }
+                    }
+                }
+            }
+            _ = control.stop.changed() => {
+                let _ = ws.send(Message::Text(json!({"type": "leave"}).to_string().into())).await;
+                return Ok(());
+            }
+        }
+        // Everything str0m has to say after that input.
+        loop {
+            match media.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    next_timeout = t;
+                    break;
+                }
+                Ok(Output::Transmit(t)) => {
+                    let _ = socket.send_to(&t.contents, t.destination).await;
+                }
+                Ok(Output::Event(Event::Connected)) => {
+                    tally.connected = true;
+                    control.connected.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Output::Event(Event::RtpPacket(p))) => {
+                    if control.measuring.load(Ordering::Relaxed) {
+                        tally.record(&p.payload, control.t0);
+                        control.received_now.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Ok(Output::Event(_)) => {}
+                Err(e) => {
+                    tally.errors.push(format!("rtc: {e}"));
+                    return Err("the WebRTC session failed".into());
+                }
+            }
+        }
+    }
+}
+
+/// One participant of the null relay: the same packets, no signaling, no crypto.
+pub async fn plain(relay: SocketAddr, meeting: u32, idx: u32, mut control: Control) -> Tally {
+    let mut tally = Tally::new();
+    let Ok(socket) = UdpSocket::bind("127.0.0.1:0").await else {
+        tally.errors.push("bind".into());
+        return tally;
+    };
+    let mut join = vec![b'J'];
+    join.extend_from_slice(&meeting.to_be_bytes());
+    join.extend_from_slice(&idx.to_be_bytes());
+    let _ = socket.send_to(&join, relay).await;
+    tally.connected = true;
+    control.connected.fetch_add(1, Ordering::Relaxed);
+    let mut schedule = Schedule::new(control.load, Instant::now());
+    let mut ticker = tokio::time::interval(Duration::from_millis(10));
+    let mut buf = vec![0u8; 2048];
+    let mut seq = 0u16;
+    loop {
+        tokio::select! {
+            received = socket.recv_from(&mut buf) => {
+                if let Ok((n, _)) = received {
+                    if n > 12 && control.measuring.load(Ordering::Relaxed) {
+                        tally.record(&buf[12..n], control.t0);
+                        control.received_now.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            _ = ticker.tick() => {
+                let (a, v) = schedule.due(Instant::now());
+                let measuring = control.measuring.load(Ordering::Relaxed);
+                for (count, size, pt) in [(a, control.load.audio_bytes, 111u8), (v, control.load.video_bytes, 96u8)] {
+                    for _ in 0..count {
+                        seq = seq.wrapping_add(1);
+                        let mut packet = vec![0x80, pt];
+                        packet.extend_from_slice(&seq.to_be_bytes());
+                        packet.extend_from_slice(&[0; 4]);
+                        packet.extend_from_slice(&idx.to_be_bytes());
+                        packet.extend_from_slice(&payload(control.t0, idx, size));
+                        if socket.send_to(&packet, relay).await.is_ok() && measuring { tally.sent += 1; }
+                    }
+                }
+            }
+            _ = control.stop.changed() => return tally,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_come_from_the_buckets() {
+        let mut t = Tally::new();
+        t.latency[10] = 98; // 100-110 µs
+        t.latency[500] = 2; // 5 ms
+        assert!((t.percentile_us(0.5) - 105.0).abs() < 1.0);
+        assert!((t.percentile_us(0.99) - 5005.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn the_schedule_keeps_the_rate() {
+        let start = Instant::now();
+        let load = Load {
+            audio_pps: 50,
+            audio_bytes: 100,
+            video_pps: 30,
+            video_bytes: 1000,
+        };
+        let mut s = Schedule::new(load, start);
+        let mut audio = 0;
+        let mut video = 0;
+        for ms in (0..1000).step_by(10) {
+            let (a, v) = s.due(start + Duration::from_millis(ms));
+            audio += a;
+            video += v;
+        }
+        assert_eq!(audio, 50);
+        assert_eq!(video, 30);
+    }
+}

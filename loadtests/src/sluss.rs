@@ -1,0 +1,211 @@
+//! A real Sluss server for the load: started from its binary on loopback with a fresh data
+//! directory, its first administrator enrolled through the API the way the setup page does it
+//! (password and a TOTP code), and meetings created whose invitations are for staff, so that the
+//! synthetic participants (all logged in) enter without waiting for a chair's admission.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+pub struct Sluss {
+    child: Child,
+    pub origin: String,
+    pub http: reqwest::Client,
+    /// The staff session cookie (`sluss_session=...`).
+    pub cookie: String,
+}
+
+/// One meeting: its chair link token and the others'.
+pub struct MeetingLinks {
+    pub tokens: Vec<String>,
+}
+
+fn token_of(link: &str) -> String {
+    link.rsplit_once('#').map_or("", |(_, t)| t).to_owned()
+}
+
+impl Sluss {
+    pub async fn start(
+        bin: &Path,
+        dir: &Path,
+        port: u16,
+        media_port: u16,
+        workers: usize,
+    ) -> Result<Sluss, String> {
+        let data_dir = dir.join("data");
+        let config = dir.join("sluss.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:{port}\"\nhttp_redirect_listen = \"\"\n\
+                 public_url = \"https://127.0.0.1:{port}\"\ndata_dir = \"{}\"\n\
+                 [media]\nport = {media_port}\nworkers = {workers}\nannounce_ip = \"127.0.0.1\"\n\
+                 [meetings]\nmax_participants = 500\n[log]\nlevel = \"warn\"\n",
+                data_dir.display()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut child = Command::new(bin)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let setup = loop {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err("sluss printed no setup link".into());
+            }
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+                if line.contains("/setup#") {
+                    break token_of(line.trim());
+                }
+            }
+        };
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let origin = format!("https://127.0.0.1:{port}");
+        let mut sluss = Sluss {
+            child,
+            origin,
+            http,
+            cookie: String::new(),
+        };
+        for _ in 0..100 {
+            if sluss.get("/healthz").await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        sluss.cookie = sluss.enrol(&setup).await?;
+        Ok(sluss)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    async fn get(&self, path: &str) -> Result<String, String> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.origin))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        r.text().await.map_err(|e| e.to_string())
+    }
+
+    async fn post(&self, path: &str, body: serde_json::Value) -> Result<reqwest::Response, String> {
+        self.http
+            .post(format!("{}{path}", self.origin))
+            .header("cookie", &self.cookie)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The first administrator: begin, then a password and the current TOTP code.
+    async fn enrol(&self, token: &str) -> Result<String, String> {
+        let begin: serde_json::Value = self
+            .post("/api/v1/enroll/begin", json!({ "token": token }))
+            .await?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let secret = begin["secret"].as_str().ok_or("no TOTP secret")?;
+        let key = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, secret)
+            .ok_or("bad TOTP secret")?;
+        let totp = totp_rs::Builder::new()
+            .with_secret(key)
+            .build()
+            .map_err(|e| format!("{e:?}"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let code = totp.generate(now).to_string();
+        let r = self
+            .post(
+                "/api/v1/enroll/complete",
+                json!({ "token": token, "username": "loadtest", "display_name": "Last",
+                        "password": "ett långt lösenord för lasttest", "code": code }),
+            )
+            .await?;
+        if !r.status().is_success() {
+            return Err(format!("enrolment refused: {}", r.status()));
+        }
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("sluss_session="))
+            .and_then(|v| v.split(';').next())
+            .ok_or("no session cookie")?;
+        Ok(cookie.to_owned())
+    }
+
+    /// A meeting for `size` people: the chair and `size - 1` staff invitations.
+    pub async fn meeting(&self, size: usize) -> Result<MeetingLinks, String> {
+        let invitations: Vec<_> = (1..size).map(|_| json!({ "role": "staff" })).collect();
+        let r = self
+            .post(
+                "/api/v1/meetings",
+                json!({ "title": "Lasttest", "sensitive": true, "invitations": invitations }),
+            )
+            .await?;
+        let created: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+        let mut tokens = vec![token_of(
+            created["chair_link"].as_str().ok_or("no chair link")?,
+        )];
+        for link in created["guest_links"].as_array().ok_or("no guest links")? {
+            tokens.push(token_of(link.as_str().unwrap_or("")));
+        }
+        Ok(MeetingLinks { tokens })
+    }
+
+    /// The relay's count of forwarded RTP packets, from `/metrics`.
+    pub async fn forwarded(&self) -> Option<u64> {
+        let text = self.get("/metrics").await.ok()?;
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|name| name.ends_with("rtp_forwarded_total"))
+            })
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|v| v as u64)
+    }
+
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+    }
+}
