@@ -123,6 +123,8 @@ pub struct MediaSection {
     /// The address browsers send media to; empty means "the one they loaded the page from".
     pub announce_ip: String,
     pub consent_timeout_secs: u64,
+    /// recvmmsg/sendmmsg: many datagrams per system call. Off only to compare.
+    pub batched_io: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -173,6 +175,7 @@ impl Default for MediaSection {
             workers: 0,
             announce_ip: String::new(),
             consent_timeout_secs: 30,
+            batched_io: true,
         }
     }
 }

@@ -191,6 +191,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         bind_ip: config.media.bind_ip,
         port: config.media.port,
         workers: config.media.workers,
+        batched_io: config.media.batched_io,
         relay: RelayConfig {
             consent_timeout: Duration::from_secs(config.media.consent_timeout_secs),
             ..RelayConfig::default()

@@ -88,6 +88,9 @@ struct RunArgs {
     /// Media worker threads for Sluss (0: one per core).
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// Turn Sluss's recvmmsg/sendmmsg batching off (to measure what it gives).
+    #[arg(long)]
+    no_batch: bool,
     /// Where to write the JSON results.
     #[arg(long, default_value = "loadtest-results.json")]
     json: PathBuf,
@@ -338,8 +341,17 @@ async fn run_sluss(
     let dir = std::env::temp_dir().join(format!("sluss-loadtest-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let sluss =
-        Arc::new(sluss::Sluss::start(&args.sluss_bin, &dir, 18500, 41500, args.workers).await?);
+    let sluss = Arc::new(
+        sluss::Sluss::start(
+            &args.sluss_bin,
+            &dir,
+            18500,
+            41500,
+            args.workers,
+            !args.no_batch,
+        )
+        .await?,
+    );
     let server = Server {
         pid: sluss.pid(),
         rss_before: procstat::rss_bytes(sluss.pid()).unwrap_or(0),

@@ -35,6 +35,7 @@ impl Sluss {
         port: u16,
         media_port: u16,
         workers: usize,
+        batched_io: bool,
     ) -> Result<Sluss, String> {
         let data_dir = dir.join("data");
         let config = dir.join("sluss.toml");
@@ -43,7 +44,7 @@ impl Sluss {
             format!(
                 "[server]\nlisten = \"127.0.0.1:{port}\"\nhttp_redirect_listen = \"\"\n\
                  public_url = \"https://127.0.0.1:{port}\"\ndata_dir = \"{}\"\n\
-                 [media]\nport = {media_port}\nworkers = {workers}\nannounce_ip = \"127.0.0.1\"\n\
+                 [media]\nport = {media_port}\nworkers = {workers}\nannounce_ip = \"127.0.0.1\"\nbatched_io = {batched_io}\n\
                  [meetings]\nmax_participants = 500\n[log]\nlevel = \"warn\"\n",
                 data_dir.display()
             ),

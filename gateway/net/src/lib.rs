@@ -8,6 +8,7 @@
 //!
 //! Counters are copied out to atomics a few times a second for `/metrics`.
 
+mod batch;
 mod shard;
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -33,6 +34,8 @@ pub struct MediaConfig {
     pub port: u16,
     /// Worker threads; 0 means one per core.
     pub workers: usize,
+    /// recvmmsg/sendmmsg; off means one datagram per system call.
+    pub batched_io: bool,
     pub relay: RelayConfig,
 }
 
@@ -114,10 +117,12 @@ impl Media {
             let port = socket.local_addr().map(|a| a.port()).unwrap_or(port);
             let (tx, rx) = crossbeam_channel::unbounded();
             let shard_stats = Arc::new(ShardStats::default());
-            let worker = shard::Worker::new(socket, rx, config.relay.clone(), shard_stats.clone());
+            let (relay, worker_stats, batched) =
+                (config.relay.clone(), shard_stats.clone(), config.batched_io);
+            // The worker is made on its own thread: its batch headers never move between threads.
             let thread = std::thread::Builder::new()
                 .name(format!("sluss-media-{i}"))
-                .spawn(move || worker.run())
+                .spawn(move || shard::Worker::new(socket, rx, relay, worker_stats, batched).run())
                 .map_err(NetError::Spawn)?;
             shards.push(Shard {
                 commands: tx,

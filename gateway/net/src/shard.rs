@@ -11,6 +11,7 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use sluss_relay::{PeerId, Relay, RelayConfig, RelayEvent, RouterId};
 use tracing::{debug, warn};
 
+use crate::batch::Batch;
 use crate::{EventSink, Reply, ShardStats};
 
 /// The largest datagram read; anything longer is truncated and then refused by the parsers.
@@ -58,6 +59,9 @@ pub enum Command {
 
 pub(crate) struct Worker {
     socket: UdpSocket,
+    batch: Batch,
+    /// Transmits gathered for one `sendmmsg`; kept to reuse its allocation.
+    out: Vec<sluss_relay::Transmit>,
     commands: Receiver<Command>,
     relay: Relay,
     sinks: HashMap<PeerId, EventSink>,
@@ -70,9 +74,12 @@ impl Worker {
         commands: Receiver<Command>,
         config: RelayConfig,
         stats: Arc<ShardStats>,
+        batched: bool,
     ) -> Worker {
         Worker {
             socket,
+            batch: Batch::new(batched, RECV_BUFFER),
+            out: Vec::with_capacity(crate::batch::BATCH * 4),
             commands,
             relay: Relay::new(config),
             sinks: HashMap::new(),
@@ -81,7 +88,6 @@ impl Worker {
     }
 
     pub(crate) fn run(mut self) {
-        let mut buf = vec![0u8; RECV_BUFFER];
         let mut last_stats = Instant::now();
         let mut current_wait = Duration::ZERO;
         loop {
@@ -124,9 +130,13 @@ impl Worker {
             {
                 current_wait = wait;
             }
-            match self.socket.recv_from(&mut buf) {
-                Ok((n, source)) => {
-                    self.relay.handle_receive(Instant::now(), source, &buf[..n]);
+            match self.batch.recv(&self.socket) {
+                Ok(n) => {
+                    let now = Instant::now();
+                    for i in 0..n {
+                        let (source, datagram) = self.batch.datagram(i);
+                        self.relay.handle_receive(now, source, datagram);
+                    }
                     self.flush();
                 }
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
@@ -184,10 +194,17 @@ impl Worker {
     }
 
     fn flush(&mut self) {
+        self.out.clear();
         while let Some(t) = self.relay.poll_transmit() {
-            if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
-                self.stats.send_errors.fetch_add(1, Ordering::Relaxed);
-                debug!(error = %e, "media send failed");
+            self.out.push(t);
+        }
+        if !self.out.is_empty() {
+            let failed = self.batch.send(&self.socket, &self.out);
+            if failed > 0 {
+                self.stats
+                    .send_errors
+                    .fetch_add(failed as u64, Ordering::Relaxed);
+                debug!(failed, "media sends failed");
             }
         }
         while let Some(event) = self.relay.poll_event() {

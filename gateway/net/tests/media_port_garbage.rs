@@ -12,6 +12,7 @@ use str0m::Rtc;
 #[test]
 fn garbage_on_the_media_port_is_dropped_and_the_worker_keeps_serving() {
     let media = Media::start(&MediaConfig {
+        batched_io: true,
         bind_ip: [127, 0, 0, 1].into(),
         port: 0,
         workers: 1,

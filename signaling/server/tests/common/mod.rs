@@ -37,6 +37,7 @@ pub async fn start_with(meeting: MeetingConfig) -> Server {
     let store = Store::open(&dir.path().join("t.db")).await.unwrap();
     let media = Arc::new(
         Media::start(&MediaConfig {
+            batched_io: true,
             bind_ip: [127, 0, 0, 1].into(),
             port: 0,
             workers: 1,
