@@ -5,7 +5,6 @@
 //! twice per packet it decrypts. This test pins the number so that it can only go down.
 #![allow(unsafe_code)] // a GlobalAlloc is an unsafe trait; this one only counts and delegates.
 
-#[allow(dead_code)]
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
