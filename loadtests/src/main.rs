@@ -2,6 +2,7 @@
 //! a null relay, in one run on one machine. Prints progress, a readable table and the ratios,
 //! and writes JSON.
 
+mod janus;
 mod null_relay;
 mod participant;
 mod procstat;
@@ -55,6 +56,8 @@ enum Scenario {
 #[serde(rename_all = "lowercase")]
 enum Target {
     Sluss,
+    /// Janus 1.1's VideoRoom (Debian package `janus`).
+    Janus,
     Null,
 }
 
@@ -172,6 +175,7 @@ async fn run_all(args: RunArgs) -> bool {
         for target in &args.targets {
             let row = match target {
                 Target::Sluss => run_sluss(&args, meetings, size, load, seconds).await,
+                Target::Janus => run_janus(meetings, size, load, seconds).await,
                 Target::Null => run_null(meetings, size, load, seconds).await,
             };
             match row {
@@ -391,6 +395,44 @@ async fn run_sluss(
     Ok(row)
 }
 
+async fn run_janus(meetings: usize, size: usize, load: Load, seconds: u64) -> Result<Row, String> {
+    println!("janus: {meetings} meetings x {size}");
+    let dir = std::env::temp_dir().join(format!("sluss-loadtest-janus-{}", std::process::id()));
+    let janus = janus::Janus::start(&dir, 18188).await?;
+    let server = Server {
+        pid: janus.pid(),
+        rss_before: procstat::rss_bytes(janus.pid()).unwrap_or(0),
+    };
+    let rooms: Vec<u64> = (1..=meetings as u64).map(|r| 1000 + r).collect();
+    janus::create_rooms(&janus.url, &rooms, size).await?;
+    let (control, stop) = control(load);
+    let mut tasks = Vec::new();
+    for room in &rooms {
+        for _ in 0..size {
+            let idx = tasks.len() as u32;
+            tasks.push(tokio::spawn(janus::participant(
+                janus.url.clone(),
+                *room,
+                size,
+                idx,
+                control.clone(),
+            )));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let none = || {
+        Box::pin(async { None })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = Option<u64>> + Send>>
+    };
+    let measured = measure(&server, &control, stop, tasks, seconds, none).await;
+    let row = row(Target::Janus, meetings, size, &server, measured);
+    janus.stop();
+    if std::env::var_os("LOADTEST_DEBUG").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(row)
+}
+
 async fn run_null(meetings: usize, size: usize, load: Load, seconds: u64) -> Result<Row, String> {
     println!("null relay: {meetings} meetings x {size}");
     let listen: SocketAddr = "127.0.0.1:41600".parse().expect("address");
@@ -475,6 +517,18 @@ fn print_table(rows: &[Row]) {
     }
     // Side by side: the same load on each target.
     for s in rows.iter().filter(|r| r.target == Target::Sluss) {
+        if let Some(j) = rows
+            .iter()
+            .find(|r| r.target == Target::Janus && r.participants == s.participants)
+        {
+            println!(
+                "{} people: Sluss uses {:.2}x Janus's CPU per forwarded packet (p99 {:.0} µs vs {:.0} µs)",
+                s.participants,
+                s.cpu_seconds_per_million / j.cpu_seconds_per_million,
+                s.latency_p99_us,
+                j.latency_p99_us
+            );
+        }
         if let Some(n) = rows
             .iter()
             .find(|r| r.target == Target::Null && r.participants == s.participants)

@@ -47,7 +47,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn new() -> Tally {
+    pub(crate) fn new() -> Tally {
         Tally {
             sent: 0,
             received: 0,
@@ -57,10 +57,10 @@ impl Tally {
         }
     }
 
-    fn record(&mut self, payload: &[u8], t0: Instant) {
+    pub(crate) fn record(&mut self, payload: &[u8], t0: Instant) {
         self.received += 1;
-        if payload.len() >= 8 {
-            let sent = u64::from_be_bytes(payload[..8].try_into().expect("8 bytes"));
+        if payload.len() >= 12 {
+            let sent = u64::from_be_bytes(payload[4..12].try_into().expect("8 bytes"));
             let now = t0.elapsed().as_nanos() as u64;
             let bucket = (now.saturating_sub(sent) / BUCKET_NS) as usize;
             self.latency[bucket.min(BUCKETS - 1)] += 1;
@@ -105,16 +105,18 @@ pub struct Control {
     pub load: Load,
 }
 
-/// A payload of `size` bytes: send time, sender, then zeros.
-fn payload(t0: Instant, idx: u32, size: usize) -> Vec<u8> {
-    let mut p = vec![0u8; size.max(12)];
-    p[..8].copy_from_slice(&(t0.elapsed().as_nanos() as u64).to_be_bytes());
-    p[8..12].copy_from_slice(&idx.to_be_bytes());
+/// A payload of `size` bytes: a VP8 payload descriptor and an inter-frame header (so that an
+/// SFU that looks into VP8 sees a plausible frame), the send time, the sender, then zeros.
+pub(crate) fn payload(t0: Instant, idx: u32, size: usize) -> Vec<u8> {
+    let mut p = vec![0u8; size.max(16)];
+    p[..4].copy_from_slice(&[0x10, 0x01, 0x00, 0x00]);
+    p[4..12].copy_from_slice(&(t0.elapsed().as_nanos() as u64).to_be_bytes());
+    p[12..16].copy_from_slice(&idx.to_be_bytes());
     p
 }
 
 /// When the next audio and video packets are due.
-struct Schedule {
+pub(crate) struct Schedule {
     audio_every: Duration,
     video_every: Option<Duration>,
     next_audio: Instant,
@@ -122,7 +124,7 @@ struct Schedule {
 }
 
 impl Schedule {
-    fn new(load: Load, start: Instant) -> Schedule {
+    pub(crate) fn new(load: Load, start: Instant) -> Schedule {
         Schedule {
             audio_every: Duration::from_secs(1) / load.audio_pps.max(1),
             video_every: (load.video_pps > 0).then(|| Duration::from_secs(1) / load.video_pps),
@@ -132,7 +134,7 @@ impl Schedule {
     }
 
     /// The packets due by `now`: (is_video, count).
-    fn due(&mut self, now: Instant) -> (u32, u32) {
+    pub(crate) fn due(&mut self, now: Instant) -> (u32, u32) {
         let mut audio = 0;
         while self.next_audio <= now && audio < 10 {
             self.next_audio += self.audio_every;
@@ -204,15 +206,22 @@ pub fn loopback_tls() -> Arc<rustls::ClientConfig> {
     Arc::new(config)
 }
 
-struct Media {
-    rtc: Rtc,
-    audio: Mid,
-    video: Option<Mid>,
-    seq: [u64; 2],
+pub(crate) struct Media {
+    pub(crate) rtc: Rtc,
+    pub(crate) audio: Mid,
+    pub(crate) video: Option<Mid>,
+    pub(crate) seq: [u64; 2],
 }
 
 impl Media {
-    fn send(&mut self, kind: usize, t0: Instant, idx: u32, size: usize, now: Instant) -> bool {
+    pub(crate) fn send(
+        &mut self,
+        kind: usize,
+        t0: Instant,
+        idx: u32,
+        size: usize,
+        now: Instant,
+    ) -> bool {
         let (mid, codec) = match kind {
             0 => (self.audio, Codec::Opus),
             _ => match self.video {
@@ -443,7 +452,7 @@ pub async fn plain(relay: SocketAddr, meeting: u32, idx: u32, mut control: Contr
         tokio::select! {
             received = socket.recv_from(&mut buf) => {
                 if let Ok((n, _)) = received {
-                    if n > 12 && control.measuring.load(Ordering::Relaxed) {
+                    if n > 16 && control.measuring.load(Ordering::Relaxed) {
                         tally.record(&buf[12..n], control.t0);
                         control.received_now.fetch_add(1, Ordering::Relaxed);
                     }
