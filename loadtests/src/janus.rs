@@ -97,7 +97,11 @@ impl Janus {
         self.child.id()
     }
 
-    pub fn stop(mut self) {
+    pub fn stop(self) {}
+}
+
+impl Drop for Janus {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

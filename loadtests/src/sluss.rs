@@ -197,6 +197,13 @@ impl Sluss {
     }
 
     pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -208,5 +215,12 @@ impl Sluss {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
+    }
+}
+
+/// A run that fails half-way still leaves no server behind.
+impl Drop for Sluss {
+    fn drop(&mut self) {
+        self.terminate();
     }
 }

@@ -182,7 +182,7 @@ async fn bad_input_is_refused_with_a_reason() {
             "bad_request",
         ),
         (
-            serde_json::json!({"title": "Möte", "guests": 21}),
+            serde_json::json!({"title": "Möte", "guests": 101}),
             "bad_request",
         ),
         (

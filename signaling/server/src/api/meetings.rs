@@ -15,7 +15,8 @@ use crate::store::MeetingFlags;
 use crate::store::{AuditEvent, NewLink};
 use crate::{unix_now, AppState};
 
-const MAX_INVITATIONS: usize = 20;
+/// Enough for a large meeting (the default limit is 50 people) and its replacements.
+const MAX_INVITATIONS: usize = 100;
 const MAX_DURATION_MINUTES: u32 = 24 * 60;
 
 pub async fn create_meeting(
