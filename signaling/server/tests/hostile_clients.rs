@@ -63,7 +63,8 @@ async fn unknown_forged_and_malformed_join_attempts_are_refused() {
         .unwrap();
     assert_eq!(recv(&mut ws).await.unwrap()["code"], "protocol");
     let mut ws = server.ws().await;
-    let _ = ws.send(Message::Text("x".repeat(70 * 1024).into())).await;
+    let oversized = "x".repeat(sluss_protocol::MAX_FRAME_BYTES + 1024);
+    let _ = ws.send(Message::Text(oversized.into())).await;
     assert!(recv(&mut ws).await.is_none());
     // And the real chair can still join.
     let (_ws, joined) = join(&server, &chair, "Anna").await;
