@@ -34,6 +34,7 @@ export class Call extends EventTarget {
     this.screenTrack = null; // our own shared window or tab, once the server granted it
     this.pendingScreen = null;
     this.mayShare = false;
+    this.iceServers = []; // TURN servers with short-lived credentials, when configured
     this.verified = new Map(); // R5, chair only: participant id -> {name, number} from e-identification
   }
 
@@ -83,6 +84,7 @@ export class Call extends EventTarget {
         this.role = m.role;
         this.resume = m.resume;
         this.admitted = m.admitted;
+        this.iceServers = m.ice_servers ?? [];
         if (!m.admitted) {
           this.emit('lobby');
           break;
@@ -91,6 +93,7 @@ export class Call extends EventTarget {
         break;
       case 'admitted':
         this.admitted = true;
+        this.iceServers = m.ice_servers ?? [];
         await this.enterRoom(m.participants, m.meeting);
         break;
       case 'knock':
@@ -250,7 +253,10 @@ export class Call extends EventTarget {
   /// A fresh peer connection that publishes our camera and microphone.
   async negotiate() {
     this.closePc();
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    // `?relay=only` sends all media through the TURN server: how support checks a network
+    // that blocks UDP to the gateway (and how the TURN test proves the path).
+    const relayOnly = new URLSearchParams(location.search).get('relay') === 'only';
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
     this.pc = pc;
     for (const track of this.stream.getTracks()) {
       pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });

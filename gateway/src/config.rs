@@ -20,7 +20,40 @@ pub struct Config {
     /// R5: citizens' e-identification before meetings that require it. Off while `issuer` is
     /// empty.
     pub citizen_eid: OidcSection,
+    /// An external TURN server (coturn) for networks that block UDP. Off while `urls` is empty.
+    pub turn: TurnSection,
     pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TurnSection {
+    /// `turn:` / `turns:` URLs handed to browsers.
+    pub urls: Vec<String>,
+    /// coturn's `static-auth-secret`; better from `SLUSS_TURN__SHARED_SECRET`.
+    pub shared_secret: String,
+    /// How long a handed-out credential works.
+    pub credential_ttl_secs: u64,
+}
+
+impl Default for TurnSection {
+    fn default() -> Self {
+        TurnSection {
+            urls: Vec::new(),
+            shared_secret: String::new(),
+            credential_ttl_secs: 3600,
+        }
+    }
+}
+
+impl TurnSection {
+    pub fn server(&self) -> Option<sluss_signaling::turn::TurnConfig> {
+        (!self.urls.is_empty()).then(|| sluss_signaling::turn::TurnConfig {
+            urls: self.urls.clone(),
+            shared_secret: self.shared_secret.clone(),
+            ttl: std::time::Duration::from_secs(self.credential_ttl_secs),
+        })
+    }
 }
 
 /// One OpenID Connect provider and Sluss's client there.
@@ -303,6 +336,28 @@ impl Config {
                 provider
                     .check()
                     .map_err(|e| ConfigError::Invalid(format!("{name}.{e}")))?;
+            }
+        }
+        if !self.turn.urls.is_empty() {
+            if self.turn.shared_secret.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "turn.shared_secret must be set when turn.urls is".into(),
+                ));
+            }
+            if let Some(bad) = self
+                .turn
+                .urls
+                .iter()
+                .find(|u| !(u.starts_with("turn:") || u.starts_with("turns:")))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "turn.urls: {bad:?} is not a turn: or turns: URL"
+                )));
+            }
+            if self.turn.credential_ttl_secs == 0 {
+                return Err(ConfigError::Invalid(
+                    "turn.credential_ttl_secs must be at least 1".into(),
+                ));
             }
         }
         if self.meetings.max_participants == 0 {

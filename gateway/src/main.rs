@@ -211,6 +211,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
             link_ttl: Duration::from_secs(config.meetings.link_ttl_days * 24 * 3600),
             staff_oidc: config.staff_oidc.provider(),
             citizen_eid: config.citizen_eid.provider(),
+            turn: config.turn.server(),
         },
         store.clone(),
         media.clone(),

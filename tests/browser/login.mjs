@@ -16,6 +16,8 @@ const bin = process.env.SLUSS_BIN || path.join(repo, 'target/release/sluss');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluss-login-'));
 const PORT = 18444;
 const IDP_PORT = 18600;
+const TURN_PORT = 18478;
+const TURN_SECRET = 'turn-test-hemlighet';
 const ORIGIN = `https://127.0.0.1:${PORT}`;
 const deadlineAll = Date.now() + 150_000;
 
@@ -55,6 +57,8 @@ const chromiumArgs = [
 ];
 
 let server;
+let turn;
+let turnLog = '';
 let idp;
 let browser;
 let serverLog = '';
@@ -79,6 +83,7 @@ async function main() {
     '[media]', 'port = 41100', 'workers = 1', 'announce_ip = "127.0.0.1"',
     ...provider('staff_oidc', CLIENTS.staff, ['profile', 'roles']),
     ...provider('citizen_eid', CLIENTS.eid, ['profile', 'https://id.oidc.se/scope/naturalPersonNumber']),
+    '[turn]', `urls = ["turn:127.0.0.1:${TURN_PORT}?transport=udp"]`, 'credential_ttl_secs = 600',
     '[log]', 'level = "info,sluss_signaling=debug"', '',
   ].join('\n'));
   // Client secrets come from the environment, as the sample config advises.
@@ -86,7 +91,16 @@ async function main() {
     ...process.env,
     SLUSS_STAFF_OIDC__CLIENT_SECRET: CLIENTS.staff.secret,
     SLUSS_CITIZEN_EID__CLIENT_SECRET: CLIENTS.eid.secret,
+    SLUSS_TURN__SHARED_SECRET: TURN_SECRET,
   };
+  // coturn, as a region would run it, checking Sluss's short-lived credentials.
+  turn = spawn('turnserver', ['-n', '--listening-ip=127.0.0.1', `--listening-port=${TURN_PORT}`,
+    '--relay-ip=127.0.0.1', '--min-port=49160', '--max-port=49260', '--use-auth-secret',
+    `--static-auth-secret=${TURN_SECRET}`, '--realm=sluss.test', '--allow-loopback-peers',
+    '--no-tls', '--no-dtls', '--no-cli', '--fingerprint', '--simple-log', '--log-file=stdout'],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  turn.stdout.on('data', (d) => { turnLog += d; });
+  turn.stderr.on('data', (d) => { turnLog += d; });
   server = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
   server.stdout.on('data', () => {});
   server.stderr.on('data', (d) => { serverLog += d; });
@@ -193,6 +207,50 @@ async function main() {
   await weak.waitForSelector('#refusal', { timeout: 15_000 });
   check('an e-identification below LoA3 is refused with a clear page', /tillitsnivå/.test(await weak.textContent('#refusal')));
 
+  // A relative behind a network that lets only TURN through: all her media goes via coturn,
+  // with the credential Sluss handed out, and both sides see each other.
+  const second = await sara.evaluate(async () => {
+    const r = await fetch('/api/v1/meetings', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Anhörigsamtal', invitations: [{ role: 'relative' }] }),
+    });
+    return r.json();
+  });
+  const chair2 = await sara.context().newPage();
+  await chair2.goto(second.chair_link);
+  await chair2.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  await chair2.fill('#name', 'Sara');
+  await chair2.click('#join-button');
+  await chair2.waitForSelector('#meeting:not([hidden])', { timeout: 20_000 });
+  const relative = await (await context()).newPage();
+  await relative.goto(second.guest_links[0].replace('/join#', '/join?relay=only#'));
+  await relative.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  await relative.fill('#name', 'Rut');
+  await relative.click('#join-button');
+  await chair2.waitForSelector('#lobby-list li button.primary', { timeout: 15_000 });
+  await chair2.click('#lobby-list li button.primary');
+  const relayed = await until('media through TURN', async () => relative.evaluate(async () => {
+    const pc = window.sluss?.pc;
+    if (!pc) return null;
+    const report = await pc.getStats();
+    let pair = null;
+    let frames = 0;
+    report.forEach((r) => {
+      if (r.type === 'transport' && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId);
+      if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
+    });
+    const local = pair && report.get(pair.localCandidateId);
+    return local?.candidateType === 'relay' && frames > 10 ? { type: local.candidateType, frames } : null;
+  }), 30_000).catch((e) => ({ error: e.message }));
+  check('a relative whose network allows only TURN gets media through coturn', relayed?.type === 'relay', JSON.stringify(relayed));
+  const chairSees = await until('the chair to decode the relative', async () => chair2.evaluate(async () => {
+    const report = await window.sluss.pc.getStats();
+    let frames = 0;
+    report.forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0; });
+    return frames > 10 ? frames : null;
+  }), 20_000).catch(() => 0);
+  check('and the chair sees her', chairSees > 10, `${chairSees} frames`);
+
   // The audit trail has the login with its level, and the refusals.
   const entries = execFileSync(bin, ['audit', 'export', '--config', config, '--reader', 'login-test'], { env })
     .toString().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -215,6 +273,8 @@ try {
     await new Promise((r) => server.once('exit', r));
   }
   await idp?.close().catch(() => {});
+  turn?.kill('SIGTERM');
+  if (failed) console.log(`--- coturn ---\n${turnLog.split('\n').slice(-15).join('\n')}`);
   if (failed) console.log(`--- last server log lines ---\n${serverLog.split('\n').slice(-25).join('\n')}`);
   console.log(`${passed} passed, ${failed} failed`);
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -11,7 +11,7 @@ mod ws;
 pub use rest::{ApiError, CreateMeeting, CreatedMeeting, ErrorBody, LinkInfo, MeetingSummary};
 pub use rest::{ClaimSetup, InspectLink, Invitation, InvitationRole, MeetingList, NewInvitation};
 pub use ws::{ClientMessage, IdentificationMethod, MeetingState, ParseError, ParticipantInfo};
-pub use ws::{Connection, ErrorCode, Kind, Role, MAX_FRAME_BYTES, MAX_SDP_BYTES};
+pub use ws::{Connection, ErrorCode, IceServer, Kind, Role, MAX_FRAME_BYTES, MAX_SDP_BYTES};
 pub use ws::{ServerMessage, TrackInfo};
 
 /// The one protocol version this server speaks.

@@ -213,6 +213,14 @@ pub enum Kind {
     Screen,
 }
 
+/// A TURN server for the browser's RTCPeerConnection (`iceServers`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
 /// What one participant knows of another.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct ParticipantInfo {
@@ -321,11 +329,17 @@ pub enum ServerMessage {
         admitted: bool,
         participants: Vec<ParticipantInfo>,
         meeting: Option<MeetingState>,
+        /// TURN servers with short-lived credentials, for networks that block UDP to the
+        /// gateway. Only for those in the room.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
     },
     /// The chair let you in: here is the room; send your offer now.
     Admitted {
         participants: Vec<ParticipantInfo>,
         meeting: MeetingState,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
     },
     /// R5, to the chair only: who a participant proved to be with e-identification. Never
     /// sent to anyone else, never stored, never logged.

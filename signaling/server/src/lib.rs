@@ -12,6 +12,7 @@ mod pages;
 pub mod secret;
 mod staff;
 pub mod store;
+pub mod turn;
 mod ws;
 
 use std::net::IpAddr;
@@ -50,6 +51,8 @@ pub struct SignalingConfig {
     pub staff_oidc: Option<oidc::OidcConfig>,
     /// R5: guests identify through this provider where a meeting requires it.
     pub citizen_eid: Option<oidc::OidcConfig>,
+    /// An external TURN server for networks that block UDP to the gateway.
+    pub turn: Option<turn::TurnConfig>,
 }
 
 pub struct Inner {
@@ -88,6 +91,7 @@ impl AppState {
             media.clone(),
             store.clone(),
             config.meeting.clone(),
+            config.turn.clone(),
             metrics.clone(),
         );
         let base = config.public_url.trim_end_matches('/').to_owned();

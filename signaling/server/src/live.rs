@@ -22,6 +22,7 @@ use crate::api::eid::CitizenIdentity;
 use crate::metrics::Metrics;
 use crate::secret::random_id;
 use crate::store::Store;
+use crate::turn::TurnConfig;
 
 mod effects;
 use effects::{chair_action, wire_role};
@@ -112,6 +113,7 @@ pub struct Registry {
     media: Arc<Media>,
     store: Store,
     config: MeetingConfig,
+    turn: Option<TurnConfig>,
     metrics: Arc<Metrics>,
     next_peer: AtomicU64,
 }
@@ -121,6 +123,7 @@ impl Registry {
         media: Arc<Media>,
         store: Store,
         config: MeetingConfig,
+        turn: Option<TurnConfig>,
         metrics: Arc<Metrics>,
     ) -> Arc<Registry> {
         Arc::new(Registry {
@@ -128,6 +131,7 @@ impl Registry {
             media,
             store,
             config,
+            turn,
             metrics,
             next_peer: AtomicU64::new(1),
         })
@@ -411,6 +415,11 @@ impl Live {
                 admitted,
                 participants: others,
                 meeting,
+                ice_servers: if admitted {
+                    self.ice_servers(&participant)
+                } else {
+                    Vec::new()
+                },
             },
         };
         Ok((joined, effects))

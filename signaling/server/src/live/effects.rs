@@ -146,6 +146,7 @@ impl Live {
                 let message = ServerMessage::Admitted {
                     participants: self.room_except(&participant),
                     meeting: self.meeting_state(),
+                    ice_servers: self.ice_servers(&participant),
                 };
                 self.send(&participant, message);
                 if let Some(info) = self.info(&participant) {
@@ -328,6 +329,18 @@ impl Live {
     }
 
     /// To everyone in the room but `except`.
+    /// TURN credentials for someone in the room, when a TURN server is configured.
+    pub(super) fn ice_servers(
+        &self,
+        participant: &ParticipantId,
+    ) -> Vec<sluss_protocol::IceServer> {
+        self.registry
+            .turn
+            .as_ref()
+            .map(|t| t.ice_servers(&participant.to_string(), crate::unix_now()))
+            .unwrap_or_default()
+    }
+
     /// R5: the chair, and only the chair, learns who e-identified participants proved to be;
     /// `only` limits it to one participant (a new arrival).
     pub(super) fn tell_chair_identities(&self, only: Option<&ParticipantId>) {

@@ -33,6 +33,13 @@ pub async fn start() -> Server {
 }
 
 pub async fn start_with(meeting: MeetingConfig) -> Server {
+    start_configured(meeting, None).await
+}
+
+pub async fn start_configured(
+    meeting: MeetingConfig,
+    turn: Option<sluss_signaling::turn::TurnConfig>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("t.db")).await.unwrap();
     let media = Arc::new(
@@ -55,6 +62,7 @@ pub async fn start_with(meeting: MeetingConfig) -> Server {
             link_ttl: Duration::from_secs(3600),
             staff_oidc: None,
             citizen_eid: None,
+            turn,
         },
         store.clone(),
         media,
