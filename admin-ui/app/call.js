@@ -35,6 +35,7 @@ export class Call extends EventTarget {
     this.pendingScreen = null;
     this.mayShare = false;
     this.iceServers = []; // TURN servers with short-lived credentials, when configured
+    this.speaker = null; // who is talking, as the server hears it from the audio levels
     this.verified = new Map(); // R5, chair only: participant id -> {name, number} from e-identification
   }
 
@@ -104,6 +105,10 @@ export class Call extends EventTarget {
         this.meeting = m.meeting;
         await this.syncScreen();
         this.emit('meeting');
+        break;
+      case 'active_speaker':
+        this.speaker = m.participant_id;
+        this.emit('speaker');
         break;
       case 'verified_identity':
         this.verified.set(m.participant_id, { name: m.name, number: m.personal_identity_number });

@@ -165,6 +165,7 @@ function enterMeeting(name, stream) {
   });
   call.addEventListener('meeting', () => { chair.render(); tiles.render(); });
   call.addEventListener('knock', (e) => chair.knock(e.detail.participant));
+  call.addEventListener('speaker', () => tiles.render());
   // R10: shown as it arrives, kept nowhere; leaving the page forgets it.
   call.addEventListener('chat', (e) => {
     const li = document.createElement('li');

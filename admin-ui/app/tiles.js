@@ -86,6 +86,7 @@ export class Tiles {
       tile.actions.share.setAttribute('aria-pressed', String(Boolean(p.may_share_screen)));
       tile.actions.share.textContent = t(p.may_share_screen ? 'chair.disallowShare' : 'chair.allowShare');
       tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
+      tile.li.classList.toggle('speaking', this.call.speaker === id);
     }
     for (const [id, tile] of this.tiles) {
       if (!this.call.participants.has(id)) {

@@ -280,6 +280,14 @@ async function main() {
   const tiles = await people[0].page.$$eval('#tiles li', (lis) => lis.length);
   check('A sees three tiles (itself and two others)', tiles === 3, `${tiles}`);
 
+  // A talks (a steady tone) while B and C have only the fake device's short beeps: the others'
+  // pages mark A as speaking, from the audio levels alone.
+  const speaking = await until("A marked as speaking", async () => {
+    const [b, c] = await Promise.all(people.slice(1).map((p) => p.page.$(`[data-participant-id="${people[0].id}"].speaking`)));
+    return b && c;
+  }, 15_000).catch(() => null);
+  check('the one talking is marked as speaking on the others\' pages', Boolean(speaking));
+
   // A's 1 kHz tone arrives at 1 kHz at B and C.
   for (const p of people.slice(1)) {
     const r = await peakFrequency(p.page, people[0].id);

@@ -212,7 +212,8 @@ impl Worker {
                 RelayEvent::Offer { peer, .. }
                 | RelayEvent::Connected { peer }
                 | RelayEvent::Disconnected { peer }
-                | RelayEvent::Closed { peer } => *peer,
+                | RelayEvent::Closed { peer }
+                | RelayEvent::ActiveSpeaker { peer } => *peer,
             };
             if let Some(sink) = self.sinks.get(&peer) {
                 let _ = sink.send(event);

@@ -32,6 +32,7 @@ mod ids;
 mod peer;
 mod relay;
 mod router;
+mod speaker;
 mod stats;
 pub mod stun;
 

@@ -72,6 +72,8 @@ pub enum RelayEvent {
     Disconnected { peer: PeerId },
     /// The transport is dead (DTLS failure, fingerprint mismatch): remove the peer.
     Closed { peer: PeerId },
+    /// This peer is now the one speaking in its meeting (from the audio level extension).
+    ActiveSpeaker { peer: PeerId },
 }
 
 pub struct Relay {
@@ -351,6 +353,7 @@ impl Relay {
             return;
         };
         router.peers.retain(|p| *p != id);
+        router.speaker.forget(id);
         // Its own tracks: stop them at every subscriber.
         let mut gone = Vec::new();
         router.producers.retain(|p| {
@@ -673,7 +676,7 @@ impl Relay {
     }
 
     /// The hot path: one RTP packet from a publisher, written to every subscriber.
-    fn forward(&mut self, _now: Instant, from: PeerId, packet: RtpPacket) {
+    fn forward(&mut self, now: Instant, from: PeerId, packet: RtpPacket) {
         let Some(publisher) = self.peers.get_mut(&from) else {
             return;
         };
@@ -699,6 +702,13 @@ impl Relay {
         let Some(router) = self.routers.get_mut(&publisher.router) else {
             return;
         };
+        if codec == str0m::format::Codec::Opus {
+            if let Some(level) = packet.header.ext_vals.audio_level {
+                if let Some(peer) = router.speaker.observe(now, from, level) {
+                    self.events.push_back(RelayEvent::ActiveSpeaker { peer });
+                }
+            }
+        }
         let Some(producer) = router.producer_of(from, mid) else {
             return;
         };

@@ -42,6 +42,7 @@ pub(crate) struct ConsumerRef {
 pub(crate) struct Router {
     pub(crate) peers: Vec<PeerId>,
     pub(crate) producers: Vec<Producer>,
+    pub(crate) speaker: crate::speaker::SpeakerDetector,
 }
 
 impl Router {

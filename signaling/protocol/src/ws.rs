@@ -363,6 +363,10 @@ pub enum ServerMessage {
     MeetingStateChanged {
         meeting: MeetingState,
     },
+    /// The person now speaking (from the audio level the browsers report; no audio is decoded).
+    ActiveSpeaker {
+        participant_id: String,
+    },
     /// A chat message, as sent to those in the room at that moment.
     Chat {
         from: String,

@@ -176,6 +176,7 @@ impl Registry {
                 .require_eid(require_eid),
             conns: HashMap::new(),
             citizens: HashMap::new(),
+            speaker: None,
             peers: HashMap::new(),
             events_tx,
             registry: self.clone(),
@@ -244,6 +245,8 @@ struct Live {
     conns: HashMap<ParticipantId, Conn>,
     /// R5: verified identities, in memory only, shown to the chair alone.
     citizens: HashMap<ParticipantId, CitizenIdentity>,
+    /// Who the relay last heard speaking; told to everyone who comes into the room.
+    speaker: Option<ParticipantId>,
     peers: HashMap<PeerId, ParticipantId>,
     events_tx: mpsc::UnboundedSender<RelayEvent>,
     registry: Arc<Registry>,
@@ -295,6 +298,7 @@ impl Live {
                     let _ = reply.send(Ok(joined));
                     self.apply(effects).await;
                     self.tell_chair_identities(Some(&participant));
+                    self.tell_speaker(&participant);
                 }
                 Err(code) => {
                     let _ = reply.send(Err(code));
@@ -628,6 +632,17 @@ impl Live {
                 self.registry
                     .media
                     .send(self.router, Command::RemovePeer { peer });
+            }
+            RelayEvent::ActiveSpeaker { peer } => {
+                if let Some(participant) = self.peers.get(&peer).cloned() {
+                    self.speaker = Some(participant.clone());
+                    self.to_room(
+                        &ParticipantId::new(""),
+                        ServerMessage::ActiveSpeaker {
+                            participant_id: participant.to_string(),
+                        },
+                    );
+                }
             }
             RelayEvent::Connected { peer } => debug!(%peer, "media connected"),
             RelayEvent::Disconnected { peer } => debug!(%peer, "media consent lost"),

@@ -257,6 +257,37 @@ impl World {
         );
     }
 
+    /// Client `idx` sends one audio packet whose header says how loud it is (RFC 6464).
+    pub fn send_audio_level(&mut self, idx: usize, level: i8) {
+        let now = self.now;
+        let c = &mut self.clients[idx];
+        let pt = c
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .unwrap()
+            .pt();
+        c.seq[0] += 1;
+        let seq = c.seq[0];
+        let mut api = c.rtc.direct_api();
+        let tx = api.stream_tx_by_mid(c.audio, None).expect("send stream");
+        let ext = str0m::rtp::ExtensionValues {
+            audio_level: Some(level),
+            voice_activity: Some(level > -50),
+            ..Default::default()
+        };
+        tx.write_rtp(
+            RtpWrite::new(
+                pt,
+                SeqNo::from(seq),
+                (seq * 960) as u32,
+                now,
+                vec![idx as u8; 80],
+            )
+            .ext_vals(ext),
+        );
+    }
+
     /// Client `idx` sends one packet on its screen m-line, payload tagged `[idx, 2, counter]`.
     pub fn send_screen(&mut self, idx: usize, size: usize) {
         let now = self.now;

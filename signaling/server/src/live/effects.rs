@@ -149,6 +149,7 @@ impl Live {
                     ice_servers: self.ice_servers(&participant),
                 };
                 self.send(&participant, message);
+                self.tell_speaker(&participant);
                 if let Some(info) = self.info(&participant) {
                     self.to_room(
                         &participant,
@@ -329,6 +330,17 @@ impl Live {
     }
 
     /// To everyone in the room but `except`.
+    /// Someone new in the room learns who is speaking.
+    pub(super) fn tell_speaker(&self, to: &ParticipantId) {
+        let in_room = self.core.participant(to).is_some_and(|p| p.is_admitted());
+        if let (true, Some(speaker)) = (in_room, &self.speaker) {
+            if self.core.participant(speaker).is_some() {
+                let participant_id = speaker.to_string();
+                self.send(to, ServerMessage::ActiveSpeaker { participant_id });
+            }
+        }
+    }
+
     /// TURN credentials for someone in the room, when a TURN server is configured.
     pub(super) fn ice_servers(
         &self,
@@ -362,7 +374,7 @@ impl Live {
         }
     }
 
-    fn to_room(&self, except: &ParticipantId, message: ServerMessage) {
+    pub(super) fn to_room(&self, except: &ParticipantId, message: ServerMessage) {
         for (id, conn) in &self.conns {
             if id != except && self.knows_of(id) {
                 let _ = conn.tx.send(Outbound::Send(message.clone()));
