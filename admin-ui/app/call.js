@@ -188,6 +188,8 @@ export class Call extends EventTarget {
     this.emit('meeting');
     await this.negotiate();
     this.send({ type: 'media_state', audio_muted: this.audioMuted, video_muted: this.videoMuted });
+    // A new connection starts with every camera on; tell the server again what we do not show.
+    if (this.hiddenVideos?.length) this.send({ type: 'hidden_videos', participant_ids: this.hiddenVideos });
   }
 
   get isChair() {
@@ -207,6 +209,11 @@ export class Call extends EventTarget {
   handOver(id) { this.send({ type: 'hand_over', participant_id: id }); }
 
   sendChat(text) { this.send({ type: 'chat', text }); }
+
+  setHiddenVideos(ids) {
+    this.hiddenVideos = ids;
+    if (this.admitted) this.send({ type: 'hidden_videos', participant_ids: ids });
+  }
 
   /// R11: share a window or tab. The browser asks which; whole screens are not offered.
   async startShare() {

@@ -7,6 +7,27 @@ export class Tiles {
     this.list = list;
     this.call = call;
     this.tiles = new Map(); // participant id -> {li, video, caption}
+    // Tiles this page does not show (scrolled away on a phone, or the tab in the background):
+    // the server pauses their video toward us, and the audio goes on.
+    this.offscreen = new Set();
+    this.observer = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        const id = e.target.dataset.participantId;
+        if (e.isIntersecting) this.offscreen.delete(id); else this.offscreen.add(id);
+      }
+      this.reportHidden();
+    });
+    document.addEventListener('visibilitychange', () => this.reportHidden());
+    call.addEventListener('admitted', () => { this.lastHidden = null; this.reportHidden(); });
+  }
+
+  /// Tells the server which cameras we do not show, when that changes.
+  reportHidden() {
+    const hidden = document.hidden ? [...this.tiles.keys()] : [...this.offscreen].filter((id) => this.tiles.has(id));
+    const key = hidden.sort().join(',');
+    if (key === this.lastHidden) return;
+    this.lastHidden = key;
+    this.call.setHiddenVideos(hidden);
   }
 
   /// Our own tile: the local preview, muted so we do not hear ourselves.
@@ -58,6 +79,7 @@ export class Tiles {
         tile = { li, video, caption, idState, verified, actions, stream: null };
         this.tiles.set(id, tile);
         this.list.append(li);
+        this.observer.observe(li);
       }
       const stream = this.call.remote.get(id) ?? null;
       if (stream && (tile.stream !== stream || tile.trackCount !== stream.getTracks().length)) {
@@ -90,6 +112,8 @@ export class Tiles {
     }
     for (const [id, tile] of this.tiles) {
       if (!this.call.participants.has(id)) {
+        this.observer.unobserve(tile.li);
+        this.offscreen.delete(id);
         tile.li.remove();
         this.tiles.delete(id);
       }

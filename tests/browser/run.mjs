@@ -294,6 +294,37 @@ async function main() {
     check(`${p.key} hears A's 1 kHz tone at 1 kHz`, r.freq && Math.abs(r.freq - 1000) <= 50, JSON.stringify(r));
   }
 
+  // C's page stops showing A's tile (as when it is scrolled away on a phone): A's video to C
+  // pauses while A's voice goes on; shown again, the video resumes.
+  const fromA = (page) => page.evaluate(async (id) => {
+    const v = document.querySelector(`[data-participant-id="${id}"] video`);
+    const [video, audio] = [v?.srcObject?.getVideoTracks()[0], v?.srcObject?.getAudioTracks()[0]];
+    const report = await window.sluss.pc.getStats();
+    let frames = 0;
+    let samples = 0;
+    report.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.trackIdentifier === video?.id) frames = r.framesDecoded || 0;
+      if (r.type === 'inbound-rtp' && r.trackIdentifier === audio?.id) samples = r.totalSamplesReceived || 0;
+    });
+    return { frames, samples };
+  }, people[0].id);
+  const cPage = people[2].page;
+  const showA = (shown) => cPage.evaluate(([id, on]) => { document.querySelector(`[data-participant-id="${id}"]`).style.display = on ? '' : 'none'; }, [people[0].id, shown]);
+  await showA(false);
+  await sleep(1500);
+  const h1 = await fromA(cPage);
+  await sleep(2500);
+  const h2 = await fromA(cPage);
+  check("a tile C does not show gets no video, and A's voice goes on", h2.frames - h1.frames <= 2 && h2.samples > h1.samples, `frames +${h2.frames - h1.frames}, samples +${h2.samples - h1.samples}`);
+  await showA(true);
+  const resumed = await until('A\'s video back at C', async () => {
+    const a1 = await fromA(cPage);
+    await sleep(700);
+    const a2 = await fromA(cPage);
+    return a2.frames > a1.frames + 3;
+  }, 10_000).catch(() => false);
+  check('shown again, the video resumes', Boolean(resumed));
+
   // B's network drops for 12 s (its UDP port is blocked); B's page reconnects by itself and
   // everyone gets B back without doing anything.
   const b = people[1];

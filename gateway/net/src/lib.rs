@@ -59,7 +59,7 @@ impl std::error::Error for NetError {}
 /// Counters of one shard, readable from any thread.
 #[derive(Debug, Default)]
 pub struct ShardStats {
-    counters: [AtomicU64; 15],
+    counters: [AtomicU64; 16],
     pub peers: AtomicU64,
     pub routers: AtomicU64,
     pub send_errors: AtomicU64,

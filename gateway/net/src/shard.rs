@@ -54,6 +54,11 @@ pub enum Command {
         peer: PeerId,
         allowed: bool,
     },
+    /// The cameras this peer's page does not show: pause their video toward it.
+    SetHiddenVideos {
+        peer: PeerId,
+        hidden: Vec<PeerId>,
+    },
     Shutdown,
 }
 
@@ -187,6 +192,9 @@ impl Worker {
             }
             Command::SetScreenSharing { peer, allowed } => {
                 self.relay.set_screen_sharing(now, peer, allowed);
+            }
+            Command::SetHiddenVideos { peer, hidden } => {
+                self.relay.set_hidden_videos(now, peer, hidden);
             }
             Command::Shutdown => {}
         }

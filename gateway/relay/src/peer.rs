@@ -54,6 +54,9 @@ pub(crate) struct Peer {
     pub(crate) video_producers: usize,
     /// Whether this peer's screen track may be forwarded now (R11).
     pub(crate) screen_allowed: bool,
+    /// Publishers whose camera this peer's page does not show (an off-screen or hidden tile):
+    /// their video is not sent to it. Audio always is.
+    pub(crate) hidden: Vec<PeerId>,
     /// The source of the last binding request handed to `rtc`, until its answer is seen.
     pub(crate) stun_source: Option<SocketAddr>,
     /// Addresses validated by ICE for this peer.

@@ -191,6 +191,7 @@ impl Relay {
                 producers: 0,
                 video_producers: 0,
                 screen_allowed: false,
+                hidden: Vec::new(),
                 stun_source: None,
                 addresses: Vec::new(),
                 last_consent: now,
@@ -301,6 +302,38 @@ impl Relay {
         let peer = self.peers.get_mut(&id).ok_or(RelayError::UnknownPeer)?;
         peer.rtc.add_remote_candidate(c);
         Ok(())
+    }
+
+    /// The cameras this peer's page does not show right now; their video is paused toward it.
+    /// A camera that becomes visible again is asked for a keyframe, so the tile resumes at once.
+    pub fn set_hidden_videos(&mut self, now: Instant, id: PeerId, hidden: Vec<PeerId>) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let shown_again: Vec<PeerId> = peer
+            .hidden
+            .iter()
+            .filter(|p| !hidden.contains(p))
+            .copied()
+            .collect();
+        peer.hidden = hidden;
+        let router = peer.router;
+        let cameras: Vec<ProducerId> = self
+            .routers
+            .get(&router)
+            .map(|r| {
+                r.producers
+                    .iter()
+                    .filter(|p| {
+                        shown_again.contains(&p.peer) && p.kind == TrackKind::Video && !p.screen
+                    })
+                    .map(|p| p.id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for producer in cameras {
+            self.request_keyframe(now, router, producer);
+        }
     }
 
     /// R11: whether this peer's screen track is forwarded. Turning it off stops a running
@@ -718,6 +751,7 @@ impl Relay {
             return;
         }
         let nackable = producer.kind == TrackKind::Video;
+        let camera = nackable && !producer.screen;
         let ext = ExtensionValues {
             audio_level: packet.header.ext_vals.audio_level,
             voice_activity: packet.header.ext_vals.voice_activity,
@@ -729,6 +763,10 @@ impl Relay {
                 continue;
             };
             if subscriber.consent_lost || subscriber.closed {
+                continue;
+            }
+            if camera && subscriber.hidden.contains(&from) {
+                self.stats.video_paused += 1;
                 continue;
             }
             let out_pt = match consumer.pt_cache {

@@ -27,11 +27,13 @@ pub struct RelayStats {
     pub dtls_failures: u64,
     /// Screen-track packets not forwarded because the meeting had not allowed the share (R11).
     pub screen_blocked: u64,
+    /// Camera packets not sent to a page that does not show that camera's tile.
+    pub video_paused: u64,
 }
 
 impl RelayStats {
     /// Every counter with a metric-friendly name, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u64); 15] {
+    pub fn named(&self) -> [(&'static str, u64); 16] {
         [
             ("datagrams_received", self.datagrams_received),
             ("bytes_received", self.bytes_received),
@@ -47,6 +49,7 @@ impl RelayStats {
             ("ice_failures", self.ice_failures),
             ("dtls_failures", self.dtls_failures),
             ("screen_blocked", self.screen_blocked),
+            ("video_paused", self.video_paused),
             ("send_errors", 0),
         ]
     }

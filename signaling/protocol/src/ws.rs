@@ -79,6 +79,11 @@ pub enum ClientMessage {
         participant_id: String,
         allowed: bool,
     },
+    /// The participants whose camera tile this page does not show now (scrolled away, or the
+    /// tab hidden): their video is paused toward this page. Audio always flows.
+    HiddenVideos {
+        participant_ids: Vec<String>,
+    },
     /// R11: start sharing (the client's screen transceiver carries it once granted).
     StartScreenShare,
     StopScreenShare,
@@ -171,6 +176,14 @@ impl ClientMessage {
                 within(participant_id, 64, "participant_id")?;
             }
             ClientMessage::Chat { text } => within(text, 1000, "text")?,
+            ClientMessage::HiddenVideos { participant_ids } => {
+                if participant_ids.len() > 500 {
+                    return Err(ParseError::Field("participant_ids"));
+                }
+                for id in participant_ids {
+                    within(id, 64, "participant_ids")?;
+                }
+            }
             ClientMessage::MediaState { .. }
             | ClientMessage::SetChat { .. }
             | ClientMessage::StartScreenShare
@@ -473,5 +486,19 @@ mod tests {
         assert_eq!(json, r#"{"type":"participant_left","participant_id":"p1"}"#);
         let json = ServerMessage::error(ErrorCode::LinkInvalid, "x").to_json();
         assert!(json.contains(r#""code":"link_invalid""#));
+    }
+
+    #[test]
+    fn a_hidden_video_list_is_bounded() {
+        let ids = |n: usize, len: usize| {
+            let list: Vec<String> = (0..n).map(|_| "p".repeat(len)).collect();
+            serde_json::json!({"type": "hidden_videos", "participant_ids": list}).to_string()
+        };
+        assert!(matches!(
+            ClientMessage::parse(&ids(3, 20)),
+            Ok(ClientMessage::HiddenVideos { participant_ids }) if participant_ids.len() == 3
+        ));
+        assert!(ClientMessage::parse(&ids(501, 4)).is_err());
+        assert!(ClientMessage::parse(&ids(1, 65)).is_err());
     }
 }

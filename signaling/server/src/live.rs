@@ -439,6 +439,7 @@ impl Live {
             ClientMessage::Offer { .. }
                 | ClientMessage::Answer { .. }
                 | ClientMessage::Candidate { .. }
+                | ClientMessage::HiddenVideos { .. }
         );
         if is_media && !admitted {
             // R4: no media for anyone still in the lobby.
@@ -577,6 +578,19 @@ impl Live {
                 if let Some(peer) = self.conns.get(&participant).and_then(|c| c.peer) {
                     media.send(self.router, Command::Candidate { peer, candidate });
                 }
+            }
+            ClientMessage::HiddenVideos { participant_ids } => {
+                let Some(peer) = self.conns.get(&participant).and_then(|c| c.peer) else {
+                    return;
+                };
+                let hidden: Vec<PeerId> = participant_ids
+                    .iter()
+                    .filter_map(|id| self.conns.get(&ParticipantId::new(id.as_str())))
+                    .filter_map(|c| c.peer)
+                    .collect();
+                self.registry
+                    .media
+                    .send(self.router, Command::SetHiddenVideos { peer, hidden });
             }
             ClientMessage::MediaState {
                 audio_muted,

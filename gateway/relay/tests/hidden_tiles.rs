@@ -1,0 +1,69 @@
+//! A page that does not show someone's tile (scrolled away on a phone, or the tab hidden) gets
+//! no video from that camera, and still all the audio; shown again, the camera is asked for a
+//! keyframe and the video resumes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::World;
+use str0m::media::MediaKind;
+
+fn video_from(w: &World, idx: usize, from: usize) -> usize {
+    w.clients[idx]
+        .received
+        .iter()
+        .filter(|r| r.payload[0] == from as u8 && r.payload[1] == 1)
+        .count()
+}
+
+fn audio_from(w: &World, idx: usize, from: usize) -> usize {
+    w.clients[idx]
+        .received
+        .iter()
+        .filter(|r| r.payload[0] == from as u8 && r.payload[1] == 0)
+        .count()
+}
+
+fn publish(w: &mut World, from: usize, packets: usize) {
+    for _ in 0..packets {
+        w.send(from, MediaKind::Audio, 100);
+        w.send(from, MediaKind::Video, 900);
+        w.advance(Duration::from_millis(20), Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_hidden_tile_gets_no_video_and_all_the_audio() {
+    let mut w = World::new();
+    for _ in 0..3 {
+        w.join(1);
+    }
+    w.settle();
+    let (anna, bertil, cecilia) = (0, 1, 2);
+    // Cecilia's page stops showing Anna's tile.
+    let anna_peer = w.clients[anna].peer;
+    let cecilia_peer = w.clients[cecilia].peer;
+    w.relay
+        .set_hidden_videos(w.now, cecilia_peer, vec![anna_peer]);
+    publish(&mut w, anna, 50);
+    assert!(video_from(&w, bertil, anna) >= 45, "Bertil still sees Anna");
+    assert_eq!(
+        video_from(&w, cecilia, anna),
+        0,
+        "no video to the hidden tile"
+    );
+    assert!(audio_from(&w, cecilia, anna) >= 45, "but every word");
+    assert!(w.relay.stats().video_paused >= 45);
+
+    // The tile is shown again: Anna is asked for a keyframe and the video comes back.
+    let asked_before = w.clients[anna].keyframe_requests;
+    w.advance(Duration::from_millis(300), Duration::from_millis(20));
+    w.relay.set_hidden_videos(w.now, cecilia_peer, vec![]);
+    publish(&mut w, anna, 20);
+    assert!(
+        w.clients[anna].keyframe_requests > asked_before,
+        "a keyframe was asked for"
+    );
+    assert!(video_from(&w, cecilia, anna) >= 18, "the video resumed");
+}
