@@ -372,15 +372,7 @@ async fn run(
             }
             _ = ticker.tick() => {
                 if connected[0] {
-                    let now = Instant::now();
-                    let (a, v) = schedule.due(now);
-                    let measuring = control.measuring.load(Ordering::Relaxed);
-                    for _ in 0..a {
-                        if media.send(0, control.t0, idx, control.load.audio_bytes, now) && measuring { tally.sent += 1; }
-                    }
-                    for _ in 0..v {
-                        if media.send(1, control.t0, idx, control.load.video_bytes, now) && measuring { tally.sent += 1; }
-                    }
+                    media.send_due(&mut schedule, control, idx, tally);
                 }
             }
             _ = keepalive.tick() => {

@@ -214,6 +214,30 @@ pub(crate) struct Media {
 }
 
 impl Media {
+    /// Sends the audio and video packets the schedule says are due, counting them while the
+    /// measurement runs.
+    pub(crate) fn send_due(
+        &mut self,
+        schedule: &mut Schedule,
+        control: &Control,
+        idx: u32,
+        tally: &mut Tally,
+    ) {
+        let now = Instant::now();
+        let (audio, video) = schedule.due(now);
+        let measuring = control.measuring.load(Ordering::Relaxed);
+        for (kind, count, size) in [
+            (0, audio, control.load.audio_bytes),
+            (1, video, control.load.video_bytes),
+        ] {
+            for _ in 0..count {
+                if self.send(kind, control.t0, idx, size, now) && measuring {
+                    tally.sent += 1;
+                }
+            }
+        }
+    }
+
     pub(crate) fn send(
         &mut self,
         kind: usize,
@@ -385,15 +409,7 @@ async fn run_webrtc(
             }
             _ = ticker.tick() => {
                 if tally.connected {
-                    let now = Instant::now();
-                    let (a, v) = schedule.due(now);
-                    let measuring = control.measuring.load(Ordering::Relaxed);
-                    for _ in 0..a {
-                        if media.send(0, control.t0, idx, control.load.audio_bytes, now) && measuring { tally.sent += 1; }
-                    }
-                    for _ in 0..v {
-                        if media.send(1, control.t0, idx, control.load.video_bytes, now) && measuring { tally.sent += 1; }
-                    }
+                    media.send_due(&mut schedule, control, idx, tally);
                 }
             }
             _ = control.stop.changed() => {

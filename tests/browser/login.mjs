@@ -2,11 +2,11 @@
 // driven through Sluss's real pages in headless Chromium. Run inside a loopback-only network
 // namespace (run-in-netns.sh).
 import { chromium } from 'playwright-core';
+import { checks, waiter, healthy, chromiumArgs } from './lib.mjs';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { startIdp, CLIENTS } from './idp.mjs';
 
@@ -21,40 +21,10 @@ const TURN_SECRET = 'turn-test-hemlighet';
 const ORIGIN = `https://127.0.0.1:${PORT}`;
 const deadlineAll = Date.now() + 150_000;
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) passed += 1; else failed += 1;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-  return ok;
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, fn, timeoutMs) {
-  const end = Math.min(Date.now() + timeoutMs, deadlineAll);
-  let last;
-  while (Date.now() < end) {
-    try { last = await fn(); if (last) return last; } catch (e) { last = e; }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
-function healthy() {
-  return new Promise((resolve) => {
-    const req = https.get(`${ORIGIN}/healthz`, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => { req.destroy(); resolve(false); });
-  });
-}
+const { check, counts } = checks();
+const until = waiter(deadlineAll);
+const healthyNow = () => healthy(ORIGIN);
 
-const chromiumArgs = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
-];
 
 let server;
 let turn;
@@ -104,7 +74,7 @@ async function main() {
   server = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
   server.stdout.on('data', () => {});
   server.stderr.on('data', (d) => { serverLog += d; });
-  await until('healthz', healthy, 60_000);
+  await until('healthz', healthyNow, 60_000);
 
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs });
   const context = () => browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 720 } });
@@ -274,9 +244,9 @@ try {
   }
   await idp?.close().catch(() => {});
   turn?.kill('SIGTERM');
-  if (failed) console.log(`--- coturn ---\n${turnLog.split('\n').slice(-15).join('\n')}`);
-  if (failed) console.log(`--- last server log lines ---\n${serverLog.split('\n').slice(-25).join('\n')}`);
-  console.log(`${passed} passed, ${failed} failed`);
+  if (counts.failed) console.log(`--- coturn ---\n${turnLog.split('\n').slice(-15).join('\n')}`);
+  if (counts.failed) console.log(`--- last server log lines ---\n${serverLog.split('\n').slice(-25).join('\n')}`);
+  console.log(`${counts.passed} passed, ${counts.failed} failed`);
   fs.rmSync(tmp, { recursive: true, force: true });
-  process.exit(failed ? 1 : 0);
+  process.exit(counts.failed ? 1 : 0);
 }

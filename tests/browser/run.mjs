@@ -1,11 +1,11 @@
 // Three headless Chromium participants hold a meeting through Sluss's real pages.
 // Run inside a loopback-only network namespace (run-in-netns.sh); see README.md.
 import { chromium } from 'playwright-core';
+import { checks, waiter, healthy, sleep, chromiumArgs } from './lib.mjs';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { createHmac } from 'node:crypto';
 
@@ -17,23 +17,8 @@ const PORT = 18443;
 const ORIGIN = `https://127.0.0.1:${PORT}`;
 const deadlineAll = Date.now() + 170_000;
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) passed += 1; else failed += 1;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-  return ok;
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, fn, timeoutMs) {
-  const end = Math.min(Date.now() + timeoutMs, deadlineAll);
-  let last;
-  while (Date.now() < end) {
-    try { last = await fn(); if (last) return last; } catch (e) { last = e; }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
+const { check, counts } = checks();
+const until = waiter(deadlineAll);
 
 // A 1 kHz sine, 48 kHz mono 16-bit, 5 s: participant A's microphone.
 function writeTone(file) {
@@ -61,16 +46,7 @@ function totp(base32, at = Date.now()) {
   return String(code).padStart(6, '0');
 }
 
-function healthy() {
-  return new Promise((resolve) => {
-    const req = https.get(`${ORIGIN}/healthz`, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => { req.destroy(); resolve(false); });
-  });
-}
+const healthyNow = () => healthy(ORIGIN);
 
 // Stats of the page's peer connection, reduced to what the checks need.
 async function stats(page) {
@@ -132,12 +108,6 @@ async function peakFrequency(page, id) {
   }, id);
 }
 
-const chromiumArgs = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
-];
 
 let server;
 let config;
@@ -161,7 +131,7 @@ async function main() {
   server.stdout.on('data', (d) => { stdout += d; });
   server.stderr.on('data', (d) => { serverLog += d; });
   const setupUrl = await until('the setup link', () => stdout.match(/https:\/\/\S+\/setup#[A-Za-z0-9_-]+/)?.[0], 60_000);
-  await until('healthz', healthy, 30_000);
+  await until('healthz', healthyNow, 30_000);
   check('server starts and prints a one-time setup link', true);
 
   const launch = (extra = []) => chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...chromiumArgs, ...extra] });
@@ -449,7 +419,7 @@ async function main() {
 }
 
 async function cleanup() {
-  if (failed > 0) {
+  if (counts.failed > 0) {
     for (const p of everyone) {
       const state = await p.page?.evaluate(() => ({
         status: document.getElementById('status')?.textContent,
@@ -476,11 +446,11 @@ try {
 } finally {
   await cleanup();
   clearTimeout(watchdog);
-  if (failed > 0) {
+  if (counts.failed > 0) {
     const log = serverLog.split('\n').slice(-40).join('\n');
     console.log(`--- last server log lines ---\n${log}`);
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed > 0 ? 1 : 0);
+  console.log(`${counts.passed} passed, ${counts.failed} failed`);
+  process.exit(counts.failed > 0 ? 1 : 0);
 }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use common::World;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use str0m::media::MediaKind;
 
 /// A meeting of one publisher and `subscribers` others, connected, with encrypted datagrams
 /// from the publisher ready to feed.
@@ -21,33 +20,6 @@ fn meeting(subscribers: usize) -> World {
     }
     w.settle();
     w
-}
-
-/// `count` encrypted video-sized datagrams from client 0, captured before the relay sees them.
-fn datagrams(w: &mut World, count: usize) -> Vec<Vec<u8>> {
-    let mut out = Vec::with_capacity(count);
-    for _ in 0..count {
-        w.send(0, MediaKind::Video, 1100);
-        let now = w.now;
-        let c = &mut w.clients[0];
-        // The client's pacer releases the packet once its clock moves on.
-        for _ in 0..20 {
-            match c.rtc.poll_output() {
-                Ok(str0m::Output::Transmit(t)) => {
-                    if t.contents.first().is_some_and(|b| (128..192).contains(b))
-                        && t.contents.len() > 1000
-                    {
-                        out.push(t.contents.to_vec());
-                    }
-                }
-                Ok(str0m::Output::Timeout(t)) if t <= now + Duration::from_millis(50) => {
-                    let _ = c.rtc.handle_input(str0m::Input::Timeout(t.max(now)));
-                }
-                _ => break,
-            }
-        }
-    }
-    out
 }
 
 fn forwarding(c: &mut Criterion) {
@@ -70,7 +42,7 @@ fn forwarding(c: &mut Criterion) {
                         let batch = left.min(500);
                         left -= batch;
                         // Untimed: make fresh packets (SRTP refuses replays) and keep ICE alive.
-                        let packets = datagrams(&mut w, batch);
+                        let packets = w.captured_video(0, batch);
                         let now = w.now + Duration::from_millis(50);
                         let start = Instant::now();
                         for p in &packets {

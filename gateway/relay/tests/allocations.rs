@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::World;
-use str0m::media::MediaKind;
 
 struct Counting;
 
@@ -47,32 +46,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Encrypted video datagrams from client 0, captured before the relay sees them.
-fn datagrams(w: &mut World, count: usize) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    for _ in 0..count {
-        w.send(0, MediaKind::Video, 1100);
-        let now = w.now;
-        let c = &mut w.clients[0];
-        for _ in 0..20 {
-            match c.rtc.poll_output() {
-                Ok(str0m::Output::Transmit(t)) => {
-                    if t.contents.first().is_some_and(|b| (128..192).contains(b))
-                        && t.contents.len() > 1000
-                    {
-                        out.push(t.contents.to_vec());
-                    }
-                }
-                Ok(str0m::Output::Timeout(t)) if t <= now + Duration::from_millis(50) => {
-                    let _ = c.rtc.handle_input(str0m::Input::Timeout(t.max(now)));
-                }
-                _ => break,
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn forwarding_allocates_a_bounded_amount_per_packet() {
     let mut w = World::new();
@@ -83,7 +56,7 @@ fn forwarding_allocates_a_bounded_amount_per_packet() {
     let source = w.clients[0].addr;
     // Warm up: buffers, caches and queues reach their steady size.
     for _ in 0..5 {
-        let packets = datagrams(&mut w, 100);
+        let packets = w.captured_video(0, 100);
         let now = w.now + Duration::from_millis(50);
         for p in &packets {
             w.relay.handle_receive(now, source, p);
@@ -91,7 +64,7 @@ fn forwarding_allocates_a_bounded_amount_per_packet() {
         }
         w.advance(Duration::from_millis(20), Duration::from_millis(20));
     }
-    let packets = datagrams(&mut w, 200);
+    let packets = w.captured_video(0, 200);
     let now = w.now + Duration::from_millis(50);
     let mut forwarded = 0u64;
     ALLOCATIONS.store(0, Ordering::Relaxed);

@@ -319,6 +319,34 @@ impl World {
         );
     }
 
+    /// `count` encrypted video-sized datagrams from client `idx`, captured before the relay
+    /// sees them (for feeding the relay directly in benchmarks and counting tests).
+    pub fn captured_video(&mut self, idx: usize, count: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(count);
+        for _ in 0..count {
+            self.send(idx, MediaKind::Video, 1100);
+            let now = self.now;
+            let c = &mut self.clients[idx];
+            // The client's pacer releases the packet once its clock moves on.
+            for _ in 0..20 {
+                match c.rtc.poll_output() {
+                    Ok(Output::Transmit(t)) => {
+                        if t.contents.first().is_some_and(|b| (128..192).contains(b))
+                            && t.contents.len() > 1000
+                        {
+                            out.push(t.contents.to_vec());
+                        }
+                    }
+                    Ok(Output::Timeout(t)) if t <= now + Duration::from_millis(50) => {
+                        let _ = c.rtc.handle_input(Input::Timeout(t.max(now)));
+                    }
+                    _ => break,
+                }
+            }
+        }
+        out
+    }
+
     /// Payloads client `idx` received that were sent by client `from`.
     pub fn received_from(&self, idx: usize, from: usize) -> usize {
         self.clients[idx]

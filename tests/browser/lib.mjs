@@ -1,0 +1,51 @@
+// What the browser tests share: checks that count, bounded waiting, the server's health, and
+// the Chromium flags this machine needs.
+import https from 'node:https';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/// `check(name, ok, detail)` prints one line and counts it; `results()` gives the counts.
+export function checks() {
+  const counts = { passed: 0, failed: 0 };
+  const check = (name, ok, detail = '') => {
+    if (ok) counts.passed += 1; else counts.failed += 1;
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
+    return ok;
+  };
+  return { check, counts };
+}
+
+/// `until(what, fn, timeoutMs)`: polls `fn` until it gives something truthy, never past
+/// `deadline` (epoch ms) for the whole test.
+export function waiter(deadline) {
+  return async (what, fn, timeoutMs) => {
+    const end = Math.min(Date.now() + timeoutMs, deadline);
+    let last;
+    while (Date.now() < end) {
+      try { last = await fn(); if (last) return last; } catch (e) { last = e; }
+      await sleep(200);
+    }
+    throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+  };
+}
+
+/// Whether the server at `origin` answers /healthz.
+export function healthy(origin) {
+  return new Promise((resolve) => {
+    const req = https.get(`${origin}/healthz`, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => { req.destroy(); resolve(false); });
+  });
+}
+
+/// Headless Chromium on a machine without internet: no background networking, fake camera
+/// and microphone, loopback ICE allowed.
+export const chromiumArgs = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+];
