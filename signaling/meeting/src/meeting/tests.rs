@@ -487,13 +487,15 @@ proptest! {
     /// - nobody but the convener is in the room without an admission by the chair of the time;
     /// - only the chair's actions take effect;
     /// - after the end nothing is admitted and no link joins;
-    /// - nobody is kept past the reconnection grace.
+    /// - nobody is kept past the reconnection grace;
+    /// - where e-identification is required, no guest is present (lobby or room) without it
+    ///   or a staff login.
     #[test]
-    fn the_meeting_rules_hold(ops in proptest::collection::vec(op(), 1..250)) {
+    fn the_meeting_rules_hold(ops in proptest::collection::vec(op(), 1..250), require_eid in any::<bool>()) {
         let start = Instant::now();
         let mut now = start;
         let config = MeetingConfig { max_participants: 4, reconnect_grace: Duration::from_secs(30) };
-        let mut m = Meeting::new(config.clone());
+        let mut m = Meeting::new(config.clone()).require_eid(require_eid);
         let mut counter = 0u32;
         for op in ops {
             let chair_before = m.chair().cloned();
@@ -509,7 +511,7 @@ proptest! {
                         invitee: if l >= 4 { Invitee::Staff } else { Invitee::Relative },
                         staff_login: l == 0 || l == 5,
                         name: DisplayName::parse("N").unwrap(),
-                        e_identified: false,
+                        e_identified: l == 2,
                         new_id: ParticipantId::new(format!("p{counter}")),
                     });
                     if ended_before {
@@ -567,6 +569,12 @@ proptest! {
             if m.screen_sharer().is_some() {
                 prop_assert!(m.participants().filter(|p| p.is_admitted()).all(|p| p.identification.is_some()), "screen shared with someone unidentified present");
                 prop_assert!(m.participant(m.screen_sharer().unwrap()).is_some_and(|p| p.is_admitted()));
+            }
+            if require_eid {
+                prop_assert!(
+                    m.participants().chain(m.lobby()).all(|p| p.role == Role::Chair || p.staff_login || p.identification.is_some()),
+                    "a guest present without e-identification"
+                );
             }
             if m.is_ended() {
                 prop_assert!(m.is_empty());
