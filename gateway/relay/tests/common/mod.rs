@@ -40,6 +40,9 @@ pub struct Client {
     /// Drop every n-th datagram the relay sends to this client (loss on its downlink).
     pub drop_every: Option<usize>,
     pub downlink_count: usize,
+    /// Drop every n-th datagram this client sends to the relay (loss on its uplink).
+    pub uplink_drop_every: Option<usize>,
+    pub uplink_count: usize,
     /// Which publisher label each receiving mid carries (from the relay's offers).
     pub tracks: HashMap<String, String>,
     seq: [u64; 2],
@@ -130,6 +133,8 @@ impl World {
             offline: false,
             drop_every: None,
             downlink_count: 0,
+            uplink_drop_every: None,
+            uplink_count: 0,
             tracks: HashMap::new(),
             seq: [0, 0],
         });
@@ -363,7 +368,11 @@ fn drain(c: &mut Client, to_relay: &mut Vec<(SocketAddr, Vec<u8>)>) {
         match c.rtc.poll_output() {
             Ok(Output::Timeout(_)) | Err(_) => return,
             Ok(Output::Transmit(t)) => {
-                if !c.offline {
+                c.uplink_count += 1;
+                let lost = c
+                    .uplink_drop_every
+                    .is_some_and(|n| c.uplink_count.is_multiple_of(n));
+                if !c.offline && !lost {
                     to_relay.push((c.addr, t.contents.to_vec()));
                 }
             }
