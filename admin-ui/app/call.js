@@ -5,6 +5,13 @@ const TERMINAL = new Set(['denied', 'removed', 'meeting_ended']);
 const FATAL = new Set(['eid_required', 'link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'login_required']);
 const MAX_RETRIES = 10;
 
+/// `?ice=tcp` keeps only the gateway's TCP candidates: how support checks the ICE-TCP path a
+/// patient behind a UDP-blocking network would take.
+function remoteSdp(sdp) {
+  if (new URLSearchParams(location.search).get('ice') !== 'tcp') return sdp;
+  return sdp.split('\r\n').filter((l) => !(l.startsWith('a=candidate:') && / udp /i.test(l))).join('\r\n');
+}
+
 export class Call extends EventTarget {
   constructor({ token, name, stream }) {
     super();
@@ -130,12 +137,12 @@ export class Call extends EventTarget {
         this.emit('fatal', { code: m.type });
         break;
       case 'answer':
-        await this.pc?.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        await this.pc?.setRemoteDescription({ type: 'answer', sdp: remoteSdp(m.sdp) });
         break;
       case 'offer': {
         if (!this.pc) return;
         this.tracks = new Map(m.tracks.map((t) => [t.mid, t]));
-        await this.pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+        await this.pc.setRemoteDescription({ type: 'offer', sdp: remoteSdp(m.sdp) });
         const answer = await this.pc.createAnswer();
         await this.pc.setLocalDescription(answer);
         this.send({ type: 'answer', sdp: this.pc.localDescription.sdp });

@@ -158,6 +158,8 @@ pub struct MediaSection {
     pub consent_timeout_secs: u64,
     /// recvmmsg/sendmmsg: many datagrams per system call. Off only to compare.
     pub batched_io: bool,
+    /// ICE over TCP on the same port numbers, for networks that block UDP.
+    pub ice_tcp: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -209,6 +211,7 @@ impl Default for MediaSection {
             announce_ip: String::new(),
             consent_timeout_secs: 30,
             batched_io: true,
+            ice_tcp: true,
         }
     }
 }

@@ -194,6 +194,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         batched_io: config.media.batched_io,
         relay: RelayConfig {
             consent_timeout: Duration::from_secs(config.media.consent_timeout_secs),
+            ice_tcp: config.media.ice_tcp,
             ..RelayConfig::default()
         },
     })?);

@@ -182,7 +182,7 @@ async function main() {
   const second = await sara.evaluate(async () => {
     const r = await fetch('/api/v1/meetings', {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'Anhörigsamtal', invitations: [{ role: 'relative' }] }),
+      body: JSON.stringify({ title: 'Anhörigsamtal', invitations: [{ role: 'relative' }, { role: 'relative' }] }),
     });
     return r.json();
   });
@@ -220,6 +220,35 @@ async function main() {
     return frames > 10 ? frames : null;
   }), 20_000).catch(() => 0);
   check('and the chair sees her', chairSees > 10, `${chairSees} frames`);
+
+  // A relative whose network lets no UDP through to the gateway (`?ice=tcp` keeps only its TCP
+  // candidates) connects over ICE-TCP to the gateway's TCP port, and the media flows.
+  const ture = await (await context()).newPage();
+  await ture.goto(second.guest_links[1].replace('/join#', '/join?ice=tcp#'));
+  await ture.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  await ture.fill('#name', 'Ture');
+  await ture.click('#join-button');
+  await chair2.waitForSelector('#lobby-list li button.primary', { timeout: 15_000 });
+  await chair2.click('#lobby-list li button.primary');
+  const overTcp = await until('media over TCP', async () => ture.evaluate(async () => {
+    const pc = window.sluss?.pc;
+    if (!pc) return null;
+    const report = await pc.getStats();
+    let pair = null;
+    let frames = 0;
+    report.forEach((r) => {
+      if (r.type === 'transport' && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId);
+      if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
+    });
+    const local = pair && report.get(pair.localCandidateId);
+    return local?.protocol === 'tcp' && frames > 10 ? { protocol: local.protocol, type: local.candidateType, frames } : null;
+  }), 30_000).catch(async (e) => ({ error: e.message, candidates: await ture.evaluate(async () => {
+    const out = [];
+    const report = await window.sluss?.pc?.getStats();
+    report?.forEach((r) => { if (r.type.includes('candidate')) out.push(`${r.type}:${r.protocol ?? ''}:${r.candidateType ?? r.state ?? ''}:${r.address ?? ''}:${r.port ?? ''}:${r.tcpType ?? ''}`); });
+    return out;
+  }) }));
+  check('a relative whose network blocks UDP connects over ICE-TCP', overTcp?.protocol === 'tcp', JSON.stringify(overTcp));
 
   // The audit trail has the login with its level, and the refusals.
   const entries = execFileSync(bin, ['audit', 'export', '--config', config, '--reader', 'login-test'], { env })

@@ -156,6 +156,7 @@ mod tests {
             let to = b.local_addr().unwrap();
             let transmits: Vec<Transmit> = (0..40u8)
                 .map(|i| Transmit {
+                    transport: sluss_relay::Transport::Udp,
                     destination: to,
                     contents: vec![i; 100 + i as usize],
                 })
@@ -192,14 +193,17 @@ mod tests {
         let to = b.local_addr().unwrap();
         let transmits = vec![
             Transmit {
+                transport: sluss_relay::Transport::Udp,
                 destination: to,
                 contents: vec![1],
             },
             Transmit {
+                transport: sluss_relay::Transport::Udp,
                 destination: dead,
                 contents: vec![2],
             },
             Transmit {
+                transport: sluss_relay::Transport::Udp,
                 destination: to,
                 contents: vec![3],
             },

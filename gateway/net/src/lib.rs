@@ -10,6 +10,7 @@
 
 mod batch;
 mod shard;
+mod tcp;
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -115,6 +116,18 @@ impl Media {
             let addr = SocketAddr::new(config.bind_ip, port);
             let socket = UdpSocket::bind(addr).map_err(|e| NetError::Bind(addr, e))?;
             let port = socket.local_addr().map(|a| a.port()).unwrap_or(port);
+            // ICE over TCP listens on the same port number as the shard's UDP socket.
+            let tcp = if config.relay.ice_tcp {
+                let tcp_addr = SocketAddr::new(config.bind_ip, port);
+                let listener = std::net::TcpListener::bind(tcp_addr)
+                    .map_err(|e| NetError::Bind(tcp_addr, e))?;
+                listener
+                    .set_nonblocking(true)
+                    .map_err(|e| NetError::Bind(tcp_addr, e))?;
+                Some(listener)
+            } else {
+                None
+            };
             let (tx, rx) = crossbeam_channel::unbounded();
             let shard_stats = Arc::new(ShardStats::default());
             let (relay, worker_stats, batched) =
@@ -122,7 +135,9 @@ impl Media {
             // The worker is made on its own thread: its batch headers never move between threads.
             let thread = std::thread::Builder::new()
                 .name(format!("sluss-media-{i}"))
-                .spawn(move || shard::Worker::new(socket, rx, relay, worker_stats, batched).run())
+                .spawn(move || {
+                    shard::Worker::new(socket, rx, relay, worker_stats, batched, tcp).run()
+                })
                 .map_err(NetError::Spawn)?;
             shards.push(Shard {
                 commands: tx,

@@ -12,6 +12,7 @@ use sluss_relay::{PeerId, Relay, RelayConfig, RelayEvent, RouterId};
 use tracing::{debug, warn};
 
 use crate::batch::Batch;
+use crate::tcp::{self, Connection};
 use crate::{EventSink, Reply, ShardStats};
 
 /// The largest datagram read; anything longer is truncated and then refused by the parsers.
@@ -64,6 +65,9 @@ pub enum Command {
 
 pub(crate) struct Worker {
     socket: UdpSocket,
+    /// ICE over TCP on the same port, when on: the listener and its connections.
+    tcp: Option<std::net::TcpListener>,
+    connections: Vec<Connection>,
     batch: Batch,
     /// Transmits gathered for one `sendmmsg`; kept to reuse its allocation.
     out: Vec<sluss_relay::Transmit>,
@@ -80,9 +84,12 @@ impl Worker {
         config: RelayConfig,
         stats: Arc<ShardStats>,
         batched: bool,
+        tcp: Option<std::net::TcpListener>,
     ) -> Worker {
         Worker {
             socket,
+            tcp,
+            connections: Vec::new(),
             batch: Batch::new(batched, RECV_BUFFER),
             out: Vec::with_capacity(crate::batch::BATCH * 4),
             commands,
@@ -135,6 +142,10 @@ impl Worker {
             {
                 current_wait = wait;
             }
+            if self.tcp.is_some() && !self.wait_for_any(wait) {
+                // Nothing on UDP: TCP (if anything) was handled while waiting.
+                continue;
+            }
             match self.batch.recv(&self.socket) {
                 Ok(n) => {
                     let now = Instant::now();
@@ -153,6 +164,60 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// With ICE over TCP on: waits up to `wait` for the UDP socket, the listener or a
+    /// connection, takes new connections and whole frames, and says whether UDP is readable.
+    fn wait_for_any(&mut self, wait: Duration) -> bool {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let Some(listener) = &self.tcp else {
+            return true;
+        };
+        let ready: Vec<PollFlags> = {
+            let mut fds = Vec::with_capacity(2 + self.connections.len());
+            fds.push(PollFd::new(self.socket.as_fd(), PollFlags::POLLIN));
+            fds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
+            for c in &self.connections {
+                let mut events = PollFlags::POLLIN;
+                if c.wants_to_write() {
+                    events |= PollFlags::POLLOUT;
+                }
+                fds.push(PollFd::new(c.stream.as_fd(), events));
+            }
+            let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::ZERO);
+            if poll(&mut fds, timeout).is_err() {
+                return false;
+            }
+            fds.iter()
+                .map(|f| f.revents().unwrap_or(PollFlags::empty()))
+                .collect()
+        };
+        if ready[1].contains(PollFlags::POLLIN) {
+            tcp::accept(listener, &mut self.connections);
+        }
+        let now = Instant::now();
+        let gone = PollFlags::POLLHUP | PollFlags::POLLERR;
+        let mut alive = Vec::with_capacity(self.connections.len());
+        let connections = std::mem::take(&mut self.connections);
+        for (i, mut c) in connections.into_iter().enumerate() {
+            // Connections accepted just now have no poll result yet: they stay.
+            let flags = ready.get(i + 2).copied().unwrap_or(PollFlags::empty());
+            let mut ok = true;
+            if flags.intersects(PollFlags::POLLIN | gone) {
+                let relay = &mut self.relay;
+                ok = c.read(|source, frame| relay.handle_receive_tcp(now, source, frame));
+            }
+            if ok && flags.contains(PollFlags::POLLOUT) {
+                ok = c.flush();
+            }
+            if ok {
+                alive.push(c);
+            }
+        }
+        self.connections = alive;
+        self.flush();
+        ready[0].contains(PollFlags::POLLIN)
     }
 
     fn handle_command(&mut self, command: Command) {
@@ -204,6 +269,17 @@ impl Worker {
     fn flush(&mut self) {
         self.out.clear();
         while let Some(t) = self.relay.poll_transmit() {
+            if t.transport == sluss_relay::Transport::Tcp {
+                let sent = self
+                    .connections
+                    .iter_mut()
+                    .find(|c| c.peer == t.destination)
+                    .is_some_and(|c| c.send(&t.contents));
+                if !sent {
+                    self.stats.send_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                continue;
+            }
             self.out.push(t);
         }
         if !self.out.is_empty() {

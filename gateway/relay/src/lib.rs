@@ -38,5 +38,5 @@ pub mod stun;
 
 pub use error::RelayError;
 pub use ids::{PeerId, RouterId, TrackKind};
-pub use relay::{Relay, RelayConfig, RelayEvent, TrackDescription, Transmit};
+pub use relay::{Relay, RelayConfig, RelayEvent, TrackDescription, Transmit, Transport};
 pub use stats::RelayStats;

@@ -27,6 +27,9 @@ pub struct RelayConfig {
     pub consent_timeout: Duration,
     /// At most one keyframe request per publisher track in this interval.
     pub keyframe_interval: Duration,
+    /// Offer ICE over TCP (RFC 6544, framed per RFC 4571) on the same address as UDP, for
+    /// networks that block UDP. The socket layer must then listen on that TCP port.
+    pub ice_tcp: bool,
 }
 
 impl Default for RelayConfig {
@@ -34,13 +37,23 @@ impl Default for RelayConfig {
         RelayConfig {
             consent_timeout: Duration::from_secs(30),
             keyframe_interval: Duration::from_millis(250),
+            ice_tcp: false,
         }
     }
+}
+
+/// How a packet travels between a browser and the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    /// ICE over TCP: the socket layer frames it (RFC 4571) on the connection from `destination`.
+    Tcp,
 }
 
 /// A datagram to send.
 #[derive(Debug)]
 pub struct Transmit {
+    pub transport: Transport,
     pub destination: SocketAddr,
     pub contents: Vec<u8>,
 }
@@ -151,6 +164,15 @@ impl Relay {
         let candidate =
             Candidate::host(local_addr, "udp").map_err(|e| RelayError::Sdp(e.to_string()))?;
         rtc.add_local_candidate(candidate);
+        if self.config.ice_tcp {
+            let tcp = Candidate::builder()
+                .tcp()
+                .host(local_addr)
+                .tcptype(str0m::net::TcpType::Passive)
+                .build()
+                .map_err(|e| RelayError::Sdp(e.to_string()))?;
+            rtc.add_local_candidate(tcp);
+        }
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -419,6 +441,15 @@ impl Relay {
 
     /// A datagram arrived on the media socket.
     pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, datagram: &[u8]) {
+        self.receive(now, Transport::Udp, source, datagram);
+    }
+
+    /// A frame arrived on an ICE-TCP connection from `source` (its RFC 4571 length removed).
+    pub fn handle_receive_tcp(&mut self, now: Instant, source: SocketAddr, frame: &[u8]) {
+        self.receive(now, Transport::Tcp, source, frame);
+    }
+
+    fn receive(&mut self, now: Instant, transport: Transport, source: SocketAddr, datagram: &[u8]) {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
         let id = match stun::classify(datagram) {
@@ -467,7 +498,10 @@ impl Relay {
         let input = Input::Receive(
             now,
             Receive {
-                proto: Protocol::Udp,
+                proto: match transport {
+                    Transport::Udp => Protocol::Udp,
+                    Transport::Tcp => Protocol::Tcp,
+                },
                 source,
                 destination: peer.local_addr,
                 contents,
@@ -616,6 +650,11 @@ impl Relay {
                     self.stats.datagrams_sent += 1;
                     self.stats.bytes_sent += t.contents.len() as u64;
                     self.transmits.push_back(Transmit {
+                        transport: if t.proto == Protocol::Tcp {
+                            Transport::Tcp
+                        } else {
+                            Transport::Udp
+                        },
                         destination: t.destination,
                         contents: t.contents.into(),
                     });

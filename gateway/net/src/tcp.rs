@@ -1,0 +1,154 @@
+//! ICE over TCP for networks that block UDP: a listener on the shard's media port and its
+//! connections, each carrying RFC 4571 frames (a two-byte length, then one STUN, DTLS, RTP or
+//! RTCP packet). Everything is non-blocking; a connection that cannot keep up loses packets
+//! (as UDP would) rather than holding up the worker.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+
+/// More connections than this are refused (each costs buffers).
+pub const MAX_CONNECTIONS: usize = 2000;
+/// Output queued for one connection beyond this is dropped.
+const MAX_QUEUED: usize = 512 * 1024;
+/// A frame is at most 64 KiB by its length field; a connection buffering more is closed.
+const MAX_INPUT: usize = 2 * 65_538;
+
+pub struct Connection {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+impl Connection {
+    pub fn wants_to_write(&self) -> bool {
+        !self.output.is_empty()
+    }
+
+    /// Reads what is there and hands every whole frame to `frame`. False when the connection
+    /// is finished (closed by the peer, broken, or sending garbage).
+    pub fn read(&mut self, mut frame: impl FnMut(SocketAddr, &[u8])) -> bool {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.input.extend_from_slice(&buf[..n]);
+                    if self.input.len() > MAX_INPUT {
+                        return false;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return false,
+            }
+        }
+        let mut at = 0;
+        while self.input.len() - at >= 2 {
+            let len = u16::from_be_bytes([self.input[at], self.input[at + 1]]) as usize;
+            if self.input.len() - at < 2 + len {
+                break;
+            }
+            frame(self.peer, &self.input[at + 2..at + 2 + len]);
+            at += 2 + len;
+        }
+        self.input.drain(..at);
+        true
+    }
+
+    /// Queues one packet, framed, and writes what the socket takes.
+    pub fn send(&mut self, packet: &[u8]) -> bool {
+        let Ok(len) = u16::try_from(packet.len()) else {
+            return false;
+        };
+        if self.output.len() + packet.len() + 2 > MAX_QUEUED {
+            return false;
+        }
+        self.output.extend_from_slice(&len.to_be_bytes());
+        self.output.extend_from_slice(packet);
+        self.flush()
+    }
+
+    /// Writes queued output; false when the connection is broken.
+    pub fn flush(&mut self) -> bool {
+        while !self.output.is_empty() {
+            match self.stream.write(&self.output) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.output.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Takes the connections waiting on the listener.
+pub fn accept(listener: &TcpListener, into: &mut Vec<Connection>) {
+    while into.len() < MAX_CONNECTIONS {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                if stream.set_nonblocking(true).is_err() {
+                    continue;
+                }
+                let _ = stream.set_nodelay(true);
+                into.push(Connection {
+                    stream,
+                    peer,
+                    input: Vec::new(),
+                    output: Vec::new(),
+                });
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn frames_go_both_ways_whole_and_in_order() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let mut conns = Vec::new();
+        for _ in 0..100 {
+            accept(&listener, &mut conns);
+            if !conns.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let conn = &mut conns[0];
+        // Two frames and half of a third, in one write.
+        client
+            .write_all(&[0, 3, 1, 2, 3, 0, 1, 9, 0, 4, 7])
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let mut got = Vec::new();
+        assert!(conn.read(|_, f| got.push(f.to_vec())));
+        assert_eq!(got, vec![vec![1, 2, 3], vec![9]]);
+        client.write_all(&[7, 7, 7]).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(conn.read(|_, f| got.push(f.to_vec())));
+        assert_eq!(got[2], vec![7, 7, 7, 7]);
+        // And back, framed.
+        assert!(conn.send(&[5, 6]));
+        let mut back = [0u8; 4];
+        client
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        client.read_exact(&mut back).unwrap();
+        assert_eq!(back, [0, 2, 5, 6]);
+        // The peer leaves: the connection says it is finished.
+        drop(client);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!conns[0].read(|_, _| {}));
+    }
+}
