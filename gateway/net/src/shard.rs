@@ -211,6 +211,9 @@ impl Worker {
             if ok && flags.contains(PollFlags::POLLOUT) {
                 ok = c.flush();
             }
+            if c.is_idle(now) {
+                ok = false;
+            }
             if ok {
                 alive.push(c);
             }

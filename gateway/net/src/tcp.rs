@@ -5,6 +5,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
 
 /// More connections than this are refused (each costs buffers).
 pub const MAX_CONNECTIONS: usize = 2000;
@@ -12,15 +13,25 @@ pub const MAX_CONNECTIONS: usize = 2000;
 const MAX_QUEUED: usize = 512 * 1024;
 /// A frame is at most 64 KiB by its length field; a connection buffering more is closed.
 const MAX_INPUT: usize = 2 * 65_538;
+/// A browser's ICE consent checks arrive every few seconds (RFC 7675); a connection silent for
+/// this long is not a browser in a call, and is closed so that idle sockets cannot fill the
+/// connection limit.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Connection {
     pub stream: TcpStream,
     pub peer: SocketAddr,
     input: Vec<u8>,
     output: Vec<u8>,
+    last_input: Instant,
 }
 
 impl Connection {
+    /// Silent for longer than `IDLE_TIMEOUT`.
+    pub fn is_idle(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.last_input) > IDLE_TIMEOUT
+    }
+
     pub fn wants_to_write(&self) -> bool {
         !self.output.is_empty()
     }
@@ -33,6 +44,7 @@ impl Connection {
             match self.stream.read(&mut buf) {
                 Ok(0) => return false,
                 Ok(n) => {
+                    self.last_input = Instant::now();
                     self.input.extend_from_slice(&buf[..n]);
                     if self.input.len() > MAX_INPUT {
                         return false;
@@ -100,6 +112,7 @@ pub fn accept(listener: &TcpListener, into: &mut Vec<Connection>) {
                     peer,
                     input: Vec::new(),
                     output: Vec::new(),
+                    last_input: Instant::now(),
                 });
             }
             Err(_) => return,
@@ -146,6 +159,9 @@ mod tests {
             .unwrap();
         client.read_exact(&mut back).unwrap();
         assert_eq!(back, [0, 2, 5, 6]);
+        // Silence for longer than a browser would keep it closes the connection.
+        assert!(!conns[0].is_idle(Instant::now()));
+        assert!(conns[0].is_idle(Instant::now() + IDLE_TIMEOUT + Duration::from_secs(1)));
         // The peer leaves: the connection says it is finished.
         drop(client);
         std::thread::sleep(Duration::from_millis(20));
