@@ -96,8 +96,6 @@ impl Janus {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
-
-    pub fn stop(self) {}
 }
 
 impl Drop for Janus {

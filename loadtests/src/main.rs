@@ -243,8 +243,15 @@ async fn measure(
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<Tally>>,
     seconds: u64,
-    forwarded: impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<u64>> + Send>>,
+    // Sluss also counts what it forwarded, as a cross-check.
+    sluss: Option<&sluss::Sluss>,
 ) -> Measured {
+    let forwarded = || async {
+        match sluss {
+            Some(s) => s.forwarded().await,
+            None => None,
+        }
+    };
     let n = tasks.len() as u64;
     let deadline = Instant::now() + Duration::from_secs(30 + n / 5);
     while control.connected.load(Ordering::Relaxed) < n && Instant::now() < deadline {
@@ -345,17 +352,15 @@ async fn run_sluss(
     let dir = std::env::temp_dir().join(format!("sluss-loadtest-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let sluss = Arc::new(
-        sluss::Sluss::start(
-            &args.sluss_bin,
-            &dir,
-            18500,
-            41500,
-            args.workers,
-            !args.no_batch,
-        )
-        .await?,
-    );
+    let sluss = sluss::Sluss::start(
+        &args.sluss_bin,
+        &dir,
+        18500,
+        41500,
+        args.workers,
+        !args.no_batch,
+    )
+    .await?;
     let server = Server {
         pid: sluss.pid(),
         rss_before: procstat::rss_bytes(sluss.pid()).unwrap_or(0),
@@ -380,17 +385,9 @@ async fn run_sluss(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let metrics = sluss.clone();
-    let forwarded = move || {
-        let s = metrics.clone();
-        Box::pin(async move { s.forwarded().await })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = Option<u64>> + Send>>
-    };
-    let measured = measure(&server, &control, stop, tasks, seconds, forwarded).await;
+    let measured = measure(&server, &control, stop, tasks, seconds, Some(&sluss)).await;
     let row = row(Target::Sluss, meetings, size, &server, measured);
-    if let Ok(s) = Arc::try_unwrap(sluss) {
-        s.stop();
-    }
+    drop(sluss); // stops the server
     let _ = std::fs::remove_dir_all(&dir);
     Ok(row)
 }
@@ -420,13 +417,9 @@ async fn run_janus(meetings: usize, size: usize, load: Load, seconds: u64) -> Re
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let none = || {
-        Box::pin(async { None })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = Option<u64>> + Send>>
-    };
-    let measured = measure(&server, &control, stop, tasks, seconds, none).await;
+    let measured = measure(&server, &control, stop, tasks, seconds, None).await;
     let row = row(Target::Janus, meetings, size, &server, measured);
-    janus.stop();
+    drop(janus); // stops Janus
     if std::env::var_os("LOADTEST_DEBUG").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -460,11 +453,7 @@ async fn run_null(meetings: usize, size: usize, load: Load, seconds: u64) -> Res
             )));
         }
     }
-    let none = || {
-        Box::pin(async { None })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = Option<u64>> + Send>>
-    };
-    let measured = measure(&server, &control, stop, tasks, seconds, none).await;
+    let measured = measure(&server, &control, stop, tasks, seconds, None).await;
     let row = row(Target::Null, meetings, size, &server, measured);
     let _ = child.kill();
     let _ = child.wait();

@@ -196,10 +196,6 @@ impl Sluss {
             .map(|v| v as u64)
     }
 
-    pub fn stop(mut self) {
-        self.terminate();
-    }
-
     fn terminate(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;

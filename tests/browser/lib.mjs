@@ -49,3 +49,21 @@ export const chromiumArgs = [
   '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
   '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
 ];
+
+/// The page's media path as its peer connection reports it: the selected local candidate's
+/// type and protocol, and how many video frames it has decoded in all.
+export function mediaPath(page) {
+  return page.evaluate(async () => {
+    const pc = window.sluss?.pc;
+    if (!pc) return null;
+    const report = await pc.getStats();
+    let pair = null;
+    let frames = 0;
+    report.forEach((r) => {
+      if (r.type === 'transport' && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId);
+      if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
+    });
+    const local = pair && report.get(pair.localCandidateId);
+    return { type: local?.candidateType ?? null, protocol: local?.protocol ?? null, frames };
+  });
+}

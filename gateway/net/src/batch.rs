@@ -45,11 +45,15 @@ impl Batch {
             self.received.push((n, source));
             return Ok(1);
         }
-        let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
-            .buffers
-            .iter_mut()
-            .map(|b| [IoSliceMut::new(b)])
-            .collect();
+        // On the stack: no allocation per call.
+        let mut buffers = self.buffers.iter_mut();
+        let mut slices: [[IoSliceMut<'_>; 1]; BATCH] = std::array::from_fn(|_| {
+            [IoSliceMut::new(
+                buffers
+                    .next()
+                    .expect("a batched receiver has BATCH buffers"),
+            )]
+        });
         let results = recvmmsg(
             socket.as_raw_fd(),
             &mut self.recv_headers,
@@ -86,18 +90,19 @@ impl Batch {
                 continue;
             }
             let chunk = &transmits[at..transmits.len().min(at + BATCH)];
-            let slices: Vec<[IoSlice<'_>; 1]> =
-                chunk.iter().map(|t| [IoSlice::new(&t.contents)]).collect();
-            let addresses: Vec<Option<SockaddrStorage>> = chunk
-                .iter()
-                .map(|t| Some(SockaddrStorage::from(t.destination)))
-                .collect();
+            // On the stack: no allocation per call.
+            let mut slices = [[IoSlice::new(&[])]; BATCH];
+            let mut addresses = [None::<SockaddrStorage>; BATCH];
+            for (i, t) in chunk.iter().enumerate() {
+                slices[i] = [IoSlice::new(&t.contents)];
+                addresses[i] = Some(SockaddrStorage::from(t.destination));
+            }
             let none: [ControlMessage<'_>; 0] = [];
             match sendmmsg(
                 socket.as_raw_fd(),
                 &mut self.send_headers,
-                &slices,
-                &addresses,
+                &slices[..chunk.len()],
+                &addresses[..chunk.len()],
                 none,
                 MsgFlags::empty(),
             ) {

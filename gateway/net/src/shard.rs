@@ -68,6 +68,8 @@ pub(crate) struct Worker {
     /// ICE over TCP on the same port, when on: the listener and its connections.
     tcp: Option<std::net::TcpListener>,
     connections: Vec<Connection>,
+    /// What the last poll said of each descriptor; kept to reuse its allocation.
+    ready: Vec<nix::poll::PollFlags>,
     batch: Batch,
     /// Transmits gathered for one `sendmmsg`; kept to reuse its allocation.
     out: Vec<sluss_relay::Transmit>,
@@ -90,6 +92,7 @@ impl Worker {
             socket,
             tcp,
             connections: Vec::new(),
+            ready: Vec::new(),
             batch: Batch::new(batched, RECV_BUFFER),
             out: Vec::with_capacity(crate::batch::BATCH * 4),
             commands,
@@ -174,7 +177,8 @@ impl Worker {
         let Some(listener) = &self.tcp else {
             return true;
         };
-        let ready: Vec<PollFlags> = {
+        self.ready.clear();
+        {
             let mut fds = Vec::with_capacity(2 + self.connections.len());
             fds.push(PollFd::new(self.socket.as_fd(), PollFlags::POLLIN));
             fds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
@@ -189,38 +193,33 @@ impl Worker {
             if poll(&mut fds, timeout).is_err() {
                 return false;
             }
-            fds.iter()
-                .map(|f| f.revents().unwrap_or(PollFlags::empty()))
-                .collect()
-        };
-        if ready[1].contains(PollFlags::POLLIN) {
-            tcp::accept(listener, &mut self.connections);
+            self.ready.extend(
+                fds.iter()
+                    .map(|f| f.revents().unwrap_or(PollFlags::empty())),
+            );
         }
         let now = Instant::now();
         let gone = PollFlags::POLLHUP | PollFlags::POLLERR;
-        let mut alive = Vec::with_capacity(self.connections.len());
-        let connections = std::mem::take(&mut self.connections);
-        for (i, mut c) in connections.into_iter().enumerate() {
-            // Connections accepted just now have no poll result yet: they stay.
-            let flags = ready.get(i + 2).copied().unwrap_or(PollFlags::empty());
+        let (ready, relay) = (&self.ready, &mut self.relay);
+        let mut index = 2;
+        self.connections.retain_mut(|c| {
+            let flags = ready[index];
+            index += 1;
             let mut ok = true;
             if flags.intersects(PollFlags::POLLIN | gone) {
-                let relay = &mut self.relay;
                 ok = c.read(|source, frame| relay.handle_receive_tcp(now, source, frame));
             }
             if ok && flags.contains(PollFlags::POLLOUT) {
                 ok = c.flush();
             }
-            if c.is_idle(now) {
-                ok = false;
-            }
-            if ok {
-                alive.push(c);
-            }
+            ok && !c.is_idle(now)
+        });
+        // New connections after the old ones were served: they have no poll result yet.
+        if self.ready[1].contains(PollFlags::POLLIN) {
+            tcp::accept(listener, &mut self.connections);
         }
-        self.connections = alive;
         self.flush();
-        ready[0].contains(PollFlags::POLLIN)
+        self.ready[0].contains(PollFlags::POLLIN)
     }
 
     fn handle_command(&mut self, command: Command) {

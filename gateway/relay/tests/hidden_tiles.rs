@@ -6,24 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::World;
+use common::{World, AUDIO, VIDEO};
 use str0m::media::MediaKind;
-
-fn video_from(w: &World, idx: usize, from: usize) -> usize {
-    w.clients[idx]
-        .received
-        .iter()
-        .filter(|r| r.payload[0] == from as u8 && r.payload[1] == 1)
-        .count()
-}
-
-fn audio_from(w: &World, idx: usize, from: usize) -> usize {
-    w.clients[idx]
-        .received
-        .iter()
-        .filter(|r| r.payload[0] == from as u8 && r.payload[1] == 0)
-        .count()
-}
 
 fn publish(w: &mut World, from: usize, packets: usize) {
     for _ in 0..packets {
@@ -47,13 +31,16 @@ fn a_hidden_tile_gets_no_video_and_all_the_audio() {
     w.relay
         .set_hidden_videos(w.now, cecilia_peer, vec![anna_peer]);
     publish(&mut w, anna, 50);
-    assert!(video_from(&w, bertil, anna) >= 45, "Bertil still sees Anna");
+    assert!(
+        w.received_of(bertil, anna, VIDEO) >= 45,
+        "Bertil still sees Anna"
+    );
     assert_eq!(
-        video_from(&w, cecilia, anna),
+        w.received_of(cecilia, anna, VIDEO),
         0,
         "no video to the hidden tile"
     );
-    assert!(audio_from(&w, cecilia, anna) >= 45, "but every word");
+    assert!(w.received_of(cecilia, anna, AUDIO) >= 45, "but every word");
     assert!(w.relay.stats().video_paused >= 45);
 
     // The tile is shown again: Anna is asked for a keyframe and the video comes back.
@@ -65,5 +52,8 @@ fn a_hidden_tile_gets_no_video_and_all_the_audio() {
         w.clients[anna].keyframe_requests > asked_before,
         "a keyframe was asked for"
     );
-    assert!(video_from(&w, cecilia, anna) >= 18, "the video resumed");
+    assert!(
+        w.received_of(cecilia, anna, VIDEO) >= 18,
+        "the video resumed"
+    );
 }

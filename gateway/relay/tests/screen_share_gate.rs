@@ -5,15 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::World;
-
-fn screen_packets(w: &World, at: usize, from: usize) -> usize {
-    w.clients[at]
-        .received
-        .iter()
-        .filter(|r| r.payload[0] == from as u8 && r.payload[1] == 2)
-        .count()
-}
+use common::{World, SCREEN};
 
 #[test]
 fn the_screen_track_flows_only_while_allowed() {
@@ -30,14 +22,18 @@ fn the_screen_track_flows_only_while_allowed() {
     // The m-line is offered (labelled as a screen), but nothing flows.
     assert!(w.events.iter().any(|e| matches!(e, sluss_relay::RelayEvent::Offer { tracks, .. } if tracks.iter().any(|t| t.screen))));
     send(&mut w, 10);
-    assert_eq!(screen_packets(&w, b, a), 0, "a screen share nobody allowed");
+    assert_eq!(
+        w.received_of(b, a, SCREEN),
+        0,
+        "a screen share nobody allowed"
+    );
     assert!(w.relay.stats().screen_blocked >= 10);
 
     let now = w.now;
     let peer = w.clients[a].peer;
     w.relay.set_screen_sharing(now, peer, true);
     send(&mut w, 10);
-    let shown = screen_packets(&w, b, a);
+    let shown = w.received_of(b, a, SCREEN);
     assert!(
         shown >= 9,
         "allowed: the screen reaches the others ({shown})"
@@ -46,5 +42,5 @@ fn the_screen_track_flows_only_while_allowed() {
     let now = w.now;
     w.relay.set_screen_sharing(now, peer, false);
     send(&mut w, 10);
-    assert_eq!(screen_packets(&w, b, a), shown, "stopped at once");
+    assert_eq!(w.received_of(b, a, SCREEN), shown, "stopped at once");
 }

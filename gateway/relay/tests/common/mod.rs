@@ -16,6 +16,11 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 
 pub const RELAY_ADDR: &str = "127.0.0.1:40000";
 
+/// The second payload byte of what the test clients send: which track it came from.
+pub const AUDIO: u8 = 0;
+pub const VIDEO: u8 = 1;
+pub const SCREEN: u8 = 2;
+
 /// What a client received: from which of its m-lines, and the payload.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -350,6 +355,25 @@ impl World {
             }
         }
         out
+    }
+
+    /// Packets client `idx` received from client `from` of one kind: `AUDIO`, `VIDEO`, `SCREEN`.
+    pub fn received_of(&self, idx: usize, from: usize, kind: u8) -> usize {
+        self.clients[idx]
+            .received
+            .iter()
+            .filter(|r| r.payload[0] == from as u8 && r.payload[1] == kind)
+            .count()
+    }
+
+    /// The sequence numbers (as sent) of the video client `idx` received from client `from`.
+    pub fn video_seqs(&self, idx: usize, from: usize) -> std::collections::HashSet<u16> {
+        self.clients[idx]
+            .received
+            .iter()
+            .filter(|r| r.payload[0] == from as u8 && r.payload[1] == VIDEO)
+            .map(|r| u16::from_be_bytes([r.payload[2], r.payload[3]]))
+            .collect()
     }
 
     /// Payloads client `idx` received that were sent by client `from`.

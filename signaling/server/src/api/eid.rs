@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use tracing::{info, warn};
 
 use super::cookie;
-use super::oidc_login::{unavailable, Callback};
+use super::oidc_login::{redirect_with_cookies, unavailable, Callback};
 use crate::error::{ApiJson, HttpError};
 use crate::oidc::claims::{self, ClaimsError};
 use crate::oidc::OidcError;
@@ -159,14 +159,7 @@ pub async fn callback(
     if q.error.is_some() {
         return cancelled();
     }
-    let browser_state = cookie(&headers, EID_STATE_COOKIE);
-    let result = rp
-        .finish(
-            q.state.as_deref().unwrap_or(""),
-            browser_state.as_deref(),
-            q.code.as_deref().unwrap_or(""),
-        )
-        .await;
+    let result = q.finish(rp, &headers, EID_STATE_COOKIE).await;
     let config = rp.config();
     let identity = result.and_then(|v| {
         let name = claims::person_name(&v.claims, &config.name_claim)?;
@@ -196,11 +189,7 @@ pub async fn callback(
     let clear = format!("{EID_STATE_COOKIE}=; Path=/auth/eid; Secure; HttpOnly; Max-Age=0");
     // Back to the invitation; the token travels in the fragment, which no server sees.
     let back = format!("/join#{}", start.token.expose());
-    let mut response = (StatusCode::SEE_OTHER, [(LOCATION, back)]).into_response();
-    let h = response.headers_mut();
-    h.append(SET_COOKIE, cookie.parse().expect("cookie header"));
-    h.append(SET_COOKIE, clear.parse().expect("cookie header"));
-    response
+    redirect_with_cookies(&back, &[cookie, clear])
 }
 
 fn cancelled() -> Response {

@@ -13,7 +13,7 @@ use tracing::warn;
 use super::cookie;
 use super::staff::{audit, session_cookie};
 use crate::oidc::claims::{self, ClaimsError};
-use crate::oidc::OidcError;
+use crate::oidc::{OidcError, RelyingParty, Verified};
 use crate::pages::message_page;
 use crate::secret::random_id;
 use crate::{unix_now, AppState};
@@ -91,6 +91,35 @@ pub struct Callback {
     pub error: Option<String>,
 }
 
+impl Callback {
+    /// Finishes the login this browser started (its state is in the `state_cookie` cookie).
+    pub(crate) async fn finish<T>(
+        &self,
+        rp: &RelyingParty<T>,
+        headers: &HeaderMap,
+        state_cookie: &str,
+    ) -> Result<Verified<T>, OidcError> {
+        let browser_state = cookie(headers, state_cookie);
+        rp.finish(
+            self.state.as_deref().unwrap_or(""),
+            browser_state.as_deref(),
+            self.code.as_deref().unwrap_or(""),
+        )
+        .await
+    }
+}
+
+/// A redirect that also sets (or clears) cookies.
+pub(crate) fn redirect_with_cookies(location: &str, cookies: &[String]) -> Response {
+    let mut response = (StatusCode::SEE_OTHER, [(LOCATION, location.to_owned())]).into_response();
+    for c in cookies {
+        if let Ok(value) = c.parse() {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+    response
+}
+
 /// `GET /auth/callback`: the provider sends the browser back with a code.
 pub async fn oidc_callback(
     State(state): State<AppState>,
@@ -109,14 +138,7 @@ pub async fn oidc_callback(
             None,
         );
     }
-    let browser_state = cookie(&headers, STATE_COOKIE);
-    let result = rp
-        .finish(
-            q.state.as_deref().unwrap_or(""),
-            browser_state.as_deref(),
-            q.code.as_deref().unwrap_or(""),
-        )
-        .await;
+    let result = q.finish(rp, &headers, STATE_COOKIE).await;
     let verified = match result {
         Ok(v) => v,
         Err(e) => return refused(&state, e).await,
@@ -155,11 +177,7 @@ pub async fn oidc_callback(
     match cookie {
         Ok(cookie) => {
             let clear = format!("{STATE_COOKIE}=; Path=/auth; Secure; HttpOnly; Max-Age=0");
-            let mut response = (StatusCode::SEE_OTHER, [(LOCATION, "/")]).into_response();
-            let h = response.headers_mut();
-            h.append(SET_COOKIE, cookie.parse().expect("cookie header"));
-            h.append(SET_COOKIE, clear.parse().expect("cookie header"));
-            response
+            redirect_with_cookies("/", &[cookie, clear])
         }
         Err(_) => unavailable(),
     }
