@@ -27,11 +27,13 @@
 //! The WebRTC protocol work (ICE-lite, DTLS-SRTP, RTCP, NACK) is done by `str0m`, which stays
 //! behind this crate's own types so that another stack could take its place.
 
+mod allocation;
 mod error;
 mod ids;
 mod peer;
 mod relay;
 mod router;
+mod simulcast;
 mod speaker;
 mod stats;
 pub mod stun;

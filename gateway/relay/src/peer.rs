@@ -57,6 +57,12 @@ pub(crate) struct Peer {
     /// Publishers whose camera this peer's page does not show (an off-screen or hidden tile):
     /// their video is not sent to it. Audio always is.
     pub(crate) hidden: Vec<PeerId>,
+    /// The height in device pixels of each camera's tile on this peer's page.
+    pub(crate) tiles: Vec<(PeerId, u32)>,
+    /// The downlink estimate in bits per second (TWCC, or REMB), when estimation is on.
+    pub(crate) estimate: Option<u64>,
+    /// The (minimum, desired) bitrate last given to the estimator.
+    pub(crate) bwe_wanted: (u64, u64),
     /// The source of the last binding request handed to `rtc`, until its answer is seen.
     pub(crate) stun_source: Option<SocketAddr>,
     /// Addresses validated by ICE for this peer.

@@ -7,16 +7,20 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::CryptoProvider;
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::media::{Direction, KeyframeRequestKind, MediaAdded};
 use str0m::net::{DatagramRecv, Protocol, Receive};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, trace};
 
 use crate::peer::{ConsumerState, Peer, PendingAdd};
 use crate::router::{ConsumerRef, Producer, ProducerId, Router};
+use crate::simulcast::{Incoming, Layer, LayerSwitch, MAX_LAYERS};
 use crate::stun::{self, Demux};
 use crate::{PeerId, RelayError, RelayStats, RouterId, TrackKind};
+
+mod adapt;
 
 /// A peer may publish this many tracks (microphone, camera, and room for a screen later).
 const MAX_PRODUCERS_PER_PEER: usize = 4;
@@ -30,6 +34,10 @@ pub struct RelayConfig {
     /// Offer ICE over TCP (RFC 6544, framed per RFC 4571) on the same address as UDP, for
     /// networks that block UDP. The socket layer must then listen on that TCP port.
     pub ice_tcp: bool,
+    /// Estimate each subscriber's downlink from its transport-wide congestion control feedback
+    /// (TWCC), starting from this many bits per second; `None` turns estimation off and every
+    /// subscriber gets the layers its tiles ask for.
+    pub initial_bitrate: Option<u64>,
 }
 
 impl Default for RelayConfig {
@@ -38,9 +46,13 @@ impl Default for RelayConfig {
             consent_timeout: Duration::from_secs(30),
             keyframe_interval: Duration::from_millis(250),
             ice_tcp: false,
+            initial_bitrate: Some(1_000_000),
         }
     }
 }
+
+/// How often layer bitrates are measured and every subscriber's layers chosen again.
+pub(crate) const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
 
 /// How a packet travels between a browser and the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +114,9 @@ pub struct Relay {
     dirty: Vec<PeerId>,
     scratch: Vec<PeerId>,
     next_producer: u64,
-    stats: RelayStats,
+    /// When layer rates were last measured and layers last chosen.
+    pub(crate) last_allocation: Option<Instant>,
+    pub(crate) stats: RelayStats,
 }
 
 impl Relay {
@@ -119,6 +133,7 @@ impl Relay {
             dirty: Vec::new(),
             scratch: Vec::new(),
             next_producer: 0,
+            last_allocation: None,
             stats: RelayStats::default(),
         }
     }
@@ -159,6 +174,7 @@ impl Relay {
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
+            .enable_bwe(self.config.initial_bitrate.map(Bitrate::bps))
             .set_crypto_provider(self.crypto.clone())
             .build(now);
         let candidate =
@@ -214,6 +230,9 @@ impl Relay {
                 video_producers: 0,
                 screen_allowed: false,
                 hidden: Vec::new(),
+                tiles: Vec::new(),
+                estimate: self.config.initial_bitrate,
+                bwe_wanted: (0, 0),
                 stun_source: None,
                 addresses: Vec::new(),
                 last_consent: now,
@@ -297,11 +316,11 @@ impl Relay {
                     p.consumers.push(ConsumerRef {
                         peer: id,
                         mid,
-                        seq_base: None,
+                        switch: LayerSwitch::default(),
                         pt_cache: None,
                     });
-                    if p.kind == TrackKind::Video {
-                        self.request_keyframe(now, router, producer_id);
+                    if p.kind == TrackKind::Video && !p.is_simulcast() {
+                        self.request_keyframe(now, router, producer_id, 0);
                     }
                 }
                 // The publisher left while we negotiated.
@@ -312,6 +331,8 @@ impl Relay {
                 }
             }
         }
+        // Simulcast cameras: choose the layers, which asks for their keyframes.
+        self.allocate(now, id);
         self.dirty.push(id);
         self.poll_dirty(now);
         Ok(())
@@ -340,22 +361,31 @@ impl Relay {
             .collect();
         peer.hidden = hidden;
         let router = peer.router;
-        let cameras: Vec<ProducerId> = self
+        let cameras: Vec<(ProducerId, u8)> = self
             .routers
-            .get(&router)
+            .get_mut(&router)
             .map(|r| {
                 r.producers
-                    .iter()
+                    .iter_mut()
                     .filter(|p| {
                         shown_again.contains(&p.peer) && p.kind == TrackKind::Video && !p.screen
                     })
-                    .map(|p| p.id)
+                    .filter_map(|p| {
+                        let (simulcast, producer) = (p.is_simulcast(), p.id);
+                        let c = p.consumer_mut(id)?;
+                        if simulcast {
+                            // Resumes at a keyframe, numbered on from where it stopped.
+                            c.switch.pause();
+                        }
+                        Some((producer, c.switch.target))
+                    })
                     .collect()
             })
             .unwrap_or_default();
-        for producer in cameras {
-            self.request_keyframe(now, router, producer);
+        for (producer, layer) in cameras {
+            self.request_keyframe(now, router, producer, layer);
         }
+        self.allocate(now, id);
     }
 
     /// R11: whether this peer's screen track is forwarded. Turning it off stops a running
@@ -386,7 +416,7 @@ impl Relay {
                 {
                     p.last_keyframe_request = None;
                 }
-                self.request_keyframe(now, router, producer);
+                self.request_keyframe(now, router, producer, 0);
             }
             self.poll_dirty(now);
         }
@@ -548,6 +578,7 @@ impl Relay {
             self.poll_peer(*id, now);
         }
         self.scratch = due;
+        self.allocation_tick(now);
         self.poll_dirty(now);
     }
 
@@ -561,6 +592,7 @@ impl Relay {
                 [p.next_timeout, consent]
             })
             .flatten()
+            .chain(self.next_allocation())
             .min()
     }
 
@@ -678,8 +710,25 @@ impl Relay {
                     .find(|c| c.mid == req.mid)
                     .map(|c| c.add.producer);
                 if let Some(producer) = producer {
-                    self.request_keyframe(now, router, producer);
+                    // The subscriber's decoder needs a keyframe of the layer it is being sent.
+                    let layer = self
+                        .routers
+                        .get_mut(&router)
+                        .and_then(|r| r.producer_mut(producer))
+                        .and_then(|p| p.consumer_mut(id))
+                        .map(|c| c.switch.target)
+                        .unwrap_or(0);
+                    self.request_keyframe(now, router, producer, layer);
                 }
+            }
+            Event::EgressBitrateEstimate(
+                BweKind::Twcc { estimate, .. } | BweKind::Remb { estimate, .. },
+            ) => {
+                trace!(%id, estimate = estimate.as_u64(), "downlink estimate");
+                if let Some(peer) = self.peers.get_mut(&id) {
+                    peer.estimate = Some(estimate.as_u64());
+                }
+                self.allocate(now, id);
             }
             Event::MediaAdded(added) => self.media_added(id, added),
             Event::Connected => {
@@ -719,6 +768,16 @@ impl Relay {
         }
         let label = peer.label.clone();
         let router_id = peer.router;
+        let layers: Vec<Layer> = match (&added.simulcast, kind, screen) {
+            // The page sends its encodings lowest first.
+            (Some(sim), TrackKind::Video, false) => sim
+                .recv
+                .iter()
+                .take(MAX_LAYERS)
+                .map(|l| Layer::new(l.rid))
+                .collect(),
+            _ => Vec::new(),
+        };
         let producer = ProducerId(self.next_producer);
         self.next_producer += 1;
         let Some(router) = self.routers.get_mut(&router_id) else {
@@ -730,6 +789,7 @@ impl Relay {
             mid: added.mid,
             kind,
             screen,
+            layers,
             consumers: Vec::new(),
             last_keyframe_request: None,
         });
@@ -753,11 +813,11 @@ impl Relay {
             return;
         };
         let pt = packet.header.payload_type;
-        let Some(mid) = publisher
+        let Some((mid, rid)) = publisher
             .rtc
             .direct_api()
             .stream_rx(&packet.header.ssrc)
-            .map(|s| s.mid())
+            .map(|s| (s.mid(), s.rid()))
         else {
             return;
         };
@@ -791,6 +851,30 @@ impl Relay {
         }
         let nackable = producer.kind == TrackKind::Video;
         let camera = nackable && !producer.screen;
+        let vp8 = if codec == str0m::format::Codec::Vp8 {
+            Vp8Descriptor::parse(&packet.payload).ok()
+        } else {
+            None
+        };
+        let keyframe = vp8.is_some_and(|d| d.starts_keyframe(&packet.payload));
+        let simulcast = producer.is_simulcast();
+        let layer = if simulcast {
+            let Some(i) = producer.layers.iter().position(|l| Some(l.rid) == rid) else {
+                return;
+            };
+            producer.layers[i].observe(now, &packet.payload, keyframe);
+            i as u8
+        } else {
+            0
+        };
+        let incoming = Incoming {
+            layer,
+            seq: *packet.seq_no,
+            timestamp: packet.header.timestamp,
+            arrival: packet.timestamp,
+            keyframe,
+            vp8,
+        };
         let ext = ExtensionValues {
             audio_level: packet.header.ext_vals.audio_level,
             voice_activity: packet.header.ext_vals.voice_activity,
@@ -823,11 +907,12 @@ impl Relay {
                     out
                 }
             };
-            let first = consumer.seq_base.is_none();
-            let base = *consumer.seq_base.get_or_insert(*packet.seq_no & !0xffff);
-            let Some(seq) = (*packet.seq_no).checked_sub(base) else {
+            let first = consumer.switch.current().is_none();
+            let switches = consumer.switch.switches;
+            let Some(out) = consumer.switch.rewrite(&incoming, simulcast) else {
                 continue;
             };
+            self.stats.layer_switches += consumer.switch.switches - switches;
             let mut api = subscriber.rtc.direct_api();
             let Some(tx) = api.stream_tx_by_mid(consumer.mid, None) else {
                 continue;
@@ -836,25 +921,35 @@ impl Relay {
                 // The publisher's browser already paces; forwarding at once keeps the hop short.
                 tx.set_unpaced(true);
             }
-            tx.write_rtp(
-                RtpWrite::new(
-                    out_pt,
-                    SeqNo::from(seq),
-                    packet.header.timestamp,
-                    packet.timestamp,
-                    packet.payload.clone(),
-                )
-                .marker(packet.header.marker)
-                .ext_vals(ext.clone())
-                .nackable(nackable),
-            );
+            let mut write = RtpWrite::new(
+                out_pt,
+                SeqNo::from(out.seq),
+                out.timestamp,
+                packet.timestamp,
+                packet.payload.clone(),
+            )
+            .marker(packet.header.marker)
+            .ext_vals(ext.clone())
+            .nackable(nackable);
+            if let Some(patch) = out.vp8_patch {
+                write = write.vp8_patch(patch);
+            }
+            tx.write_rtp(write);
             self.stats.rtp_forwarded += 1;
             self.stats.rtp_forwarded_bytes += packet.payload.len() as u64;
             self.dirty.push(consumer.peer);
         }
     }
 
-    fn request_keyframe(&mut self, now: Instant, router: RouterId, producer: ProducerId) {
+    /// Asks a publisher for a keyframe of one of its tracks (of `layer`, when simulcast), at
+    /// most once per `keyframe_interval` per layer.
+    pub(crate) fn request_keyframe(
+        &mut self,
+        now: Instant,
+        router: RouterId,
+        producer: ProducerId,
+        layer: u8,
+    ) {
         let Some(p) = self
             .routers
             .get_mut(&router)
@@ -865,16 +960,18 @@ impl Relay {
         if p.kind != TrackKind::Video {
             return;
         }
-        if p.last_keyframe_request
-            .is_some_and(|t| now.saturating_duration_since(t) < self.config.keyframe_interval)
-        {
+        let (last, rid) = match p.layers.get_mut(layer as usize) {
+            Some(l) => (&mut l.last_keyframe_request, Some(l.rid)),
+            None => (&mut p.last_keyframe_request, None),
+        };
+        if last.is_some_and(|t| now.saturating_duration_since(t) < self.config.keyframe_interval) {
             return;
         }
-        p.last_keyframe_request = Some(now);
+        *last = Some(now);
         let (publisher, mid) = (p.peer, p.mid);
         if let Some(peer) = self.peers.get_mut(&publisher) {
             let mut api = peer.rtc.direct_api();
-            if let Some(rx) = api.stream_rx_by_mid(mid, None) {
+            if let Some(rx) = api.stream_rx_by_mid(mid, rid) {
                 rx.request_keyframe(KeyframeRequestKind::Pli);
                 self.dirty.push(publisher);
             }

@@ -7,6 +7,7 @@ use str0m::format::Codec;
 use str0m::media::Mid;
 use str0m::media::Pt;
 
+use crate::simulcast::{Layer, LayerSwitch};
 use crate::{PeerId, TrackKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,9 +22,21 @@ pub(crate) struct Producer {
     pub(crate) kind: TrackKind,
     /// A peer's second video track is its screen: forwarded only while allowed (R11).
     pub(crate) screen: bool,
+    /// The simulcast encodings of a camera, lowest first; empty for a single-encoding track.
+    pub(crate) layers: Vec<Layer>,
     /// Subscribers whose negotiation for this track is complete.
     pub(crate) consumers: Vec<ConsumerRef>,
     pub(crate) last_keyframe_request: Option<Instant>,
+}
+
+impl Producer {
+    pub(crate) fn is_simulcast(&self) -> bool {
+        !self.layers.is_empty()
+    }
+
+    pub(crate) fn consumer_mut(&mut self, peer: PeerId) -> Option<&mut ConsumerRef> {
+        self.consumers.iter_mut().find(|c| c.peer == peer)
+    }
 }
 
 /// The forwarding state of one producer toward one subscriber: what the hot path touches.
@@ -31,9 +44,9 @@ pub(crate) struct Producer {
 pub(crate) struct ConsumerRef {
     pub(crate) peer: PeerId,
     pub(crate) mid: Mid,
-    /// Subtracted from the publisher's extended sequence numbers, so that every subscriber's
-    /// stream starts in rollover period zero (str0m needs no out-of-band ROC then).
-    pub(crate) seq_base: Option<u64>,
+    /// Which layer it gets, and the numbering that makes it one unbroken stream. Every
+    /// subscriber's stream starts in rollover period zero (str0m needs no out-of-band ROC then).
+    pub(crate) switch: LayerSwitch,
     /// The last payload type mapping: (publisher's codec, subscriber's payload type).
     pub(crate) pt_cache: Option<(Codec, Pt)>,
 }

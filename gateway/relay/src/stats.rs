@@ -29,11 +29,13 @@ pub struct RelayStats {
     pub screen_blocked: u64,
     /// Camera packets not sent to a page that does not show that camera's tile.
     pub video_paused: u64,
+    /// Times a subscriber was moved to another simulcast layer of a camera.
+    pub layer_switches: u64,
 }
 
 impl RelayStats {
     /// Every counter with a metric-friendly name, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u64); 16] {
+    pub fn named(&self) -> [(&'static str, u64); 17] {
         [
             ("datagrams_received", self.datagrams_received),
             ("bytes_received", self.bytes_received),
@@ -50,6 +52,7 @@ impl RelayStats {
             ("dtls_failures", self.dtls_failures),
             ("screen_blocked", self.screen_blocked),
             ("video_paused", self.video_paused),
+            ("layer_switches", self.layer_switches),
             ("send_errors", 0),
         ]
     }

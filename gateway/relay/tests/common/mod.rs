@@ -26,7 +26,16 @@ pub const SCREEN: u8 = 2;
 pub struct Received {
     pub mid: Mid,
     pub payload: Vec<u8>,
+    /// Extended sequence number and RTP timestamp as the relay wrote them.
+    pub seq: u64,
+    pub timestamp: u32,
 }
+
+/// The simulcast encodings a test publisher sends, lowest first, and their picture heights.
+pub const RIDS: [&str; 3] = ["q", "h", "f"];
+pub const LAYER_HEIGHTS: [u16; 3] = [90, 180, 360];
+/// The second-to-last payload byte of a simulcast packet: `LAYER_TAG + layer`.
+pub const LAYER_TAG: u8 = 10;
 
 pub struct Client {
     pub rtc: Rtc,
@@ -51,6 +60,9 @@ pub struct Client {
     /// Which publisher label each receiving mid carries (from the relay's offers).
     pub tracks: HashMap<String, String>,
     seq: [u64; 2],
+    /// Per simulcast layer: sequence number, picture id and TL0PICIDX last sent.
+    layer_seq: [u64; 3],
+    layer_picture_id: [u16; 3],
 }
 
 pub struct World {
@@ -92,6 +104,15 @@ impl World {
 
     /// Like `join`, with a third m-line for a screen.
     pub fn join_with(&mut self, router: u64, with_screen: bool) -> usize {
+        self.join_full(router, with_screen, false)
+    }
+
+    /// A client whose camera is sent in three simulcast layers (`RIDS`).
+    pub fn join_simulcast(&mut self, router: u64) -> usize {
+        self.join_full(router, false, true)
+    }
+
+    fn join_full(&mut self, router: u64, with_screen: bool, simulcast: bool) -> usize {
         let idx = self.clients.len();
         let addr: SocketAddr = format!("127.0.0.{}:{}", 2 + idx / 200, 5000 + idx)
             .parse()
@@ -105,7 +126,14 @@ impl World {
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
         let mut api = rtc.sdp_api();
         let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let video = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let layers = simulcast.then(|| {
+            let mut s = str0m::media::Simulcast::new();
+            for rid in RIDS {
+                s.add_send_layer(str0m::media::SimulcastLayer::new(rid));
+            }
+            s
+        });
+        let video = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, layers);
         let screen = with_screen
             .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
         let (offer, pending) = api.apply().unwrap();
@@ -142,6 +170,8 @@ impl World {
             uplink_count: 0,
             tracks: HashMap::new(),
             seq: [0, 0],
+            layer_seq: [0; 3],
+            layer_picture_id: [100, 5000, 20000],
         });
         self.pump();
         idx
@@ -265,6 +295,67 @@ impl World {
                 .marker(true)
                 .nackable(k == 1),
         );
+    }
+
+    /// Client `idx` sends one frame (one packet) on a simulcast layer: a VP8 payload with a
+    /// 15-bit picture id and TL0PICIDX, a keyframe header with the layer's size when asked,
+    /// and `[idx, LAYER_TAG + layer, counter]` at the end.
+    pub fn send_layer(&mut self, idx: usize, layer: usize, keyframe: bool, size: usize) {
+        let now = self.now;
+        let c = &mut self.clients[idx];
+        let pt = c
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == Codec::Vp8)
+            .unwrap()
+            .pt();
+        c.layer_seq[layer] += 1;
+        c.layer_picture_id[layer] = (c.layer_picture_id[layer] + 1) & 0x7fff;
+        let seq = c.layer_seq[layer];
+        let pid = c.layer_picture_id[layer];
+        let mut payload = vec![
+            0x90,
+            0xe0,
+            0x80 | (pid >> 8) as u8,
+            pid as u8,
+            (seq as u8).wrapping_add(layer as u8 * 50),
+            0x00,
+        ];
+        if keyframe {
+            payload.extend_from_slice(&[0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a]);
+            let h = LAYER_HEIGHTS[layer];
+            payload.extend_from_slice(&(h * 16 / 9).to_le_bytes());
+            payload.extend_from_slice(&h.to_le_bytes());
+        } else {
+            payload.extend_from_slice(&[0x01, 0x00, 0x00]);
+        }
+        payload.resize(size.max(payload.len() + 3) - 3, 0xaa);
+        payload.extend_from_slice(&[idx as u8, LAYER_TAG + layer as u8, seq as u8]);
+        let rid = str0m::media::Rid::from(RIDS[layer]);
+        let mut api = c.rtc.direct_api();
+        let tx = api
+            .stream_tx_by_mid(c.video, Some(rid))
+            .expect("layer stream");
+        // Each layer has its own random timestamp origin, as in a browser.
+        let ts = (seq as u32 * 3000).wrapping_add(layer as u32 * 1_000_000);
+        tx.write_rtp(
+            RtpWrite::new(pt, SeqNo::from(seq + layer as u64 * 10_000), ts, now, payload)
+                .marker(true)
+                .nackable(true),
+        );
+    }
+
+    /// The simulcast packets client `idx` received from client `from`: (layer, payload).
+    pub fn layers_received(&self, idx: usize, from: usize) -> Vec<(u8, &Received)> {
+        self.clients[idx]
+            .received
+            .iter()
+            .filter_map(|r| {
+                let n = r.payload.len();
+                (n >= 3 && r.payload[n - 3] == from as u8 && r.payload[n - 2] >= LAYER_TAG)
+                    .then(|| (r.payload[n - 2] - LAYER_TAG, r))
+            })
+            .collect()
     }
 
     /// Client `idx` sends one audio packet whose header says how loud it is (RFC 6464).
@@ -412,6 +503,8 @@ fn drain(c: &mut Client, to_relay: &mut Vec<(SocketAddr, Vec<u8>)>) {
                         c.received.push(Received {
                             mid,
                             payload: p.payload.to_vec(),
+                            seq: *p.seq_no,
+                            timestamp: p.header.timestamp,
                         });
                     }
                 }

@@ -1,0 +1,155 @@
+//! Bandwidth adaptation: which simulcast layer of each camera a subscriber gets, from its
+//! downlink estimate and the size of the tiles its page shows.
+
+use std::time::Instant;
+
+use str0m::bwe::Bitrate;
+
+use super::{Relay, ALLOCATION_INTERVAL};
+use crate::allocation::{self, Track};
+use crate::{PeerId, TrackKind};
+
+/// What one Opus stream is reckoned to take from a subscriber's downlink.
+const AUDIO_RATE: u64 = 40_000;
+
+/// A layer that has just started has no measured rate yet; count it at least this much.
+const MIN_LAYER_RATE: u64 = 50_000;
+
+/// The share of the estimate that media may fill, leaving room for retransmissions and RTCP.
+const BUDGET_SHARE: f64 = 0.9;
+
+impl Relay {
+    /// The height in device pixels of the tile each camera is shown in on this peer's page.
+    /// A camera not listed gets whatever its bandwidth allows.
+    pub fn set_tile_heights(&mut self, now: Instant, id: PeerId, tiles: Vec<(PeerId, u32)>) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        peer.tiles = tiles;
+        self.allocate(now, id);
+        self.poll_dirty(now);
+    }
+
+    /// When layer rates must next be measured, if any meeting has a simulcast camera.
+    pub(crate) fn next_allocation(&self) -> Option<Instant> {
+        let any = self
+            .routers
+            .values()
+            .any(|r| r.producers.iter().any(|p| p.is_simulcast()));
+        // Before the first tick, the transports' own timers bring `handle_timeout` soon.
+        any.then_some(self.last_allocation? + ALLOCATION_INTERVAL)
+    }
+
+    /// Measures every layer's rate and chooses every subscriber's layers again, once per
+    /// [`ALLOCATION_INTERVAL`].
+    pub(crate) fn allocation_tick(&mut self, now: Instant) {
+        let elapsed = match self.last_allocation {
+            Some(t) if now.saturating_duration_since(t) < ALLOCATION_INTERVAL => return,
+            Some(t) => now.saturating_duration_since(t),
+            None => {
+                self.last_allocation = Some(now);
+                return;
+            }
+        };
+        self.last_allocation = Some(now);
+        let mut subscribers = Vec::new();
+        for router in self.routers.values_mut() {
+            for p in router.producers.iter_mut().filter(|p| p.is_simulcast()) {
+                for layer in &mut p.layers {
+                    layer.update_rate(elapsed);
+                }
+                subscribers.extend(p.consumers.iter().map(|c| c.peer));
+            }
+        }
+        subscribers.sort_unstable();
+        subscribers.dedup();
+        for id in subscribers {
+            self.allocate(now, id);
+        }
+    }
+
+    /// Chooses the layer of every simulcast camera `id` receives; a change is reached at the
+    /// new layer's next keyframe, which is asked for. Tells the estimator what to probe for.
+    pub(crate) fn allocate(&mut self, now: Instant, id: PeerId) {
+        let Some(peer) = self.peers.get(&id) else {
+            return;
+        };
+        let router_id = peer.router;
+        let Some(router) = self.routers.get_mut(&router_id) else {
+            return;
+        };
+        let mut audio = 0;
+        let mut cameras = Vec::new();
+        let mut tracks = Vec::new();
+        for p in &router.producers {
+            let Some(c) = p.consumers.iter().find(|c| c.peer == id) else {
+                continue;
+            };
+            if p.kind == TrackKind::Audio {
+                audio += AUDIO_RATE;
+                continue;
+            }
+            if !p.is_simulcast() || peer.hidden.contains(&p.peer) {
+                continue;
+            }
+            tracks.push(Track {
+                layers: p
+                    .layers
+                    .iter()
+                    .map(|l| l.is_active(now).then_some(l.bitrate.max(MIN_LAYER_RATE)))
+                    .collect(),
+                heights: p.layers.iter().map(|l| l.height).collect(),
+                tile_height: peer
+                    .tiles
+                    .iter()
+                    .find(|(who, _)| *who == p.peer)
+                    .map(|(_, h)| *h),
+                current: c.switch.current(),
+            });
+            cameras.push(p.id);
+        }
+        if tracks.is_empty() {
+            return;
+        }
+        let budget = peer.estimate.map_or(u64::MAX, |e| {
+            ((e as f64 * BUDGET_SHARE) as u64).saturating_sub(audio)
+        });
+        let chosen = allocation::allocate(budget, &tracks);
+        let spent: u64 = audio
+            + chosen
+                .iter()
+                .zip(&tracks)
+                .filter_map(|(c, t)| c.and_then(|i| t.layers[i as usize]))
+                .sum::<u64>();
+        let desired = audio + allocation::desired(&tracks);
+        let mut keyframes = Vec::new();
+        for (producer, layer) in cameras.iter().zip(&chosen) {
+            // No layer is active yet: keep the target until the publisher's first packets.
+            let Some(layer) = *layer else {
+                continue;
+            };
+            let Some(c) = router
+                .producer_mut(*producer)
+                .and_then(|p| p.consumer_mut(id))
+            else {
+                continue;
+            };
+            c.switch.target = layer;
+            if c.switch.current() != Some(layer) {
+                keyframes.push((*producer, layer));
+            }
+        }
+        if let Some(peer) = self.peers.get_mut(&id) {
+            // Probe toward what the tiles could use, so a recovered link is found again.
+            if peer.estimate.is_some() && peer.bwe_wanted != (spent, desired) {
+                peer.bwe_wanted = (spent, desired);
+                peer.rtc
+                    .bwe()
+                    .set_bitrate(Bitrate::bps(spent), Bitrate::bps(desired.max(spent)));
+            }
+        }
+        for (producer, layer) in keyframes {
+            self.request_keyframe(now, router_id, producer, layer);
+        }
+    }
+}

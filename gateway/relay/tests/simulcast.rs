@@ -1,0 +1,157 @@
+//! Simulcast: every subscriber gets one layer of a camera, the one its tile needs, and a move
+//! to another layer happens at a keyframe without a break in what its browser sees.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{World, LAYER_HEIGHTS};
+use sluss_relay::{PeerId, RelayConfig};
+use str0m::rtp::Vp8Descriptor;
+
+const FRAME: Duration = Duration::from_millis(33);
+
+/// `frames` frames on all three layers; every tenth is a keyframe. Sizes make the layers
+/// about 50, 150 and 300 kbit/s.
+fn publish(w: &mut World, publisher: usize, frames: usize) {
+    for i in 0..frames {
+        for (layer, size) in [200, 600, 1150].into_iter().enumerate() {
+            w.send_layer(publisher, layer, i % 10 == 0, size);
+        }
+        w.advance(FRAME, FRAME);
+    }
+}
+
+/// A meeting with a simulcast publisher (client 0) and two subscribers; returns them.
+/// Bandwidth estimation is off: the virtual network has no queues to estimate, and the choice
+/// here is the tiles'. (Estimation is exercised by the browser test's squeezed link.)
+fn meeting() -> (World, usize, usize, usize) {
+    let mut w = World::with_config(RelayConfig {
+        initial_bitrate: None,
+        ..RelayConfig::default()
+    });
+    let publisher = w.join_simulcast(1);
+    let a = w.join(1);
+    let b = w.join(1);
+    w.settle();
+    (w, publisher, a, b)
+}
+
+fn peer(idx: usize) -> PeerId {
+    PeerId(idx as u64 + 1)
+}
+
+/// The layers of what `idx` received from `from` since its `skip`-th packet.
+fn layers(w: &World, idx: usize, from: usize, skip: usize) -> Vec<u8> {
+    w.layers_received(idx, from)
+        .into_iter()
+        .skip(skip)
+        .map(|(l, _)| l)
+        .collect()
+}
+
+#[test]
+fn a_small_tile_gets_the_low_layer_and_a_large_one_the_high() {
+    let (mut w, publisher, small, large) = meeting();
+    let now = w.now;
+    w.relay
+        .set_tile_heights(now, peer(small), vec![(peer(publisher), 80)]);
+    w.relay
+        .set_tile_heights(now, peer(large), vec![(peer(publisher), 360)]);
+    publish(&mut w, publisher, 90);
+
+    let got_small = layers(&w, small, publisher, 0);
+    let got_large = layers(&w, large, publisher, 0);
+    assert!(got_small.len() > 60, "small tile got {}", got_small.len());
+    assert!(
+        got_small.iter().all(|l| *l == 0),
+        "a tile 80 px high needs the 90 px layer only: {got_small:?}"
+    );
+    // Once the layer sizes are known (first keyframes) and rates measured, the large tile
+    // gets the top layer, and only it.
+    let tail: Vec<u8> = got_large.iter().rev().take(40).copied().collect();
+    assert!(
+        tail.iter().all(|l| *l == 2),
+        "a tile 360 px high gets the 360 px layer: {got_large:?}"
+    );
+    // Never two layers of the same frame: one layer at a time.
+    assert!(got_large.len() <= 90, "{} packets for 90 frames", got_large.len());
+}
+
+#[test]
+fn a_switch_waits_for_a_keyframe_and_keeps_the_stream_unbroken() {
+    let (mut w, publisher, viewer, _) = meeting();
+    let now = w.now;
+    w.relay
+        .set_tile_heights(now, peer(viewer), vec![(peer(publisher), 80)]);
+    publish(&mut w, publisher, 45);
+    let before = w.layers_received(viewer, publisher).len();
+    assert!(layers(&w, viewer, publisher, 0).iter().all(|l| *l == 0));
+
+    // The tile grows: the viewer moves up to the 360 px layer.
+    let switches = w.relay.stats().layer_switches;
+    let now = w.now;
+    w.relay
+        .set_tile_heights(now, peer(viewer), vec![(peer(publisher), 360)]);
+    publish(&mut w, publisher, 45);
+
+    let got = w.layers_received(viewer, publisher);
+    let after: Vec<u8> = got[before..].iter().map(|(l, _)| *l).collect();
+    let first_high = after
+        .iter()
+        .position(|l| *l == 2)
+        .expect("switched to the top layer");
+    assert!(after[first_high..].iter().all(|l| *l == 2), "{after:?}");
+    let (_, switch) = got[before + first_high];
+    let d = Vp8Descriptor::parse(&switch.payload).unwrap();
+    assert!(
+        d.starts_keyframe(&switch.payload),
+        "the first packet of the new layer is a keyframe"
+    );
+    assert_eq!(w.relay.stats().layer_switches, switches + 1);
+
+    // What the browser saw is one stream: consecutive sequence numbers, timestamps that only
+    // move forward, and picture ids that count up by one per frame across the switch.
+    for pair in got.windows(2) {
+        let (a, b) = (pair[0].1, pair[1].1);
+        assert_eq!(b.seq, a.seq + 1, "sequence continues");
+        assert!(
+            b.timestamp.wrapping_sub(a.timestamp) < 90_000,
+            "timestamp moves forward: {} -> {}",
+            a.timestamp,
+            b.timestamp
+        );
+        let pa = Vp8Descriptor::parse(&a.payload).unwrap().picture_id().unwrap();
+        let pb = Vp8Descriptor::parse(&b.payload).unwrap().picture_id().unwrap();
+        assert_eq!(pb, (pa + 1) & 0x7fff, "picture id continues");
+    }
+    // The layer heights came from the keyframes.
+    assert_eq!(LAYER_HEIGHTS[2], 360);
+}
+
+#[test]
+fn a_hidden_tile_resumes_at_a_keyframe_where_it_left_off() {
+    let (mut w, publisher, viewer, _) = meeting();
+    publish(&mut w, publisher, 30);
+    let now = w.now;
+    w.relay
+        .set_hidden_videos(now, peer(viewer), vec![peer(publisher)]);
+    let before = w.layers_received(viewer, publisher).len();
+    publish(&mut w, publisher, 30);
+    assert_eq!(
+        w.layers_received(viewer, publisher).len(),
+        before,
+        "nothing while hidden"
+    );
+    let now = w.now;
+    w.relay.set_hidden_videos(now, peer(viewer), vec![]);
+    publish(&mut w, publisher, 30);
+    let got = w.layers_received(viewer, publisher);
+    assert!(got.len() > before + 15, "video resumes");
+    let (_, resumed) = got[before];
+    let (_, last) = got[before - 1];
+    assert_eq!(resumed.seq, last.seq + 1, "no gap for the browser to ask about");
+    assert!(Vp8Descriptor::parse(&resumed.payload)
+        .unwrap()
+        .starts_keyframe(&resumed.payload));
+}
