@@ -5,6 +5,14 @@ const TERMINAL = new Set(['denied', 'removed', 'meeting_ended']);
 const FATAL = new Set(['eid_required', 'link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'login_required']);
 const MAX_RETRIES = 10;
 
+/// The camera's simulcast layers, lowest first: a quarter, half and full size (from 960×540:
+/// 240×135, 480×270, 960×540). A browser whose camera gives less sends fewer.
+const CAMERA_LAYERS = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 450_000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+];
+
 /// `?ice=tcp` keeps only the gateway's TCP candidates: how support checks the ICE-TCP path a
 /// patient behind a UDP-blocking network would take.
 function remoteSdp(sdp) {
@@ -197,6 +205,7 @@ export class Call extends EventTarget {
     this.send({ type: 'media_state', audio_muted: this.audioMuted, video_muted: this.videoMuted });
     // A new connection starts with every camera on; tell the server again what we do not show.
     if (this.hiddenVideos?.length) this.send({ type: 'hidden_videos', participant_ids: this.hiddenVideos });
+    if (this.tileSizes?.length) this.send({ type: 'tile_sizes', tiles: this.tileSizes });
   }
 
   get isChair() {
@@ -216,6 +225,12 @@ export class Call extends EventTarget {
   handOver(id) { this.send({ type: 'hand_over', participant_id: id }); }
 
   sendChat(text) { this.send({ type: 'chat', text }); }
+
+  /// How tall each camera's tile is here, in device pixels: [{participant_id, height}].
+  setTileSizes(tiles) {
+    this.tileSizes = tiles;
+    if (this.admitted) this.send({ type: 'tile_sizes', tiles });
+  }
 
   setHiddenVideos(ids) {
     this.hiddenVideos = ids;
@@ -278,7 +293,10 @@ export class Call extends EventTarget {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
     this.pc = pc;
     for (const track of this.stream.getTracks()) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
+      // The camera goes out in three sizes (simulcast); the relay sends each viewer the one
+      // that fits its link and the tile it shows. Lowest first: the relay relies on the order.
+      const sendEncodings = track.kind === 'video' ? CAMERA_LAYERS.map((l) => ({ ...l })) : undefined;
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream], sendEncodings });
     }
     // R11: a third m-line, reserved for a shared window or tab. It carries nothing until the
     // server grants a share, and the server forwards nothing from it otherwise.

@@ -117,6 +117,18 @@ function enterMeeting(name, stream) {
     cam.setAttribute('aria-pressed', String(call.videoMuted));
     tiles.renderSelf();
   };
+  // Grid or speaker view; a thumbnail gets a small video layer, which spares a weak link.
+  const layout = $('layout');
+  const renderLayout = () => {
+    const speaker = tiles.layout === 'speaker';
+    layout.textContent = t(speaker ? 'meeting.gridView' : 'meeting.speakerView');
+    layout.setAttribute('aria-pressed', String(speaker));
+  };
+  layout.addEventListener('click', () => {
+    tiles.setLayout(tiles.layout === 'speaker' ? 'grid' : 'speaker');
+    renderLayout();
+  });
+  renderLayout();
   const share = $('share');
   const renderShare = () => {
     const sharer = call.meeting?.screen_sharer ?? null;
@@ -151,7 +163,7 @@ function enterMeeting(name, stream) {
     try { sessionStorage.removeItem('sluss.token'); } catch { /* private mode */ }
     showMessage(t('meeting.left'));
   });
-  document.addEventListener('sluss:lang', () => { renderControls(); tiles.render(); chair.render(); });
+  document.addEventListener('sluss:lang', () => { renderControls(); renderLayout(); tiles.render(); chair.render(); });
   renderControls();
 
   call.addEventListener('state', (e) => setStatus(`meeting.${e.detail}`));

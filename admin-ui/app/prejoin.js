@@ -9,7 +9,8 @@ function audioConstraints(deviceId) {
 }
 
 function videoConstraints(deviceId) {
-  const c = { width: { ideal: 640 }, height: { ideal: 360 } };
+  // 960×540: sharp enough for a face on a large screen, and three simulcast layers.
+  const c = { width: { ideal: 960 }, height: { ideal: 540 }, frameRate: { ideal: 24 } };
   if (deviceId) c.deviceId = { exact: deviceId };
   return c;
 }

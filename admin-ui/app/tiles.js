@@ -18,7 +18,41 @@ export class Tiles {
       this.reportHidden();
     });
     document.addEventListener('visibilitychange', () => this.reportHidden());
-    call.addEventListener('admitted', () => { this.lastHidden = null; this.reportHidden(); });
+    // How tall each tile is on this screen: the relay sends a thumbnail a small layer.
+    this.heights = new Map(); // participant id -> tile height in device pixels
+    this.resizer = new ResizeObserver((entries) => {
+      for (const e of entries) {
+        this.heights.set(e.target.dataset.participantId, Math.round(e.contentRect.height * (window.devicePixelRatio || 1)));
+      }
+      clearTimeout(this.sizeTimer);
+      this.sizeTimer = setTimeout(() => this.reportSizes(), 150);
+    });
+    this.layout = 'grid';
+    call.addEventListener('admitted', () => {
+      this.lastHidden = null;
+      this.lastSizes = null;
+      this.reportHidden();
+      this.reportSizes();
+    });
+  }
+
+  /// Tells the server how tall each camera's tile is, when that changes.
+  reportSizes() {
+    const tiles = [...this.tiles.keys()]
+      .filter((id) => this.heights.has(id))
+      .map((id) => ({ participant_id: id, height: this.heights.get(id) }));
+    const key = JSON.stringify(tiles);
+    if (key === this.lastSizes) return;
+    this.lastSizes = key;
+    this.call.setTileSizes(tiles);
+  }
+
+  /// 'grid': every tile the same size. 'speaker': the one talking large, the rest as a row of
+  /// thumbnails (which then get a small video layer, sparing a weak link).
+  setLayout(layout) {
+    this.layout = layout;
+    this.list.classList.toggle('speaker-view', layout === 'speaker');
+    this.render();
   }
 
   /// Tells the server which cameras we do not show, when that changes.
@@ -79,7 +113,14 @@ export class Tiles {
         tile = { li, video, caption, idState, verified, actions, stream: null };
         this.tiles.set(id, tile);
         this.list.append(li);
+        // In speaker view, a click on a tile pins it large (and a second click unpins it).
+        li.addEventListener('click', (e) => {
+          if (this.layout !== 'speaker' || e.target.closest('button, select')) return;
+          this.pinned = this.pinned === id ? null : id;
+          this.render();
+        });
         this.observer.observe(li);
+        this.resizer.observe(li);
       }
       const stream = this.call.remote.get(id) ?? null;
       if (stream && (tile.stream !== stream || tile.trackCount !== stream.getTracks().length)) {
@@ -110,10 +151,20 @@ export class Tiles {
       tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
       tile.li.classList.toggle('speaking', this.call.speaker === id);
     }
+    // In speaker view the pinned person is shown large, else the one talking, else the first.
+    if (this.pinned && !this.tiles.has(this.pinned)) this.pinned = null;
+    const speaker = this.call.speaker && this.tiles.has(this.call.speaker) ? this.call.speaker : null;
+    const featured = this.pinned ?? speaker ?? this.tiles.keys().next().value;
+    for (const [id, tile] of this.tiles) {
+      tile.li.classList.toggle('featured', id === featured);
+      tile.li.classList.toggle('pinned', id === this.pinned);
+    }
     for (const [id, tile] of this.tiles) {
       if (!this.call.participants.has(id)) {
         this.observer.unobserve(tile.li);
+        this.resizer.unobserve(tile.li);
         this.offscreen.delete(id);
+        this.heights.delete(id);
         tile.li.remove();
         this.tiles.delete(id);
       }

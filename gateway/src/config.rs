@@ -160,6 +160,8 @@ pub struct MediaSection {
     pub batched_io: bool,
     /// ICE over TCP on the same port numbers, for networks that block UDP.
     pub ice_tcp: bool,
+    /// Where each subscriber's downlink estimate starts, in kbit/s; 0 turns estimation off.
+    pub start_bitrate_kbps: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -212,6 +214,7 @@ impl Default for MediaSection {
             consent_timeout_secs: 30,
             batched_io: true,
             ice_tcp: true,
+            start_bitrate_kbps: 1000,
         }
     }
 }

@@ -295,6 +295,32 @@ async function main() {
   }, 10_000).catch(() => false);
   check('shown again, the video resumes', Boolean(resumed));
 
+  // Simulcast: every camera goes out in three sizes, and each viewer is sent the one its tile
+  // needs. In C's speaker view, B is a thumbnail and gets the smallest layer; A, talking, is
+  // shown large and gets a larger one. Back in the grid, B's picture grows again.
+  const layersSent = await people[0].page.evaluate(async () => {
+    const report = await window.sluss.pc.getStats();
+    const out = [];
+    report.forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid && r.framesEncoded > 0) out.push(`${r.rid} ${r.frameWidth}x${r.frameHeight}`); });
+    return out.sort();
+  });
+  check('A sends its camera in three simulcast layers', layersSent.length === 3, layersSent.join(', '));
+  const heightAt = (page, id) => page.evaluate((pid) => document.querySelector(`[data-participant-id="${pid}"] video`)?.videoHeight ?? 0, id);
+  const [bId, aId] = [people[1].id, people[0].id];
+  await cPage.click('#layout');
+  await cPage.click(`[data-participant-id="${aId}"] video`); // pins A large: B stays a thumbnail
+  const small = await until('B as a thumbnail at C gets the small layer', async () => (await heightAt(cPage, bId)) === 135, 20_000).catch(() => false);
+  const tile = await cPage.evaluate((pid) => document.querySelector(`[data-participant-id="${pid}"]`).getBoundingClientRect().height, bId);
+  check("a thumbnail (speaker view) receives the smallest layer", small, `B's tile ${Math.round(tile)} px high, picture ${await heightAt(cPage, bId)} px`);
+  const large = await until('A featured at C gets a larger layer', async () => (await heightAt(cPage, aId)) >= 270, 20_000).catch(() => false);
+  check('the featured tile receives a larger layer', large, `A's picture ${await heightAt(cPage, aId)} px`);
+  const frozen = await fromA(cPage);
+  await sleep(1000);
+  check("A's video keeps flowing at C through the layer change", (await fromA(cPage)).frames > frozen.frames + 5);
+  await cPage.click('#layout');
+  const grown = await until("B's picture at C grows back in the grid", async () => (await heightAt(cPage, bId)) >= 270, 20_000).catch(() => false);
+  check('back in the grid, the tile gets a larger layer again', grown, `B's picture ${await heightAt(cPage, bId)} px`);
+
   // B's network drops for 12 s (its UDP port is blocked); B's page reconnects by itself and
   // everyone gets B back without doing anything.
   const b = people[1];
@@ -447,6 +473,7 @@ try {
   await cleanup();
   clearTimeout(watchdog);
   if (counts.failed > 0) {
+    if (process.env.SLUSS_SERVER_LOG) fs.writeFileSync(process.env.SLUSS_SERVER_LOG, serverLog);
     const log = serverLog.split('\n').slice(-40).join('\n');
     console.log(`--- last server log lines ---\n${log}`);
   }

@@ -60,6 +60,11 @@ pub enum Command {
         peer: PeerId,
         hidden: Vec<PeerId>,
     },
+    /// How tall each camera's tile is on this peer's page: its simulcast layer follows.
+    SetTileHeights {
+        peer: PeerId,
+        tiles: Vec<(PeerId, u32)>,
+    },
     Shutdown,
 }
 
@@ -259,6 +264,9 @@ impl Worker {
             }
             Command::SetScreenSharing { peer, allowed } => {
                 self.relay.set_screen_sharing(now, peer, allowed);
+            }
+            Command::SetTileHeights { peer, tiles } => {
+                self.relay.set_tile_heights(now, peer, tiles);
             }
             Command::SetHiddenVideos { peer, hidden } => {
                 self.relay.set_hidden_videos(now, peer, hidden);

@@ -12,7 +12,7 @@ pub use rest::{ApiError, CreateMeeting, CreatedMeeting, ErrorBody, LinkInfo, Mee
 pub use rest::{ClaimSetup, InspectLink, Invitation, InvitationRole, MeetingList, NewInvitation};
 pub use ws::{ClientMessage, IdentificationMethod, MeetingState, ParseError, ParticipantInfo};
 pub use ws::{Connection, ErrorCode, IceServer, Kind, Role, MAX_FRAME_BYTES, MAX_SDP_BYTES};
-pub use ws::{ServerMessage, TrackInfo};
+pub use ws::{ServerMessage, TileSize, TrackInfo, MAX_TILE_HEIGHT};
 
 /// The one protocol version this server speaks.
 pub const VERSION: u32 = 1;

@@ -84,6 +84,9 @@ pub enum ClientMessage {
     HiddenVideos {
         participant_ids: Vec<String>,
     },
+    /// How tall, in device pixels, each camera's tile is on this page now: the relay sends a
+    /// small tile a small simulcast layer.
+    TileSizes { tiles: Vec<TileSize> },
     /// R11: start sharing (the client's screen transceiver carries it once granted).
     StartScreenShare,
     StopScreenShare,
@@ -91,6 +94,16 @@ pub enum ClientMessage {
     StartRecording,
     StartTranscription,
 }
+
+/// One camera tile on a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TileSize {
+    pub participant_id: String,
+    pub height: u32,
+}
+
+/// The tallest tile height taken at face value; larger ones are treated as this.
+pub const MAX_TILE_HEIGHT: u32 = 8192;
 
 /// How a participant was identified (R5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -182,6 +195,14 @@ impl ClientMessage {
                 }
                 for id in participant_ids {
                     within(id, 64, "participant_ids")?;
+                }
+            }
+            ClientMessage::TileSizes { tiles } => {
+                if tiles.len() > 500 {
+                    return Err(ParseError::Field("tiles"));
+                }
+                for t in tiles {
+                    within(&t.participant_id, 64, "tiles")?;
                 }
             }
             ClientMessage::MediaState { .. }
@@ -500,5 +521,23 @@ mod tests {
         ));
         assert!(ClientMessage::parse(&ids(501, 4)).is_err());
         assert!(ClientMessage::parse(&ids(1, 65)).is_err());
+    }
+
+    #[test]
+    fn tile_sizes_are_bounded() {
+        let tiles = |n: usize, len: usize, height: i64| {
+            let list: Vec<_> = (0..n)
+                .map(|_| serde_json::json!({"participant_id": "p".repeat(len), "height": height}))
+                .collect();
+            serde_json::json!({"type": "tile_sizes", "tiles": list}).to_string()
+        };
+        assert!(matches!(
+            ClientMessage::parse(&tiles(2, 10, 180)),
+            Ok(ClientMessage::TileSizes { tiles }) if tiles.len() == 2 && tiles[0].height == 180
+        ));
+        assert!(ClientMessage::parse(&tiles(501, 4, 10)).is_err());
+        assert!(ClientMessage::parse(&tiles(1, 65, 10)).is_err());
+        assert!(ClientMessage::parse(&tiles(1, 4, -1)).is_err());
+        assert!(ClientMessage::parse(&tiles(1, 4, 1 << 40)).is_err());
     }
 }

@@ -13,7 +13,7 @@ use sluss_meeting::{
 use sluss_meeting::{ChatText, Meeting, MeetingConfig, NameError, ParticipantId, RecordingKind};
 use sluss_meeting::{Invitee, RefusalReason, Role};
 use sluss_net::{Command, Media};
-use sluss_protocol::{ClientMessage, ErrorCode, Kind, ServerMessage, TrackInfo};
+use sluss_protocol::{ClientMessage, ErrorCode, Kind, ServerMessage, TrackInfo, MAX_TILE_HEIGHT};
 use sluss_relay::{PeerId, RelayEvent, RouterId, TrackKind};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -440,6 +440,7 @@ impl Live {
                 | ClientMessage::Answer { .. }
                 | ClientMessage::Candidate { .. }
                 | ClientMessage::HiddenVideos { .. }
+                | ClientMessage::TileSizes { .. }
         );
         if is_media && !admitted {
             // R4: no media for anyone still in the lobby.
@@ -591,6 +592,21 @@ impl Live {
                 self.registry
                     .media
                     .send(self.router, Command::SetHiddenVideos { peer, hidden });
+            }
+            ClientMessage::TileSizes { tiles } => {
+                let Some(peer) = self.conns.get(&participant).and_then(|c| c.peer) else {
+                    return;
+                };
+                let tiles: Vec<(PeerId, u32)> = tiles
+                    .iter()
+                    .filter_map(|t| {
+                        let c = self.conns.get(&ParticipantId::new(t.participant_id.as_str()))?;
+                        Some((c.peer?, t.height.min(MAX_TILE_HEIGHT)))
+                    })
+                    .collect();
+                self.registry
+                    .media
+                    .send(self.router, Command::SetTileHeights { peer, tiles });
             }
             ClientMessage::MediaState {
                 audio_muted,

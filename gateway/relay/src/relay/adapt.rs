@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use str0m::bwe::Bitrate;
+use tracing::debug;
 
 use super::{Relay, ALLOCATION_INTERVAL};
 use crate::allocation::{self, Track};
@@ -134,6 +135,9 @@ impl Relay {
             else {
                 continue;
             };
+            if c.switch.target != layer {
+                debug!(subscriber = %id, ?producer, layer, budget, "layer chosen");
+            }
             c.switch.target = layer;
             if c.switch.current() != Some(layer) {
                 keyframes.push((*producer, layer));
