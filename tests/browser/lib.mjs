@@ -1,6 +1,7 @@
 // What the browser tests share: checks that count, bounded waiting, the server's health, and
 // the Chromium flags this machine needs.
 import https from 'node:https';
+import { createHmac } from 'node:crypto';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,4 +67,18 @@ export function mediaPath(page) {
     const local = pair && report.get(pair.localCandidateId);
     return { type: local?.candidateType ?? null, protocol: local?.protocol ?? null, frames };
   });
+}
+
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as an authenticator app computes it.
+export function totp(base32, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(code).padStart(6, '0');
 }

@@ -1,13 +1,12 @@
 // Three headless Chromium participants hold a meeting through Sluss's real pages.
 // Run inside a loopback-only network namespace (run-in-netns.sh); see README.md.
 import { chromium } from 'playwright-core';
-import { checks, waiter, healthy, sleep, chromiumArgs } from './lib.mjs';
+import { checks, waiter, healthy, sleep, chromiumArgs, totp } from './lib.mjs';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHmac } from 'node:crypto';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -30,20 +29,6 @@ function writeTone(file) {
   buf.write('data', 36); buf.writeUInt32LE(n * 2, 40);
   for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(Math.sin(2 * Math.PI * 1000 * i / rate) * 16000), 44 + i * 2);
   fs.writeFileSync(file, buf);
-}
-
-// RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as an authenticator app computes it.
-function totp(base32, at = Date.now()) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of base32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0xf;
-  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return String(code).padStart(6, '0');
 }
 
 const healthyNow = () => healthy(ORIGIN);

@@ -1,6 +1,8 @@
 //! Which simulcast layer each camera gets toward one subscriber: what fits its bandwidth
 //! estimate, and no more than the tile it is shown in needs.
 
+use std::time::{Duration, Instant};
+
 /// One camera a subscriber receives, as the allocation sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Track {
@@ -84,6 +86,71 @@ pub(crate) fn allocate(budget: u64, tracks: &[Track]) -> Vec<Option<u8>> {
     }
 }
 
+/// The first pause before stepping up again after a step down for bandwidth.
+const FIRST_HOLD: Duration = Duration::from_secs(2);
+/// The longest pause: a link that keeps failing at a layer is tried again this seldom.
+const LONGEST_HOLD: Duration = Duration::from_secs(16);
+/// A step down this long after the last one starts the pauses from the first again.
+const CALM: Duration = Duration::from_secs(30);
+/// Steps up come at most this often: the estimate must hold before the next.
+const STEP_UP_INTERVAL: Duration = Duration::from_millis(1500);
+
+/// Keeps a subscriber on a squeezed link from flapping between layers: after a step down for
+/// bandwidth there is no step up for a while, and the while doubles each time that happens
+/// again soon. Steps up are one layer at a time, at most one per `STEP_UP_INTERVAL`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UpgradeHold {
+    until: Option<Instant>,
+    hold: Duration,
+    last_down: Option<Instant>,
+    last_up: Option<Instant>,
+}
+
+impl UpgradeHold {
+    /// Adjusts `chosen` (from [`allocate`]) against what each track gets now.
+    pub(crate) fn apply(&mut self, now: Instant, tracks: &[Track], chosen: &mut [Option<u8>]) {
+        let held = self.until.is_some_and(|t| now < t)
+            || self
+                .last_up
+                .is_some_and(|t| now.saturating_duration_since(t) < STEP_UP_INTERVAL);
+        let mut stepped_down = false;
+        let mut stepped_up = false;
+        for (t, choice) in tracks.iter().zip(chosen.iter_mut()) {
+            let (Some(current), Some(wanted)) = (t.current, *choice) else {
+                continue;
+            };
+            let current_active = t.layers.get(current as usize).is_some_and(Option::is_some);
+            if wanted < current && current_active && tile_cap(t).is_some_and(|c| c >= current) {
+                stepped_down = true;
+            } else if wanted > current && current_active {
+                *choice = Some(if held {
+                    current
+                } else {
+                    stepped_up = true;
+                    (current + 1..=wanted)
+                        .find(|l| t.layers[*l as usize].is_some())
+                        .unwrap_or(wanted)
+                });
+            }
+        }
+        if stepped_up {
+            self.last_up = Some(now);
+        }
+        if stepped_down {
+            let again_soon = self
+                .last_down
+                .is_some_and(|t| now.saturating_duration_since(t) < CALM);
+            self.hold = if again_soon {
+                (self.hold * 2).clamp(FIRST_HOLD, LONGEST_HOLD)
+            } else {
+                FIRST_HOLD
+            };
+            self.until = Some(now + self.hold);
+            self.last_down = Some(now);
+        }
+    }
+}
+
 /// What the subscriber would want with unlimited bandwidth: the rates of every track's
 /// tile-capped layer. The bandwidth estimator probes toward it.
 pub(crate) fn desired(tracks: &[Track]) -> u64 {
@@ -157,6 +224,58 @@ mod tests {
         let mut held = camera(None);
         held.current = Some(1);
         assert_eq!(allocate(330_000, &[held]), vec![Some(1)]);
+    }
+
+    #[test]
+    fn after_a_step_down_steps_up_wait_longer_each_time() {
+        let t0 = Instant::now();
+        let mut hold = UpgradeHold::default();
+        let mut top = camera(None);
+        top.current = Some(2);
+        // The link shrinks: down to the lowest layer, at once.
+        let mut chosen = vec![Some(0)];
+        hold.apply(t0, &[top.clone()], &mut chosen);
+        assert_eq!(chosen, vec![Some(0)]);
+        // It grows again within the hold: no step up yet.
+        let mut low = camera(None);
+        low.current = Some(0);
+        let mut chosen = vec![Some(2)];
+        hold.apply(t0 + Duration::from_secs(1), &[low.clone()], &mut chosen);
+        assert_eq!(chosen, vec![Some(0)]);
+        // After it, one layer at a time.
+        let mut chosen = vec![Some(2)];
+        hold.apply(t0 + Duration::from_secs(3), &[low.clone()], &mut chosen);
+        assert_eq!(chosen, vec![Some(1)]);
+        // And the next step up waits until that one has held a while.
+        let mut mid = camera(None);
+        mid.current = Some(1);
+        let mut chosen = vec![Some(2)];
+        hold.apply(t0 + Duration::from_millis(3500), &[mid.clone()], &mut chosen);
+        assert_eq!(chosen, vec![Some(1)]);
+        // A second step down soon after holds twice as long.
+        let mut chosen = vec![Some(0)];
+        hold.apply(t0 + Duration::from_secs(4), &[mid], &mut chosen);
+        let mut chosen = vec![Some(1)];
+        hold.apply(t0 + Duration::from_secs(7), &[low.clone()], &mut chosen);
+        assert_eq!(chosen, vec![Some(0)], "held 4 s this time");
+        let mut chosen = vec![Some(1)];
+        hold.apply(t0 + Duration::from_secs(9), &[low], &mut chosen);
+        assert_eq!(chosen, vec![Some(1)]);
+    }
+
+    #[test]
+    fn a_smaller_tile_is_no_reason_to_hold() {
+        let t0 = Instant::now();
+        let mut hold = UpgradeHold::default();
+        let mut shrunk = camera(Some(80));
+        shrunk.current = Some(2);
+        let mut chosen = vec![Some(0)];
+        hold.apply(t0, &[shrunk], &mut chosen);
+        let mut grown = camera(None);
+        grown.current = Some(0);
+        let mut chosen = vec![Some(2)];
+        hold.apply(t0 + Duration::from_millis(500), &[grown], &mut chosen);
+        assert_eq!(chosen, vec![Some(1)], "one step, not held");
     }
 
     #[test]

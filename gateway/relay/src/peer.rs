@@ -61,6 +61,8 @@ pub(crate) struct Peer {
     pub(crate) tiles: Vec<(PeerId, u32)>,
     /// The downlink estimate in bits per second (TWCC, or REMB), when estimation is on.
     pub(crate) estimate: Option<u64>,
+    /// Keeps its layers from flapping on a squeezed link.
+    pub(crate) hold: crate::allocation::UpgradeHold,
     /// The (minimum, desired) bitrate last given to the estimator.
     pub(crate) bwe_wanted: (u64, u64),
     /// The source of the last binding request handed to `rtc`, until its answer is seen.

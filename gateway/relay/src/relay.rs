@@ -233,6 +233,7 @@ impl Relay {
                 tiles: Vec::new(),
                 estimate: self.config.initial_bitrate,
                 bwe_wanted: (0, 0),
+                hold: Default::default(),
                 stun_source: None,
                 addresses: Vec::new(),
                 last_consent: now,
@@ -912,7 +913,10 @@ impl Relay {
             let Some(out) = consumer.switch.rewrite(&incoming, simulcast) else {
                 continue;
             };
-            self.stats.layer_switches += consumer.switch.switches - switches;
+            if consumer.switch.switches != switches {
+                self.stats.layer_switches += 1;
+                debug!(subscriber = %consumer.peer, publisher = %from, layer, "layer switched");
+            }
             let mut api = subscriber.rtc.direct_api();
             let Some(tx) = api.stream_tx_by_mid(consumer.mid, None) else {
                 continue;
@@ -969,6 +973,7 @@ impl Relay {
         }
         *last = Some(now);
         let (publisher, mid) = (p.peer, p.mid);
+        debug!(%publisher, layer, "keyframe requested");
         if let Some(peer) = self.peers.get_mut(&publisher) {
             let mut api = peer.rtc.direct_api();
             if let Some(rx) = api.stream_rx_by_mid(mid, rid) {

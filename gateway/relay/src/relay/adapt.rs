@@ -72,7 +72,7 @@ impl Relay {
     /// Chooses the layer of every simulcast camera `id` receives; a change is reached at the
     /// new layer's next keyframe, which is asked for. Tells the estimator what to probe for.
     pub(crate) fn allocate(&mut self, now: Instant, id: PeerId) {
-        let Some(peer) = self.peers.get(&id) else {
+        let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
         let router_id = peer.router;
@@ -115,7 +115,8 @@ impl Relay {
         let budget = peer.estimate.map_or(u64::MAX, |e| {
             ((e as f64 * BUDGET_SHARE) as u64).saturating_sub(audio)
         });
-        let chosen = allocation::allocate(budget, &tracks);
+        let mut chosen = allocation::allocate(budget, &tracks);
+        peer.hold.apply(now, &tracks, &mut chosen);
         let spent: u64 = audio
             + chosen
                 .iter()

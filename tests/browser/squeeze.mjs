@@ -1,0 +1,201 @@
+// A viewer on a weak link: its downlink is squeezed by a token bucket filter (tbf) and freed
+// again. The relay's bandwidth estimate (from the browser's TWCC feedback) must move it down to
+// smaller simulcast layers without its picture freezing, and back up when the link recovers.
+//
+// The viewer's Chromium runs in its own network namespace, joined to the test's namespace by a
+// veth pair; the squeeze is a tbf on the gateway's side of that pair. Run inside a
+// loopback-only namespace (run-in-netns.sh), as root.
+import { chromium } from 'playwright-core';
+import { checks, waiter, healthy, sleep, chromiumArgs, totp } from './lib.mjs';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const bin = process.env.SLUSS_BIN || path.join(repo, 'target/release/sluss');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluss-squeeze-'));
+const PORT = 18445;
+const GATEWAY_IP = '10.77.0.1';
+const VIEWER_IP = '10.77.0.2';
+const ORIGIN = `https://${GATEWAY_IP}:${PORT}`;
+const SQUEEZE = '350kbit';
+const deadlineAll = Date.now() + 170_000;
+
+const { check, counts } = checks();
+const until = waiter(deadlineAll);
+const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+
+let server;
+let holder;
+const browsers = [];
+let serverLog = '';
+
+/// A network namespace for the viewer, held open by a sleeping process, joined to ours by a
+/// veth pair: the gateway is GATEWAY_IP on our side, the viewer VIEWER_IP on its side.
+function viewerNetwork() {
+  holder = spawn('unshare', ['-n', 'sleep', '300'], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    try {
+      const mine = fs.readlinkSync('/proc/self/ns/net');
+      if (fs.readlinkSync(`/proc/${holder.pid}/ns/net`) !== mine) break;
+    } catch { /* not started yet */ }
+    execFileSync('sleep', ['0.1']);
+  }
+  const inViewer = (...args) => sh('nsenter', '-t', String(holder.pid), '-n', ...args);
+  sh('ip', 'link', 'add', 'sq0', 'type', 'veth', 'peer', 'name', 'sq1');
+  sh('ip', 'link', 'set', 'sq1', 'netns', String(holder.pid));
+  sh('ip', 'addr', 'add', `${GATEWAY_IP}/24`, 'dev', 'sq0');
+  sh('ip', 'link', 'set', 'sq0', 'up');
+  inViewer('ip', 'link', 'set', 'lo', 'up');
+  inViewer('ip', 'addr', 'add', `${VIEWER_IP}/24`, 'dev', 'sq1');
+  inViewer('ip', 'link', 'set', 'sq1', 'up');
+  // Chromium for the viewer starts inside that namespace.
+  const wrapper = path.join(tmp, 'chromium-in-viewer-ns');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec nsenter -t ${holder.pid} -n /usr/bin/chromium "$@"\n`, { mode: 0o755 });
+  return wrapper;
+}
+
+const squeeze = () => console.log(`   squeeze at ${new Date().toISOString()}`) || sh('tc', 'qdisc', 'add', 'dev', 'sq0', 'root', 'tbf', 'rate', SQUEEZE, 'burst', '16kb', 'latency', '250ms');
+const release = () => console.log(`   release at ${new Date().toISOString()}`) || sh('tc', 'qdisc', 'del', 'dev', 'sq0', 'root');
+
+/// What the viewer's page shows of `id`: the picture height and the frames decoded so far.
+const picture = (page, id) => page.evaluate(async (pid) => {
+  const v = document.querySelector(`[data-participant-id="${pid}"] video`);
+  const track = v?.srcObject?.getVideoTracks()[0];
+  let frames = 0;
+  (await window.sluss.pc.getStats()).forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.trackIdentifier === track?.id) frames = r.framesDecoded || 0;
+  });
+  return { height: v?.videoHeight ?? 0, frames };
+}, id);
+
+/// Watches `id` on the viewer's page for `ms`: the heights seen and the longest time without a
+/// new decoded frame.
+async function watch(page, id, ms) {
+  const heights = [];
+  let last = await picture(page, id);
+  let lastNew = Date.now();
+  let longestStall = 0;
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await sleep(250);
+    const now = await picture(page, id);
+    if (now.frames > last.frames) lastNew = Date.now();
+    longestStall = Math.max(longestStall, Date.now() - lastNew);
+    if (heights[heights.length - 1] !== now.height) heights.push(now.height);
+    last = now;
+  }
+  return { heights, longestStall, final: last.height };
+}
+
+async function main() {
+  const chromiumInViewerNs = viewerNetwork();
+  check('the viewer has its own network namespace behind a veth pair', true);
+  const config = path.join(tmp, 'sluss.toml');
+  fs.writeFileSync(config, [
+    '[server]', `listen = "0.0.0.0:${PORT}"`, 'http_redirect_listen = ""',
+    `public_url = "${ORIGIN}"`, `data_dir = "${path.join(tmp, 'data')}"`,
+    '[media]', 'port = 41200', 'workers = 1', `announce_ip = "${GATEWAY_IP}"`,
+    '[log]', `level = "${process.env.SLUSS_LOG__LEVEL || 'info'}"`, '',
+  ].join('\n'));
+  server = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  server.stdout.on('data', (d) => { stdout += d; });
+  server.stderr.on('data', (d) => { serverLog += d; });
+  const setupUrl = await until('the setup link', () => stdout.match(/https:\/\/\S+\/setup#[A-Za-z0-9_-]+/)?.[0], 60_000);
+  await until('healthz', () => healthy(ORIGIN), 30_000);
+
+  const local = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs });
+  const remote = await chromium.launch({ executablePath: chromiumInViewerNs, headless: true, args: chromiumArgs });
+  browsers.push(local, remote);
+  const context = (browser) => browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 720 } });
+
+  // The chair enrols through the API, as the setup page does, and makes the meeting.
+  const chairContext = await context(local);
+  const chair = await chairContext.newPage();
+  await chair.goto(`${ORIGIN}/`);
+  const token = setupUrl.split('#')[1];
+  const api = (p, body) => chair.evaluate(async ([url, b]) => {
+    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [p, body]);
+  const begin = await api('/api/v1/enroll/begin', { token });
+  const enrolled = await api('/api/v1/enroll/complete', {
+    token, username: 'sara.chair', display_name: 'Sara', password: 'ett långt och bra lösenord', code: totp(begin.body.secret),
+  });
+  check("the chair enrols", enrolled.status >= 200 && enrolled.status < 300, `${enrolled.status}`);
+  const meeting = await api('/api/v1/meetings', { title: 'Uppföljning', invitations: [{ role: 'relative' }, { role: 'patient' }] });
+  const [relativeLink, viewerLink] = meeting.body.guest_links;
+
+  const join = async (page, link, name) => {
+    await page.goto(link);
+    await page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+    await page.fill('#name', name);
+    await page.click('#join-button');
+  };
+  await join(chair, meeting.body.chair_link, 'Sara');
+  await chair.waitForSelector('#meeting:not([hidden])', { timeout: 20_000 });
+  const relative = await (await context(local)).newPage();
+  const viewer = await (await context(remote)).newPage();
+  await join(relative, relativeLink, 'Rut');
+  await join(viewer, viewerLink, 'Vera');
+  for (let i = 0; i < 2; i++) {
+    await chair.waitForSelector('#lobby-list li button.primary', { timeout: 20_000 });
+    await chair.click('#lobby-list li button.primary');
+  }
+  await viewer.waitForSelector('#meeting:not([hidden])', { timeout: 20_000 });
+  const chairId = await chair.evaluate(() => window.sluss.participantId);
+  const route = await until("the viewer's media path", async () => {
+    const report = await viewer.evaluate(async () => {
+      let pair = null;
+      const r = await window.sluss.pc.getStats();
+      r.forEach((x) => { if (x.type === 'transport' && x.selectedCandidatePairId) pair = r.get(x.selectedCandidatePairId); });
+      return pair ? r.get(pair.localCandidateId)?.address : null;
+    });
+    return report;
+  }, 30_000).catch(() => null);
+  check("the viewer's media crosses the veth pair", route === VIEWER_IP, `${route}`);
+
+  // The viewer shows the chair large (speaker view, pinned): that tile wants the top layer.
+  await viewer.click('#layout');
+  await viewer.waitForSelector(`[data-participant-id="${chairId}"] video`, { timeout: 20_000 });
+  await viewer.click(`[data-participant-id="${chairId}"] video`);
+  const top = await until('the top layer on a free link', async () => (await picture(viewer, chairId)).height === 540, 40_000).catch(() => false);
+  check('on a free link the large tile gets the top layer (540 px)', top, `${(await picture(viewer, chairId)).height} px`);
+
+  // Squeezed to 350 kbit/s: smaller layers, and the picture keeps moving.
+  squeeze();
+  const squeezed = await watch(viewer, chairId, 25_000);
+  check(`squeezed to ${SQUEEZE}, the viewer is stepped down to a smaller layer`, squeezed.final > 0 && squeezed.final <= 270, `heights ${squeezed.heights.join(' → ')}`);
+  check('and the picture never freezes (no 3 s without a new frame)', squeezed.longestStall < 3000, `longest stall ${squeezed.longestStall} ms`);
+
+  // Freed: the estimate grows and the top layer comes back.
+  release();
+  const start = Date.now();
+  const back = await until('the top layer again', async () => (await picture(viewer, chairId)).height === 540, 60_000).catch(() => false);
+  check('when the link recovers, the viewer climbs back to the top layer', back, back ? `after ${((Date.now() - start) / 1000).toFixed(1)} s` : `${(await picture(viewer, chairId)).height} px`);
+}
+
+const watchdog = setTimeout(() => { console.log('FAIL the squeeze test ran out of time'); process.exit(1); }, 175_000);
+try {
+  await main();
+} catch (e) {
+  check('squeeze test', false, e.stack || String(e));
+} finally {
+  clearTimeout(watchdog);
+  for (const b of browsers) await b.close().catch(() => {});
+  if (server) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+  try { sh('ip', 'link', 'del', 'sq0'); } catch { /* gone with the namespace */ }
+  holder?.kill();
+  if (process.env.SLUSS_SERVER_LOG) fs.writeFileSync(process.env.SLUSS_SERVER_LOG, serverLog);
+  if (counts.failed) console.log(`--- last server log lines ---\n${serverLog.split('\n').slice(-25).join('\n')}`);
+  console.log(`${counts.passed} passed, ${counts.failed} failed`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(counts.failed ? 1 : 0);
+}
