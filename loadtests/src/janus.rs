@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use str0m::change::{SdpAnswer, SdpOffer};
-use str0m::media::{Direction, MediaKind};
 use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
@@ -263,19 +262,9 @@ async fn run(
         pub_socket.local_addr().map_err(|e| e.to_string())?,
         sub_socket.local_addr().map_err(|e| e.to_string())?,
     );
-    let mut rtc = new_rtc(&pub_socket)?;
-    let mut sdp = rtc.sdp_api();
-    let audio = sdp.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-    let video = (control.load.video_pps > 0)
-        .then(|| sdp.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
-    let (offer, pending) = sdp.apply().ok_or("no offer")?;
+    let (mut media, offer, pending) = Media::new(new_rtc(&pub_socket)?, &control.load, true);
+    let video = media.video;
     let mut pending = Some(pending);
-    let mut media = Media {
-        rtc,
-        audio,
-        video,
-        seq: [0, 0],
-    };
     let mut sub_rtc = new_rtc(&sub_socket)?;
     api.send(json!({"janus": "message", "handle_id": publisher,
         "body": {"request": "joinandconfigure", "room": room, "ptype": "publisher",
@@ -378,6 +367,7 @@ async fn run(
             }
             _ = control.stop.changed() => return Ok(()),
         }
+        let mut keyframes = Vec::new();
         for (which, rtc, socket) in [
             (0, &mut media.rtc, &pub_socket),
             (1, &mut sub_rtc, &sub_socket),
@@ -405,10 +395,14 @@ async fn run(
                             control.received_now.fetch_add(1, Ordering::Relaxed);
                         }
                     }
+                    Ok(Output::Event(Event::KeyframeRequest(req))) => keyframes.push(req.rid),
                     Ok(Output::Event(_)) => {}
                     Err(e) => return Err(format!("rtc: {e}")),
                 }
             }
+        }
+        for rid in keyframes {
+            media.camera.keyframe_requested(rid);
         }
     }
 }

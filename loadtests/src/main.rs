@@ -7,6 +7,7 @@ mod null_relay;
 mod participant;
 mod procstat;
 mod sluss;
+mod video;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -85,6 +86,10 @@ struct RunArgs {
     video_pps: u32,
     #[arg(long, default_value_t = 1000)]
     video_bytes: usize,
+    /// Simulcast layers per camera (3: a quarter, half and full size, as browsers send; 1: a
+    /// single encoding). Every subscriber is sent one layer of each camera.
+    #[arg(long, default_value_t = 3)]
+    layers: usize,
     /// The sluss binary.
     #[arg(long, default_value = "target/release/sluss")]
     sluss_bin: PathBuf,
@@ -121,6 +126,8 @@ struct Row {
     loss_percent: f64,
     server_rss_mb: f64,
     rss_per_participant_kb: f64,
+    /// Of the video received, the share of each simulcast layer (lowest first), in percent.
+    video_layers_percent: [f64; 3],
     errors: Vec<String>,
 }
 
@@ -164,11 +171,12 @@ async fn run_all(args: RunArgs) -> bool {
             args.video_pps
         },
         video_bytes: args.video_bytes,
+        layers: args.layers.clamp(1, 3),
     };
     println!("sluss-loadtest on {}", procstat::machine());
     println!(
-        "scenario {:?}: meetings of {size}, audio 50 pkt/s x {} B, video {} pkt/s x {} B, {seconds} s per run",
-        args.scenario, load.audio_bytes, load.video_pps, load.video_bytes
+        "scenario {:?}: meetings of {size}, audio 50 pkt/s x {} B, video {} pkt/s x {} B in {} layer(s), {seconds} s per run",
+        args.scenario, load.audio_bytes, load.video_pps, load.video_bytes, load.layers
     );
     let mut rows = Vec::new();
     for meetings in counts {
@@ -278,13 +286,7 @@ async fn measure(
     let fwd1 = forwarded().await;
     let rss_after = procstat::rss_bytes(server.pid).unwrap_or(0);
     let _ = stop.send(true);
-    let mut tally = Tally {
-        sent: 0,
-        received: 0,
-        latency: vec![0; 10_001],
-        connected: false,
-        errors: Vec::new(),
-    };
+    let mut tally = Tally::new();
     let mut connected = 0;
     for t in tasks {
         if let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), t).await {
@@ -337,6 +339,10 @@ fn row(target: Target, meetings: usize, size: usize, server: &Server, m: Measure
         rss_per_participant_kb: m.rss_after.saturating_sub(server.rss_before) as f64
             / 1e3
             / participants as f64,
+        video_layers_percent: {
+            let total = m.tally.video_layers.iter().sum::<u64>().max(1) as f64;
+            m.tally.video_layers.map(|n| n as f64 * 100.0 / total)
+        },
         errors: m.tally.errors,
     }
 }
@@ -474,7 +480,7 @@ fn print_row(r: &Row) {
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "{:<6} {:>6} {:>6} {:>11} {:>11} {:>10} {:>12} {:>9} {:>9} {:>7} {:>9}",
+        "{:<6} {:>6} {:>6} {:>11} {:>11} {:>10} {:>12} {:>9} {:>9} {:>7} {:>9} {:>11}",
         "target",
         "people",
         "meet",
@@ -485,11 +491,12 @@ fn print_table(rows: &[Row]) {
         "p50 µs",
         "p99 µs",
         "loss %",
-        "kB/person"
+        "kB/person",
+        "q/h/f %"
     );
     for r in rows {
         println!(
-            "{:<6} {:>6} {:>6} {:>11.0} {:>11} {:>10.2} {:>12.0} {:>9.0} {:>9.0} {:>7.2} {:>9.0}",
+            "{:<6} {:>6} {:>6} {:>11.0} {:>11} {:>10.2} {:>12.0} {:>9.0} {:>9.0} {:>7.2} {:>9.0} {:>11}",
             format!("{:?}", r.target).to_lowercase(),
             r.participants,
             r.meetings,
@@ -501,7 +508,10 @@ fn print_table(rows: &[Row]) {
             r.latency_p50_us,
             r.latency_p99_us,
             r.loss_percent,
-            r.rss_per_participant_kb
+            r.rss_per_participant_kb,
+            r.video_layers_percent
+                .map(|p| format!("{p:.0}"))
+                .join("/")
         );
     }
     // Side by side: the same load on each target.

@@ -1,7 +1,8 @@
 //! The null relay: plain UDP fan-out without ICE, DTLS or SRTP, one thread. It is the floor
 //! the real relay is measured against: the cost of receiving a datagram and sending it on.
 //! A participant registers with `J`, its meeting (u32) and its index (u32); every other
-//! datagram from it goes to everyone else in its meeting.
+//! datagram from it goes to everyone else in its meeting, except the lower simulcast layers of
+//! video: like an SFU, it receives every layer and forwards one (the top).
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
@@ -24,6 +25,10 @@ pub fn serve(listen: SocketAddr) -> std::io::Result<()> {
         let Some(meeting) = meeting_of.get(&from) else {
             continue;
         };
+        let layer_at = 12 + crate::video::LAYER_AT;
+        if n > layer_at && buf[1] == 96 && buf[layer_at] != 2 {
+            continue;
+        }
         for to in members.get(meeting).into_iter().flatten() {
             if *to != from {
                 let _ = socket.send_to(&buf[..n], to);

@@ -22,6 +22,8 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::video::{self, Camera};
+
 /// What each participant publishes.
 #[derive(Debug, Clone, Copy)]
 pub struct Load {
@@ -29,7 +31,10 @@ pub struct Load {
     pub audio_bytes: usize,
     /// Zero for audio-only scenarios.
     pub video_pps: u32,
+    /// The top layer's packet size; lower simulcast layers are a half and a quarter of it.
     pub video_bytes: usize,
+    /// Simulcast layers per camera: 3, or 1 for a single encoding.
+    pub layers: usize,
 }
 
 /// Latency buckets of 10 µs up to 100 ms; the last one holds everything slower.
@@ -44,6 +49,8 @@ pub struct Tally {
     pub latency: Vec<u64>,
     pub connected: bool,
     pub errors: Vec<String>,
+    /// Video packets received per simulcast layer (lowest first).
+    pub video_layers: [u64; 3],
 }
 
 impl Tally {
@@ -54,13 +61,20 @@ impl Tally {
             latency: vec![0; BUCKETS],
             connected: false,
             errors: Vec::new(),
+            video_layers: [0; 3],
         }
     }
 
     pub(crate) fn record(&mut self, payload: &[u8], t0: Instant) {
         self.received += 1;
-        if payload.len() >= 12 {
-            let sent = u64::from_be_bytes(payload[4..12].try_into().expect("8 bytes"));
+        if let Some(layer) = payload.get(video::LAYER_AT) {
+            if let Some(n) = self.video_layers.get_mut(*layer as usize) {
+                *n += 1;
+            }
+        }
+        let at = video::TIME_AT;
+        if payload.len() >= at + 8 {
+            let sent = u64::from_be_bytes(payload[at..at + 8].try_into().expect("8 bytes"));
             let now = t0.elapsed().as_nanos() as u64;
             let bucket = (now.saturating_sub(sent) / BUCKET_NS) as usize;
             self.latency[bucket.min(BUCKETS - 1)] += 1;
@@ -74,6 +88,9 @@ impl Tally {
             *a += b;
         }
         self.errors.extend(other.errors.iter().take(3).cloned());
+        for (a, b) in self.video_layers.iter_mut().zip(other.video_layers) {
+            *a += b;
+        }
     }
 
     /// The latency below which `q` of the samples fall, in microseconds.
@@ -103,16 +120,6 @@ pub struct Control {
     pub connected: Arc<AtomicU64>,
     pub stop: watch::Receiver<bool>,
     pub load: Load,
-}
-
-/// A payload of `size` bytes: a VP8 payload descriptor and an inter-frame header (so that an
-/// SFU that looks into VP8 sees a plausible frame), the send time, the sender, then zeros.
-pub(crate) fn payload(t0: Instant, idx: u32, size: usize) -> Vec<u8> {
-    let mut p = vec![0u8; size.max(16)];
-    p[..4].copy_from_slice(&[0x10, 0x01, 0x00, 0x00]);
-    p[4..12].copy_from_slice(&(t0.elapsed().as_nanos() as u64).to_be_bytes());
-    p[12..16].copy_from_slice(&idx.to_be_bytes());
-    p
 }
 
 /// When the next audio and video packets are due.
@@ -210,10 +217,35 @@ pub(crate) struct Media {
     pub(crate) rtc: Rtc,
     pub(crate) audio: Mid,
     pub(crate) video: Option<Mid>,
-    pub(crate) seq: [u64; 2],
+    audio_seq: u64,
+    pub(crate) camera: Camera,
 }
 
 impl Media {
+    /// Adds the audio and (when the load has video) the camera m-line to an offer being made,
+    /// its simulcast layers listed lowest first, or highest first for Janus.
+    pub(crate) fn new(
+        mut rtc: Rtc,
+        load: &Load,
+        highest_first: bool,
+    ) -> (Media, str0m::change::SdpOffer, SdpPendingOffer) {
+        let mut api = rtc.sdp_api();
+        let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let video = (load.video_pps > 0).then(|| {
+            let layers = video::simulcast(load.layers, highest_first);
+            api.add_media(MediaKind::Video, Direction::SendOnly, None, None, layers)
+        });
+        let (offer, pending) = api.apply().expect("an offer with new m-lines");
+        let media = Media {
+            rtc,
+            audio,
+            video,
+            audio_seq: 0,
+            camera: Camera::new(load.layers),
+        };
+        (media, offer, pending)
+    }
+
     /// Sends the audio and video packets the schedule says are due, counting them while the
     /// measurement runs.
     pub(crate) fn send_due(
@@ -226,33 +258,45 @@ impl Media {
         let now = Instant::now();
         let (audio, video) = schedule.due(now);
         let measuring = control.measuring.load(Ordering::Relaxed);
-        for (kind, count, size) in [
-            (0, audio, control.load.audio_bytes),
-            (1, video, control.load.video_bytes),
-        ] {
-            for _ in 0..count {
-                if self.send(kind, control.t0, idx, size, now) && measuring {
+        for _ in 0..audio {
+            self.audio_seq += 1;
+            let payload = video::audio_payload(control.t0, idx, control.load.audio_bytes);
+            let seq = self.audio_seq;
+            if self.send(Codec::Opus, self.audio, None, seq, seq * 960, payload, now) && measuring {
+                tally.sent += 1;
+            }
+        }
+        let Some(mid) = self.video else {
+            return;
+        };
+        for _ in 0..video {
+            self.camera.next_frame();
+            let layers: Vec<_> = self.camera.layers().collect();
+            for (rid, layer) in layers {
+                let size = video::layer_size(layer, control.load.video_bytes);
+                let (seq, payload) = self.camera.packet(control.t0, idx, layer, size);
+                // A subscriber gets one layer of each frame: a frame counts once as sent.
+                if self.send(Codec::Vp8, mid, rid, seq, seq * 3000, payload, now)
+                    && measuring
+                    && layer == 2
+                {
                     tally.sent += 1;
                 }
             }
         }
     }
 
-    pub(crate) fn send(
+    #[allow(clippy::too_many_arguments)]
+    fn send(
         &mut self,
-        kind: usize,
-        t0: Instant,
-        idx: u32,
-        size: usize,
+        codec: Codec,
+        mid: Mid,
+        rid: Option<str0m::media::Rid>,
+        seq: u64,
+        time: u64,
+        payload: Vec<u8>,
         now: Instant,
     ) -> bool {
-        let (mid, codec) = match kind {
-            0 => (self.audio, Codec::Opus),
-            _ => match self.video {
-                Some(v) => (v, Codec::Vp8),
-                None => return false,
-            },
-        };
         let Some(pt) = self
             .rtc
             .codec_config()
@@ -261,23 +305,14 @@ impl Media {
         else {
             return false;
         };
-        self.seq[kind] += 1;
-        let seq = self.seq[kind];
-        let clock = if kind == 0 { 960 } else { 3000 };
         let mut api = self.rtc.direct_api();
-        let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+        let Some(tx) = api.stream_tx_by_mid(mid, rid) else {
             return false;
         };
         tx.write_rtp(
-            RtpWrite::new(
-                pt,
-                SeqNo::from(seq),
-                (seq * clock) as u32,
-                now,
-                payload(t0, idx, size),
-            )
-            .marker(true)
-            .nackable(kind == 1),
+            RtpWrite::new(pt, SeqNo::from(seq), time as u32, now, payload)
+                .marker(true)
+                .nackable(codec == Codec::Vp8),
         );
         true
     }
@@ -340,19 +375,9 @@ async fn run_webrtc(
         .enable_vp8(true)
         .build(now);
     rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
-    let mut api = rtc.sdp_api();
-    let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-    let video = (control.load.video_pps > 0)
-        .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
-    let (offer, pending) = api.apply().ok_or("no offer")?;
+    let (mut media, offer, pending) = Media::new(rtc, &control.load, false);
     let mut pending: Option<SdpPendingOffer> = Some(pending);
     let mut offer_sent = false;
-    let mut media = Media {
-        rtc,
-        audio,
-        video,
-        seq: [0, 0],
-    };
     let mut schedule = Schedule::new(control.load, now);
     let mut next_timeout = now + Duration::from_millis(10);
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
@@ -437,6 +462,9 @@ async fn run_webrtc(
                         control.received_now.fetch_add(1, Ordering::Relaxed);
                     }
                 }
+                Ok(Output::Event(Event::KeyframeRequest(req))) => {
+                    media.camera.keyframe_requested(req.rid);
+                }
                 Ok(Output::Event(_)) => {}
                 Err(e) => {
                     tally.errors.push(format!("rtc: {e}"));
@@ -464,6 +492,7 @@ pub async fn plain(relay: SocketAddr, meeting: u32, idx: u32, mut control: Contr
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     let mut buf = vec![0u8; 2048];
     let mut seq = 0u16;
+    let mut camera = Camera::new(control.load.layers);
     loop {
         tokio::select! {
             received = socket.recv_from(&mut buf) => {
@@ -475,17 +504,29 @@ pub async fn plain(relay: SocketAddr, meeting: u32, idx: u32, mut control: Contr
                 }
             }
             _ = ticker.tick() => {
-                let (a, v) = schedule.due(Instant::now());
+                let (audio, video) = schedule.due(Instant::now());
                 let measuring = control.measuring.load(Ordering::Relaxed);
-                for (count, size, pt) in [(a, control.load.audio_bytes, 111u8), (v, control.load.video_bytes, 96u8)] {
-                    for _ in 0..count {
-                        seq = seq.wrapping_add(1);
-                        let mut packet = vec![0x80, pt];
-                        packet.extend_from_slice(&seq.to_be_bytes());
-                        packet.extend_from_slice(&[0; 4]);
-                        packet.extend_from_slice(&idx.to_be_bytes());
-                        packet.extend_from_slice(&payload(control.t0, idx, size));
-                        if socket.send_to(&packet, relay).await.is_ok() && measuring { tally.sent += 1; }
+                let mut packets = Vec::new();
+                for _ in 0..audio {
+                    packets.push((111u8, 2, video::audio_payload(control.t0, idx, control.load.audio_bytes)));
+                }
+                for _ in 0..video {
+                    camera.next_frame();
+                    let layers: Vec<_> = camera.layers().map(|(_, l)| l).collect();
+                    for layer in layers {
+                        let size = video::layer_size(layer, control.load.video_bytes);
+                        packets.push((96u8, layer, camera.packet(control.t0, idx, layer, size).1));
+                    }
+                }
+                for (pt, layer, payload) in packets {
+                    seq = seq.wrapping_add(1);
+                    let mut packet = vec![0x80, pt];
+                    packet.extend_from_slice(&seq.to_be_bytes());
+                    packet.extend_from_slice(&[0; 4]);
+                    packet.extend_from_slice(&idx.to_be_bytes());
+                    packet.extend_from_slice(&payload);
+                    if socket.send_to(&packet, relay).await.is_ok() && measuring && layer == 2 {
+                        tally.sent += 1;
                     }
                 }
             }
@@ -515,6 +556,7 @@ mod tests {
             audio_bytes: 100,
             video_pps: 30,
             video_bytes: 1000,
+            layers: 3,
         };
         let mut s = Schedule::new(load, start);
         let mut audio = 0;

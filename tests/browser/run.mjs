@@ -296,7 +296,17 @@ async function main() {
   await cPage.click(`[data-participant-id="${aId}"] video`); // pins A large: B stays a thumbnail
   const small = await until('B as a thumbnail at C gets the small layer', async () => (await heightAt(cPage, bId)) === 135, 20_000).catch(() => false);
   const tile = await cPage.evaluate((pid) => document.querySelector(`[data-participant-id="${pid}"]`).getBoundingClientRect().height, bId);
-  check("a thumbnail (speaker view) receives the smallest layer", small, `B's tile ${Math.round(tile)} px high, picture ${await heightAt(cPage, bId)} px`);
+  const inbound = (page, id) => page.evaluate(async (pid) => {
+    const track = document.querySelector(`[data-participant-id="${pid}"] video`)?.srcObject?.getVideoTracks()[0];
+    let found = null;
+    (await window.sluss.pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.trackIdentifier === track?.id) {
+        found = { h: r.frameHeight, decoded: r.framesDecoded, keyframes: r.keyFramesDecoded, dropped: r.framesDropped, packets: r.packetsReceived, lost: r.packetsLost, nacks: r.nackCount, plis: r.pliCount };
+      }
+    });
+    return found;
+  }, id);
+  check("a thumbnail (speaker view) receives the smallest layer", small, `B's tile ${Math.round(tile)} px high, picture ${await heightAt(cPage, bId)} px${small ? '' : `, ${JSON.stringify(await inbound(cPage, bId))}`}`);
   const large = await until('A featured at C gets a larger layer', async () => (await heightAt(cPage, aId)) >= 270, 20_000).catch(() => false);
   check('the featured tile receives a larger layer', large, `A's picture ${await heightAt(cPage, aId)} px`);
   const frozen = await fromA(cPage);

@@ -116,7 +116,7 @@ async function main() {
   // The chair enrols through the API, as the setup page does, and makes the meeting.
   const chairContext = await context(local);
   const chair = await chairContext.newPage();
-  await chair.goto(`${ORIGIN}/`);
+  await chair.goto(`${ORIGIN}/healthz`); // a page that stays put while the API is called
   const token = setupUrl.split('#')[1];
   const api = (p, body) => chair.evaluate(async ([url, b]) => {
     const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });

@@ -156,11 +156,7 @@ impl UpgradeHold {
 pub(crate) fn desired(tracks: &[Track]) -> u64 {
     tracks
         .iter()
-        .map(|t| {
-            tile_cap(t)
-                .and_then(|c| t.layers[c as usize])
-                .unwrap_or(0)
-        })
+        .map(|t| tile_cap(t).and_then(|c| t.layers[c as usize]).unwrap_or(0))
         .sum()
 }
 
@@ -250,7 +246,11 @@ mod tests {
         let mut mid = camera(None);
         mid.current = Some(1);
         let mut chosen = vec![Some(2)];
-        hold.apply(t0 + Duration::from_millis(3500), &[mid.clone()], &mut chosen);
+        hold.apply(
+            t0 + Duration::from_millis(3500),
+            &[mid.clone()],
+            &mut chosen,
+        );
         assert_eq!(chosen, vec![Some(1)]);
         // A second step down soon after holds twice as long.
         let mut chosen = vec![Some(0)];

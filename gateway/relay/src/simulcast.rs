@@ -209,10 +209,7 @@ impl LayerSwitch {
                     .map(|t| p.arrival.saturating_duration_since(t))
                     .unwrap_or_default();
                 let ticks = (elapsed.as_micros() as u64 * VIDEO_CLOCK / 1_000_000).max(1) as u32;
-                self.ts_delta = self
-                    .last_ts
-                    .wrapping_add(ticks)
-                    .wrapping_sub(p.timestamp);
+                self.ts_delta = self.last_ts.wrapping_add(ticks).wrapping_sub(p.timestamp);
                 if let (Some(last), Some(now)) =
                     (self.last_picture_id, p.vp8.and_then(|d| d.picture_id()))
                 {
@@ -297,10 +294,7 @@ mod tests {
 
     #[test]
     fn keyframe_size_is_read_from_the_frame_header() {
-        assert_eq!(
-            keyframe_size(&vp8(5, 1, true, 320, 180)),
-            Some((320, 180))
-        );
+        assert_eq!(keyframe_size(&vp8(5, 1, true, 320, 180)), Some((320, 180)));
         assert_eq!(keyframe_size(&vp8(5, 1, false, 0, 0)), None);
         assert_eq!(keyframe_size(&[0x90]), None);
         assert_eq!(keyframe_size(&[]), None);
@@ -338,7 +332,9 @@ mod tests {
         assert_eq!(s.last_picture_id, Some(1002));
         assert_eq!(s.last_tl0, Some(8));
         // The old layer no longer passes.
-        assert!(s.rewrite(&packet(0, 70_002, 15_000, later, &d0), true).is_none());
+        assert!(s
+            .rewrite(&packet(0, 70_002, 15_000, later, &d0), true)
+            .is_none());
         assert_eq!(s.switches, 1);
     }
 

@@ -132,8 +132,14 @@ fn a_switch_waits_for_a_keyframe_and_keeps_the_stream_unbroken() {
             a.timestamp,
             b.timestamp
         );
-        let pa = Vp8Descriptor::parse(&a.payload).unwrap().picture_id().unwrap();
-        let pb = Vp8Descriptor::parse(&b.payload).unwrap().picture_id().unwrap();
+        let pa = Vp8Descriptor::parse(&a.payload)
+            .unwrap()
+            .picture_id()
+            .unwrap();
+        let pb = Vp8Descriptor::parse(&b.payload)
+            .unwrap()
+            .picture_id()
+            .unwrap();
         assert_eq!(pb, (pa + 1) & 0x7fff, "picture id continues");
     }
     // The layer heights came from the keyframes.
@@ -161,7 +167,11 @@ fn a_hidden_tile_resumes_at_a_keyframe_where_it_left_off() {
     assert!(got.len() > before + 15, "video resumes");
     let (_, resumed) = got[before];
     let (_, last) = got[before - 1];
-    assert_eq!(resumed.seq, last.seq + 1, "no gap for the browser to ask about");
+    assert_eq!(
+        resumed.seq,
+        last.seq + 1,
+        "no gap for the browser to ask about"
+    );
     assert!(Vp8Descriptor::parse(&resumed.payload)
         .unwrap()
         .starts_keyframe(&resumed.payload));

@@ -86,7 +86,9 @@ pub enum ClientMessage {
     },
     /// How tall, in device pixels, each camera's tile is on this page now: the relay sends a
     /// small tile a small simulcast layer.
-    TileSizes { tiles: Vec<TileSize> },
+    TileSizes {
+        tiles: Vec<TileSize>,
+    },
     /// R11: start sharing (the client's screen transceiver carries it once granted).
     StartScreenShare,
     StopScreenShare,

@@ -600,7 +600,9 @@ impl Live {
                 let tiles: Vec<(PeerId, u32)> = tiles
                     .iter()
                     .filter_map(|t| {
-                        let c = self.conns.get(&ParticipantId::new(t.participant_id.as_str()))?;
+                        let c = self
+                            .conns
+                            .get(&ParticipantId::new(t.participant_id.as_str()))?;
                         Some((c.peer?, t.height.min(MAX_TILE_HEIGHT)))
                     })
                     .collect();

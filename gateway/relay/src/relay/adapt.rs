@@ -145,7 +145,9 @@ impl Relay {
             }
         }
         if let Some(peer) = self.peers.get_mut(&id) {
-            // Probe toward what the tiles could use, so a recovered link is found again.
+            // Keep up what is allocated (padding fills a quiet moment, so the estimate holds)
+            // and probe toward what the tiles could use, so a recovered link is found again.
+            // Without the first, a squeezed viewer did not climb back within a minute.
             if peer.estimate.is_some() && peer.bwe_wanted != (spent, desired) {
                 peer.bwe_wanted = (spent, desired);
                 peer.rtc

@@ -339,9 +339,15 @@ impl World {
         // Each layer has its own random timestamp origin, as in a browser.
         let ts = (seq as u32 * 3000).wrapping_add(layer as u32 * 1_000_000);
         tx.write_rtp(
-            RtpWrite::new(pt, SeqNo::from(seq + layer as u64 * 10_000), ts, now, payload)
-                .marker(true)
-                .nackable(true),
+            RtpWrite::new(
+                pt,
+                SeqNo::from(seq + layer as u64 * 10_000),
+                ts,
+                now,
+                payload,
+            )
+            .marker(true)
+            .nackable(true),
         );
     }
 

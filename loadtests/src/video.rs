@@ -1,0 +1,157 @@
+//! What a synthetic camera sends: VP8-shaped payloads in up to three simulcast layers, with the
+//! fields an SFU reads (payload descriptor with a 15-bit picture id, a keyframe header with the
+//! picture size every few seconds and whenever one is asked for), the send time and the sender.
+
+use std::time::Instant;
+
+use str0m::media::{Rid, Simulcast, SimulcastLayer};
+
+/// The simulcast layers, lowest first, as the web client names them.
+pub(crate) const RIDS: [&str; 3] = ["q", "h", "f"];
+/// Picture heights of the layers (from 960×540, as the web client sends).
+const HEIGHTS: [u16; 3] = [135, 270, 540];
+/// A keyframe on every layer this often, besides those asked for.
+const KEYFRAME_EVERY: u64 = 90;
+
+/// Where the send time, the sender and the layer sit in every payload.
+pub(crate) const TIME_AT: usize = 14;
+const SENDER_AT: usize = 22;
+pub(crate) const LAYER_AT: usize = 26;
+const HEADER: usize = 27;
+
+/// The simulcast description for a video m-line with `layers` layers (none for one). Sluss's
+/// web client lists them lowest first; Janus's own client (and Janus) highest first.
+pub(crate) fn simulcast(layers: usize, highest_first: bool) -> Option<Simulcast> {
+    (layers > 1).then(|| {
+        let mut s = Simulcast::new();
+        let mut rids: Vec<&str> = RIDS[RIDS.len() - layers..].to_vec();
+        if highest_first {
+            rids.reverse();
+        }
+        for rid in rids {
+            s.add_send_layer(SimulcastLayer::new(rid));
+        }
+        s
+    })
+}
+
+/// One camera's state: per layer, the sequence number, picture id and a pending keyframe.
+pub(crate) struct Camera {
+    /// The layer indexes sent (into `RIDS`): [2] for a single layer, [0, 1, 2] for simulcast.
+    layers: Vec<usize>,
+    simulcast: bool,
+    seq: [u64; 3],
+    picture_id: [u16; 3],
+    keyframe_due: [bool; 3],
+    frames: u64,
+}
+
+impl Camera {
+    pub(crate) fn new(layers: usize) -> Camera {
+        let layers = layers.clamp(1, 3);
+        Camera {
+            layers: (3 - layers..3).collect(),
+            simulcast: layers > 1,
+            seq: [0; 3],
+            picture_id: [10, 2000, 9000],
+            keyframe_due: [true; 3],
+            frames: 0,
+        }
+    }
+
+    /// The layers one frame is sent on: (rid for the stream, or none; layer index).
+    pub(crate) fn layers(&self) -> impl Iterator<Item = (Option<Rid>, usize)> + '_ {
+        self.layers
+            .iter()
+            .map(|l| (self.simulcast.then(|| Rid::from(RIDS[*l])), *l))
+    }
+
+    /// A receiver asked for a keyframe (of one layer, or of all).
+    pub(crate) fn keyframe_requested(&mut self, rid: Option<Rid>) {
+        for (due, name) in self.keyframe_due.iter_mut().zip(RIDS) {
+            if rid.is_none_or(|r| r == Rid::from(name)) {
+                *due = true;
+            }
+        }
+    }
+
+    /// Starts a new frame (call once per frame, before its layers).
+    pub(crate) fn next_frame(&mut self) {
+        self.frames += 1;
+        if self.frames.is_multiple_of(KEYFRAME_EVERY) {
+            self.keyframe_due = [true; 3];
+        }
+    }
+
+    /// The next packet of `layer`: its sequence number and payload of `size` bytes.
+    pub(crate) fn packet(
+        &mut self,
+        t0: Instant,
+        idx: u32,
+        layer: usize,
+        size: usize,
+    ) -> (u64, Vec<u8>) {
+        self.seq[layer] += 1;
+        self.picture_id[layer] = (self.picture_id[layer] + 1) & 0x7fff;
+        let keyframe = std::mem::take(&mut self.keyframe_due[layer]);
+        let pid = self.picture_id[layer];
+        let mut p = vec![0u8; size.max(HEADER + 4)];
+        // Descriptor: X, S, partition 0; I; a 15-bit picture id.
+        p[..4].copy_from_slice(&[0x90, 0x80, 0x80 | (pid >> 8) as u8, pid as u8]);
+        if keyframe {
+            let h = HEIGHTS[layer];
+            p[4..10].copy_from_slice(&[0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a]);
+            p[10..12].copy_from_slice(&(h * 16 / 9).to_le_bytes());
+            p[12..14].copy_from_slice(&h.to_le_bytes());
+        } else {
+            p[4] = 0x01; // an inter frame
+        }
+        stamp(&mut p, t0, idx, layer);
+        (self.seq[layer], p)
+    }
+}
+
+/// Writes the send time, the sender and the layer into a payload.
+pub(crate) fn stamp(p: &mut [u8], t0: Instant, idx: u32, layer: usize) {
+    p[TIME_AT..TIME_AT + 8].copy_from_slice(&(t0.elapsed().as_nanos() as u64).to_be_bytes());
+    p[SENDER_AT..SENDER_AT + 4].copy_from_slice(&idx.to_be_bytes());
+    p[LAYER_AT] = layer as u8;
+}
+
+/// What audio carries where video says its layer.
+pub(crate) const NOT_VIDEO: u8 = 0xff;
+
+/// A payload of `size` bytes that is not video (audio): the same stamp.
+pub(crate) fn audio_payload(t0: Instant, idx: u32, size: usize) -> Vec<u8> {
+    let mut p = vec![0u8; size.max(HEADER)];
+    stamp(&mut p, t0, idx, NOT_VIDEO as usize);
+    p
+}
+
+/// The size of each layer's packets when the top layer's are `top` bytes.
+pub(crate) fn layer_size(layer: usize, top: usize) -> usize {
+    (top >> (2 - layer)).max(HEADER + 4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyframes_come_first_and_when_asked() {
+        let t0 = Instant::now();
+        let mut cam = Camera::new(3);
+        assert_eq!(cam.layers().count(), 3);
+        let (_, first) = cam.packet(t0, 7, 0, 300);
+        assert_eq!(&first[7..10], &[0x9d, 0x01, 0x2a]);
+        let (_, next) = cam.packet(t0, 7, 0, 300);
+        assert_eq!(next[4] & 1, 1, "then inter frames");
+        assert_eq!(next[LAYER_AT], 0);
+        cam.keyframe_requested(Some(Rid::from("q")));
+        let (seq, again) = cam.packet(t0, 7, 0, 300);
+        assert_eq!(seq, 3);
+        assert_eq!(again[4] & 1, 0);
+        assert_eq!(layer_size(0, 1000), 250);
+        assert_eq!(Camera::new(1).layers().collect::<Vec<_>>(), vec![(None, 2)]);
+    }
+}
