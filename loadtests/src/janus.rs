@@ -53,7 +53,7 @@ impl Janus {
             "general: {{\n configs_folder = \"{dir}\"\n plugins_folder = \"{LIB}/plugins\"\n \
              transports_folder = \"{LIB}/transports\"\n events_folder = \"{LIB}/events\"\n \
              loggers_folder = \"{LIB}/loggers\"\n debug_level = 2\n}}\n\
-             media: {{\n rtp_port_range = \"42000-44999\"\n}}\n\
+             media: {{\n rtp_port_range = \"22000-24999\"\n}}\n\
              nat: {{\n ignore_mdns = true\n}}\n\
              plugins: {{\n disable = \"{plugins}\"\n}}\n\
              transports: {{\n disable = \"{transports}\"\n}}\n",

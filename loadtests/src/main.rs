@@ -362,7 +362,7 @@ async fn run_sluss(
         &args.sluss_bin,
         &dir,
         18500,
-        41500,
+        29500,
         args.workers,
         !args.no_batch,
     )
@@ -434,7 +434,7 @@ async fn run_janus(meetings: usize, size: usize, load: Load, seconds: u64) -> Re
 
 async fn run_null(meetings: usize, size: usize, load: Load, seconds: u64) -> Result<Row, String> {
     println!("null relay: {meetings} meetings x {size}");
-    let listen: SocketAddr = "127.0.0.1:41600".parse().expect("address");
+    let listen: SocketAddr = "127.0.0.1:29600".parse().expect("address");
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(me)
         .args(["null-relay", "--listen", &listen.to_string()])

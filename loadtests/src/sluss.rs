@@ -54,9 +54,23 @@ impl Sluss {
             .args(["serve", "--config"])
             .arg(&config)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("{}: {e}", bin.display()))?;
+        // The last lines it logged, to say why when it does not start.
+        let stderr = child.stderr.take().expect("piped stderr");
+        let last_words = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let words = last_words.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut w) = words.lock() {
+                    if w.len() >= 5 {
+                        w.remove(0);
+                    }
+                    w.push(line);
+                }
+            }
+        });
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().expect("piped stdout");
         std::thread::spawn(move || {
@@ -66,9 +80,10 @@ impl Sluss {
         });
         let deadline = Instant::now() + Duration::from_secs(30);
         let setup = loop {
-            if Instant::now() > deadline {
+            if Instant::now() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
                 let _ = child.kill();
-                return Err("sluss printed no setup link".into());
+                let said = last_words.lock().map(|w| w.join(" | ")).unwrap_or_default();
+                return Err(format!("sluss printed no setup link: {said}"));
             }
             if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
                 if line.contains("/setup#") {

@@ -295,7 +295,10 @@ async function main() {
   await cPage.click('#layout');
   await cPage.click(`[data-participant-id="${aId}"] video`); // pins A large: B stays a thumbnail
   const small = await until('B as a thumbnail at C gets the small layer', async () => (await heightAt(cPage, bId)) === 135, 20_000).catch(() => false);
-  const tile = await cPage.evaluate((pid) => document.querySelector(`[data-participant-id="${pid}"]`).getBoundingClientRect().height, bId);
+  const tile = await cPage.evaluate((pid) => {
+    const r = document.querySelector(`[data-participant-id="${pid}"]`).getBoundingClientRect();
+    return { height: Math.round(r.height), inView: r.bottom <= window.innerHeight && r.top >= 0 };
+  }, bId);
   const inbound = (page, id) => page.evaluate(async (pid) => {
     const track = document.querySelector(`[data-participant-id="${pid}"] video`)?.srcObject?.getVideoTracks()[0];
     let found = null;
@@ -306,7 +309,8 @@ async function main() {
     });
     return found;
   }, id);
-  check("a thumbnail (speaker view) receives the smallest layer", small, `B's tile ${Math.round(tile)} px high, picture ${await heightAt(cPage, bId)} px${small ? '' : `, ${JSON.stringify(await inbound(cPage, bId))}`}`);
+  // The thumbnails stay on screen under the featured tile (else their video would be paused).
+  check("a thumbnail (speaker view) is on screen and receives the smallest layer", small && tile.inView, `B's tile ${tile.height} px high${tile.inView ? '' : ' (off screen)'}, picture ${await heightAt(cPage, bId)} px${small ? '' : `, ${JSON.stringify(await inbound(cPage, bId))}`}`);
   const large = await until('A featured at C gets a larger layer', async () => (await heightAt(cPage, aId)) >= 270, 20_000).catch(() => false);
   check('the featured tile receives a larger layer', large, `A's picture ${await heightAt(cPage, aId)} px`);
   const frozen = await fromA(cPage);
