@@ -21,7 +21,7 @@ const PORT = 18445;
 const GATEWAY_IP = '10.77.0.1';
 const VIEWER_IP = '10.77.0.2';
 const ORIGIN = `https://${GATEWAY_IP}:${PORT}`;
-const SQUEEZE = '350kbit';
+const SQUEEZE = '500kbit';
 const deadlineAll = Date.now() + 170_000;
 
 const { check, counts } = checks();
@@ -45,6 +45,11 @@ function viewerNetwork() {
     execFileSync('sleep', ['0.1']);
   }
   const inViewer = (...args) => sh('nsenter', '-t', String(holder.pid), '-n', ...args);
+  // IPv4 only: an IPv6 address settling on the new link later makes Chromium abort a page
+  // load with ERR_NETWORK_CHANGED. (Both namespaces are the test's own.)
+  for (const run of [sh, inViewer]) {
+    try { run('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'); } catch { /* no IPv6 at all */ }
+  }
   sh('ip', 'link', 'add', 'sq0', 'type', 'veth', 'peer', 'name', 'sq1');
   sh('ip', 'link', 'set', 'sq1', 'netns', String(holder.pid));
   sh('ip', 'addr', 'add', `${GATEWAY_IP}/24`, 'dev', 'sq0');
@@ -56,6 +61,18 @@ function viewerNetwork() {
   const wrapper = path.join(tmp, 'chromium-in-viewer-ns');
   fs.writeFileSync(wrapper, `#!/bin/sh\nexec nsenter -t ${holder.pid} -n /usr/bin/chromium "$@"\n`, { mode: 0o755 });
   return wrapper;
+}
+
+/// Opens `url`, again if Chromium saw the network change under it (the new veth link).
+async function open(page, url) {
+  for (let i = 0; ; i++) {
+    try {
+      return await page.goto(url);
+    } catch (e) {
+      if (i >= 2 || !/ERR_NETWORK_CHANGED/.test(e.message)) throw e;
+      await sleep(500);
+    }
+  }
 }
 
 const squeeze = () => console.log(`   squeeze at ${new Date().toISOString()}`) || sh('tc', 'qdisc', 'add', 'dev', 'sq0', 'root', 'tbf', 'rate', SQUEEZE, 'burst', '16kb', 'latency', '250ms');
@@ -116,7 +133,7 @@ async function main() {
   // The chair enrols through the API, as the setup page does, and makes the meeting.
   const chairContext = await context(local);
   const chair = await chairContext.newPage();
-  await chair.goto(`${ORIGIN}/healthz`); // a page that stays put while the API is called
+  await open(chair, `${ORIGIN}/healthz`); // a page that stays put while the API is called
   const token = setupUrl.split('#')[1];
   const api = (p, body) => chair.evaluate(async ([url, b]) => {
     const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
@@ -131,7 +148,7 @@ async function main() {
   const [relativeLink, viewerLink] = meeting.body.guest_links;
 
   const join = async (page, link, name) => {
-    await page.goto(link);
+    await open(page, link);
     await page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
     await page.fill('#name', name);
     await page.click('#join-button');

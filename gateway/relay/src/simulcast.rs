@@ -136,6 +136,9 @@ pub(crate) struct LayerSwitch {
     current: Option<u8>,
     /// The layer the allocation wants; reached at its next keyframe.
     pub(crate) target: u8,
+    /// The link cannot carry the current layer: stop sending it now rather than at the
+    /// switch, so that the queue drains and the new layer's keyframe gets through.
+    pub(crate) shed: bool,
     /// Packets of the current layer older than this are from before the switch.
     switched_at_seq: u64,
     seq_delta: u64,
@@ -173,6 +176,8 @@ impl LayerSwitch {
                 return None;
             }
             self.switch_to(p);
+        } else if self.shed && self.target != p.layer {
+            return None;
         }
         if p.seq < self.switched_at_seq {
             return None;
@@ -194,6 +199,7 @@ impl LayerSwitch {
 
     fn switch_to(&mut self, p: &Incoming) {
         self.switched_at_seq = p.seq;
+        self.shed = false;
         match self.last_seq {
             // The very first packet: the stream starts in SRTP rollover period zero.
             None => {
@@ -336,6 +342,35 @@ mod tests {
             .rewrite(&packet(0, 70_002, 15_000, later, &d0), true)
             .is_none());
         assert_eq!(s.switches, 1);
+    }
+
+    #[test]
+    fn a_layer_the_link_cannot_carry_is_shed_before_the_switch() {
+        let t0 = Instant::now();
+        let mut s = LayerSwitch {
+            target: 2,
+            ..LayerSwitch::default()
+        };
+        let k2 = vp8(1, 1, true, 960, 540);
+        assert!(s.rewrite(&packet(2, 1, 0, t0, &k2), true).is_some());
+        s.target = 0;
+        let d2 = vp8(2, 1, false, 0, 0);
+        assert!(
+            s.rewrite(&packet(2, 2, 3000, t0, &d2), true).is_some(),
+            "kept until the switch"
+        );
+        s.shed = true;
+        assert!(
+            s.rewrite(&packet(2, 3, 6000, t0, &d2), true).is_none(),
+            "shed"
+        );
+        let k0 = vp8(50, 9, true, 240, 135);
+        let switched = s.rewrite(&packet(0, 9, 100, t0, &k0), true).unwrap();
+        assert_eq!(
+            switched.seq, 3,
+            "numbering continues from the last packet sent"
+        );
+        assert!(!s.shed);
     }
 
     #[test]

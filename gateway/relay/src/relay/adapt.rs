@@ -125,11 +125,15 @@ impl Relay {
                 .sum::<u64>();
         let desired = audio + allocation::desired(&tracks);
         let mut keyframes = Vec::new();
-        for (producer, layer) in cameras.iter().zip(&chosen) {
+        for ((producer, layer), track) in cameras.iter().zip(&chosen).zip(&tracks) {
             // No layer is active yet: keep the target until the publisher's first packets.
             let Some(layer) = *layer else {
                 continue;
             };
+            // Down for bandwidth (the tile would take more): the current layer is shed now.
+            let shed = track.current.is_some_and(|c| {
+                layer < c && allocation::tile_cap(track).is_some_and(|cap| cap >= c)
+            });
             let Some(c) = router
                 .producer_mut(*producer)
                 .and_then(|p| p.consumer_mut(id))
@@ -140,6 +144,7 @@ impl Relay {
                 debug!(subscriber = %id, ?producer, layer, budget, "layer chosen");
             }
             c.switch.target = layer;
+            c.switch.shed = shed;
             if c.switch.current() != Some(layer) {
                 keyframes.push((*producer, layer));
             }
