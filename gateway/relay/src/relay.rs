@@ -8,19 +8,19 @@ use std::time::{Duration, Instant};
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::CryptoProvider;
-use str0m::media::{Direction, KeyframeRequestKind, MediaAdded};
+use str0m::media::{Direction, MediaAdded};
 use str0m::net::{DatagramRecv, Protocol, Receive};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, trace};
 
 use crate::peer::{ConsumerState, Peer, PendingAdd};
 use crate::router::{ConsumerRef, Producer, ProducerId, Router};
-use crate::simulcast::{Incoming, Layer, LayerSwitch, MAX_LAYERS};
+use crate::simulcast::{Layer, LayerSwitch, MAX_LAYERS};
 use crate::stun::{self, Demux};
 use crate::{PeerId, RelayError, RelayStats, RouterId, TrackKind};
 
 mod adapt;
+mod forward;
 
 /// A peer may publish this many tracks (microphone, camera, and room for a screen later).
 const MAX_PRODUCERS_PER_PEER: usize = 4;
@@ -804,181 +804,6 @@ impl Relay {
                     screen,
                 });
                 self.dirty.push(*other);
-            }
-        }
-    }
-
-    /// The hot path: one RTP packet from a publisher, written to every subscriber.
-    fn forward(&mut self, now: Instant, from: PeerId, packet: RtpPacket) {
-        let Some(publisher) = self.peers.get_mut(&from) else {
-            return;
-        };
-        let pt = packet.header.payload_type;
-        let Some((mid, rid)) = publisher
-            .rtc
-            .direct_api()
-            .stream_rx(&packet.header.ssrc)
-            .map(|s| (s.mid(), s.rid()))
-        else {
-            return;
-        };
-        let Some(codec) = publisher
-            .rtc
-            .codec_config()
-            .find(|p| p.pt() == pt)
-            .map(|p| p.spec().codec)
-        else {
-            return;
-        };
-        self.stats.rtp_received += 1;
-        let publisher_screen_allowed = publisher.screen_allowed;
-        let Some(router) = self.routers.get_mut(&publisher.router) else {
-            return;
-        };
-        if codec == str0m::format::Codec::Opus {
-            if let Some(level) = packet.header.ext_vals.audio_level {
-                if let Some(peer) = router.speaker.observe(now, from, level) {
-                    self.events.push_back(RelayEvent::ActiveSpeaker { peer });
-                }
-            }
-        }
-        let Some(producer) = router.producer_of(from, mid) else {
-            return;
-        };
-        if producer.screen && !publisher_screen_allowed {
-            // R11: a screen that the meeting has not allowed goes nowhere.
-            self.stats.screen_blocked += 1;
-            return;
-        }
-        let nackable = producer.kind == TrackKind::Video;
-        let camera = nackable && !producer.screen;
-        let vp8 = if codec == str0m::format::Codec::Vp8 {
-            Vp8Descriptor::parse(&packet.payload).ok()
-        } else {
-            None
-        };
-        let keyframe = vp8.is_some_and(|d| d.starts_keyframe(&packet.payload));
-        let simulcast = producer.is_simulcast();
-        let layer = if simulcast {
-            let Some(i) = producer.layers.iter().position(|l| Some(l.rid) == rid) else {
-                return;
-            };
-            producer.layers[i].observe(now, &packet.payload, keyframe);
-            i as u8
-        } else {
-            0
-        };
-        let incoming = Incoming {
-            layer,
-            seq: *packet.seq_no,
-            timestamp: packet.header.timestamp,
-            arrival: packet.timestamp,
-            keyframe,
-            vp8,
-        };
-        let ext = ExtensionValues {
-            audio_level: packet.header.ext_vals.audio_level,
-            voice_activity: packet.header.ext_vals.voice_activity,
-            video_orientation: packet.header.ext_vals.video_orientation,
-            ..ExtensionValues::default()
-        };
-        for consumer in &mut producer.consumers {
-            let Some(subscriber) = self.peers.get_mut(&consumer.peer) else {
-                continue;
-            };
-            if subscriber.consent_lost || subscriber.closed {
-                continue;
-            }
-            if camera && subscriber.hidden.contains(&from) {
-                self.stats.video_paused += 1;
-                continue;
-            }
-            let out_pt = match consumer.pt_cache {
-                Some((c, out)) if c == codec => out,
-                _ => {
-                    let Some(out) = subscriber
-                        .rtc
-                        .codec_config()
-                        .find(|p| p.spec().codec == codec)
-                        .map(|p| p.pt())
-                    else {
-                        continue;
-                    };
-                    consumer.pt_cache = Some((codec, out));
-                    out
-                }
-            };
-            let first = consumer.switch.current().is_none();
-            let switches = consumer.switch.switches;
-            let Some(out) = consumer.switch.rewrite(&incoming, simulcast) else {
-                continue;
-            };
-            if consumer.switch.switches != switches {
-                self.stats.layer_switches += 1;
-                debug!(subscriber = %consumer.peer, publisher = %from, layer, "layer switched");
-            }
-            let mut api = subscriber.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(consumer.mid, None) else {
-                continue;
-            };
-            if first {
-                // The publisher's browser already paces; forwarding at once keeps the hop short.
-                tx.set_unpaced(true);
-            }
-            let mut write = RtpWrite::new(
-                out_pt,
-                SeqNo::from(out.seq),
-                out.timestamp,
-                packet.timestamp,
-                packet.payload.clone(),
-            )
-            .marker(packet.header.marker)
-            .ext_vals(ext.clone())
-            .nackable(nackable);
-            if let Some(patch) = out.vp8_patch {
-                write = write.vp8_patch(patch);
-            }
-            tx.write_rtp(write);
-            self.stats.rtp_forwarded += 1;
-            self.stats.rtp_forwarded_bytes += packet.payload.len() as u64;
-            self.dirty.push(consumer.peer);
-        }
-    }
-
-    /// Asks a publisher for a keyframe of one of its tracks (of `layer`, when simulcast), at
-    /// most once per `keyframe_interval` per layer.
-    pub(crate) fn request_keyframe(
-        &mut self,
-        now: Instant,
-        router: RouterId,
-        producer: ProducerId,
-        layer: u8,
-    ) {
-        let Some(p) = self
-            .routers
-            .get_mut(&router)
-            .and_then(|r| r.producer_mut(producer))
-        else {
-            return;
-        };
-        if p.kind != TrackKind::Video {
-            return;
-        }
-        let (last, rid) = match p.layers.get_mut(layer as usize) {
-            Some(l) => (&mut l.last_keyframe_request, Some(l.rid)),
-            None => (&mut p.last_keyframe_request, None),
-        };
-        if last.is_some_and(|t| now.saturating_duration_since(t) < self.config.keyframe_interval) {
-            return;
-        }
-        *last = Some(now);
-        let (publisher, mid) = (p.peer, p.mid);
-        debug!(%publisher, layer, "keyframe requested");
-        if let Some(peer) = self.peers.get_mut(&publisher) {
-            let mut api = peer.rtc.direct_api();
-            if let Some(rx) = api.stream_rx_by_mid(mid, rid) {
-                rx.request_keyframe(KeyframeRequestKind::Pli);
-                self.dirty.push(publisher);
             }
         }
     }
