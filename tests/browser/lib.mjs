@@ -1,6 +1,7 @@
 // What the browser tests share: checks that count, bounded waiting, the server's health, and
 // the Chromium flags this machine needs.
 import https from 'node:https';
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -81,4 +82,45 @@ export function totp(base32, at = Date.now()) {
   const offset = mac[mac.length - 1] & 0xf;
   const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
   return String(code).padStart(6, '0');
+}
+
+/// A `sluss serve` process: what it printed, and its log (stderr).
+export class Sluss {
+  constructor(bin, config, env = process.env) {
+    this.process = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    this.stdout = '';
+    this.log = '';
+    this.process.stdout.on('data', (d) => { this.stdout += d; });
+    this.process.stderr.on('data', (d) => { this.log += d; });
+  }
+
+  /// Waits for the one-time setup link it prints on a fresh start, then for /healthz.
+  async setupLink(origin, until) {
+    const link = await until('the setup link', () => this.stdout.match(/https:\/\/\S+\/setup#[A-Za-z0-9_-]+/)?.[0], 60_000);
+    await until('healthz', () => healthy(origin), 30_000);
+    return link;
+  }
+
+  /// SIGTERM, then waits (at most `ms`) for the exit; gives the exit code.
+  async stop(ms = 10_000) {
+    if (this.process.exitCode === null) {
+      this.process.kill('SIGTERM');
+      await Promise.race([new Promise((r) => this.process.once('exit', r)), sleep(ms)]);
+    }
+    return this.process.exitCode;
+  }
+}
+
+/// On a meeting link: the pre-join page, a name, "join". `open` loads the page.
+export async function joinMeeting(page, link, name, open = (p, url) => p.goto(url)) {
+  await open(page, link);
+  await page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  await page.fill('#name', name);
+  await page.click('#join-button');
+}
+
+/// The chair lets the first person waiting in the lobby in.
+export async function admitNext(chair) {
+  await chair.waitForSelector('#lobby-list li button.primary', { timeout: 20_000 });
+  await chair.click('#lobby-list li button.primary');
 }

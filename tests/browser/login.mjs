@@ -2,7 +2,7 @@
 // driven through Sluss's real pages in headless Chromium. Run inside a loopback-only network
 // namespace (run-in-netns.sh).
 import { chromium } from 'playwright-core';
-import { checks, waiter, healthy, chromiumArgs, mediaPath } from './lib.mjs';
+import { checks, waiter, healthy, chromiumArgs, mediaPath, Sluss, joinMeeting, admitNext } from './lib.mjs';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,12 +26,11 @@ const until = waiter(deadlineAll);
 const healthyNow = () => healthy(ORIGIN);
 
 
-let server;
+let sluss;
 let turn;
 let turnLog = '';
 let idp;
 let browser;
-let serverLog = '';
 
 /// Logs in at the test IdP as `who`, from a page that is on its way there.
 async function idpLogin(page, who) {
@@ -42,7 +41,8 @@ async function idpLogin(page, who) {
 
 async function main() {
   idp = await startIdp(IDP_PORT, ORIGIN);
-  check('the OpenID Connect provider runs on loopback', true, idp.issuer);
+  const discovery = await fetch(`${idp.issuer}/.well-known/openid-configuration`).then((r) => r.json()).catch(() => ({}));
+  check('the OpenID Connect provider runs on loopback and publishes its discovery document', discovery.issuer === idp.issuer, idp.issuer);
   const config = path.join(tmp, 'sluss.toml');
   const provider = (section, client, scopes) => [
     `[${section}]`, `issuer = "${idp.issuer}"`, `client_id = "${client.id}"`, `scopes = ${JSON.stringify(scopes)}`,
@@ -71,9 +71,7 @@ async function main() {
   { stdio: ['ignore', 'pipe', 'pipe'] });
   turn.stdout.on('data', (d) => { turnLog += d; });
   turn.stderr.on('data', (d) => { turnLog += d; });
-  server = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  server.stdout.on('data', () => {});
-  server.stderr.on('data', (d) => { serverLog += d; });
+  sluss = new Sluss(bin, config, env);
   await until('healthz', healthyNow, 60_000);
 
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs });
@@ -127,10 +125,7 @@ async function main() {
     guest_links: [await sara.inputValue('[data-link=guest-0]'), await sara.inputValue('[data-link=guest-1]')],
   };
   check('staff create a meeting that requires e-identification on the start page', created.guest_links.every((l) => /\/join#/.test(l)));
-  await sara.goto(created.chair_link);
-  await sara.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
-  await sara.fill('#name', 'Sara');
-  await sara.click('#join-button');
+  await joinMeeting(sara, created.chair_link, 'Sara');
   await sara.waitForSelector('#meeting:not([hidden])', { timeout: 20_000 });
 
   // A raw WebSocket without e-identification is refused, before the lobby.
@@ -172,8 +167,8 @@ async function main() {
   const dataDir = path.join(tmp, 'data');
   const stored = fs.readdirSync(dataDir).filter((f) => f.startsWith('sluss.db'))
     .map((f) => fs.readFileSync(path.join(dataDir, f)).toString('latin1')).join('');
-  check('the personal identity number is in neither the database nor the log', !stored.includes('191212121212') && !serverLog.includes('191212121212'));
-  check('the log carries no names', !serverLog.includes('Tolvansson') && !serverLog.includes('Sjuksköterska'));
+  check('the personal identity number is in neither the database nor the log', !stored.includes('191212121212') && !sluss.log.includes('191212121212'));
+  check('the log carries no names', !sluss.log.includes('Tolvansson') && !sluss.log.includes('Sjuksköterska'));
 
   // A citizen at LoA2 is refused.
   const weak = await (await context()).newPage();
@@ -194,18 +189,11 @@ async function main() {
     return r.json();
   });
   const chair2 = await sara.context().newPage();
-  await chair2.goto(second.chair_link);
-  await chair2.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
-  await chair2.fill('#name', 'Sara');
-  await chair2.click('#join-button');
+  await joinMeeting(chair2, second.chair_link, 'Sara');
   await chair2.waitForSelector('#meeting:not([hidden])', { timeout: 20_000 });
   const relative = await (await context()).newPage();
-  await relative.goto(second.guest_links[0].replace('/join#', '/join?relay=only#'));
-  await relative.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
-  await relative.fill('#name', 'Rut');
-  await relative.click('#join-button');
-  await chair2.waitForSelector('#lobby-list li button.primary', { timeout: 15_000 });
-  await chair2.click('#lobby-list li button.primary');
+  await joinMeeting(relative, second.guest_links[0].replace('/join#', '/join?relay=only#'), 'Rut');
+  await admitNext(chair2);
   const relayed = await until('media through TURN', async () => {
     const path = await mediaPath(relative);
     return path?.type === 'relay' && path.frames > 10 ? path : null;
@@ -220,12 +208,8 @@ async function main() {
   // A relative whose network lets no UDP through to the gateway (`?ice=tcp` keeps only its TCP
   // candidates) connects over ICE-TCP to the gateway's TCP port, and the media flows.
   const ture = await (await context()).newPage();
-  await ture.goto(second.guest_links[1].replace('/join#', '/join?ice=tcp#'));
-  await ture.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
-  await ture.fill('#name', 'Ture');
-  await ture.click('#join-button');
-  await chair2.waitForSelector('#lobby-list li button.primary', { timeout: 15_000 });
-  await chair2.click('#lobby-list li button.primary');
+  await joinMeeting(ture, second.guest_links[1].replace('/join#', '/join?ice=tcp#'), 'Ture');
+  await admitNext(chair2);
   const overTcp = await until('media over TCP', async () => {
     const path = await mediaPath(ture);
     return path?.protocol === 'tcp' && path.frames > 10 ? path : null;
@@ -249,14 +233,11 @@ try {
 } finally {
   clearTimeout(watchdog);
   await browser?.close().catch(() => {});
-  if (server) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
+  await sluss?.stop();
   await idp?.close().catch(() => {});
   turn?.kill('SIGTERM');
   if (counts.failed) console.log(`--- coturn ---\n${turnLog.split('\n').slice(-15).join('\n')}`);
-  if (counts.failed) console.log(`--- last server log lines ---\n${serverLog.split('\n').slice(-25).join('\n')}`);
+  if (counts.failed) console.log(`--- last server log lines ---\n${(sluss?.log ?? '').split('\n').slice(-25).join('\n')}`);
   console.log(`${counts.passed} passed, ${counts.failed} failed`);
   fs.rmSync(tmp, { recursive: true, force: true });
   process.exit(counts.failed ? 1 : 0);

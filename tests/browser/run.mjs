@@ -1,8 +1,8 @@
 // Three headless Chromium participants hold a meeting through Sluss's real pages.
 // Run inside a loopback-only network namespace (run-in-netns.sh); see README.md.
 import { chromium } from 'playwright-core';
-import { checks, waiter, healthy, sleep, chromiumArgs, totp } from './lib.mjs';
-import { spawn, execFileSync } from 'node:child_process';
+import { checks, waiter, sleep, chromiumArgs, totp, Sluss } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +31,6 @@ function writeTone(file) {
   fs.writeFileSync(file, buf);
 }
 
-const healthyNow = () => healthy(ORIGIN);
 
 // Stats of the page's peer connection, reduced to what the checks need.
 async function stats(page) {
@@ -94,9 +93,8 @@ async function peakFrequency(page, id) {
 }
 
 
-let server;
+let sluss;
 let config;
-let serverLog = '';
 const browsers = [];
 let everyone = [];
 
@@ -111,13 +109,9 @@ async function main() {
     '[log]', 'level = "info,sluss_signaling=debug"', '',
   ].join('\n'));
 
-  server = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  server.stdout.on('data', (d) => { stdout += d; });
-  server.stderr.on('data', (d) => { serverLog += d; });
-  const setupUrl = await until('the setup link', () => stdout.match(/https:\/\/\S+\/setup#[A-Za-z0-9_-]+/)?.[0], 60_000);
-  await until('healthz', healthyNow, 30_000);
-  check('server starts and prints a one-time setup link', true);
+  sluss = new Sluss(bin, config);
+  const setupUrl = await sluss.setupLink(ORIGIN, until);
+  check('server starts and prints a one-time setup link (a 256-bit token)', /\/setup#[A-Za-z0-9_-]{43}$/.test(setupUrl));
 
   const launch = (extra = []) => chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...chromiumArgs, ...extra] });
   const browserA = await launch([`--use-file-for-fake-audio-capture=${tone}`]);
@@ -456,10 +450,9 @@ async function cleanup() {
     }
   }
   for (const b of browsers) await b.close().catch(() => {});
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await Promise.race([new Promise((r) => server.once('exit', r)), sleep(10_000)]);
-    check('the server stops cleanly on SIGTERM', server.exitCode === 0, `exit ${server.exitCode}`);
+  if (sluss && sluss.process.exitCode === null) {
+    const code = await sluss.stop();
+    check('the server stops cleanly on SIGTERM', code === 0, `exit ${code}`);
   }
 }
 
@@ -472,8 +465,8 @@ try {
   await cleanup();
   clearTimeout(watchdog);
   if (counts.failed > 0) {
-    if (process.env.SLUSS_SERVER_LOG) fs.writeFileSync(process.env.SLUSS_SERVER_LOG, serverLog);
-    const log = serverLog.split('\n').slice(-40).join('\n');
+    if (process.env.SLUSS_SERVER_LOG) fs.writeFileSync(process.env.SLUSS_SERVER_LOG, sluss?.log ?? '');
+    const log = (sluss?.log ?? '').split('\n').slice(-40).join('\n');
     console.log(`--- last server log lines ---\n${log}`);
   }
   fs.rmSync(tmp, { recursive: true, force: true });

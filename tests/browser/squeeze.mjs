@@ -6,7 +6,7 @@
 // veth pair; the squeeze is a tbf on the gateway's side of that pair. Run inside a
 // loopback-only namespace (run-in-netns.sh), as root.
 import { chromium } from 'playwright-core';
-import { checks, waiter, healthy, sleep, chromiumArgs, totp } from './lib.mjs';
+import { checks, waiter, sleep, chromiumArgs, totp, Sluss, joinMeeting, admitNext } from './lib.mjs';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,10 +28,9 @@ const { check, counts } = checks();
 const until = waiter(deadlineAll);
 const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
-let server;
+let sluss;
 let holder;
 const browsers = [];
-let serverLog = '';
 
 /// A network namespace for the viewer, held open by a sleeping process, joined to ours by a
 /// veth pair: the gateway is GATEWAY_IP on our side, the viewer VIEWER_IP on its side.
@@ -110,7 +109,6 @@ async function watch(page, id, ms) {
 
 async function main() {
   const chromiumInViewerNs = viewerNetwork();
-  check('the viewer has its own network namespace behind a veth pair', true);
   const config = path.join(tmp, 'sluss.toml');
   fs.writeFileSync(config, [
     '[server]', `listen = "0.0.0.0:${PORT}"`, 'http_redirect_listen = ""',
@@ -118,12 +116,8 @@ async function main() {
     '[media]', 'port = 41200', 'workers = 1', `announce_ip = "${GATEWAY_IP}"`,
     '[log]', `level = "${process.env.SLUSS_LOG__LEVEL || 'info'}"`, '',
   ].join('\n'));
-  server = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  server.stdout.on('data', (d) => { stdout += d; });
-  server.stderr.on('data', (d) => { serverLog += d; });
-  const setupUrl = await until('the setup link', () => stdout.match(/https:\/\/\S+\/setup#[A-Za-z0-9_-]+/)?.[0], 60_000);
-  await until('healthz', () => healthy(ORIGIN), 30_000);
+  sluss = new Sluss(bin, config);
+  const setupUrl = await sluss.setupLink(ORIGIN, until);
 
   const local = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs });
   const remote = await chromium.launch({ executablePath: chromiumInViewerNs, headless: true, args: chromiumArgs });
@@ -147,22 +141,15 @@ async function main() {
   const meeting = await api('/api/v1/meetings', { title: 'Uppföljning', invitations: [{ role: 'relative' }, { role: 'patient' }] });
   const [relativeLink, viewerLink] = meeting.body.guest_links;
 
-  const join = async (page, link, name) => {
-    await open(page, link);
-    await page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
-    await page.fill('#name', name);
-    await page.click('#join-button');
-  };
+  const join = (page, link, name) => joinMeeting(page, link, name, open);
   await join(chair, meeting.body.chair_link, 'Sara');
   await chair.waitForSelector('#meeting:not([hidden])', { timeout: 20_000 });
   const relative = await (await context(local)).newPage();
   const viewer = await (await context(remote)).newPage();
   await join(relative, relativeLink, 'Rut');
   await join(viewer, viewerLink, 'Vera');
-  for (let i = 0; i < 2; i++) {
-    await chair.waitForSelector('#lobby-list li button.primary', { timeout: 20_000 });
-    await chair.click('#lobby-list li button.primary');
-  }
+  await admitNext(chair);
+  await admitNext(chair);
   await viewer.waitForSelector('#meeting:not([hidden])', { timeout: 20_000 });
   const chairId = await chair.evaluate(() => window.sluss.participantId);
   const route = await until("the viewer's media path", async () => {
@@ -204,14 +191,11 @@ try {
 } finally {
   clearTimeout(watchdog);
   for (const b of browsers) await b.close().catch(() => {});
-  if (server) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
+  await sluss?.stop();
   try { sh('ip', 'link', 'del', 'sq0'); } catch { /* gone with the namespace */ }
   holder?.kill();
-  if (process.env.SLUSS_SERVER_LOG) fs.writeFileSync(process.env.SLUSS_SERVER_LOG, serverLog);
-  if (counts.failed) console.log(`--- last server log lines ---\n${serverLog.split('\n').slice(-25).join('\n')}`);
+  if (process.env.SLUSS_SERVER_LOG) fs.writeFileSync(process.env.SLUSS_SERVER_LOG, sluss?.log ?? '');
+  if (counts.failed) console.log(`--- last server log lines ---\n${(sluss?.log ?? '').split('\n').slice(-25).join('\n')}`);
   console.log(`${counts.passed} passed, ${counts.failed} failed`);
   fs.rmSync(tmp, { recursive: true, force: true });
   process.exit(counts.failed ? 1 : 0);

@@ -15,9 +15,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 /// from the publisher ready to feed.
 fn meeting(subscribers: usize) -> World {
     let mut w = World::new();
-    for _ in 0..=subscribers {
-        w.join(1);
-    }
+    w.join_many(1, subscribers + 1);
     w.settle();
     w
 }

@@ -30,8 +30,7 @@ pub(crate) struct Layer {
     bytes: u64,
     /// Smoothed bitrate in bits per second.
     pub(crate) bitrate: u64,
-    /// The picture size from its last keyframe (0 until one is seen).
-    pub(crate) width: u16,
+    /// The picture height from its last keyframe (0 until one is seen).
     pub(crate) height: u16,
     last_packet: Option<Instant>,
     pub(crate) last_keyframe_request: Option<Instant>,
@@ -43,7 +42,6 @@ impl Layer {
             rid,
             bytes: 0,
             bitrate: 0,
-            width: 0,
             height: 0,
             last_packet: None,
             last_keyframe_request: None,
@@ -54,8 +52,7 @@ impl Layer {
         self.bytes += payload.len() as u64;
         self.last_packet = Some(now);
         if keyframe {
-            if let Some((w, h)) = keyframe_size(payload) {
-                self.width = w;
+            if let Some((_, h)) = keyframe_size(payload) {
                 self.height = h;
             }
         }

@@ -31,9 +31,7 @@ fn talk(w: &mut World, levels: &[(usize, i8)]) {
 #[test]
 fn the_relay_names_who_is_speaking_from_the_audio_level_extension() {
     let mut w = World::new();
-    for _ in 0..3 {
-        w.join(1);
-    }
+    w.join_many(1, 3);
     // Another meeting on the same relay, whose speaker must not leak into the first.
     w.join(2);
     w.settle();

@@ -49,9 +49,7 @@ static GLOBAL: Counting = Counting;
 #[test]
 fn forwarding_allocates_a_bounded_amount_per_packet() {
     let mut w = World::new();
-    for _ in 0..5 {
-        w.join(1);
-    }
+    w.join_many(1, 5);
     w.settle();
     let source = w.clients[0].addr;
     // Warm up: buffers, caches and queues reach their steady size.

@@ -20,9 +20,7 @@ fn publish(w: &mut World, from: usize, packets: usize) {
 #[test]
 fn a_hidden_tile_gets_no_video_and_all_the_audio() {
     let mut w = World::new();
-    for _ in 0..3 {
-        w.join(1);
-    }
+    w.join_many(1, 3);
     w.settle();
     let (anna, bertil, cecilia) = (0, 1, 2);
     // Cecilia's page stops showing Anna's tile.

@@ -57,13 +57,14 @@ impl Relay {
         }
         let nackable = producer.kind == TrackKind::Video;
         let camera = nackable && !producer.screen;
-        let vp8 = if codec == str0m::format::Codec::Vp8 {
+        let simulcast = producer.is_simulcast();
+        // Only a simulcast camera's switches need its keyframes and picture ids.
+        let vp8 = if simulcast && codec == str0m::format::Codec::Vp8 {
             Vp8Descriptor::parse(&packet.payload).ok()
         } else {
             None
         };
         let keyframe = vp8.is_some_and(|d| d.starts_keyframe(&packet.payload));
-        let simulcast = producer.is_simulcast();
         let layer = if simulcast {
             let Some(i) = producer.layers.iter().position(|l| Some(l.rid) == rid) else {
                 return;

@@ -102,6 +102,13 @@ impl World {
         self.join_with(router, false)
     }
 
+    /// `n` clients that publish audio and video join `router`.
+    pub fn join_many(&mut self, router: u64, n: usize) {
+        for _ in 0..n {
+            self.join(router);
+        }
+    }
+
     /// Like `join`, with a third m-line for a screen.
     pub fn join_with(&mut self, router: u64, with_screen: bool) -> usize {
         self.join_full(router, with_screen, false)
@@ -276,12 +283,7 @@ impl World {
             MediaKind::Audio => (c.audio, Codec::Opus, 0),
             MediaKind::Video => (c.video, Codec::Vp8, 1),
         };
-        let pt = c
-            .rtc
-            .codec_config()
-            .find(|p| p.spec().codec == codec)
-            .unwrap()
-            .pt();
+        let pt = payload_type(&c.rtc, codec);
         c.seq[k] += 1;
         let seq = c.seq[k];
         let mut payload = vec![0u8; size.max(4)];
@@ -303,12 +305,7 @@ impl World {
     pub fn send_layer(&mut self, idx: usize, layer: usize, keyframe: bool, size: usize) {
         let now = self.now;
         let c = &mut self.clients[idx];
-        let pt = c
-            .rtc
-            .codec_config()
-            .find(|p| p.spec().codec == Codec::Vp8)
-            .unwrap()
-            .pt();
+        let pt = payload_type(&c.rtc, Codec::Vp8);
         c.layer_seq[layer] += 1;
         c.layer_picture_id[layer] = (c.layer_picture_id[layer] + 1) & 0x7fff;
         let seq = c.layer_seq[layer];
@@ -368,12 +365,7 @@ impl World {
     pub fn send_audio_level(&mut self, idx: usize, level: i8) {
         let now = self.now;
         let c = &mut self.clients[idx];
-        let pt = c
-            .rtc
-            .codec_config()
-            .find(|p| p.spec().codec == Codec::Opus)
-            .unwrap()
-            .pt();
+        let pt = payload_type(&c.rtc, Codec::Opus);
         c.seq[0] += 1;
         let seq = c.seq[0];
         let mut api = c.rtc.direct_api();
@@ -400,12 +392,7 @@ impl World {
         let now = self.now;
         let c = &mut self.clients[idx];
         let mid = c.screen.expect("a client with a screen");
-        let pt = c
-            .rtc
-            .codec_config()
-            .find(|p| p.spec().codec == Codec::Vp8)
-            .unwrap()
-            .pt();
+        let pt = payload_type(&c.rtc, Codec::Vp8);
         c.seq[1] += 1;
         let seq = c.seq[1] + 100_000;
         let mut payload = vec![0u8; size.max(4)];
@@ -481,6 +468,14 @@ impl World {
             .filter(|r| r.payload[0] == from as u8)
             .count()
     }
+}
+
+/// The payload type the client negotiated for a codec.
+fn payload_type(rtc: &Rtc, codec: Codec) -> str0m::media::Pt {
+    rtc.codec_config()
+        .find(|p| p.spec().codec == codec)
+        .expect("the codec was negotiated")
+        .pt()
 }
 
 /// Everything a client has to say: datagrams for the relay, and what it received.
