@@ -6,7 +6,14 @@
 //! sequence numbers, RTP timestamps and the VP8 picture id and TL0PICIDX so that they continue
 //! from what the subscriber last got. The payload itself is never copied: the VP8 descriptor
 //! bytes are patched by the transport as it serialises the packet.
+//!
+//! Each layer is itself in temporal layers (browsers send VP8 simulcast as L1T3: a quarter of
+//! the frames on T0, a quarter on T1, half on T2). A subscriber whose link cannot carry even
+//! the lowest layer gets it at a lower frame rate: whole pictures of the upper temporal layers
+//! are left out, and sequence numbers and picture ids close up over them, so its browser sees
+//! a stream with nothing missing.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use str0m::media::Rid;
@@ -22,6 +29,13 @@ const LAYER_IDLE: Duration = Duration::from_millis(1500);
 /// Video RTP clock.
 const VIDEO_CLOCK: u64 = 90_000;
 
+/// The most temporal layers a VP8 layer has (TID is two bits; browsers use up to three).
+pub(crate) const MAX_TEMPORAL: usize = 4;
+
+/// How many left-out packets and pictures a switch remembers, to number a late packet (a
+/// retransmission from the publisher) that arrives after later ones were left out.
+const DROP_MEMORY: usize = 64;
+
 /// One encoding of a publisher's camera, as the relay observes it.
 #[derive(Debug)]
 pub(crate) struct Layer {
@@ -30,6 +44,12 @@ pub(crate) struct Layer {
     bytes: u64,
     /// Smoothed bitrate in bits per second.
     pub(crate) bitrate: u64,
+    /// Payload bytes per temporal layer since the last rate update.
+    tid_bytes: [u64; MAX_TEMPORAL],
+    /// Smoothed bitrate of each temporal layer alone.
+    tid_bitrate: [u64; MAX_TEMPORAL],
+    /// How many temporal layers it sent in the last interval (0: no temporal layering).
+    pub(crate) temporal_layers: u8,
     /// The picture height from its last keyframe (0 until one is seen).
     pub(crate) height: u16,
     last_packet: Option<Instant>,
@@ -42,14 +62,26 @@ impl Layer {
             rid,
             bytes: 0,
             bitrate: 0,
+            tid_bytes: [0; MAX_TEMPORAL],
+            tid_bitrate: [0; MAX_TEMPORAL],
+            temporal_layers: 0,
             height: 0,
             last_packet: None,
             last_keyframe_request: None,
         }
     }
 
-    pub(crate) fn observe(&mut self, now: Instant, payload: &[u8], keyframe: bool) {
+    pub(crate) fn observe(
+        &mut self,
+        now: Instant,
+        payload: &[u8],
+        keyframe: bool,
+        temporal: Option<Temporal>,
+    ) {
         self.bytes += payload.len() as u64;
+        if let Some(t) = temporal {
+            self.tid_bytes[usize::from(t.tid)] += payload.len() as u64;
+        }
         self.last_packet = Some(now);
         if keyframe {
             if let Some((_, h)) = keyframe_size(payload) {
@@ -61,20 +93,84 @@ impl Layer {
     /// Folds the bytes seen in the last `elapsed` into the smoothed bitrate.
     pub(crate) fn update_rate(&mut self, elapsed: Duration) {
         let ms = elapsed.as_millis().max(1) as u64;
-        let sample = self.bytes * 8 * 1000 / ms;
+        let rate = |bytes: u64| bytes * 8 * 1000 / ms;
+        self.bitrate = smooth(self.bitrate, rate(self.bytes));
         self.bytes = 0;
-        // Fast to rise (a layer starting up), slower to fall (a quiet scene).
-        self.bitrate = if sample > self.bitrate {
-            sample
-        } else {
-            (self.bitrate * 3 + sample) / 4
-        };
+        self.temporal_layers = 0;
+        for tid in 0..MAX_TEMPORAL {
+            let bytes = std::mem::take(&mut self.tid_bytes[tid]);
+            if bytes > 0 {
+                self.temporal_layers = tid as u8 + 1;
+            }
+            self.tid_bitrate[tid] = smooth(self.tid_bitrate[tid], rate(bytes));
+        }
+    }
+
+    /// The rate of temporal layers 0 to `tid` together, as a share of the layer's `total`
+    /// (its measured rate, or a floor for a layer just started): what the layer costs at the
+    /// frame rate those temporal layers give.
+    pub(crate) fn rate_up_to(&self, tid: u8, total: u64) -> u64 {
+        let all: u64 = self.tid_bitrate.iter().sum();
+        let part: u64 = self.tid_bitrate[..=usize::from(tid).min(MAX_TEMPORAL - 1)]
+            .iter()
+            .sum();
+        if all == 0 {
+            // Nothing measured yet: the usual split of three layers (T0 half, T1 a quarter).
+            return total * [50, 75, 100, 100][usize::from(tid).min(MAX_TEMPORAL - 1)] / 100;
+        }
+        (u128::from(total) * u128::from(part) / u128::from(all)) as u64
     }
 
     pub(crate) fn is_active(&self, now: Instant) -> bool {
         self.last_packet
             .is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE)
     }
+}
+
+/// Fast to rise (a layer starting up), slower to fall (a quiet scene).
+fn smooth(old: u64, sample: u64) -> u64 {
+    if sample > old {
+        sample
+    } else {
+        (old * 3 + sample) / 4
+    }
+}
+
+/// The temporal layer fields of a VP8 payload descriptor (RFC 7741 section 4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Temporal {
+    /// Temporal layer index (TID).
+    pub(crate) tid: u8,
+    /// Layer sync (Y): this picture depends only on T0, so a subscriber may start receiving
+    /// its temporal layer here.
+    pub(crate) sync: bool,
+    /// The picture id is 15 bits wide (else 7).
+    pub(crate) long_picture_id: bool,
+}
+
+/// The temporal layer of a VP8 payload, when its descriptor carries one and a picture id (a
+/// picture is only left out whole, and the ids must close up over it).
+pub(crate) fn temporal(payload: &[u8]) -> Option<Temporal> {
+    let first = *payload.first()?;
+    if first & 0x80 == 0 {
+        return None;
+    }
+    let ext = *payload.get(1)?;
+    // I (picture id) and T (TID present) are both needed.
+    if ext & 0x80 == 0 || ext & 0x20 == 0 {
+        return None;
+    }
+    let long_picture_id = payload.get(2)? & 0x80 != 0;
+    let mut at = if long_picture_id { 4 } else { 3 };
+    if ext & 0x40 != 0 {
+        at += 1;
+    }
+    let byte = *payload.get(at)?;
+    Some(Temporal {
+        tid: byte >> 6,
+        sync: byte & 0x20 != 0,
+        long_picture_id,
+    })
 }
 
 /// The width and height written in a VP8 keyframe's header (RFC 6386 9.1), if this payload
@@ -115,6 +211,8 @@ pub(crate) struct Incoming {
     pub(crate) keyframe: bool,
     /// The parsed VP8 descriptor, when the payload is VP8 and well formed.
     pub(crate) vp8: Option<Vp8Descriptor>,
+    /// Its temporal layer, when the descriptor says.
+    pub(crate) temporal: Option<Temporal>,
 }
 
 /// Where one packet goes in a subscriber's stream.
@@ -123,6 +221,8 @@ pub(crate) struct Rewritten {
     pub(crate) seq: u64,
     pub(crate) timestamp: u32,
     pub(crate) vp8_patch: Option<Vp8Patch>,
+    /// The VP8 picture id the subscriber sees.
+    pub(crate) picture_id: Option<u16>,
 }
 
 /// One subscriber's view of one producer: which layer it gets, and how that layer's numbering
@@ -133,6 +233,11 @@ pub(crate) struct LayerSwitch {
     current: Option<u8>,
     /// The layer the allocation wants; reached at its next keyframe.
     pub(crate) target: u8,
+    /// The highest temporal layer the allocation wants (`None`: all of them). Lower is reached
+    /// at the next picture; higher at a picture that allows it (layer sync, or a keyframe).
+    pub(crate) temporal_target: Option<u8>,
+    /// The highest temporal layer being forwarded (`None`: all of them).
+    temporal: Option<u8>,
     /// The link cannot carry the current layer: stop sending it now rather than at the
     /// switch, so that the queue drains and the new layer's keyframe gets through.
     pub(crate) shed: bool,
@@ -142,6 +247,12 @@ pub(crate) struct LayerSwitch {
     ts_delta: u32,
     picture_id_delta: u16,
     tl0_delta: u8,
+    /// The newest sequence number and picture (extended) seen on the current layer.
+    newest_seq: Option<u64>,
+    newest_picture: Option<u64>,
+    /// Packets and pictures of the current layer left out (newest last), for late packets.
+    dropped_seqs: VecDeque<u64>,
+    dropped_pictures: VecDeque<u64>,
     /// The last values sent, to continue from at the next switch.
     last_seq: Option<u64>,
     last_ts: u32,
@@ -151,9 +262,19 @@ pub(crate) struct LayerSwitch {
     pub(crate) switches: u64,
 }
 
+/// `None` (every temporal layer) sorts above any layer.
+fn level(temporal: Option<u8>) -> u8 {
+    temporal.unwrap_or(u8::MAX)
+}
+
 impl LayerSwitch {
     pub(crate) fn current(&self) -> Option<u8> {
         self.current
+    }
+
+    /// The highest temporal layer being forwarded (`None`: all of them).
+    pub(crate) fn temporal(&self) -> Option<u8> {
+        self.temporal
     }
 
     /// Stops forwarding until the target layer's next keyframe, which continues the numbering
@@ -179,24 +300,99 @@ impl LayerSwitch {
         if p.seq < self.switched_at_seq {
             return None;
         }
-        let seq = p.seq.wrapping_add(self.seq_delta);
+        let newest = self.newest_seq.is_none_or(|n| p.seq > n);
+        if newest {
+            self.newest_seq = Some(p.seq);
+        }
+        let picture = p.temporal.and_then(|t| self.extend_picture(p, t));
+        if self.leaves_out(p, picture) {
+            if newest {
+                // The packets after it close up over it.
+                self.seq_delta = self.seq_delta.wrapping_sub(1);
+                remember(&mut self.dropped_seqs, p.seq);
+            }
+            return None;
+        }
+        // A late packet (a retransmission) is numbered as it would have been in order.
+        let seq_late = if newest {
+            0
+        } else {
+            dropped_since(&self.dropped_seqs, p.seq)?
+        };
+        let pictures_late = match picture {
+            Some(pic) if self.newest_picture.is_some_and(|n| pic < n) => {
+                dropped_since(&self.dropped_pictures, pic)?
+            }
+            _ => 0,
+        };
+        let seq = p.seq.wrapping_add(self.seq_delta).wrapping_add(seq_late);
         let timestamp = p.timestamp.wrapping_add(self.ts_delta);
         if self.last_seq.is_none_or(|last| seq > last) {
             self.last_seq = Some(seq);
             self.last_ts = timestamp;
             self.last_arrival = Some(p.arrival);
         }
-        let vp8_patch = p.vp8.and_then(|d| self.patch_vp8(&d));
+        let (vp8_patch, picture_id) = match p.vp8 {
+            Some(d) => self.patch_vp8(&d, pictures_late as u16, newest),
+            None => (None, None),
+        };
         Some(Rewritten {
             seq,
             timestamp,
             vp8_patch,
+            picture_id,
         })
+    }
+
+    /// The picture id of `p`, extended past its 7 or 15 bits from the newest seen.
+    fn extend_picture(&self, p: &Incoming, t: Temporal) -> Option<u64> {
+        let id = u64::from(p.vp8?.picture_id()?);
+        let modulus: u64 = if t.long_picture_id { 1 << 15 } else { 1 << 7 };
+        let Some(newest) = self.newest_picture else {
+            // Far from zero, so that a few steps back never go below it.
+            return Some(id + modulus * 1024);
+        };
+        let ahead = (id + modulus - newest % modulus) % modulus;
+        Some(if ahead < modulus / 2 {
+            newest + ahead
+        } else {
+            newest - (modulus - ahead)
+        })
+    }
+
+    /// Whether `p` belongs to a temporal layer above what is forwarded. The temporal layer
+    /// changes only at a new picture, so that a picture is sent whole or not at all.
+    fn leaves_out(&mut self, p: &Incoming, picture: Option<u64>) -> bool {
+        let (Some(t), Some(picture)) = (p.temporal, picture) else {
+            return false;
+        };
+        if self.newest_picture.is_some_and(|n| picture <= n) {
+            // A picture already decided (or older): its layer decides.
+            return t.tid > level(self.temporal);
+        }
+        self.newest_picture = Some(picture);
+        if p.keyframe || level(self.temporal_target) < level(self.temporal) {
+            self.temporal = self.temporal_target;
+        } else if t.tid > level(self.temporal) && t.tid <= level(self.temporal_target) && t.sync {
+            // Up: this picture needs only T0, which the subscriber has.
+            self.temporal = Some(t.tid).filter(|_| self.temporal_target.is_some());
+        }
+        if t.tid > level(self.temporal) {
+            self.picture_id_delta = self.picture_id_delta.wrapping_sub(1);
+            remember(&mut self.dropped_pictures, picture);
+            return true;
+        }
+        false
     }
 
     fn switch_to(&mut self, p: &Incoming) {
         self.switched_at_seq = p.seq;
         self.shed = false;
+        self.temporal = self.temporal_target;
+        self.newest_seq = None;
+        self.newest_picture = None;
+        self.dropped_seqs.clear();
+        self.dropped_pictures.clear();
         match self.last_seq {
             // The very first packet: the stream starts in SRTP rollover period zero.
             None => {
@@ -229,34 +425,61 @@ impl LayerSwitch {
         self.current = Some(p.layer);
     }
 
-    fn patch_vp8(&mut self, d: &Vp8Descriptor) -> Option<Vp8Patch> {
+    /// The descriptor bytes to rewrite: picture id and TL0PICIDX continued across switches,
+    /// the picture id closed up over left-out pictures (`late`: left out after this one).
+    fn patch_vp8(
+        &mut self,
+        d: &Vp8Descriptor,
+        late: u16,
+        newest: bool,
+    ) -> (Option<Vp8Patch>, Option<u16>) {
         let mut builder = d.patch();
         let mut changed = false;
+        let mut picture_id = None;
         if let Some(id) = d.picture_id() {
-            let mut out = id.wrapping_add(self.picture_id_delta) & 0x7fff;
+            let delta = self.picture_id_delta.wrapping_add(late);
+            let mut out = id.wrapping_add(delta) & 0x7fff;
             // Keep the width the publisher used: 15 bits, or 7.
             if d.patch().picture_id(out).build().is_err() {
                 out &= 0x7f;
             }
-            self.last_picture_id = Some(out);
-            if self.picture_id_delta != 0 {
+            if newest {
+                self.last_picture_id = Some(out);
+            }
+            picture_id = Some(out);
+            if delta != 0 {
                 builder = builder.picture_id(out);
                 changed = true;
             }
         }
         if let Some(tl0) = d.tl0_pic_idx() {
             let out = tl0.wrapping_add(self.tl0_delta);
-            self.last_tl0 = Some(out);
+            if newest {
+                self.last_tl0 = Some(out);
+            }
             if self.tl0_delta != 0 {
                 builder = builder.tl0_pic_idx(out);
                 changed = true;
             }
         }
-        if !changed {
-            return None;
-        }
-        builder.build().ok()
+        (changed.then(|| builder.build().ok()).flatten(), picture_id)
     }
+}
+
+/// Notes a left-out packet or picture, forgetting the oldest beyond [`DROP_MEMORY`].
+fn remember(dropped: &mut VecDeque<u64>, n: u64) {
+    if dropped.len() == DROP_MEMORY {
+        dropped.pop_front();
+    }
+    dropped.push_back(n);
+}
+
+/// How many were left out after `n`; `None` when that is no longer known.
+fn dropped_since(dropped: &VecDeque<u64>, n: u64) -> Option<u64> {
+    if dropped.len() == DROP_MEMORY && dropped.front().is_some_and(|oldest| *oldest > n) {
+        return None;
+    }
+    Some(dropped.iter().rev().take_while(|d| **d > n).count() as u64)
 }
 
 #[cfg(test)]
@@ -265,13 +488,26 @@ mod tests {
 
     /// A VP8 payload with a 15-bit picture id and TL0PICIDX, optionally a keyframe.
     fn vp8(picture_id: u16, tl0: u8, keyframe: bool, w: u16, h: u16) -> Vec<u8> {
+        vp8_in(picture_id, tl0, 0, false, keyframe, w, h)
+    }
+
+    /// The same on temporal layer `tid`, with or without layer sync.
+    fn vp8_in(
+        picture_id: u16,
+        tl0: u8,
+        tid: u8,
+        sync: bool,
+        keyframe: bool,
+        w: u16,
+        h: u16,
+    ) -> Vec<u8> {
         let mut p = vec![
             0x90,
             0xe0,
             0x80 | (picture_id >> 8) as u8,
             picture_id as u8,
             tl0,
-            0x00,
+            tid << 6 | if sync { 0x20 } else { 0 },
         ];
         if keyframe {
             p.extend_from_slice(&[0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a]);
@@ -292,7 +528,112 @@ mod tests {
             arrival: at,
             keyframe: vp8.is_some_and(|d| d.starts_keyframe(payload)),
             vp8,
+            temporal: temporal(payload),
         }
+    }
+
+    #[test]
+    fn the_temporal_layer_is_read_from_the_descriptor() {
+        let t = temporal(&vp8_in(300, 1, 2, true, false, 0, 0)).unwrap();
+        assert_eq!((t.tid, t.sync, t.long_picture_id), (2, true, true));
+        // 7-bit picture id, no TL0PICIDX: the TID byte comes right after the picture id.
+        let t = temporal(&[0x90, 0xa0, 0x05, 0x40, 0x00]).unwrap();
+        assert_eq!((t.tid, t.sync, t.long_picture_id), (1, false, false));
+        // No T bit, no picture id, or cut short: nothing to go by.
+        assert_eq!(temporal(&[0x90, 0xc0, 0x85, 0x01, 0x07, 0x00]), None);
+        assert_eq!(temporal(&[0x90, 0x20, 0x40, 0x00]), None);
+        assert_eq!(temporal(&[0x90, 0xe0, 0x80]), None);
+        assert_eq!(temporal(&[0x10]), None);
+    }
+
+    /// Three temporal layers in the order browsers send them: 0 2 1 2 0 2 1 2 ...
+    const PATTERN: [u8; 4] = [0, 2, 1, 2];
+
+    #[test]
+    fn upper_temporal_layers_are_left_out_and_the_numbering_closes_up() {
+        let t0 = Instant::now();
+        let mut s = LayerSwitch {
+            temporal_target: Some(0),
+            ..LayerSwitch::default()
+        };
+        let mut sent = Vec::new();
+        for i in 0..12u16 {
+            let tid = PATTERN[usize::from(i) % 4];
+            // Two packets per picture.
+            for part in 0..2u64 {
+                let payload = vp8_in(500 + i, (i / 4) as u8, tid, tid > 0, i == 0, 160, 90);
+                let seq = 1000 + u64::from(i) * 2 + part;
+                if let Some(out) =
+                    s.rewrite(&packet(0, seq, u32::from(i) * 3000, t0, &payload), true)
+                {
+                    sent.push((out.seq, out.picture_id.unwrap()));
+                }
+            }
+        }
+        // Pictures 0, 4 and 8 (T0) only, numbered without gaps.
+        assert_eq!(
+            sent,
+            vec![
+                (1000, 500),
+                (1001, 500),
+                (1002, 501),
+                (1003, 501),
+                (1004, 502),
+                (1005, 502)
+            ]
+        );
+        assert_eq!(s.temporal(), Some(0));
+    }
+
+    #[test]
+    fn a_higher_frame_rate_starts_at_a_picture_that_allows_it() {
+        let t0 = Instant::now();
+        let mut s = LayerSwitch {
+            temporal_target: Some(0),
+            ..LayerSwitch::default()
+        };
+        let mut seq = 0;
+        let mut send = |s: &mut LayerSwitch, pic: u16, tid: u8, sync: bool| {
+            seq += 1;
+            let payload = vp8_in(pic, 0, tid, sync, pic == 0, 160, 90);
+            s.rewrite(&packet(0, seq, u32::from(pic) * 3000, t0, &payload), true)
+                .map(|out| (out.seq, out.picture_id.unwrap()))
+        };
+        assert!(send(&mut s, 0, 0, false).is_some());
+        assert!(send(&mut s, 1, 2, true).is_none());
+        s.temporal_target = None;
+        // Not at a picture without layer sync...
+        assert!(send(&mut s, 2, 1, false).is_none());
+        assert_eq!(s.temporal(), Some(0));
+        // ...but at one with it; numbering continues from the last sent.
+        assert_eq!(send(&mut s, 3, 2, true), Some((2, 1)));
+        // Down again: at once, from the next picture.
+        s.temporal_target = Some(0);
+        assert!(send(&mut s, 4, 2, false).is_none());
+        assert_eq!(send(&mut s, 5, 0, false), Some((3, 2)));
+    }
+
+    #[test]
+    fn a_late_packet_is_numbered_as_it_would_have_been_in_order() {
+        let t0 = Instant::now();
+        let mut s = LayerSwitch {
+            temporal_target: Some(0),
+            ..LayerSwitch::default()
+        };
+        let p = |pic: u16, tid: u8, seq: u64| {
+            let payload = vp8_in(pic, 0, tid, false, pic == 10, 160, 90);
+            (payload, seq)
+        };
+        let send = |s: &mut LayerSwitch, (payload, seq): (Vec<u8>, u64)| {
+            s.rewrite(&packet(0, seq, 0, t0, &payload), true)
+                .map(|out| (out.seq, out.picture_id.unwrap()))
+        };
+        assert_eq!(send(&mut s, p(10, 0, 100)), Some((100, 10)));
+        // 101 (the second packet of picture 10) is lost on the way in; 102 is left out.
+        assert_eq!(send(&mut s, p(11, 2, 102)), None);
+        assert_eq!(send(&mut s, p(12, 0, 103)), Some((102, 11)));
+        // 101 comes again, as a retransmission: it fills the gap it left.
+        assert_eq!(send(&mut s, p(10, 0, 101)), Some((101, 10)));
     }
 
     #[test]
@@ -385,12 +726,34 @@ mod tests {
     fn rates_rise_fast_and_fall_slowly() {
         let t0 = Instant::now();
         let mut l = Layer::new(Rid::from("q"));
-        l.observe(t0, &[0; 1000], false);
+        l.observe(t0, &[0; 1000], false, None);
         l.update_rate(Duration::from_millis(100));
         assert_eq!(l.bitrate, 80_000);
+        assert_eq!(l.temporal_layers, 0);
         l.update_rate(Duration::from_millis(100));
         assert_eq!(l.bitrate, 60_000);
         assert!(l.is_active(t0 + Duration::from_millis(100)));
         assert!(!l.is_active(t0 + Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn temporal_layer_rates_are_measured_apart() {
+        let t0 = Instant::now();
+        let mut l = Layer::new(Rid::from("q"));
+        // Before anything is measured: the usual split.
+        assert_eq!(l.rate_up_to(0, 100_000), 50_000);
+        for (tid, bytes) in [(0, 600), (1, 200), (2, 200)] {
+            let t = Temporal {
+                tid,
+                sync: false,
+                long_picture_id: true,
+            };
+            l.observe(t0, &vec![0; bytes], false, Some(t));
+        }
+        l.update_rate(Duration::from_secs(1));
+        assert_eq!(l.temporal_layers, 3);
+        assert_eq!(l.rate_up_to(0, 100_000), 60_000);
+        assert_eq!(l.rate_up_to(1, 100_000), 80_000);
+        assert_eq!(l.rate_up_to(2, 100_000), 100_000);
     }
 }

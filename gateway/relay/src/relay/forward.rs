@@ -9,7 +9,7 @@ use tracing::debug;
 
 use super::{Relay, RelayEvent};
 use crate::router::ProducerId;
-use crate::simulcast::Incoming;
+use crate::simulcast::{self, Incoming};
 use crate::{PeerId, RouterId, TrackKind};
 
 impl Relay {
@@ -65,11 +65,12 @@ impl Relay {
             None
         };
         let keyframe = vp8.is_some_and(|d| d.starts_keyframe(&packet.payload));
+        let temporal = vp8.and_then(|_| simulcast::temporal(&packet.payload));
         let layer = if simulcast {
             let Some(i) = producer.layers.iter().position(|l| Some(l.rid) == rid) else {
                 return;
             };
-            producer.layers[i].observe(now, &packet.payload, keyframe);
+            producer.layers[i].observe(now, &packet.payload, keyframe, temporal);
             i as u8
         } else {
             0
@@ -81,6 +82,7 @@ impl Relay {
             arrival: packet.timestamp,
             keyframe,
             vp8,
+            temporal,
         };
         let ext = ExtensionValues {
             audio_level: packet.header.ext_vals.audio_level,
