@@ -1,7 +1,29 @@
 //! Which simulcast layer each camera gets toward one subscriber: what fits its bandwidth
 //! estimate, and no more than the tile it is shown in needs.
+//!
+//! A camera's choices form a ladder, cheapest first: the lowest layer at a quarter and at half
+//! its frame rate (its temporal layers, when it has them), then each layer in full. A patient
+//! on a weak link keeps a moving picture at a few frames a second rather than a frozen one.
 
 use std::time::{Duration, Instant};
+
+/// What a subscriber gets of one camera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Choice {
+    /// The simulcast layer.
+    pub(crate) layer: u8,
+    /// The highest temporal layer of it; `None` for all of them (the full frame rate).
+    pub(crate) temporal: Option<u8>,
+}
+
+impl Choice {
+    pub(crate) fn full(layer: u8) -> Choice {
+        Choice {
+            layer,
+            temporal: None,
+        }
+    }
+}
 
 /// One camera a subscriber receives, as the allocation sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,10 +32,13 @@ pub(crate) struct Track {
     pub(crate) layers: Vec<Option<u64>>,
     /// Picture height of each layer from its keyframes (0 unknown).
     pub(crate) heights: Vec<u16>,
+    /// The lowest sent layer at reduced frame rates: the bitrate of its temporal layers 0 to
+    /// i together, for each but the top one. Empty when it has no temporal layers.
+    pub(crate) reduced: Vec<u64>,
     /// The tile's height in device pixels, when the page said; `None` means as good as fits.
     pub(crate) tile_height: Option<u32>,
-    /// The layer it gets now, for hysteresis.
-    pub(crate) current: Option<u8>,
+    /// What it gets now, for hysteresis.
+    pub(crate) current: Option<Choice>,
 }
 
 /// A layer smaller than the tile by this factor still looks right (the browser scales up).
@@ -22,6 +47,34 @@ const TILE_SLACK: f64 = 0.8;
 /// Upgrading needs this much headroom over the layer's rate, so that a rate near the estimate
 /// does not flap between layers.
 const UPGRADE_HEADROOM: f64 = 1.2;
+
+impl Track {
+    /// The choices for this camera with their rates, cheapest first.
+    fn ladder(&self) -> Vec<(Choice, u64)> {
+        let mut ladder = Vec::new();
+        for (i, rate) in self.layers.iter().enumerate() {
+            let Some(rate) = *rate else {
+                continue;
+            };
+            if ladder.is_empty() {
+                for (tid, reduced) in self.reduced.iter().enumerate() {
+                    let choice = Choice {
+                        layer: i as u8,
+                        temporal: Some(tid as u8),
+                    };
+                    ladder.push((choice, *reduced));
+                }
+            }
+            ladder.push((Choice::full(i as u8), rate));
+        }
+        ladder
+    }
+
+    /// Where `choice` is on the ladder.
+    fn step(ladder: &[(Choice, u64)], choice: Option<Choice>) -> Option<usize> {
+        ladder.iter().position(|(c, _)| Some(*c) == choice)
+    }
+}
 
 /// The highest layer worth sending to a tile of this height.
 pub(crate) fn tile_cap(t: &Track) -> Option<u8> {
@@ -42,34 +95,48 @@ pub(crate) fn tile_cap(t: &Track) -> Option<u8> {
     )
 }
 
-/// Chooses a layer per track for `budget` bits per second. Every track with a layer gets at
-/// least its lowest one, even over budget: a small picture is better than a frozen one. Then
-/// tracks are raised one step at a time, in order, while the budget allows.
-pub(crate) fn allocate(budget: u64, tracks: &[Track]) -> Vec<Option<u8>> {
-    let caps: Vec<Option<u8>> = tracks.iter().map(tile_cap).collect();
-    let mut chosen: Vec<Option<u8>> = tracks
+/// The highest step worth taking: the tile's layer in full.
+fn cap_step(t: &Track, ladder: &[(Choice, u64)]) -> Option<usize> {
+    Track::step(ladder, tile_cap(t).map(Choice::full))
+}
+
+/// Chooses what each track gets for `budget` bits per second. Every track with a layer gets at
+/// least the bottom of its ladder, even over budget: a slow picture is better than a frozen
+/// one. Then tracks are raised one step at a time, in order, while the budget allows.
+pub(crate) fn allocate(budget: u64, tracks: &[Track]) -> Vec<Option<Choice>> {
+    let ladders: Vec<Vec<(Choice, u64)>> = tracks.iter().map(Track::ladder).collect();
+    let caps: Vec<Option<usize>> = tracks
         .iter()
-        .map(|t| t.layers.iter().position(Option::is_some).map(|i| i as u8))
+        .zip(&ladders)
+        .map(|(t, l)| cap_step(t, l))
         .collect();
-    let mut spent: u64 = tracks
+    let current: Vec<Option<usize>> = tracks
+        .iter()
+        .zip(&ladders)
+        .map(|(t, l)| Track::step(l, t.current))
+        .collect();
+    let mut chosen: Vec<Option<usize>> = ladders
+        .iter()
+        .map(|l| (!l.is_empty()).then_some(0))
+        .collect();
+    let mut spent: u64 = ladders
         .iter()
         .zip(&chosen)
-        .map(|(t, c)| c.and_then(|i| t.layers[i as usize]).unwrap_or(0))
+        .map(|(l, c)| c.map_or(0, |i| l[i].1))
         .sum();
     loop {
         let mut raised = false;
-        for (i, t) in tracks.iter().enumerate() {
+        for (i, ladder) in ladders.iter().enumerate() {
             let (Some(now), Some(cap)) = (chosen[i], caps[i]) else {
                 continue;
             };
-            let Some(next) = (now + 1..=cap).find(|l| t.layers[*l as usize].is_some()) else {
+            if now >= cap {
                 continue;
-            };
-            let now_rate = t.layers[now as usize].unwrap_or(0);
-            let next_rate = t.layers[next as usize].unwrap_or(0);
-            let extra = next_rate.saturating_sub(now_rate);
-            // Holding a layer it already has needs only the rate; reaching for one needs room.
-            let headroom = if t.current.is_some_and(|c| c >= next) {
+            }
+            let next = now + 1;
+            let extra = ladder[next].1.saturating_sub(ladder[now].1);
+            // Holding a step it already has needs only the rate; reaching for one needs room.
+            let headroom = if current[i].is_some_and(|c| c >= next) {
                 1.0
             } else {
                 UPGRADE_HEADROOM
@@ -81,9 +148,25 @@ pub(crate) fn allocate(budget: u64, tracks: &[Track]) -> Vec<Option<u8>> {
             }
         }
         if !raised {
-            return chosen;
+            return chosen
+                .iter()
+                .zip(&ladders)
+                .map(|(c, l)| c.map(|i| l[i].0))
+                .collect();
         }
     }
+}
+
+/// What `chosen` costs on these tracks.
+pub(crate) fn cost(tracks: &[Track], chosen: &[Option<Choice>]) -> u64 {
+    tracks
+        .iter()
+        .zip(chosen)
+        .filter_map(|(t, c)| {
+            let ladder = t.ladder();
+            Track::step(&ladder, *c).map(|i| ladder[i].1)
+        })
+        .sum()
 }
 
 /// The first pause before stepping up again after a step down for bandwidth.
@@ -92,12 +175,13 @@ const FIRST_HOLD: Duration = Duration::from_secs(2);
 const LONGEST_HOLD: Duration = Duration::from_secs(16);
 /// A step down this long after the last one starts the pauses from the first again.
 const CALM: Duration = Duration::from_secs(30);
-/// Steps up come at most this often: the estimate must hold before the next.
+/// Steps up to a larger layer come at most this often: the estimate must hold before the next.
 const STEP_UP_INTERVAL: Duration = Duration::from_millis(1500);
 
 /// Keeps a subscriber on a squeezed link from flapping between layers: after a step down for
 /// bandwidth there is no step up for a while, and the while doubles each time that happens
-/// again soon. Steps up are one layer at a time, at most one per `STEP_UP_INTERVAL`.
+/// again soon. A step up reaches at most one larger layer, at most one per
+/// `STEP_UP_INTERVAL`; frame rate steps on the lowest layer need no keyframe and come at once.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UpgradeHold {
     until: Option<Instant>,
@@ -108,29 +192,40 @@ pub(crate) struct UpgradeHold {
 
 impl UpgradeHold {
     /// Adjusts `chosen` (from [`allocate`]) against what each track gets now.
-    pub(crate) fn apply(&mut self, now: Instant, tracks: &[Track], chosen: &mut [Option<u8>]) {
-        let held = self.until.is_some_and(|t| now < t)
-            || self
-                .last_up
-                .is_some_and(|t| now.saturating_duration_since(t) < STEP_UP_INTERVAL);
+    pub(crate) fn apply(&mut self, now: Instant, tracks: &[Track], chosen: &mut [Option<Choice>]) {
+        let held_down = self.until.is_some_and(|t| now < t);
+        let spaced = self
+            .last_up
+            .is_some_and(|t| now.saturating_duration_since(t) < STEP_UP_INTERVAL);
         let mut stepped_down = false;
         let mut stepped_up = false;
         for (t, choice) in tracks.iter().zip(chosen.iter_mut()) {
-            let (Some(current), Some(wanted)) = (t.current, *choice) else {
+            let ladder = t.ladder();
+            let (Some(current), Some(wanted)) = (
+                Track::step(&ladder, t.current),
+                Track::step(&ladder, *choice),
+            ) else {
                 continue;
             };
-            let current_active = t.layers.get(current as usize).is_some_and(Option::is_some);
-            if wanted < current && current_active && tile_cap(t).is_some_and(|c| c >= current) {
+            if wanted < current && cap_step(t, &ladder).is_some_and(|c| c >= current) {
                 stepped_down = true;
-            } else if wanted > current && current_active {
-                *choice = Some(if held {
-                    current
-                } else {
-                    stepped_up = true;
-                    (current + 1..=wanted)
-                        .find(|l| t.layers[*l as usize].is_some())
-                        .unwrap_or(wanted)
-                });
+            } else if wanted > current {
+                let mut to = current;
+                if !held_down {
+                    // Frame rate steps freely; one larger layer, if not too soon after the last.
+                    while to < wanted {
+                        let larger = ladder[to + 1].0.layer > ladder[current].0.layer;
+                        if larger && spaced {
+                            break;
+                        }
+                        to += 1;
+                        if larger {
+                            stepped_up = true;
+                            break;
+                        }
+                    }
+                }
+                *choice = Some(ladder[to].0);
             }
         }
         if stepped_up {
@@ -164,10 +259,22 @@ pub(crate) fn desired(tracks: &[Track]) -> u64 {
 mod tests {
     use super::*;
 
+    fn f(layer: u8) -> Option<Choice> {
+        Some(Choice::full(layer))
+    }
+
+    fn slow(tid: u8) -> Option<Choice> {
+        Some(Choice {
+            layer: 0,
+            temporal: Some(tid),
+        })
+    }
+
     fn camera(tile: Option<u32>) -> Track {
         Track {
             layers: vec![Some(100_000), Some(300_000), Some(900_000)],
             heights: vec![90, 180, 360],
+            reduced: Vec::new(),
             tile_height: tile,
             current: None,
         }
@@ -175,24 +282,24 @@ mod tests {
 
     #[test]
     fn a_wide_link_gets_the_top_layer_and_a_narrow_one_the_lowest() {
-        assert_eq!(allocate(5_000_000, &[camera(None)]), vec![Some(2)]);
-        assert_eq!(allocate(200_000, &[camera(None)]), vec![Some(0)]);
-        assert_eq!(allocate(500_000, &[camera(None)]), vec![Some(1)]);
+        assert_eq!(allocate(5_000_000, &[camera(None)]), vec![f(2)]);
+        assert_eq!(allocate(200_000, &[camera(None)]), vec![f(0)]);
+        assert_eq!(allocate(500_000, &[camera(None)]), vec![f(1)]);
     }
 
     #[test]
     fn the_lowest_layer_is_kept_even_over_budget() {
         assert_eq!(
             allocate(10_000, &[camera(None), camera(None)]),
-            vec![Some(0), Some(0)]
+            vec![f(0), f(0)]
         );
     }
 
     #[test]
     fn a_small_tile_never_gets_more_than_it_shows() {
-        assert_eq!(allocate(10_000_000, &[camera(Some(80))]), vec![Some(0)]);
-        assert_eq!(allocate(10_000_000, &[camera(Some(300))]), vec![Some(2)]);
-        assert_eq!(allocate(10_000_000, &[camera(Some(150))]), vec![Some(1)]);
+        assert_eq!(allocate(10_000_000, &[camera(Some(80))]), vec![f(0)]);
+        assert_eq!(allocate(10_000_000, &[camera(Some(300))]), vec![f(2)]);
+        assert_eq!(allocate(10_000_000, &[camera(Some(150))]), vec![f(1)]);
     }
 
     #[test]
@@ -200,7 +307,7 @@ mod tests {
         // 1.0 Mbit/s: both get the middle layer before either gets the top.
         assert_eq!(
             allocate(1_000_000, &[camera(None), camera(None)]),
-            vec![Some(1), Some(1)]
+            vec![f(1), f(1)]
         );
     }
 
@@ -208,18 +315,18 @@ mod tests {
     fn a_layer_the_publisher_stopped_is_skipped() {
         let mut t = camera(None);
         t.layers[2] = None;
-        assert_eq!(allocate(10_000_000, &[t.clone()]), vec![Some(1)]);
+        assert_eq!(allocate(10_000_000, &[t.clone()]), vec![f(1)]);
         t.layers = vec![None, None, Some(900_000)];
-        assert_eq!(allocate(1000, &[t]), vec![Some(2)]);
+        assert_eq!(allocate(1000, &[t]), vec![f(2)]);
     }
 
     #[test]
     fn holding_a_layer_needs_less_than_reaching_it() {
         // 330 kbit/s covers the middle layer, not with the headroom an upgrade needs.
-        assert_eq!(allocate(330_000, &[camera(None)]), vec![Some(0)]);
+        assert_eq!(allocate(330_000, &[camera(None)]), vec![f(0)]);
         let mut held = camera(None);
-        held.current = Some(1);
-        assert_eq!(allocate(330_000, &[held]), vec![Some(1)]);
+        held.current = f(1);
+        assert_eq!(allocate(330_000, &[held]), vec![f(1)]);
     }
 
     #[test]
@@ -227,40 +334,40 @@ mod tests {
         let t0 = Instant::now();
         let mut hold = UpgradeHold::default();
         let mut top = camera(None);
-        top.current = Some(2);
+        top.current = f(2);
         // The link shrinks: down to the lowest layer, at once.
-        let mut chosen = vec![Some(0)];
+        let mut chosen = vec![f(0)];
         hold.apply(t0, &[top.clone()], &mut chosen);
-        assert_eq!(chosen, vec![Some(0)]);
+        assert_eq!(chosen, vec![f(0)]);
         // It grows again within the hold: no step up yet.
         let mut low = camera(None);
-        low.current = Some(0);
-        let mut chosen = vec![Some(2)];
+        low.current = f(0);
+        let mut chosen = vec![f(2)];
         hold.apply(t0 + Duration::from_secs(1), &[low.clone()], &mut chosen);
-        assert_eq!(chosen, vec![Some(0)]);
+        assert_eq!(chosen, vec![f(0)]);
         // After it, one layer at a time.
-        let mut chosen = vec![Some(2)];
+        let mut chosen = vec![f(2)];
         hold.apply(t0 + Duration::from_secs(3), &[low.clone()], &mut chosen);
-        assert_eq!(chosen, vec![Some(1)]);
+        assert_eq!(chosen, vec![f(1)]);
         // And the next step up waits until that one has held a while.
         let mut mid = camera(None);
-        mid.current = Some(1);
-        let mut chosen = vec![Some(2)];
+        mid.current = f(1);
+        let mut chosen = vec![f(2)];
         hold.apply(
             t0 + Duration::from_millis(3500),
             &[mid.clone()],
             &mut chosen,
         );
-        assert_eq!(chosen, vec![Some(1)]);
+        assert_eq!(chosen, vec![f(1)]);
         // A second step down soon after holds twice as long.
-        let mut chosen = vec![Some(0)];
+        let mut chosen = vec![f(0)];
         hold.apply(t0 + Duration::from_secs(4), &[mid], &mut chosen);
-        let mut chosen = vec![Some(1)];
+        let mut chosen = vec![f(1)];
         hold.apply(t0 + Duration::from_secs(7), &[low.clone()], &mut chosen);
-        assert_eq!(chosen, vec![Some(0)], "held 4 s this time");
-        let mut chosen = vec![Some(1)];
+        assert_eq!(chosen, vec![f(0)], "held 4 s this time");
+        let mut chosen = vec![f(1)];
         hold.apply(t0 + Duration::from_secs(9), &[low], &mut chosen);
-        assert_eq!(chosen, vec![Some(1)]);
+        assert_eq!(chosen, vec![f(1)]);
     }
 
     #[test]
@@ -268,18 +375,62 @@ mod tests {
         let t0 = Instant::now();
         let mut hold = UpgradeHold::default();
         let mut shrunk = camera(Some(80));
-        shrunk.current = Some(2);
-        let mut chosen = vec![Some(0)];
+        shrunk.current = f(2);
+        let mut chosen = vec![f(0)];
         hold.apply(t0, &[shrunk], &mut chosen);
         let mut grown = camera(None);
-        grown.current = Some(0);
-        let mut chosen = vec![Some(2)];
+        grown.current = f(0);
+        let mut chosen = vec![f(2)];
         hold.apply(t0 + Duration::from_millis(500), &[grown], &mut chosen);
-        assert_eq!(chosen, vec![Some(1)], "one step, not held");
+        assert_eq!(chosen, vec![f(1)], "one step, not held");
     }
 
     #[test]
     fn desired_is_the_capped_layers_sum() {
         assert_eq!(desired(&[camera(None), camera(Some(80))]), 1_000_000);
+    }
+
+    /// A camera whose layers are in three temporal layers: its lowest at 50 and 75 kbit/s.
+    fn layered(tile: Option<u32>) -> Track {
+        Track {
+            reduced: vec![50_000, 75_000],
+            ..camera(tile)
+        }
+    }
+
+    #[test]
+    fn a_link_too_narrow_for_the_lowest_layer_gets_it_at_a_lower_frame_rate() {
+        assert_eq!(allocate(10_000, &[layered(None)]), vec![slow(0)]);
+        assert_eq!(allocate(95_000, &[layered(None)]), vec![slow(1)]);
+        assert_eq!(allocate(125_000, &[layered(None)]), vec![f(0)]);
+        assert_eq!(allocate(5_000_000, &[layered(None)]), vec![f(2)]);
+        // Two cameras share it: both at a quarter rate before either gets half.
+        assert_eq!(
+            allocate(155_000, &[layered(None), layered(None)]),
+            vec![slow(1), slow(0)]
+        );
+        assert_eq!(cost(&[layered(None)], &[slow(1)]), 75_000);
+    }
+
+    #[test]
+    fn frame_rate_comes_back_at_once_and_a_larger_layer_one_at_a_time() {
+        let t0 = Instant::now();
+        let mut hold = UpgradeHold::default();
+        let mut t = layered(None);
+        t.current = slow(0);
+        let mut chosen = vec![f(2)];
+        hold.apply(t0, &[t.clone()], &mut chosen);
+        assert_eq!(chosen, vec![f(1)], "full rate, and one larger layer");
+        t.current = f(1);
+        let mut chosen = vec![f(2)];
+        hold.apply(t0 + Duration::from_millis(500), &[t.clone()], &mut chosen);
+        assert_eq!(chosen, vec![f(1)], "the next larger one waits");
+        // Down to a quarter of the frame rate for bandwidth: that holds later steps up too.
+        let mut chosen = vec![slow(0)];
+        hold.apply(t0 + Duration::from_secs(2), &[t.clone()], &mut chosen);
+        t.current = slow(0);
+        let mut chosen = vec![f(0)];
+        hold.apply(t0 + Duration::from_secs(3), &[t], &mut chosen);
+        assert_eq!(chosen, vec![slow(0)]);
     }
 }

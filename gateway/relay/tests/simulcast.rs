@@ -174,3 +174,39 @@ fn a_hidden_tile_resumes_at_a_keyframe_where_it_left_off() {
         .unwrap()
         .starts_keyframe(&resumed.payload));
 }
+
+#[test]
+fn a_link_too_narrow_for_the_lowest_layer_gets_it_at_a_lower_frame_rate() {
+    // The viewer's estimate starts at 100 kbit/s; two voices take 80 of it: the lowest layer
+    // (about 50 kbit/s) fits only at a quarter of its frame rate.
+    let mut w = World::with_config(RelayConfig {
+        initial_bitrate: Some(100_000),
+        ..RelayConfig::default()
+    });
+    let publisher = w.join_simulcast(1);
+    let viewer = w.join(1);
+    let _other = w.join(1);
+    w.settle();
+    publish(&mut w, publisher, 60);
+
+    let got = w.layers_received(viewer, publisher);
+    let seen: Vec<(u8, u8)> = got.iter().map(|(l, r)| (*l, r.payload[5] >> 6)).collect();
+    // Until the first measurement (half a second) the layer's temporal layers are unknown.
+    let tail = &seen[seen.len().saturating_sub(12)..];
+    assert!(got.len() >= 20, "video still flows: {seen:?}");
+    assert!(
+        tail.iter().all(|(layer, tid)| *layer == 0 && *tid == 0),
+        "then only the lowest layer's T0 pictures: {seen:?}"
+    );
+    // One unbroken stream for the browser: nothing missing to ask for, no picture id skipped.
+    for pair in got.windows(2) {
+        let (a, b) = (pair[0].1, pair[1].1);
+        assert_eq!(b.seq, a.seq.wrapping_add(1), "sequence closes up");
+        let id = |p: &[u8]| Vp8Descriptor::parse(p).unwrap().picture_id().unwrap();
+        assert_eq!(
+            id(&b.payload),
+            (id(&a.payload) + 1) & 0x7fff,
+            "picture ids close up"
+        );
+    }
+}

@@ -7,7 +7,8 @@ use str0m::bwe::Bitrate;
 use tracing::debug;
 
 use super::{Relay, ALLOCATION_INTERVAL};
-use crate::allocation::{self, Track};
+use crate::allocation::{self, Choice, Track};
+use crate::simulcast::Layer;
 use crate::{PeerId, TrackKind};
 
 /// What one Opus stream is reckoned to take from a subscriber's downlink.
@@ -93,19 +94,40 @@ impl Relay {
             if !p.is_simulcast() || peer.hidden.contains(&p.peer) {
                 continue;
             }
+            let rate = |l: &Layer| l.bitrate.max(MIN_LAYER_RATE);
+            // The lowest sent layer at a quarter and half of its frame rate (three temporal
+            // layers), when it has temporal layers.
+            let lowest = p.layers.iter().find(|l| l.is_active(now));
+            let reduced = lowest
+                .map(|l| {
+                    (0..l.temporal_layers.saturating_sub(1))
+                        .map(|tid| l.rate_up_to(tid, rate(l)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let current = c.switch.current().map(|layer| Choice {
+                layer,
+                // Everything the publisher sends is the full frame rate.
+                temporal: c.switch.temporal().filter(|t| {
+                    p.layers
+                        .get(usize::from(layer))
+                        .is_some_and(|l| t + 1 < l.temporal_layers)
+                }),
+            });
             tracks.push(Track {
                 layers: p
                     .layers
                     .iter()
-                    .map(|l| l.is_active(now).then_some(l.bitrate.max(MIN_LAYER_RATE)))
+                    .map(|l| l.is_active(now).then_some(rate(l)))
                     .collect(),
                 heights: p.layers.iter().map(|l| l.height).collect(),
+                reduced,
                 tile_height: peer
                     .tiles
                     .iter()
                     .find(|(who, _)| *who == p.peer)
                     .map(|(_, h)| *h),
-                current: c.switch.current(),
+                current,
             });
             cameras.push(p.id);
         }
@@ -117,22 +139,17 @@ impl Relay {
         });
         let mut chosen = allocation::allocate(budget, &tracks);
         peer.hold.apply(now, &tracks, &mut chosen);
-        let spent: u64 = audio
-            + chosen
-                .iter()
-                .zip(&tracks)
-                .filter_map(|(c, t)| c.and_then(|i| t.layers[i as usize]))
-                .sum::<u64>();
+        let spent = audio + allocation::cost(&tracks, &chosen);
         let desired = audio + allocation::desired(&tracks);
         let mut keyframes = Vec::new();
-        for ((producer, layer), track) in cameras.iter().zip(&chosen).zip(&tracks) {
+        for ((producer, choice), track) in cameras.iter().zip(&chosen).zip(&tracks) {
             // No layer is active yet: keep the target until the publisher's first packets.
-            let Some(layer) = *layer else {
+            let Some(Choice { layer, temporal }) = *choice else {
                 continue;
             };
             // Down for bandwidth (the tile would take more): the current layer is shed now.
             let shed = track.current.is_some_and(|c| {
-                layer < c && allocation::tile_cap(track).is_some_and(|cap| cap >= c)
+                layer < c.layer && allocation::tile_cap(track).is_some_and(|cap| cap >= c.layer)
             });
             let Some(c) = router
                 .producer_mut(*producer)
@@ -140,10 +157,11 @@ impl Relay {
             else {
                 continue;
             };
-            if c.switch.target != layer {
-                debug!(subscriber = %id, ?producer, layer, budget, "layer chosen");
+            if c.switch.target != layer || c.switch.temporal_target != temporal {
+                debug!(subscriber = %id, ?producer, layer, ?temporal, budget, "layer chosen");
             }
             c.switch.target = layer;
+            c.switch.temporal_target = temporal;
             c.switch.shed = shed;
             if c.switch.current() != Some(layer) {
                 keyframes.push((*producer, layer));

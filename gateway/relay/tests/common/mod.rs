@@ -34,6 +34,8 @@ pub struct Received {
 /// The simulcast encodings a test publisher sends, lowest first, and their picture heights.
 pub const RIDS: [&str; 3] = ["q", "h", "f"];
 pub const LAYER_HEIGHTS: [u16; 3] = [90, 180, 360];
+/// Temporal layers of consecutive pictures, as VP8 encoders with three of them send them.
+pub const TEMPORAL_PATTERN: [u8; 4] = [0, 2, 1, 2];
 /// The second-to-last payload byte of a simulcast packet: `LAYER_TAG + layer`.
 pub const LAYER_TAG: u8 = 10;
 
@@ -63,6 +65,7 @@ pub struct Client {
     /// Per simulcast layer: sequence number, picture id and TL0PICIDX last sent.
     layer_seq: [u64; 3],
     layer_picture_id: [u16; 3],
+    layer_tl0: [u8; 3],
 }
 
 pub struct World {
@@ -179,6 +182,7 @@ impl World {
             seq: [0, 0],
             layer_seq: [0; 3],
             layer_picture_id: [100, 5000, 20000],
+            layer_tl0: [0, 50, 100],
         });
         self.pump();
         idx
@@ -300,8 +304,9 @@ impl World {
     }
 
     /// Client `idx` sends one frame (one packet) on a simulcast layer: a VP8 payload with a
-    /// 15-bit picture id and TL0PICIDX, a keyframe header with the layer's size when asked,
-    /// and `[idx, LAYER_TAG + layer, counter]` at the end.
+    /// 15-bit picture id, TL0PICIDX and temporal layer (three of them, in the order browsers
+    /// use: `TEMPORAL_PATTERN`), a keyframe header with the layer's size when asked, and
+    /// `[idx, LAYER_TAG + layer, counter]` at the end.
     pub fn send_layer(&mut self, idx: usize, layer: usize, keyframe: bool, size: usize) {
         let now = self.now;
         let c = &mut self.clients[idx];
@@ -310,13 +315,20 @@ impl World {
         c.layer_picture_id[layer] = (c.layer_picture_id[layer] + 1) & 0x7fff;
         let seq = c.layer_seq[layer];
         let pid = c.layer_picture_id[layer];
+        let step = (seq % 4) as usize;
+        let tid = if keyframe { 0 } else { TEMPORAL_PATTERN[step] };
+        if tid == 0 {
+            c.layer_tl0[layer] = c.layer_tl0[layer].wrapping_add(1);
+        }
+        // The first T2 and T1 pictures after a T0 depend on it alone (layer sync).
+        let sync = tid > 0 && step < 3;
         let mut payload = vec![
             0x90,
             0xe0,
             0x80 | (pid >> 8) as u8,
             pid as u8,
-            (seq as u8).wrapping_add(layer as u8 * 50),
-            0x00,
+            c.layer_tl0[layer],
+            tid << 6 | if sync { 0x20 } else { 0 },
         ];
         if keyframe {
             payload.extend_from_slice(&[0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a]);
