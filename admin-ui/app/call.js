@@ -7,10 +7,12 @@ const MAX_RETRIES = 10;
 
 /// The camera's simulcast layers, lowest first: a quarter, half and full size (from 960×540:
 /// 240×135, 480×270, 960×540). A browser whose camera gives less sends fewer.
+/// Each in three temporal layers (L1T3): a viewer on a weak link can get the smallest at a
+/// quarter or half of the frame rate.
 const CAMERA_LAYERS = [
-  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 450_000 },
-  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 450_000, scalabilityMode: 'L1T3' },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_200_000, scalabilityMode: 'L1T3' },
 ];
 
 /// `?ice=tcp` keeps only the gateway's TCP candidates: how support checks the ICE-TCP path a
@@ -296,7 +298,14 @@ export class Call extends EventTarget {
       // The camera goes out in three sizes (simulcast); the relay sends each viewer the one
       // that fits its link and the tile it shows. Lowest first: the relay relies on the order.
       const sendEncodings = track.kind === 'video' ? CAMERA_LAYERS.map((l) => ({ ...l })) : undefined;
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream], sendEncodings });
+      try {
+        pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream], sendEncodings });
+      } catch (e) {
+        // A browser that knows no scalability modes still sends the three sizes.
+        if (!sendEncodings) throw e;
+        const plain = sendEncodings.map(({ scalabilityMode, ...l }) => l);
+        pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream], sendEncodings: plain });
+      }
     }
     // R11: a third m-line, reserved for a shared window or tab. It carries nothing until the
     // server grants a share, and the server forwards nothing from it otherwise.
