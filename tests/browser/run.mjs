@@ -280,10 +280,11 @@ async function main() {
   const layersSent = await people[0].page.evaluate(async () => {
     const report = await window.sluss.pc.getStats();
     const out = [];
-    report.forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid && r.framesEncoded > 0) out.push(`${r.rid} ${r.frameWidth}x${r.frameHeight}`); });
+    report.forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid && r.framesEncoded > 0) out.push(`${r.rid} ${r.frameWidth}x${r.frameHeight} ${r.scalabilityMode}`); });
     return out.sort();
   });
   check('A sends its camera in three simulcast layers', layersSent.length === 3, layersSent.join(', '));
+  check('each in three temporal layers (a weak link can get fewer frames)', layersSent.length === 3 && layersSent.every((l) => l.endsWith(' L1T3')), layersSent.join(', '));
   const heightAt = (page, id) => page.evaluate((pid) => document.querySelector(`[data-participant-id="${pid}"] video`)?.videoHeight ?? 0, id);
   const [bId, aId] = [people[1].id, people[0].id];
   await cPage.click('#layout');
