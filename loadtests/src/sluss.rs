@@ -61,8 +61,16 @@ impl Sluss {
         let stderr = child.stderr.take().expect("piped stderr");
         let last_words = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let words = last_words.clone();
+        // `SLUSS_LOADTEST_LOG=file` keeps everything it logs (raise the level with
+        // `SLUSS_LOG__LEVEL`), to see what the relay decided during a run.
+        let mut keep = std::env::var_os("SLUSS_LOADTEST_LOG")
+            .and_then(|path| std::fs::File::create(path).ok());
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(file) = keep.as_mut() {
+                    use std::io::Write;
+                    let _ = writeln!(file, "{line}");
+                }
                 if let Ok(mut w) = words.lock() {
                     if w.len() >= 5 {
                         w.remove(0);

@@ -1,6 +1,8 @@
-//! What a synthetic camera sends: VP8-shaped payloads in up to three simulcast layers, with the
-//! fields an SFU reads (payload descriptor with a 15-bit picture id, a keyframe header with the
-//! picture size every few seconds and whenever one is asked for), the send time and the sender.
+//! What a synthetic camera sends: VP8-shaped payloads in up to three simulcast layers, each in
+//! three temporal layers as browsers send them, with the fields an SFU reads (payload
+//! descriptor with a 15-bit picture id, TL0PICIDX, temporal layer and layer sync; a keyframe
+//! header with the picture size every few seconds and whenever one is asked for), the send
+//! time and the sender.
 
 use std::time::Instant;
 
@@ -13,11 +15,15 @@ const HEIGHTS: [u16; 3] = [135, 270, 540];
 /// A keyframe on every layer this often, besides those asked for.
 const KEYFRAME_EVERY: u64 = 90;
 
-/// Where the send time, the sender and the layer sit in every payload.
-pub(crate) const TIME_AT: usize = 14;
-const SENDER_AT: usize = 22;
-pub(crate) const LAYER_AT: usize = 26;
-const HEADER: usize = 27;
+/// Temporal layers of consecutive frames (L1T3).
+const TEMPORAL_PATTERN: [u8; 4] = [0, 2, 1, 2];
+
+/// Where the send time, the sender and the layer sit in every payload (after the descriptor
+/// and a keyframe's header).
+pub(crate) const TIME_AT: usize = 16;
+const SENDER_AT: usize = 24;
+pub(crate) const LAYER_AT: usize = 28;
+const HEADER: usize = 29;
 
 /// The simulcast description for a video m-line with `layers` layers (none for one). Sluss's
 /// web client lists them lowest first; Janus's own client (and Janus) highest first.
@@ -42,6 +48,7 @@ pub(crate) struct Camera {
     simulcast: bool,
     seq: [u64; 3],
     picture_id: [u16; 3],
+    tl0: [u8; 3],
     keyframe_due: [bool; 3],
     frames: u64,
 }
@@ -54,6 +61,7 @@ impl Camera {
             simulcast: layers > 1,
             seq: [0; 3],
             picture_id: [10, 2000, 9000],
+            tl0: [0, 80, 160],
             keyframe_due: [true; 3],
             frames: 0,
         }
@@ -95,16 +103,30 @@ impl Camera {
         self.picture_id[layer] = (self.picture_id[layer] + 1) & 0x7fff;
         let keyframe = std::mem::take(&mut self.keyframe_due[layer]);
         let pid = self.picture_id[layer];
+        let step = (self.frames % 4) as usize;
+        let tid = if keyframe { 0 } else { TEMPORAL_PATTERN[step] };
+        if tid == 0 {
+            self.tl0[layer] = self.tl0[layer].wrapping_add(1);
+        }
+        // The first T2 and T1 frames after a T0 depend on it alone (layer sync).
+        let sync = if tid > 0 && step < 3 { 0x20 } else { 0 };
         let mut p = vec![0u8; size.max(HEADER + 4)];
-        // Descriptor: X, S, partition 0; I; a 15-bit picture id.
-        p[..4].copy_from_slice(&[0x90, 0x80, 0x80 | (pid >> 8) as u8, pid as u8]);
+        // Descriptor: X, S, partition 0; I, L, T; a 15-bit picture id, TL0PICIDX, TID and Y.
+        p[..6].copy_from_slice(&[
+            0x90,
+            0xe0,
+            0x80 | (pid >> 8) as u8,
+            pid as u8,
+            self.tl0[layer],
+            tid << 6 | sync,
+        ]);
         if keyframe {
             let h = HEIGHTS[layer];
-            p[4..10].copy_from_slice(&[0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a]);
-            p[10..12].copy_from_slice(&(h * 16 / 9).to_le_bytes());
-            p[12..14].copy_from_slice(&h.to_le_bytes());
+            p[6..12].copy_from_slice(&[0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a]);
+            p[12..14].copy_from_slice(&(h * 16 / 9).to_le_bytes());
+            p[14..16].copy_from_slice(&h.to_le_bytes());
         } else {
-            p[4] = 0x01; // an inter frame
+            p[6] = 0x01; // an inter frame
         }
         stamp(&mut p, t0, idx, layer);
         (self.seq[layer], p)
@@ -143,14 +165,21 @@ mod tests {
         let mut cam = Camera::new(3);
         assert_eq!(cam.layers().count(), 3);
         let (_, first) = cam.packet(t0, 7, 0, 300);
-        assert_eq!(&first[7..10], &[0x9d, 0x01, 0x2a]);
+        assert_eq!(&first[9..12], &[0x9d, 0x01, 0x2a]);
+        cam.next_frame();
         let (_, next) = cam.packet(t0, 7, 0, 300);
-        assert_eq!(next[4] & 1, 1, "then inter frames");
+        assert_eq!(next[6] & 1, 1, "then inter frames");
+        assert_eq!(
+            next[5],
+            0x80 | 0x20,
+            "the second frame is on T2, with layer sync"
+        );
         assert_eq!(next[LAYER_AT], 0);
         cam.keyframe_requested(Some(Rid::from("q")));
         let (seq, again) = cam.packet(t0, 7, 0, 300);
         assert_eq!(seq, 3);
-        assert_eq!(again[4] & 1, 0);
+        assert_eq!(again[6] & 1, 0);
+        assert_eq!(again[5] >> 6, 0, "a keyframe is on T0");
         assert_eq!(layer_size(0, 1000), 250);
         assert_eq!(Camera::new(1).layers().collect::<Vec<_>>(), vec![(None, 2)]);
     }
