@@ -102,7 +102,9 @@ fn cap_step(t: &Track, ladder: &[(Choice, u64)]) -> Option<usize> {
 
 /// Chooses what each track gets for `budget` bits per second. Every track with a layer gets at
 /// least the bottom of its ladder, even over budget: a slow picture is better than a frozen
-/// one. Then tracks are raised one step at a time, in order, while the budget allows.
+/// one. Then tracks are raised one step at a time while the budget allows, the largest tile
+/// first in each round: the one the viewer is looking at gets its frames back before the
+/// thumbnails do.
 pub(crate) fn allocate(budget: u64, tracks: &[Track]) -> Vec<Option<Choice>> {
     let ladders: Vec<Vec<(Choice, u64)>> = tracks.iter().map(Track::ladder).collect();
     let caps: Vec<Option<usize>> = tracks
@@ -124,9 +126,12 @@ pub(crate) fn allocate(budget: u64, tracks: &[Track]) -> Vec<Option<Choice>> {
         .zip(&chosen)
         .map(|(l, c)| c.map_or(0, |i| l[i].1))
         .sum();
+    let mut order: Vec<usize> = (0..tracks.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(tracks[*i].tile_height.unwrap_or(u32::MAX)));
     loop {
         let mut raised = false;
-        for (i, ladder) in ladders.iter().enumerate() {
+        for &i in &order {
+            let ladder = &ladders[i];
             let (Some(now), Some(cap)) = (chosen[i], caps[i]) else {
                 continue;
             };
@@ -410,6 +415,16 @@ mod tests {
             vec![slow(1), slow(0)]
         );
         assert_eq!(cost(&[layered(None)], &[slow(1)]), 75_000);
+    }
+
+    #[test]
+    fn the_largest_tile_gets_its_frames_back_first() {
+        // A thumbnail listed first and the featured speaker: the speaker is raised first.
+        let (thumbnail, featured) = (layered(Some(100)), layered(Some(500)));
+        assert_eq!(
+            allocate(155_000, &[thumbnail, featured]),
+            vec![slow(0), slow(1)]
+        );
     }
 
     #[test]
