@@ -243,6 +243,27 @@ async function main() {
     check(`${p.key} hears A's 1 kHz tone at 1 kHz`, r.freq && Math.abs(r.freq - 1000) <= 50, JSON.stringify(r));
   }
 
+  // A mutes its microphone (its 1 kHz tone): with DTX (the server's answer asks for it) the browser sends a
+  // packet every 400 ms instead of 50 a second, so a room of muted listeners costs little.
+  const audioPackets = (page, id) => page.evaluate(async (pid) => {
+    const v = document.querySelector(`[data-participant-id="${pid}"] video`);
+    const audio = v?.srcObject?.getAudioTracks()[0];
+    let packets = 0;
+    (await window.sluss.pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.trackIdentifier === audio?.id) packets = r.packetsReceived || 0; });
+    return packets;
+  }, id);
+  const audioRate = async (page, id) => {
+    const p0 = await audioPackets(page, id);
+    await sleep(3000);
+    return ((await audioPackets(page, id)) - p0) / 3;
+  };
+  const talking = await audioRate(people[2].page, people[0].id);
+  await people[0].page.click('#mic');
+  await sleep(1000);
+  const muted = await audioRate(people[2].page, people[0].id);
+  await people[0].page.click('#mic');
+  check("a muted microphone sends next to nothing (DTX), a tone 50 packets a second", talking >= 40 && muted <= 8, `${talking.toFixed(1)} → ${muted.toFixed(1)} packets/s`);
+
   // C's page stops showing A's tile (as when it is scrolled away on a phone): A's video to C
   // pauses while A's voice goes on; shown again, the video resumes.
   const fromA = (page) => page.evaluate(async (id) => {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::CryptoProvider;
-use str0m::media::{Direction, MediaAdded};
+use str0m::format::{Codec, FormatParams};
+use str0m::media::{Direction, Frequency, MediaAdded, Pt};
 use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, trace};
@@ -21,6 +22,9 @@ use crate::{PeerId, RelayError, RelayStats, RouterId, TrackKind};
 
 mod adapt;
 mod forward;
+
+/// Opus's payload type, as browsers number it.
+const OPUS_PT: Pt = Pt::new_with_value(111);
 
 /// A peer may publish this many tracks (microphone, camera, and room for a screen later).
 const MAX_PRODUCERS_PER_PEER: usize = 4;
@@ -168,11 +172,26 @@ impl Relay {
         }
         let offer =
             SdpOffer::from_sdp_string(offer_sdp).map_err(|e| RelayError::Sdp(e.to_string()))?;
-        let mut rtc = Rtc::builder()
+        let mut config = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
-            .clear_codecs()
-            .enable_opus(true, false)
+            .clear_codecs();
+        config.codec_config().add_config(
+            OPUS_PT,
+            None,
+            Codec::Opus,
+            Frequency::FORTY_EIGHT_KHZ,
+            Some(2),
+            FormatParams {
+                min_p_time: Some(10),
+                use_inband_fec: Some(true),
+                // Browsers then send a muted or silent microphone as a packet every 400 ms
+                // rather than 50 a second, each of which the relay would fan out.
+                use_dtx: Some(true),
+                ..FormatParams::default()
+            },
+        );
+        let mut rtc = config
             .enable_vp8(true)
             .enable_bwe(self.config.initial_bitrate.map(Bitrate::bps))
             .set_crypto_provider(self.crypto.clone())
