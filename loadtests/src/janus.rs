@@ -277,7 +277,7 @@ async fn run(
     let mut feeds: Vec<u64> = Vec::new();
     let mut subscribed = false;
     let mut connected = [false, false];
-    let mut schedule = Schedule::new(control.load, Instant::now());
+    let mut schedule = Schedule::new(control.load, Instant::now(), idx);
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     let mut keepalive = tokio::time::interval(Duration::from_secs(20));
     let mut next = [Instant::now(); 2];

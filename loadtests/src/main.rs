@@ -90,6 +90,11 @@ struct RunArgs {
     /// single encoding). Every subscriber is sent one layer of each camera.
     #[arg(long, default_value_t = 3)]
     layers: usize,
+    /// People per meeting who present (camera on, talking); the others listen with microphone
+    /// muted (DTX: a packet every 400 ms) and camera off. Default: everyone, except in the
+    /// meeting of fifty (5).
+    #[arg(long)]
+    presenters: Option<usize>,
     /// The sluss binary.
     #[arg(long, default_value = "target/release/sluss")]
     sluss_bin: PathBuf,
@@ -172,11 +177,19 @@ async fn run_all(args: RunArgs) -> bool {
         },
         video_bytes: args.video_bytes,
         layers: args.layers.clamp(1, 3),
+        meeting_size: size,
+        presenters: args
+            .presenters
+            .unwrap_or(if args.scenario == Scenario::Large {
+                5
+            } else {
+                size
+            }),
     };
     println!("sluss-loadtest on {}", procstat::machine());
     println!(
-        "scenario {:?}: meetings of {size}, audio 50 pkt/s x {} B, video {} pkt/s x {} B in {} layer(s), {seconds} s per run",
-        args.scenario, load.audio_bytes, load.video_pps, load.video_bytes, load.layers
+        "scenario {:?}: meetings of {size} ({} presenting, the rest muted listeners), audio 50 pkt/s x {} B, video {} pkt/s x {} B in {} layer(s), {seconds} s per run",
+        args.scenario, load.presenters.min(size), load.audio_bytes, load.video_pps, load.video_bytes, load.layers
     );
     let mut rows = Vec::new();
     for meetings in counts {

@@ -35,6 +35,21 @@ pub struct Load {
     pub video_bytes: usize,
     /// Simulcast layers per camera: 3, or 1 for a single encoding.
     pub layers: usize,
+    /// People per meeting, and how many of them present (camera on, talking); the rest listen
+    /// muted, their microphones sending DTX (a packet every 400 ms) and their cameras off.
+    pub meeting_size: usize,
+    pub presenters: usize,
+}
+
+/// A muted microphone with DTX sends a packet this often.
+const DTX_EVERY: Duration = Duration::from_millis(400);
+
+impl Load {
+    /// Whether participant `idx` (numbered meeting by meeting) is one of its meeting's
+    /// presenters.
+    pub(crate) fn presents(&self, idx: u32) -> bool {
+        (idx as usize) % self.meeting_size.max(1) < self.presenters
+    }
 }
 
 /// Latency buckets of 10 µs up to 100 ms; the last one holds everything slower.
@@ -131,10 +146,17 @@ pub(crate) struct Schedule {
 }
 
 impl Schedule {
-    pub(crate) fn new(load: Load, start: Instant) -> Schedule {
+    /// What participant `idx` sends under `load`.
+    pub(crate) fn new(load: Load, start: Instant, idx: u32) -> Schedule {
+        let presents = load.presents(idx);
         Schedule {
-            audio_every: Duration::from_secs(1) / load.audio_pps.max(1),
-            video_every: (load.video_pps > 0).then(|| Duration::from_secs(1) / load.video_pps),
+            audio_every: if presents {
+                Duration::from_secs(1) / load.audio_pps.max(1)
+            } else {
+                DTX_EVERY
+            },
+            video_every: (presents && load.video_pps > 0)
+                .then(|| Duration::from_secs(1) / load.video_pps),
             next_audio: start,
             next_video: start,
         }
@@ -378,7 +400,7 @@ async fn run_webrtc(
     let (mut media, offer, pending) = Media::new(rtc, &control.load, false);
     let mut pending: Option<SdpPendingOffer> = Some(pending);
     let mut offer_sent = false;
-    let mut schedule = Schedule::new(control.load, now);
+    let mut schedule = Schedule::new(control.load, now, idx);
     let mut next_timeout = now + Duration::from_millis(10);
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     let mut buf = vec![0u8; 2048];
@@ -488,7 +510,7 @@ pub async fn plain(relay: SocketAddr, meeting: u32, idx: u32, mut control: Contr
     let _ = socket.send_to(&join, relay).await;
     tally.connected = true;
     control.connected.fetch_add(1, Ordering::Relaxed);
-    let mut schedule = Schedule::new(control.load, Instant::now());
+    let mut schedule = Schedule::new(control.load, Instant::now(), idx);
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     let mut buf = vec![0u8; 2048];
     let mut seq = 0u16;
@@ -557,16 +579,21 @@ mod tests {
             video_pps: 30,
             video_bytes: 1000,
             layers: 3,
+            meeting_size: 50,
+            presenters: 5,
         };
-        let mut s = Schedule::new(load, start);
-        let mut audio = 0;
-        let mut video = 0;
-        for ms in (0..1000).step_by(10) {
-            let (a, v) = s.due(start + Duration::from_millis(ms));
-            audio += a;
-            video += v;
-        }
-        assert_eq!(audio, 50);
-        assert_eq!(video, 30);
+        let second = |idx: u32| {
+            let mut s = Schedule::new(load, start, idx);
+            let (mut audio, mut video) = (0, 0);
+            for ms in (0..1000).step_by(10) {
+                let (a, v) = s.due(start + Duration::from_millis(ms));
+                audio += a;
+                video += v;
+            }
+            (audio, video)
+        };
+        assert_eq!(second(4), (50, 30), "a presenter");
+        assert_eq!(second(5), (3, 0), "a muted listener: DTX, camera off");
+        assert_eq!(second(52), (50, 30), "a presenter of the second meeting");
     }
 }

@@ -811,6 +811,7 @@ impl Relay {
             screen,
             layers,
             consumers: Vec::new(),
+            rate: Default::default(),
             last_keyframe_request: None,
         });
         for other in router.peers.iter().filter(|p| **p != id) {

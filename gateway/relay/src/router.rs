@@ -7,7 +7,7 @@ use str0m::format::Codec;
 use str0m::media::Mid;
 use str0m::media::Pt;
 
-use crate::simulcast::{Layer, LayerSwitch};
+use crate::simulcast::{Layer, LayerSwitch, Rate};
 use crate::{PeerId, TrackKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,6 +26,8 @@ pub(crate) struct Producer {
     pub(crate) layers: Vec<Layer>,
     /// Subscribers whose negotiation for this track is complete.
     pub(crate) consumers: Vec<ConsumerRef>,
+    /// What a single-encoding track (a voice, a screen) takes from each subscriber's downlink.
+    pub(crate) rate: Rate,
     pub(crate) last_keyframe_request: Option<Instant>,
 }
 

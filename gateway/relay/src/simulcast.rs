@@ -36,14 +36,39 @@ pub(crate) const MAX_TEMPORAL: usize = 4;
 /// retransmission from the publisher) that arrives after later ones were left out.
 const DROP_MEMORY: usize = 64;
 
+/// What a packet costs on the wire beyond its payload: IPv4, UDP, RTP with its header
+/// extensions, and the SRTP tag. For a voice at 50 packets a second that is 24 kbit/s.
+pub(crate) const PACKET_OVERHEAD: u64 = 60;
+
+/// A smoothed bitrate as it is on the wire, payload and packet overhead.
+#[derive(Debug, Default)]
+pub(crate) struct Rate {
+    /// Bytes since the last update.
+    bytes: u64,
+    /// Bits per second.
+    pub(crate) bitrate: u64,
+}
+
+impl Rate {
+    pub(crate) fn count(&mut self, payload: usize) {
+        self.bytes += payload as u64 + PACKET_OVERHEAD;
+    }
+
+    /// Folds the bytes seen in the last `elapsed` into the smoothed bitrate.
+    pub(crate) fn update(&mut self, elapsed: Duration) {
+        let ms = elapsed.as_millis().max(1) as u64;
+        self.bitrate = smooth(
+            self.bitrate,
+            std::mem::take(&mut self.bytes) * 8 * 1000 / ms,
+        );
+    }
+}
+
 /// One encoding of a publisher's camera, as the relay observes it.
 #[derive(Debug)]
 pub(crate) struct Layer {
     pub(crate) rid: Rid,
-    /// Payload bytes since the last rate update.
-    bytes: u64,
-    /// Smoothed bitrate in bits per second.
-    pub(crate) bitrate: u64,
+    pub(crate) rate: Rate,
     /// Payload bytes per temporal layer since the last rate update.
     tid_bytes: [u64; MAX_TEMPORAL],
     /// Smoothed bitrate of each temporal layer alone.
@@ -60,8 +85,7 @@ impl Layer {
     pub(crate) fn new(rid: Rid) -> Layer {
         Layer {
             rid,
-            bytes: 0,
-            bitrate: 0,
+            rate: Rate::default(),
             tid_bytes: [0; MAX_TEMPORAL],
             tid_bitrate: [0; MAX_TEMPORAL],
             temporal_layers: 0,
@@ -78,7 +102,7 @@ impl Layer {
         keyframe: bool,
         temporal: Option<Temporal>,
     ) {
-        self.bytes += payload.len() as u64;
+        self.rate.count(payload.len());
         if let Some(t) = temporal {
             self.tid_bytes[usize::from(t.tid)] += payload.len() as u64;
         }
@@ -94,8 +118,7 @@ impl Layer {
     pub(crate) fn update_rate(&mut self, elapsed: Duration) {
         let ms = elapsed.as_millis().max(1) as u64;
         let rate = |bytes: u64| bytes * 8 * 1000 / ms;
-        self.bitrate = smooth(self.bitrate, rate(self.bytes));
-        self.bytes = 0;
+        self.rate.update(elapsed);
         self.temporal_layers = 0;
         for tid in 0..MAX_TEMPORAL {
             let bytes = std::mem::take(&mut self.tid_bytes[tid]);
@@ -728,10 +751,13 @@ mod tests {
         let mut l = Layer::new(Rid::from("q"));
         l.observe(t0, &[0; 1000], false, None);
         l.update_rate(Duration::from_millis(100));
-        assert_eq!(l.bitrate, 80_000);
+        assert_eq!(
+            l.rate.bitrate, 84_800,
+            "1000 bytes and a packet's overhead in 100 ms"
+        );
         assert_eq!(l.temporal_layers, 0);
         l.update_rate(Duration::from_millis(100));
-        assert_eq!(l.bitrate, 60_000);
+        assert_eq!(l.rate.bitrate, 63_600);
         assert!(l.is_active(t0 + Duration::from_millis(100)));
         assert!(!l.is_active(t0 + Duration::from_secs(5)));
     }

@@ -11,8 +11,9 @@ use crate::allocation::{self, Choice, Track};
 use crate::simulcast::Layer;
 use crate::{PeerId, TrackKind};
 
-/// What one Opus stream is reckoned to take from a subscriber's downlink.
-const AUDIO_RATE: u64 = 40_000;
+/// The least a voice is reckoned to take from a subscriber's downlink: a muted microphone
+/// with DTX (a packet every 400 ms) takes less, one that starts talking more at once.
+const MIN_AUDIO_RATE: u64 = 10_000;
 
 /// A layer that has just started has no measured rate yet; count it at least this much.
 const MIN_LAYER_RATE: u64 = 50_000;
@@ -56,7 +57,11 @@ impl Relay {
         self.last_allocation = Some(now);
         let mut subscribers = Vec::new();
         for router in self.routers.values_mut() {
-            for p in router.producers.iter_mut().filter(|p| p.is_simulcast()) {
+            for p in router.producers.iter_mut() {
+                if !p.is_simulcast() {
+                    p.rate.update(elapsed);
+                    continue;
+                }
                 for layer in &mut p.layers {
                     layer.update_rate(elapsed);
                 }
@@ -80,7 +85,8 @@ impl Relay {
         let Some(router) = self.routers.get_mut(&router_id) else {
             return;
         };
-        let mut audio = 0;
+        // What is sent whatever the estimate: voices, and single-encoding video (a screen).
+        let mut fixed = 0;
         let mut cameras = Vec::new();
         let mut tracks = Vec::new();
         for p in &router.producers {
@@ -88,13 +94,17 @@ impl Relay {
                 continue;
             };
             if p.kind == TrackKind::Audio {
-                audio += AUDIO_RATE;
+                fixed += p.rate.bitrate.max(MIN_AUDIO_RATE);
                 continue;
             }
-            if !p.is_simulcast() || peer.hidden.contains(&p.peer) {
+            if peer.hidden.contains(&p.peer) && !p.screen {
                 continue;
             }
-            let rate = |l: &Layer| l.bitrate.max(MIN_LAYER_RATE);
+            if !p.is_simulcast() {
+                fixed += p.rate.bitrate;
+                continue;
+            }
+            let rate = |l: &Layer| l.rate.bitrate.max(MIN_LAYER_RATE);
             // The lowest sent layer at a quarter and half of its frame rate (three temporal
             // layers), when it has temporal layers.
             let lowest = p.layers.iter().find(|l| l.is_active(now));
@@ -135,12 +145,12 @@ impl Relay {
             return;
         }
         let budget = peer.estimate.map_or(u64::MAX, |e| {
-            ((e as f64 * BUDGET_SHARE) as u64).saturating_sub(audio)
+            ((e as f64 * BUDGET_SHARE) as u64).saturating_sub(fixed)
         });
         let mut chosen = allocation::allocate(budget, &tracks);
         peer.hold.apply(now, &tracks, &mut chosen);
-        let spent = audio + allocation::cost(&tracks, &chosen);
-        let desired = audio + allocation::desired(&tracks);
+        let spent = fixed + allocation::cost(&tracks, &chosen);
+        let desired = fixed + allocation::desired(&tracks);
         let mut keyframes = Vec::new();
         for ((producer, choice), track) in cameras.iter().zip(&chosen).zip(&tracks) {
             // No layer is active yet: keep the target until the publisher's first packets.

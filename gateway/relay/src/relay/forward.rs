@@ -66,6 +66,9 @@ impl Relay {
         };
         let keyframe = vp8.is_some_and(|d| d.starts_keyframe(&packet.payload));
         let temporal = vp8.and_then(|_| simulcast::temporal(&packet.payload));
+        if !simulcast {
+            producer.rate.count(packet.payload.len());
+        }
         let layer = if simulcast {
             let Some(i) = producer.layers.iter().position(|l| Some(l.rid) == rid) else {
                 return;
