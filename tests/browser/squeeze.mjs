@@ -189,10 +189,17 @@ async function main() {
 
   // Narrower still, as on a weak mobile link: the smallest layer at a lower frame rate
   // (its upper temporal layers left out), still moving.
+  const thinned = async () => {
+    const text = await chair.evaluate(async () => (await fetch('/metrics')).text());
+    return Number(text.match(/^sluss_relay_video_thinned_total (\d+)/m)?.[1] ?? NaN);
+  };
+  const thinnedBefore = await thinned();
   squeeze(WEAK, 'change');
   const weak = await watch(viewer, chairId, 25_000);
+  const thinnedDuring = (await thinned()) - thinnedBefore;
   check(`at ${WEAK} the viewer gets the smallest layer`, weak.final > 0 && weak.final <= 135, `heights ${weak.heights.join(' → ')}`);
   check('at a lower frame rate', weak.fps > 0 && weak.fps <= free.fps * 0.7, `${weak.fps.toFixed(1)} fps (free link ${free.fps.toFixed(1)})`);
+  check('because the relay leaves out upper temporal layers (/metrics)', thinnedDuring > 100, `${thinnedDuring} packets thinned`);
   check('and still never frozen', weak.longestStall < 3000, `longest stall ${weak.longestStall} ms (from ${weak.stallAt} s)`);
 
   // Freed: the estimate grows and the top layer comes back.

@@ -60,7 +60,7 @@ impl std::error::Error for NetError {}
 /// Counters of one shard, readable from any thread.
 #[derive(Debug, Default)]
 pub struct ShardStats {
-    counters: [AtomicU64; 17],
+    counters: [AtomicU64; RelayStats::COUNT],
     pub peers: AtomicU64,
     pub routers: AtomicU64,
     pub send_errors: AtomicU64,

@@ -283,6 +283,8 @@ pub(crate) struct LayerSwitch {
     last_picture_id: Option<u16>,
     last_tl0: Option<u8>,
     pub(crate) switches: u64,
+    /// Packets left out for a lower frame rate.
+    pub(crate) thinned: u64,
 }
 
 /// `None` (every temporal layer) sorts above any layer.
@@ -329,6 +331,7 @@ impl LayerSwitch {
         }
         let picture = p.temporal.and_then(|t| self.extend_picture(p, t));
         if self.leaves_out(p, picture) {
+            self.thinned += 1;
             if newest {
                 // The packets after it close up over it.
                 self.seq_delta = self.seq_delta.wrapping_sub(1);

@@ -31,11 +31,16 @@ pub struct RelayStats {
     pub video_paused: u64,
     /// Times a subscriber was moved to another simulcast layer of a camera.
     pub layer_switches: u64,
+    /// Camera packets left out for a subscriber sent a lower frame rate (a weak link).
+    pub video_thinned: u64,
 }
 
 impl RelayStats {
+    /// How many counters [`RelayStats::named`] lists.
+    pub const COUNT: usize = 18;
+
     /// Every counter with a metric-friendly name, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u64); 17] {
+    pub fn named(&self) -> [(&'static str, u64); Self::COUNT] {
         [
             ("datagrams_received", self.datagrams_received),
             ("bytes_received", self.bytes_received),
@@ -53,6 +58,7 @@ impl RelayStats {
             ("screen_blocked", self.screen_blocked),
             ("video_paused", self.video_paused),
             ("layer_switches", self.layer_switches),
+            ("video_thinned", self.video_thinned),
             ("send_errors", 0),
         ]
     }

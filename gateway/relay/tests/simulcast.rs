@@ -195,6 +195,7 @@ fn a_link_too_narrow_for_the_lowest_layer_gets_it_at_a_lower_frame_rate() {
     // Until the first measurement (half a second) the layer's temporal layers are unknown.
     let tail = &seen[seen.len().saturating_sub(12)..];
     assert!(got.len() >= 20, "video still flows: {seen:?}");
+    assert!(w.relay.stats().video_thinned >= 20, "counted in /metrics");
     assert!(
         tail.iter().all(|(layer, tid)| *layer == 0 && *tid == 0),
         "then only the lowest layer's T0 pictures: {seen:?}"

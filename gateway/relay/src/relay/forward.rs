@@ -120,8 +120,10 @@ impl Relay {
                 }
             };
             let first = consumer.switch.current().is_none();
-            let switches = consumer.switch.switches;
-            let Some(out) = consumer.switch.rewrite(&incoming, simulcast) else {
+            let (switches, thinned) = (consumer.switch.switches, consumer.switch.thinned);
+            let rewritten = consumer.switch.rewrite(&incoming, simulcast);
+            self.stats.video_thinned += consumer.switch.thinned - thinned;
+            let Some(out) = rewritten else {
                 continue;
             };
             if consumer.switch.switches != switches {
