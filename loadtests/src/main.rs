@@ -129,6 +129,9 @@ struct Row {
     latency_p50_us: f64,
     latency_p99_us: f64,
     loss_percent: f64,
+    /// Camera packets Sluss left out on purpose for a lower frame rate, as a share of the
+    /// packets expected (part of what "loss" counts).
+    thinned_percent: Option<f64>,
     server_rss_mb: f64,
     rss_per_participant_kb: f64,
     /// Of the video received, the share of each simulcast layer (lowest first), in percent.
@@ -240,6 +243,9 @@ struct Measured {
     elapsed: Duration,
     rss_after: u64,
     server_forwarded: Option<u64>,
+    /// Camera packets Sluss left out for a lower frame rate (its estimate of a viewer's link
+    /// was short).
+    server_thinned: Option<u64>,
 }
 
 fn control(load: Load) -> (Control, watch::Sender<bool>) {
@@ -267,9 +273,9 @@ async fn measure(
     // Sluss also counts what it forwarded, as a cross-check.
     sluss: Option<&sluss::Sluss>,
 ) -> Measured {
-    let forwarded = || async {
+    let counters = || async {
         match sluss {
-            Some(s) => s.forwarded().await,
+            Some(s) => s.counters().await,
             None => None,
         }
     };
@@ -284,7 +290,7 @@ async fn measure(
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let cpu0 = procstat::cpu_time(server.pid).unwrap_or_default();
-    let fwd0 = forwarded().await;
+    let counters0 = counters().await;
     let start = Instant::now();
     control.measuring.store(true, Ordering::Relaxed);
     for s in 1..=seconds {
@@ -296,7 +302,7 @@ async fn measure(
     control.measuring.store(false, Ordering::Relaxed);
     let elapsed = start.elapsed();
     let cpu1 = procstat::cpu_time(server.pid).unwrap_or_default();
-    let fwd1 = forwarded().await;
+    let counters1 = counters().await;
     let rss_after = procstat::rss_bytes(server.pid).unwrap_or(0);
     let _ = stop.send(true);
     let mut tally = Tally::new();
@@ -313,7 +319,12 @@ async fn measure(
         cpu: cpu1.saturating_sub(cpu0),
         elapsed,
         rss_after,
-        server_forwarded: fwd0.zip(fwd1).map(|(a, b)| b.saturating_sub(a)),
+        server_forwarded: counters0
+            .zip(counters1)
+            .map(|(a, b)| b.0.saturating_sub(a.0)),
+        server_thinned: counters0
+            .zip(counters1)
+            .map(|(a, b)| b.1.saturating_sub(a.1)),
     }
 }
 
@@ -348,6 +359,10 @@ fn row(target: Target, meetings: usize, size: usize, server: &Server, m: Measure
         } else {
             0.0
         },
+        thinned_percent: m
+            .server_thinned
+            .filter(|_| expected > 0.0)
+            .map(|t| t as f64 / expected * 100.0),
         server_rss_mb: m.rss_after as f64 / 1e6,
         rss_per_participant_kb: m.rss_after.saturating_sub(server.rss_before) as f64
             / 1e3
@@ -493,7 +508,7 @@ fn print_row(r: &Row) {
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "{:<6} {:>6} {:>6} {:>11} {:>11} {:>10} {:>12} {:>9} {:>9} {:>7} {:>9} {:>11}",
+        "{:<6} {:>6} {:>6} {:>11} {:>11} {:>10} {:>12} {:>9} {:>9} {:>7} {:>7} {:>9} {:>11}",
         "target",
         "people",
         "meet",
@@ -504,12 +519,13 @@ fn print_table(rows: &[Row]) {
         "p50 µs",
         "p99 µs",
         "loss %",
+        "thin %",
         "kB/person",
         "q/h/f %"
     );
     for r in rows {
         println!(
-            "{:<6} {:>6} {:>6} {:>11.0} {:>11} {:>10.2} {:>12.0} {:>9.0} {:>9.0} {:>7.2} {:>9.0} {:>11}",
+            "{:<6} {:>6} {:>6} {:>11.0} {:>11} {:>10.2} {:>12.0} {:>9.0} {:>9.0} {:>7.2} {:>7} {:>9.0} {:>11}",
             format!("{:?}", r.target).to_lowercase(),
             r.participants,
             r.meetings,
@@ -521,6 +537,7 @@ fn print_table(rows: &[Row]) {
             r.latency_p50_us,
             r.latency_p99_us,
             r.loss_percent,
+            r.thinned_percent.map_or("-".into(), |t| format!("{t:.2}")),
             r.rss_per_participant_kb,
             r.video_layers_percent
                 .map(|p| format!("{p:.0}"))

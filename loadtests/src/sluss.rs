@@ -204,19 +204,26 @@ impl Sluss {
         Ok(MeetingLinks { tokens })
     }
 
-    /// The relay's count of forwarded RTP packets, from `/metrics`.
-    pub async fn forwarded(&self) -> Option<u64> {
+    /// The relay's counts of forwarded RTP packets and of camera packets left out for a
+    /// lower frame rate, from `/metrics`.
+    pub async fn counters(&self) -> Option<(u64, u64)> {
         let text = self.get("/metrics").await.ok()?;
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
-            .find(|l| {
-                l.split_whitespace()
-                    .next()
-                    .is_some_and(|name| name.ends_with("rtp_forwarded_total"))
-            })
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .map(|v| v as u64)
+        let counter = |suffix: &str| {
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .find(|l| {
+                    l.split_whitespace()
+                        .next()
+                        .is_some_and(|name| name.ends_with(suffix))
+                })
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+                .map(|v| v as u64)
+        };
+        Some((
+            counter("rtp_forwarded_total")?,
+            counter("video_thinned_total")?,
+        ))
     }
 
     fn terminate(&mut self) {
