@@ -39,6 +39,8 @@ pub(crate) struct Track {
     pub(crate) tile_height: Option<u32>,
     /// What it gets now, for hysteresis.
     pub(crate) current: Option<Choice>,
+    /// Its video is off for bandwidth now.
+    pub(crate) off: bool,
 }
 
 /// A layer smaller than the tile by this factor still looks right (the browser scales up).
@@ -100,10 +102,12 @@ fn cap_step(t: &Track, ladder: &[(Choice, u64)]) -> Option<usize> {
     Track::step(ladder, tile_cap(t).map(Choice::full))
 }
 
-/// Chooses what each track gets for `budget` bits per second. Every track with a layer gets at
-/// least the bottom of its ladder, even over budget: a slow picture is better than a frozen
-/// one. Then tracks are raised one step at a time while the budget allows, the largest tile
-/// first in each round: the one the viewer is looking at gets its frames back before the
+/// Chooses what each track gets for `budget` bits per second: `None` for a track with no layer
+/// sent, or whose video is off (see [`is_off`]). Every track starts at the bottom of its
+/// ladder: a slow picture is better than a frozen one. Only when even those do not fit do the
+/// smallest tiles go dark, one by one (never the largest), so that the voices get through and
+/// the one the viewer looks at keeps moving. Then tracks are raised one step at a time while
+/// the budget allows, the largest tile first in each round: it gets its frames back before the
 /// thumbnails do.
 pub(crate) fn allocate(budget: u64, tracks: &[Track]) -> Vec<Option<Choice>> {
     let ladders: Vec<Vec<(Choice, u64)>> = tracks.iter().map(Track::ladder).collect();
@@ -128,6 +132,17 @@ pub(crate) fn allocate(budget: u64, tracks: &[Track]) -> Vec<Option<Choice>> {
         .sum();
     let mut order: Vec<usize> = (0..tracks.len()).collect();
     order.sort_by_key(|i| std::cmp::Reverse(tracks[*i].tile_height.unwrap_or(u32::MAX)));
+    for &i in order.iter().skip(1).rev() {
+        let Some(0) = chosen[i] else {
+            continue;
+        };
+        // A track that is off comes back only with room to spare.
+        let headroom = if tracks[i].off { UPGRADE_HEADROOM } else { 1.0 };
+        if spent as f64 * headroom > budget as f64 {
+            chosen[i] = None;
+            spent -= ladders[i][0].1;
+        }
+    }
     loop {
         let mut raised = false;
         for &i in &order {
@@ -160,6 +175,11 @@ pub(crate) fn allocate(budget: u64, tracks: &[Track]) -> Vec<Option<Choice>> {
                 .collect();
         }
     }
+}
+
+/// Whether `choice` (from [`allocate`]) turns the track's video off: it has layers to send.
+pub(crate) fn is_off(track: &Track, choice: Option<Choice>) -> bool {
+    choice.is_none() && track.layers.iter().any(Option::is_some)
 }
 
 /// What `chosen` costs on these tracks.
@@ -206,6 +226,27 @@ impl UpgradeHold {
         let mut stepped_up = false;
         for (t, choice) in tracks.iter().zip(chosen.iter_mut()) {
             let ladder = t.ladder();
+            if ladder.is_empty() {
+                continue;
+            }
+            match (t.off, is_off(t, *choice)) {
+                (false, true) => {
+                    stepped_down = true;
+                    continue;
+                }
+                (true, true) => continue,
+                // Back on, at the bottom rung, when a larger layer could come too.
+                (true, false) => {
+                    if held_down || spaced {
+                        *choice = None;
+                    } else {
+                        stepped_up = true;
+                        *choice = Some(ladder[0].0);
+                    }
+                    continue;
+                }
+                (false, false) => {}
+            }
             let (Some(current), Some(wanted)) = (
                 Track::step(&ladder, t.current),
                 Track::step(&ladder, *choice),
@@ -282,6 +323,7 @@ mod tests {
             reduced: Vec::new(),
             tile_height: tile,
             current: None,
+            off: false,
         }
     }
 
@@ -294,9 +336,11 @@ mod tests {
 
     #[test]
     fn the_lowest_layer_is_kept_even_over_budget() {
+        assert_eq!(allocate(10_000, &[camera(None)]), vec![f(0)]);
+        // Of two, the first listed counts as the larger tile; the other goes dark.
         assert_eq!(
             allocate(10_000, &[camera(None), camera(None)]),
-            vec![f(0), f(0)]
+            vec![f(0), None]
         );
     }
 
@@ -446,6 +490,45 @@ mod tests {
         t.current = slow(0);
         let mut chosen = vec![f(0)];
         hold.apply(t0 + Duration::from_secs(3), &[t], &mut chosen);
+        assert_eq!(chosen, vec![slow(0)]);
+    }
+
+    #[test]
+    fn on_a_link_too_weak_for_every_camera_the_thumbnails_go_dark_first() {
+        let (thumbnail, featured) = (layered(Some(100)), layered(Some(500)));
+        // 60 kbit/s: the featured speaker at a quarter frame rate, the thumbnail off.
+        let chosen = allocate(60_000, &[thumbnail.clone(), featured.clone()]);
+        assert_eq!(chosen, vec![None, slow(0)]);
+        assert!(is_off(&thumbnail, chosen[0]));
+        // The largest stays on whatever the link.
+        assert_eq!(
+            allocate(1_000, &[thumbnail.clone(), featured.clone()]),
+            vec![None, slow(0)]
+        );
+        // Off, the thumbnail comes back only with room to spare.
+        let off = Track {
+            off: true,
+            ..thumbnail.clone()
+        };
+        assert_eq!(allocate(110_000, &[off.clone(), featured.clone()])[0], None);
+        assert_eq!(
+            allocate(125_000, &[off.clone(), featured.clone()])[0],
+            slow(0)
+        );
+        // Turning off holds later steps up; back on, at the bottom rung.
+        let t0 = Instant::now();
+        let mut hold = UpgradeHold::default();
+        let on = Track {
+            current: slow(1),
+            ..thumbnail.clone()
+        };
+        let mut chosen = vec![None];
+        hold.apply(t0, &[on], &mut chosen);
+        let mut chosen = vec![f(0)];
+        hold.apply(t0 + Duration::from_secs(1), &[off.clone()], &mut chosen);
+        assert_eq!(chosen, vec![None], "held");
+        let mut chosen = vec![f(0)];
+        hold.apply(t0 + Duration::from_secs(3), &[off], &mut chosen);
         assert_eq!(chosen, vec![slow(0)]);
     }
 }

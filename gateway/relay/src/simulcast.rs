@@ -264,6 +264,8 @@ pub(crate) struct LayerSwitch {
     /// The link cannot carry the current layer: stop sending it now rather than at the
     /// switch, so that the queue drains and the new layer's keyframe gets through.
     pub(crate) shed: bool,
+    /// The link cannot carry even this camera's slowest picture: its video is off.
+    pub(crate) off: bool,
     /// Packets of the current layer older than this are from before the switch.
     switched_at_seq: u64,
     seq_delta: u64,

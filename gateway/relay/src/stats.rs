@@ -27,7 +27,8 @@ pub struct RelayStats {
     pub dtls_failures: u64,
     /// Screen-track packets not forwarded because the meeting had not allowed the share (R11).
     pub screen_blocked: u64,
-    /// Camera packets not sent to a page that does not show that camera's tile.
+    /// Camera packets not sent to a page that does not show that camera's tile, or whose
+    /// link is too weak to carry it.
     pub video_paused: u64,
     /// Times a subscriber was moved to another simulcast layer of a camera.
     pub layer_switches: u64,

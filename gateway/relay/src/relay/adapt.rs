@@ -138,6 +138,7 @@ impl Relay {
                     .find(|(who, _)| *who == p.peer)
                     .map(|(_, h)| *h),
                 current,
+                off: c.switch.off,
             });
             cameras.push(p.id);
         }
@@ -153,7 +154,19 @@ impl Relay {
         let desired = fixed + allocation::desired(&tracks);
         let mut keyframes = Vec::new();
         for ((producer, choice), track) in cameras.iter().zip(&chosen).zip(&tracks) {
-            // No layer is active yet: keep the target until the publisher's first packets.
+            let off = allocation::is_off(track, *choice);
+            if off != track.off {
+                if let Some(c) = router
+                    .producer_mut(*producer)
+                    .and_then(|p| p.consumer_mut(id))
+                {
+                    debug!(subscriber = %id, ?producer, off, budget, "video off for bandwidth");
+                    c.switch.off = off;
+                    // Back on: from the next keyframe, numbered on from where it stopped.
+                    c.switch.pause();
+                }
+            }
+            // No layer is active yet, or the video is off: nothing more to choose.
             let Some(Choice { layer, temporal }) = *choice else {
                 continue;
             };

@@ -100,7 +100,7 @@ impl Relay {
             if subscriber.consent_lost || subscriber.closed {
                 continue;
             }
-            if camera && subscriber.hidden.contains(&from) {
+            if camera && (subscriber.hidden.contains(&from) || consumer.switch.off) {
                 self.stats.video_paused += 1;
                 continue;
             }
@@ -135,8 +135,11 @@ impl Relay {
                 continue;
             };
             if first {
-                // The publisher's browser already paces; forwarding at once keeps the hop short.
-                tx.set_unpaced(true);
+                // Voices go out at once. Video is paced to the subscriber's estimate: the
+                // publisher paced for its own uplink, and a keyframe sent in one burst into a
+                // narrower downlink overflows its queue, is lost, is asked for again, and the
+                // picture never recovers.
+                tx.set_unpaced(!nackable);
             }
             let mut write = RtpWrite::new(
                 out_pt,
