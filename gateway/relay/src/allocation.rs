@@ -525,7 +525,11 @@ mod tests {
         let mut chosen = vec![None];
         hold.apply(t0, &[on], &mut chosen);
         let mut chosen = vec![f(0)];
-        hold.apply(t0 + Duration::from_secs(1), &[off.clone()], &mut chosen);
+        hold.apply(
+            t0 + Duration::from_secs(1),
+            std::slice::from_ref(&off),
+            &mut chosen,
+        );
         assert_eq!(chosen, vec![None], "held");
         let mut chosen = vec![f(0)];
         hold.apply(t0 + Duration::from_secs(3), &[off], &mut chosen);
