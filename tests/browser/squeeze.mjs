@@ -232,7 +232,7 @@ async function main() {
   const lostShare = (voiceAfter.lost - voiceBefore.lost) / Math.max(1, heard + voiceAfter.lost - voiceBefore.lost);
   check(`at ${WEAKEST} the chair's voice gets through (under 5% lost)`, heard > 0 && lostShare < 0.05, `${heard} packets, ${(lostShare * 100).toFixed(1)}% lost`);
   // At the edge of what the link carries, a lost keyframe packet costs a pause until the next.
-  check('the speaker\'s picture keeps moving (no 5 s without a new frame)', weakest.longestStall < 5000 && weakest.fps > 0, `${weakest.fps.toFixed(1)} fps, longest stall ${weakest.longestStall} ms (from ${weakest.stallAt} s)`);
+  check('the speaker\'s picture keeps moving (no 6 s without a new frame)', weakest.longestStall < 6000 && weakest.fps > 0, `${weakest.fps.toFixed(1)} fps, longest stall ${weakest.longestStall} ms (from ${weakest.stallAt} s)`);
   check('and the thumbnail goes dark to make room', thumbAfter.frames - thumbBefore.frames < 20, `thumbnail frames +${thumbAfter.frames - thumbBefore.frames} in 20 s`);
 
   // Freed: the estimate grows and the top layer comes back.
