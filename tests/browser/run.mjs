@@ -14,7 +14,7 @@ const bin = process.env.SLUSS_BIN || path.join(repo, 'target/release/sluss');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluss-browser-'));
 const PORT = 18443;
 const ORIGIN = `https://127.0.0.1:${PORT}`;
-const deadlineAll = Date.now() + 170_000;
+const deadlineAll = Date.now() + 200_000;
 
 const { check, counts } = checks();
 const until = waiter(deadlineAll);
@@ -480,7 +480,7 @@ async function cleanup() {
   }
 }
 
-const watchdog = setTimeout(() => { console.log('FAIL the browser test ran out of time'); process.exit(1); }, 175_000);
+const watchdog = setTimeout(() => { console.log('FAIL the browser test ran out of time'); process.exit(1); }, 205_000);
 try {
   await main();
 } catch (e) {
