@@ -28,6 +28,11 @@ export class Tiles {
       this.sizeTimer = setTimeout(() => this.reportSizes(), 150);
     });
     this.layout = 'grid';
+    // A camera that is on and shown but whose picture has stopped: on a weak link the relay
+    // turns the smallest tiles' video off so that the voices get through. The tile says so
+    // rather than showing a frozen picture.
+    this.frames = new Map(); // participant id -> { frames, since }
+    setInterval(() => this.watchFrames().catch(() => {}), 1000);
     call.addEventListener('admitted', () => {
       this.lastHidden = null;
       this.lastSizes = null;
@@ -45,6 +50,28 @@ export class Tiles {
     if (key === this.lastSizes) return;
     this.lastSizes = key;
     this.call.setTileSizes(tiles);
+  }
+
+  /// Marks the tiles whose picture has not moved for 3 s while their camera is on.
+  async watchFrames() {
+    const pc = this.call.pc;
+    if (!pc || document.hidden) return;
+    const decoded = new Map(); // track id -> frames decoded
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') decoded.set(r.trackIdentifier, r.framesDecoded || 0);
+    });
+    const now = Date.now();
+    for (const [id, tile] of this.tiles) {
+      const track = tile.stream?.getVideoTracks()[0];
+      const frames = track ? decoded.get(track.id) : undefined;
+      const last = this.frames.get(id);
+      if (frames === undefined || !last || frames > last.frames) this.frames.set(id, { frames: frames ?? 0, since: now });
+      const entry = this.frames.get(id);
+      const p = this.call.participants.get(id);
+      const stalled = frames > 0 && now - entry.since >= 3000 && !p?.video_muted && !this.offscreen.has(id);
+      tile.li.classList.toggle('video-stalled', stalled);
+      tile.stalled.hidden = !stalled;
+    }
   }
 
   /// 'grid': every tile the same size. 'speaker': the one talking large, the rest as a row of
@@ -109,8 +136,9 @@ export class Tiles {
         const idState = h('p', { class: 'id-state' });
         const actions = this.chairActions(id);
         const verified = h('p', { class: 'verified' });
-        const li = h('li', { class: 'tile', dataset: { participantId: id } }, video, idState, verified, caption, actions.el);
-        tile = { li, video, caption, idState, verified, actions, stream: null };
+        const stalled = h('p', { class: 'stalled', hidden: true, role: 'status' }, t('meeting.videoStalled'));
+        const li = h('li', { class: 'tile', dataset: { participantId: id } }, video, stalled, idState, verified, caption, actions.el);
+        tile = { li, video, stalled, caption, idState, verified, actions, stream: null };
         this.tiles.set(id, tile);
         this.list.append(li);
         // In speaker view, a click on a tile pins it large (and a second click unpins it).
@@ -165,6 +193,7 @@ export class Tiles {
         this.resizer.unobserve(tile.li);
         this.offscreen.delete(id);
         this.heights.delete(id);
+        this.frames.delete(id);
         tile.li.remove();
         this.tiles.delete(id);
       }

@@ -105,7 +105,10 @@ async function main() {
   fs.writeFileSync(config, [
     '[server]', `listen = "127.0.0.1:${PORT}"`, 'http_redirect_listen = ""',
     `public_url = "${ORIGIN}"`, `data_dir = "${path.join(tmp, 'data')}"`,
-    '[media]', 'port = 41000', 'workers = 2', 'announce_ip = "127.0.0.1"',
+    // Layers here follow the tiles alone: three browsers and the server share two cores, and
+    // the estimator reads that contention as a congested link. (squeeze.mjs tests estimation
+    // on a real squeezed link.)
+    '[media]', 'port = 41000', 'workers = 2', 'announce_ip = "127.0.0.1"', 'start_bitrate_kbps = 0',
     '[log]', 'level = "info,sluss_signaling=debug"', '',
   ].join('\n'));
 

@@ -236,6 +236,13 @@ async function main() {
   // At the edge of what the link carries, a lost keyframe packet costs a pause until the next.
   check('the speaker\'s picture keeps moving (no 6 s without a new frame)', weakest.longestStall < 6000 && weakest.fps > 0, `${weakest.fps.toFixed(1)} fps, longest stall ${weakest.longestStall} ms (from ${weakest.stallAt} s)`);
   check('and the thumbnail goes dark to make room', thumbAfter.frames - thumbBefore.frames < 20, `thumbnail frames +${thumbAfter.frames - thumbBefore.frames} in 20 s`);
+  const label = await viewer.evaluate((pid) => {
+    const el = document.querySelector(`[data-participant-id="${pid}"] .stalled`);
+    return el && !el.hidden ? el.textContent : null;
+  }, relativeId);
+  // (Checked when it showed nothing new for the whole 20 s: then it has been still for 3 s.)
+  const dark = thumbAfter.frames === thumbBefore.frames;
+  check('a dark thumbnail says why on the tile', !dark || Boolean(label), label ?? (dark ? 'no label' : 'it was not dark throughout'));
 
   // Freed: the estimate grows and the top layer comes back.
   release();
