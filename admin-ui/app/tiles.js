@@ -65,12 +65,10 @@ export class Tiles {
       const track = tile.stream?.getVideoTracks()[0];
       const frames = track ? decoded.get(track.id) : undefined;
       const last = this.frames.get(id);
-      if (frames === undefined || !last || frames > last.frames) this.frames.set(id, { frames: frames ?? 0, since: now });
-      const entry = this.frames.get(id);
-      const p = this.call.participants.get(id);
-      const stalled = frames > 0 && now - entry.since >= 3000 && !p?.video_muted && !this.offscreen.has(id);
-      tile.li.classList.toggle('video-stalled', stalled);
-      tile.stalled.hidden = !stalled;
+      // A camera turned off or a tile not shown is not expected to move: its clock restarts.
+      const expected = !this.call.participants.get(id)?.video_muted && !this.offscreen.has(id);
+      if (!last || !expected || frames === undefined || frames > last.frames) this.frames.set(id, { frames: frames ?? 0, since: now });
+      tile.stalled.hidden = !(frames > 0 && now - this.frames.get(id).since >= 3000);
     }
   }
 

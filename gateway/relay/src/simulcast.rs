@@ -54,13 +54,13 @@ impl Rate {
         self.bytes += payload as u64 + PACKET_OVERHEAD;
     }
 
-    /// Folds the bytes seen in the last `elapsed` into the smoothed bitrate.
-    pub(crate) fn update(&mut self, elapsed: Duration) {
+    /// Folds the bytes seen in the last `elapsed` into the smoothed bitrate; says whether
+    /// there were any.
+    pub(crate) fn update(&mut self, elapsed: Duration) -> bool {
         let ms = elapsed.as_millis().max(1) as u64;
-        self.bitrate = smooth(
-            self.bitrate,
-            std::mem::take(&mut self.bytes) * 8 * 1000 / ms,
-        );
+        let bytes = std::mem::take(&mut self.bytes);
+        self.bitrate = smooth(self.bitrate, bytes * 8 * 1000 / ms);
+        bytes > 0
     }
 }
 
@@ -69,10 +69,8 @@ impl Rate {
 pub(crate) struct Layer {
     pub(crate) rid: Rid,
     pub(crate) rate: Rate,
-    /// Payload bytes per temporal layer since the last rate update.
-    tid_bytes: [u64; MAX_TEMPORAL],
-    /// Smoothed bitrate of each temporal layer alone.
-    tid_bitrate: [u64; MAX_TEMPORAL],
+    /// Each temporal layer's rate alone.
+    tid_rates: [Rate; MAX_TEMPORAL],
     /// How many temporal layers it sent in the last interval (0: no temporal layering).
     pub(crate) temporal_layers: u8,
     /// The picture height from its last keyframe (0 until one is seen).
@@ -86,8 +84,7 @@ impl Layer {
         Layer {
             rid,
             rate: Rate::default(),
-            tid_bytes: [0; MAX_TEMPORAL],
-            tid_bitrate: [0; MAX_TEMPORAL],
+            tid_rates: Default::default(),
             temporal_layers: 0,
             height: 0,
             last_packet: None,
@@ -104,7 +101,7 @@ impl Layer {
     ) {
         self.rate.count(payload.len());
         if let Some(t) = temporal {
-            self.tid_bytes[usize::from(t.tid)] += payload.len() as u64;
+            self.tid_rates[usize::from(t.tid)].count(payload.len());
         }
         self.last_packet = Some(now);
         if keyframe {
@@ -116,16 +113,12 @@ impl Layer {
 
     /// Folds the bytes seen in the last `elapsed` into the smoothed bitrate.
     pub(crate) fn update_rate(&mut self, elapsed: Duration) {
-        let ms = elapsed.as_millis().max(1) as u64;
-        let rate = |bytes: u64| bytes * 8 * 1000 / ms;
         self.rate.update(elapsed);
         self.temporal_layers = 0;
-        for tid in 0..MAX_TEMPORAL {
-            let bytes = std::mem::take(&mut self.tid_bytes[tid]);
-            if bytes > 0 {
+        for (tid, rate) in self.tid_rates.iter_mut().enumerate() {
+            if rate.update(elapsed) {
                 self.temporal_layers = tid as u8 + 1;
             }
-            self.tid_bitrate[tid] = smooth(self.tid_bitrate[tid], rate(bytes));
         }
     }
 
@@ -133,9 +126,10 @@ impl Layer {
     /// (its measured rate, or a floor for a layer just started): what the layer costs at the
     /// frame rate those temporal layers give.
     pub(crate) fn rate_up_to(&self, tid: u8, total: u64) -> u64 {
-        let all: u64 = self.tid_bitrate.iter().sum();
-        let part: u64 = self.tid_bitrate[..=usize::from(tid).min(MAX_TEMPORAL - 1)]
+        let all: u64 = self.tid_rates.iter().map(|r| r.bitrate).sum();
+        let part: u64 = self.tid_rates[..=usize::from(tid).min(MAX_TEMPORAL - 1)]
             .iter()
+            .map(|r| r.bitrate)
             .sum();
         if all == 0 {
             // Nothing measured yet: the usual split of three layers (T0 half, T1 a quarter).
@@ -401,9 +395,14 @@ impl LayerSwitch {
         self.newest_picture = Some(picture);
         if p.keyframe || level(self.temporal_target) < level(self.temporal) {
             self.temporal = self.temporal_target;
-        } else if t.tid > level(self.temporal) && t.tid <= level(self.temporal_target) && t.sync {
-            // Up: this picture needs only T0, which the subscriber has.
-            self.temporal = Some(t.tid).filter(|_| self.temporal_target.is_some());
+        } else if t.sync
+            && t.tid <= level(self.temporal_target)
+            && self.temporal.is_some_and(|now| t.tid == now + 1)
+        {
+            // Up one temporal layer at a time, at a picture that depends on T0 alone: what
+            // follows on that layer may refer to it, but never to a layer not yet sent. (At the
+            // top the level stays a number; a keyframe makes it "all".)
+            self.temporal = Some(t.tid);
         }
         if t.tid > level(self.temporal) {
             self.picture_id_delta = self.picture_id_delta.wrapping_sub(1);
@@ -630,15 +629,19 @@ mod tests {
         assert!(send(&mut s, 0, 0, false).is_some());
         assert!(send(&mut s, 1, 2, true).is_none());
         s.temporal_target = None;
-        // Not at a picture without layer sync...
+        // Not at a picture without layer sync, nor two layers up at once (the T1 pictures
+        // after it could refer to T1 pictures never sent)...
         assert!(send(&mut s, 2, 1, false).is_none());
+        assert!(send(&mut s, 3, 2, true).is_none());
         assert_eq!(s.temporal(), Some(0));
-        // ...but at one with it; numbering continues from the last sent.
-        assert_eq!(send(&mut s, 3, 2, true), Some((2, 1)));
+        // ...but one layer up at a picture with it; numbering continues from the last sent.
+        assert_eq!(send(&mut s, 4, 1, true), Some((2, 1)));
+        assert_eq!(send(&mut s, 5, 2, true), Some((3, 2)));
+        assert_eq!(send(&mut s, 6, 1, false), Some((4, 3)), "T1 follows on");
         // Down again: at once, from the next picture.
         s.temporal_target = Some(0);
-        assert!(send(&mut s, 4, 2, false).is_none());
-        assert_eq!(send(&mut s, 5, 0, false), Some((3, 2)));
+        assert!(send(&mut s, 7, 2, false).is_none());
+        assert_eq!(send(&mut s, 8, 0, false), Some((5, 4)));
     }
 
     #[test]
@@ -783,8 +786,9 @@ mod tests {
         }
         l.update_rate(Duration::from_secs(1));
         assert_eq!(l.temporal_layers, 3);
-        assert_eq!(l.rate_up_to(0, 100_000), 60_000);
-        assert_eq!(l.rate_up_to(1, 100_000), 80_000);
+        // On the wire (with each packet's overhead): 660, 260 and 260 bytes.
+        assert_eq!(l.rate_up_to(0, 100_000), 55_932);
+        assert_eq!(l.rate_up_to(1, 100_000), 77_966);
         assert_eq!(l.rate_up_to(2, 100_000), 100_000);
     }
 }

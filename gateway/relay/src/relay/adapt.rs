@@ -156,17 +156,18 @@ impl Relay {
         let desired = fixed + allocation::desired(&tracks);
         let mut keyframes = Vec::new();
         for ((producer, choice), track) in cameras.iter().zip(&chosen).zip(&tracks) {
+            let Some(c) = router
+                .producer_mut(*producer)
+                .and_then(|p| p.consumer_mut(id))
+            else {
+                continue;
+            };
             let off = allocation::is_off(track, *choice);
-            if off != track.off {
-                if let Some(c) = router
-                    .producer_mut(*producer)
-                    .and_then(|p| p.consumer_mut(id))
-                {
-                    debug!(subscriber = %id, ?producer, off, budget, "video off for bandwidth");
-                    c.switch.off = off;
-                    // Back on: from the next keyframe, numbered on from where it stopped.
-                    c.switch.pause();
-                }
+            if off != c.switch.off {
+                debug!(subscriber = %id, ?producer, off, budget, "video off for bandwidth");
+                c.switch.off = off;
+                // Back on, it starts at a keyframe, numbered on from where it stopped.
+                c.switch.pause();
             }
             // No layer is active yet, or the video is off: nothing more to choose.
             let Some(Choice { layer, temporal }) = *choice else {
@@ -176,12 +177,6 @@ impl Relay {
             let shed = track.current.is_some_and(|c| {
                 layer < c.layer && allocation::tile_cap(track).is_some_and(|cap| cap >= c.layer)
             });
-            let Some(c) = router
-                .producer_mut(*producer)
-                .and_then(|p| p.consumer_mut(id))
-            else {
-                continue;
-            };
             if c.switch.target != layer || c.switch.temporal_target != temporal {
                 debug!(subscriber = %id, ?producer, layer, ?temporal, budget, "layer chosen");
             }

@@ -66,9 +66,6 @@ impl Relay {
         };
         let keyframe = vp8.is_some_and(|d| d.starts_keyframe(&packet.payload));
         let temporal = vp8.and_then(|_| simulcast::temporal(&packet.payload));
-        if !simulcast {
-            producer.rate.count(packet.payload.len());
-        }
         let layer = if simulcast {
             let Some(i) = producer.layers.iter().position(|l| Some(l.rid) == rid) else {
                 return;
@@ -76,6 +73,7 @@ impl Relay {
             producer.layers[i].observe(now, &packet.payload, keyframe, temporal);
             i as u8
         } else {
+            producer.rate.count(packet.payload.len());
             0
         };
         let incoming = Incoming {
