@@ -215,10 +215,12 @@ impl Relay {
         let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
 
         let router_state = self.routers.entry(router).or_default();
-        // The newcomer receives every track already published in the meeting.
+        // The newcomer receives every track already published in the meeting that carries
+        // media (a camera or screen that never sent stays out of its offer).
         let to_add = router_state
             .producers
             .iter()
+            .filter(|p| p.live)
             .map(|p| PendingAdd {
                 producer: p.id,
                 publisher: p.peer,
@@ -813,12 +815,36 @@ impl Relay {
             consumers: Vec::new(),
             rate: Default::default(),
             last_keyframe_request: None,
+            live: kind == TrackKind::Audio,
         });
-        for other in router.peers.iter().filter(|p| **p != id) {
+        if kind == TrackKind::Audio {
+            self.offer_to_meeting(router_id, id, producer, label, kind, screen);
+        }
+    }
+
+    /// Offers a producer's track to everyone else in its meeting.
+    ///
+    /// A video track waits for its first packet: a browser adds a screen m-line that sends
+    /// nothing until a share, and a camera may stay off. Every m-line a subscriber holds costs
+    /// its transport on every packet it is sent (str0m walks all its streams per drive), so a
+    /// meeting of fifty mostly listening is far cheaper without them.
+    pub(super) fn offer_to_meeting(
+        &mut self,
+        router: RouterId,
+        publisher: PeerId,
+        producer: ProducerId,
+        label: String,
+        kind: TrackKind,
+        screen: bool,
+    ) {
+        let Some(router) = self.routers.get(&router) else {
+            return;
+        };
+        for other in router.peers.iter().filter(|p| **p != publisher) {
             if let Some(o) = self.peers.get_mut(other) {
                 o.to_add.push(PendingAdd {
                     producer,
-                    publisher: id,
+                    publisher,
                     label: label.clone(),
                     kind,
                     screen,

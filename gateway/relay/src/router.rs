@@ -29,6 +29,9 @@ pub(crate) struct Producer {
     /// What a single-encoding track (a voice, a screen) takes from each subscriber's downlink.
     pub(crate) rate: Rate,
     pub(crate) last_keyframe_request: Option<Instant>,
+    /// Whether the track has carried media: only then is a video track offered to the others.
+    /// A voice is offered at once, so that its first words are not lost to a renegotiation.
+    pub(crate) live: bool,
 }
 
 impl Producer {

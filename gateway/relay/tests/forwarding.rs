@@ -127,3 +127,47 @@ fn when_someone_leaves_the_others_renegotiate_and_carry_on() {
     assert!(w.received_from(b, a) >= got + 9);
     assert_eq!(w.relay.peer_count(), 2);
 }
+
+#[test]
+fn a_camera_is_offered_to_the_others_once_it_sends() {
+    let mut w = World::new();
+    let a = w.join(1);
+    let b = w.join(1);
+    w.settle();
+    let video_offered = |w: &World| {
+        w.events.iter().any(|e| {
+            matches!(e, sluss_relay::RelayEvent::Offer { peer, tracks, .. }
+                if *peer == w.clients[b].peer
+                    && tracks.iter().any(|t| t.kind == sluss_relay::TrackKind::Video))
+        })
+    };
+    // A's voice is offered at once; a camera that has sent nothing is not (an m-line costs
+    // B's transport on every packet it is sent).
+    assert_eq!(w.clients[b].tracks.len(), 1, "only A's voice");
+    assert!(!video_offered(&w));
+    let step = std::time::Duration::from_millis(20);
+    for _ in 0..20 {
+        w.send(a, MediaKind::Video, 1000);
+        w.advance(step, step);
+    }
+    assert!(video_offered(&w), "A's camera is offered once it sends");
+    assert_eq!(w.clients[b].tracks.len(), 2);
+    assert!(
+        w.received_from(b, a) >= 15,
+        "and reaches B: {}",
+        w.received_from(b, a)
+    );
+    // Someone joining later gets it in their first offer.
+    let c = w.join(1);
+    w.settle();
+    for _ in 0..10 {
+        w.send(a, MediaKind::Video, 1000);
+        w.advance(step, step);
+    }
+    assert_eq!(
+        w.clients[c].tracks.len(),
+        3,
+        "A's voice and camera, B's voice"
+    );
+    assert!(w.received_from(c, a) >= 8);
+}

@@ -19,8 +19,9 @@ fn the_screen_track_flows_only_while_allowed() {
             w.advance(Duration::from_millis(20), Duration::from_millis(20));
         }
     };
-    // The m-line is offered (labelled as a screen), but nothing flows.
-    assert!(w.events.iter().any(|e| matches!(e, sluss_relay::RelayEvent::Offer { tracks, .. } if tracks.iter().any(|t| t.screen))));
+    let screen_offered = |w: &World| {
+        w.events.iter().any(|e| matches!(e, sluss_relay::RelayEvent::Offer { tracks, .. } if tracks.iter().any(|t| t.screen)))
+    };
     send(&mut w, 10);
     assert_eq!(
         w.received_of(b, a, SCREEN),
@@ -28,10 +29,19 @@ fn the_screen_track_flows_only_while_allowed() {
         "a screen share nobody allowed"
     );
     assert!(w.relay.stats().screen_blocked >= 10);
+    // A screen nobody allowed is not even offered to the others.
+    assert!(
+        !screen_offered(&w),
+        "a disallowed screen's m-line was offered"
+    );
 
     let now = w.now;
     let peer = w.clients[a].peer;
     w.relay.set_screen_sharing(now, peer, true);
+    // Its first allowed packet offers it (labelled as a screen); then it flows.
+    send(&mut w, 1);
+    w.settle();
+    assert!(screen_offered(&w), "an allowed, flowing screen is offered");
     send(&mut w, 10);
     let shown = w.received_of(b, a, SCREEN);
     assert!(

@@ -37,7 +37,8 @@ impl Relay {
         };
         self.stats.rtp_received += 1;
         let publisher_screen_allowed = publisher.screen_allowed;
-        let Some(router) = self.routers.get_mut(&publisher.router) else {
+        let router_id = publisher.router;
+        let Some(router) = self.routers.get_mut(&router_id) else {
             return;
         };
         if codec == str0m::format::Codec::Opus {
@@ -76,6 +77,16 @@ impl Relay {
             producer.rate.count(packet.payload.len());
             0
         };
+        if !producer.live {
+            // A video track's first packet (its layer measured above): only now is it offered to the others. This packet
+            // has no one to go to yet; their decoders start at a keyframe requested then.
+            producer.live = true;
+            let (id, kind, screen) = (producer.id, producer.kind, producer.screen);
+            let label = self.peers.get(&from).map(|p| p.label.clone());
+            self.offer_to_meeting(router_id, from, id, label.unwrap_or_default(), kind, screen);
+            debug!(publisher = %from, screen, "video track live: offered to the meeting");
+            return;
+        }
         let incoming = Incoming {
             layer,
             seq: *packet.seq_no,

@@ -56,6 +56,11 @@ pub struct Client {
     /// Drop every n-th datagram the relay sends to this client (loss on its downlink).
     pub drop_every: Option<usize>,
     pub downlink_count: usize,
+    /// A downlink this many bits per second wide: what exceeds it is dropped (a policer
+    /// with a bucket of one full packet).
+    pub downlink_bps: Option<u64>,
+    downlink_tokens: f64,
+    downlink_refilled: Option<Instant>,
     /// Drop every n-th datagram this client sends to the relay (loss on its uplink).
     pub uplink_drop_every: Option<usize>,
     pub uplink_count: usize,
@@ -76,6 +81,27 @@ pub struct World {
     pub events: Vec<RelayEvent>,
     /// Datagrams the relay sent, by destination.
     pub sent_to: HashMap<SocketAddr, usize>,
+}
+
+/// The policer's bucket: a burst of this many bytes passes at once.
+const DOWNLINK_BUCKET: f64 = 1_500.0;
+
+impl Client {
+    /// Whether a datagram of `len` bytes fits the downlink now (always, without a cap).
+    fn police(&mut self, now: Instant, len: usize) -> bool {
+        let Some(bps) = self.downlink_bps else {
+            return true;
+        };
+        let since = self.downlink_refilled.map_or(Duration::ZERO, |t| now - t);
+        self.downlink_refilled = Some(now);
+        self.downlink_tokens =
+            (self.downlink_tokens + since.as_secs_f64() * bps as f64 / 8.0).min(DOWNLINK_BUCKET);
+        if self.downlink_tokens < len as f64 {
+            return false;
+        }
+        self.downlink_tokens -= len as f64;
+        true
+    }
 }
 
 impl World {
@@ -176,6 +202,9 @@ impl World {
             offline: false,
             drop_every: None,
             downlink_count: 0,
+            downlink_bps: None,
+            downlink_tokens: 0.0,
+            downlink_refilled: None,
             uplink_drop_every: None,
             uplink_count: 0,
             tracks: HashMap::new(),
@@ -207,6 +236,9 @@ impl World {
                 if c.drop_every
                     .is_some_and(|n| c.downlink_count.is_multiple_of(n))
                 {
+                    continue;
+                }
+                if !c.police(self.now, t.contents.len()) {
                     continue;
                 }
                 let input = Input::Receive(
