@@ -1,7 +1,7 @@
 //! The hot path: one RTP packet from a publisher, written to every subscriber that should get
 //! it, and the keyframe requests that layer switches and decoders need.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::media::KeyframeRequestKind;
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo, Vp8Descriptor};
@@ -11,6 +11,18 @@ use super::{Relay, RelayEvent};
 use crate::router::ProducerId;
 use crate::simulcast::{self, Incoming};
 use crate::{PeerId, RouterId, TrackKind};
+
+/// How long a forwarded video packet is kept for the subscriber's retransmission requests
+/// (NACK). A request comes a round trip after the loss, a second try one more round trip
+/// later; a second is ample even on a mobile link. str0m keeps 3 s by default, which was most
+/// of the relay's memory: every subscriber's history of every camera it gets.
+const RESEND_HISTORY: Duration = Duration::from_secs(1);
+/// At most this many packets of history (above 500 packets a second, over 5 Mbit/s, the
+/// history is shorter than `RESEND_HISTORY`).
+const RESEND_PACKETS: usize = 512;
+/// Resends are dropped while they would be more than this share of what is sent (str0m's
+/// default): a link that loses that much needs a lower layer, not more retransmissions.
+const RESEND_RATIO_CAP: Option<f32> = Some(0.15);
 
 impl Relay {
     /// The hot path: one RTP packet from a publisher, written to every subscriber.
@@ -150,6 +162,9 @@ impl Relay {
                 // the load test's CPU contention, it holds the rate down and the estimate
                 // with it.)
                 tx.set_unpaced(true);
+                if nackable {
+                    tx.set_rtx_cache(RESEND_PACKETS, RESEND_HISTORY, RESEND_RATIO_CAP);
+                }
             }
             let mut write = RtpWrite::new(
                 out_pt,
