@@ -1,6 +1,8 @@
 // One participant's connection to a meeting: the signaling WebSocket and the RTCPeerConnection,
 // with automatic reconnection. Messages from the server are handled strictly in order.
 
+import { videoConstraints } from './prejoin.js';
+
 const TERMINAL = new Set(['denied', 'removed', 'meeting_ended']);
 const FATAL = new Set(['eid_required', 'link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'login_required']);
 const MAX_RETRIES = 10;
@@ -294,18 +296,21 @@ export class Call extends EventTarget {
     const relayOnly = new URLSearchParams(location.search).get('relay') === 'only';
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
     this.pc = pc;
-    for (const track of this.stream.getTracks()) {
-      // The camera goes out in three sizes (simulcast); the relay sends each viewer the one
-      // that fits its link and the tile it shows. Lowest first: the relay relies on the order.
-      const sendEncodings = track.kind === 'video' ? CAMERA_LAYERS.map((l) => ({ ...l })) : undefined;
-      try {
-        pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream], sendEncodings });
-      } catch (e) {
-        // A browser that knows no scalability modes still sends the three sizes.
-        if (!sendEncodings) throw e;
-        const plain = sendEncodings.map(({ scalabilityMode, ...l }) => l);
-        pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream], sendEncodings: plain });
-      }
+    for (const track of this.stream.getAudioTracks()) {
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
+    }
+    // The camera goes out in three sizes (simulcast); the relay sends each viewer the one that
+    // fits its link and the tile it shows. Lowest first: the relay relies on the order. Its
+    // m-line is there with the camera off too (sending nothing), so the screen stays the
+    // second video m-line and the camera can come back without renegotiating.
+    const camera = this.stream.getVideoTracks()[0] ?? 'video';
+    const sendEncodings = CAMERA_LAYERS.map((l) => ({ ...l }));
+    try {
+      this.cameraSender = pc.addTransceiver(camera, { direction: 'sendonly', streams: [this.stream], sendEncodings }).sender;
+    } catch {
+      // A browser that knows no scalability modes still sends the three sizes.
+      const plain = sendEncodings.map(({ scalabilityMode, ...l }) => l);
+      this.cameraSender = pc.addTransceiver(camera, { direction: 'sendonly', streams: [this.stream], sendEncodings: plain }).sender;
     }
     // R11: a third m-line, reserved for a shared window or tab. It carries nothing until the
     // server grants a share, and the server forwards nothing from it otherwise.
@@ -393,9 +398,48 @@ export class Call extends EventTarget {
     this.send({ type: 'media_state', audio_muted: this.audioMuted, video_muted: this.videoMuted });
   }
 
-  setVideoMuted(muted) {
+  /// Without a track the browser would still pad the camera's streams to hold its bandwidth
+  /// estimate (hundreds of kbit/s of a patient's mobile uplink); inactive, they send nothing.
+  async setCameraActive(active) {
+    const sender = this.cameraSender;
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings?.length) return;
+    for (const e of params.encodings) e.active = active;
+    await sender.setParameters(params).catch((e) => console.warn('sluss: camera encodings', e));
+  }
+
+  /// Camera off releases the camera (its light goes out) and sends nothing, rather than
+  /// black pictures the relay would pass on to everyone; on asks for it again.
+  async setVideoMuted(muted) {
+    if (muted) {
+      for (const t of this.stream.getVideoTracks()) {
+        this.cameraId = t.getSettings().deviceId;
+        t.stop();
+        this.stream.removeTrack(t);
+      }
+      await this.cameraSender?.replaceTrack(null).catch(() => {});
+      await this.setCameraActive(false);
+    } else if (this.stream.getVideoTracks().length === 0) {
+      let track;
+      try {
+        const media = await navigator.mediaDevices.getUserMedia({ video: videoConstraints(this.cameraId) });
+        track = media.getVideoTracks()[0];
+      } catch {
+        // The camera was taken or unplugged meanwhile: it stays off.
+        this.emit('notice', { code: 'camera_unavailable' });
+        return;
+      }
+      if (this.closed) {
+        track.stop();
+        return;
+      }
+      this.stream.addTrack(track);
+      await this.cameraSender?.replaceTrack(track).catch(() => {});
+      await this.setCameraActive(true);
+    }
     this.videoMuted = muted;
-    for (const t of this.stream.getVideoTracks()) t.enabled = !muted;
+    this.emit('camera', { on: !muted });
     this.send({ type: 'media_state', audio_muted: this.audioMuted, video_muted: this.videoMuted });
   }
 

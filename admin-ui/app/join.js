@@ -106,6 +106,7 @@ function enterMeeting(name, stream) {
   window.sluss = Object.freeze({
     get pc() { return call.pc; },
     get participantId() { return call.participantId; },
+    get stream() { return call.stream; },
   });
 
   const mic = $('mic');
@@ -157,7 +158,20 @@ function enterMeeting(name, stream) {
   call.addEventListener('meeting', renderShare);
   call.addEventListener('track', renderShare);
   mic.addEventListener('click', () => { call.setAudioMuted(!call.audioMuted); renderControls(); });
-  cam.addEventListener('click', () => { call.setVideoMuted(!call.videoMuted); renderControls(); });
+  cam.addEventListener('click', async () => {
+    cam.disabled = true;
+    await call.setVideoMuted(!call.videoMuted);
+    cam.disabled = false;
+    renderControls();
+  });
+  call.addEventListener('camera', (e) => {
+    // The self view shows the camera's new track (a stream's added track is not always picked up).
+    if (e.detail.on) {
+      tiles.self.video.srcObject = null;
+      tiles.self.video.srcObject = call.stream;
+    }
+    renderControls();
+  });
   $('leave').addEventListener('click', () => {
     call.leave();
     try { sessionStorage.removeItem('sluss.token'); } catch { /* private mode */ }

@@ -8,7 +8,7 @@ function audioConstraints(deviceId) {
   return Object.keys(c).length ? c : true;
 }
 
-function videoConstraints(deviceId) {
+export function videoConstraints(deviceId) {
   // 960×540: sharp enough for a face on a large screen, and three simulcast layers.
   const c = { width: { ideal: 960 }, height: { ideal: 540 }, frameRate: { ideal: 24 } };
   if (deviceId) c.deviceId = { exact: deviceId };

@@ -105,6 +105,7 @@ export class Tiles {
     if (!this.self) return;
     const muted = this.call.audioMuted ? ` · ${t('meeting.muted')}` : '';
     this.self.caption.textContent = `${this.self.name} (${t('meeting.you')})${muted}`;
+    this.self.li.classList.toggle('camera-off', Boolean(this.call.videoMuted));
   }
 
   /// The chair's controls on someone's tile: identification, mute, remove.

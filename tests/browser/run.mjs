@@ -298,6 +298,38 @@ async function main() {
   }, 10_000).catch(() => false);
   check('shown again, the video resumes', Boolean(resumed));
 
+  // A turns the camera off: the camera is released (its light goes out) and nothing is sent,
+  // not black pictures for the relay to pass on; on again, C sees A's picture again.
+  const aPage = people[0].page;
+  const cameraSent = () => aPage.evaluate(async () => {
+    let frames = 0;
+    let bytes = 0;
+    let resent = 0;
+    (await window.sluss.pc.getStats()).forEach((r) => {
+      if (r.type !== 'outbound-rtp' || r.kind !== 'video') return;
+      frames += r.framesEncoded || 0;
+      bytes += r.bytesSent || 0;
+      resent += r.retransmittedBytesSent || 0;
+    });
+    return { frames, bytes, resent, tracks: window.sluss.stream.getVideoTracks().length };
+  });
+  await aPage.click('#cam');
+  await sleep(1500);
+  const off1 = await cameraSent();
+  const seen1 = await fromA(cPage);
+  await sleep(2500);
+  const off2 = await cameraSent();
+  const seen2 = await fromA(cPage);
+  check('camera off releases the camera and sends nothing', off2.tracks === 0 && off2.frames === off1.frames && off2.bytes === off1.bytes && seen2.frames - seen1.frames <= 1, `A's camera tracks ${off2.tracks}, frames encoded +${off2.frames - off1.frames} (bytes +${off2.bytes - off1.bytes}, of them resent +${off2.resent - off1.resent}), frames at C +${seen2.frames - seen1.frames}`);
+  await aPage.click('#cam');
+  const cameraBack = await until("A's camera back at C", async () => {
+    const a1 = await fromA(cPage);
+    await sleep(700);
+    const a2 = await fromA(cPage);
+    return a2.frames > a1.frames + 3;
+  }, 10_000).catch(() => false);
+  check('camera on again, the others see it again', Boolean(cameraBack));
+
   // Simulcast: every camera goes out in three sizes, and each viewer is sent the one its tile
   // needs. In C's speaker view, B is a thumbnail and gets the smallest layer; A, talking, is
   // shown large and gets a larger one. Back in the grid, B's picture grows again.
