@@ -46,7 +46,7 @@ export class Call extends EventTarget {
     this.disconnectTimer = null;
     this.pingTimer = null;
     this.audioMuted = false;
-    this.videoMuted = false;
+    this.videoMuted = stream.getVideoTracks().length === 0; // joined with sound only
     this.tracks = new Map(); // mid -> {participant_id, kind} from the server's offers
     this.screens = new Map(); // participant id -> MediaStream of their shared window or tab
     this.screenSender = null;

@@ -78,7 +78,10 @@ async function main() {
     $('join-error').hidden = false;
   };
   // The form must never submit itself, even if someone clicks before the camera is up.
-  const ready = preview.acquire().then(() => true, () => { showNoDevices(); return false; });
+  const ready = preview.acquire().then(() => {
+    $('join-note').hidden = !preview.soundOnly;
+    return true;
+  }, () => { showNoDevices(); return false; });
   $('join-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const name = $('name').value.trim();

@@ -27,12 +27,21 @@ export class Preview {
 
   /// Starts (or restarts with the chosen devices) the camera and microphone.
   async acquire() {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: audioConstraints(this.micSelect.value),
-      video: videoConstraints(this.cameraSelect.value),
-    });
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: audioConstraints(this.micSelect.value),
+        video: videoConstraints(this.cameraSelect.value),
+      });
+    } catch {
+      // No camera, or the camera refused while the microphone is allowed: join with sound
+      // only (a computer without a camera, or a patient who does not want to be seen). Without
+      // a microphone this fails too, and the page says the devices could not be started.
+      stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(this.micSelect.value) });
+    }
     this.stop();
     this.stream = stream;
+    this.soundOnly = stream.getVideoTracks().length === 0;
     this.video.srcObject = stream;
     await this.listDevices();
     return stream;

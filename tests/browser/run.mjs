@@ -269,7 +269,7 @@ async function main() {
 
   // C's page stops showing A's tile (as when it is scrolled away on a phone): A's video to C
   // pauses while A's voice goes on; shown again, the video resumes.
-  const fromA = (page) => page.evaluate(async (id) => {
+  const mediaFrom = (page, who) => page.evaluate(async (id) => {
     const v = document.querySelector(`[data-participant-id="${id}"] video`);
     const [video, audio] = [v?.srcObject?.getVideoTracks()[0], v?.srcObject?.getAudioTracks()[0]];
     const report = await window.sluss.pc.getStats();
@@ -280,7 +280,8 @@ async function main() {
       if (r.type === 'inbound-rtp' && r.trackIdentifier === audio?.id) samples = r.totalSamplesReceived || 0;
     });
     return { frames, samples };
-  }, people[0].id);
+  }, who);
+  const fromA = (page) => mediaFrom(page, people[0].id);
   const cPage = people[2].page;
   const showA = (shown) => cPage.evaluate(([id, on]) => { document.querySelector(`[data-participant-id="${id}"]`).style.display = on ? '' : 'none'; }, [people[0].id, shown]);
   await showA(false);
@@ -460,8 +461,17 @@ async function main() {
   d.console = [];
   d.page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') d.console.push(m.text()); });
   d.page.on('pageerror', (e) => d.console.push(`pageerror: ${e.message}`));
+  // This time Dan's computer has no camera.
+  await d.page.addInitScript(() => {
+    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (c) => (c?.video
+      ? Promise.reject(new DOMException('Requested device not found', 'NotFoundError'))
+      : real(c));
+  });
   await d.page.goto(withRawAudio(links.d));
   await d.page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  const soundOnly = await d.page.waitForSelector('#join-note:not([hidden])', { timeout: 10_000 }).then(() => true, () => false);
+  check('without a camera the join page says you take part with sound', soundOnly);
   await d.page.fill('#name', d.name);
   await d.page.click('#join-button');
   await a.page.waitForSelector('#lobby-list li:has-text("Dan")', { timeout: 15_000 });
@@ -469,6 +479,20 @@ async function main() {
   const stopped = await until('the share to stop', async () => !(await a.page.isVisible('#screen-area')) && !(await people[2].page.isVisible('#screen-area')), 10_000).catch(() => false);
   check('the share stops when someone unidentified is admitted', Boolean(stopped));
   everyone.push(d);
+  // Dan is heard and shown with his camera off; no video m-line of his is offered to anyone
+  // (the relay offers a camera once it sends).
+  d.id = await until('D in the room', () => d.page.evaluate(() => window.sluss?.participantId), 15_000).catch(() => null);
+  const cPage2 = people[2].page;
+  const dHeard = await until("D's voice at C", async () => {
+    const m1 = await mediaFrom(cPage2, d.id);
+    await sleep(700);
+    return (await mediaFrom(cPage2, d.id)).samples > m1.samples;
+  }, 15_000).catch(() => false);
+  const dTile = await cPage2.evaluate((id) => {
+    const li = document.querySelector(`[data-participant-id="${id}"]`);
+    return { cameraOff: li?.classList.contains('camera-off') ?? false, videoTracks: li?.querySelector('video')?.srcObject?.getVideoTracks().length ?? null };
+  }, d.id);
+  check('someone without a camera takes part with sound, shown with the camera off', Boolean(dHeard) && dTile.cameraOff && dTile.videoTracks === 0, `heard ${Boolean(dHeard)}, ${JSON.stringify(dTile)}`);
 
   // R8: the chair ends the meeting for everyone; no link works afterwards.
   await a.page.click('#end');
