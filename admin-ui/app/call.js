@@ -303,8 +303,11 @@ export class Call extends EventTarget {
     // fits its link and the tile it shows. Lowest first: the relay relies on the order. Its
     // m-line is there with the camera off too (sending nothing), so the screen stays the
     // second video m-line and the camera can come back without renegotiating.
-    const camera = this.stream.getVideoTracks()[0] ?? 'video';
-    const sendEncodings = CAMERA_LAYERS.map((l) => ({ ...l }));
+    // Without a camera (none, or turned off) its encodings start inactive: a sender without a
+    // track would still pad them, hundreds of kbit/s of the uplink.
+    const track = this.stream.getVideoTracks()[0];
+    const camera = track ?? 'video';
+    const sendEncodings = CAMERA_LAYERS.map((l) => ({ ...l, active: Boolean(track) }));
     try {
       this.cameraSender = pc.addTransceiver(camera, { direction: 'sendonly', streams: [this.stream], sendEncodings }).sender;
     } catch {
@@ -422,11 +425,17 @@ export class Call extends EventTarget {
       await this.setCameraActive(false);
     } else if (this.stream.getVideoTracks().length === 0) {
       let track;
-      try {
-        const media = await navigator.mediaDevices.getUserMedia({ video: videoConstraints(this.cameraId) });
-        track = media.getVideoTracks()[0];
-      } catch {
-        // The camera was taken or unplugged meanwhile: it stays off.
+      // The camera used before, else any (the one used before may have been unplugged).
+      for (const id of [this.cameraId, undefined]) {
+        try {
+          const media = await navigator.mediaDevices.getUserMedia({ video: videoConstraints(id) });
+          track = media.getVideoTracks()[0];
+          break;
+        } catch { /* try the next */ }
+        if (!this.cameraId) break;
+      }
+      if (!track) {
+        // No camera, or it is busy or blocked: it stays off.
         this.emit('notice', { code: 'camera_unavailable' });
         return;
       }

@@ -72,16 +72,13 @@ async function main() {
     $('name').value = link.identified_as;
   }
   $('prejoin').hidden = false;
-  const preview = new Preview($('preview'), $('camera'), $('microphone'));
+  const preview = new Preview($('preview'), $('camera'), $('microphone'), $('join-note'));
   const showNoDevices = () => {
     $('join-error').textContent = t('join.noDevices');
     $('join-error').hidden = false;
   };
   // The form must never submit itself, even if someone clicks before the camera is up.
-  const ready = preview.acquire().then(() => {
-    $('join-note').hidden = !preview.soundOnly;
-    return true;
-  }, () => { showNoDevices(); return false; });
+  const ready = preview.acquire().then(() => true, () => { showNoDevices(); return false; });
   $('join-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const name = $('name').value.trim();
@@ -163,9 +160,12 @@ function enterMeeting(name, stream) {
   mic.addEventListener('click', () => { call.setAudioMuted(!call.audioMuted); renderControls(); });
   cam.addEventListener('click', async () => {
     cam.disabled = true;
-    await call.setVideoMuted(!call.videoMuted);
-    cam.disabled = false;
-    renderControls();
+    try {
+      await call.setVideoMuted(!call.videoMuted);
+    } finally {
+      cam.disabled = false;
+      renderControls();
+    }
   });
   call.addEventListener('camera', (e) => {
     // The self view shows the camera's new track (a stream's added track is not always picked up).

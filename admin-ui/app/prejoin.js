@@ -16,8 +16,10 @@ export function videoConstraints(deviceId) {
 }
 
 export class Preview {
-  constructor(video, cameraSelect, micSelect) {
+  /// `soundOnlyNote` is shown while no camera could be started.
+  constructor(video, cameraSelect, micSelect, soundOnlyNote) {
     this.video = video;
+    this.soundOnlyNote = soundOnlyNote;
     this.cameraSelect = cameraSelect;
     this.micSelect = micSelect;
     this.stream = null;
@@ -34,14 +36,15 @@ export class Preview {
         video: videoConstraints(this.cameraSelect.value),
       });
     } catch {
-      // No camera, or the camera refused while the microphone is allowed: join with sound
-      // only (a computer without a camera, or a patient who does not want to be seen). Without
-      // a microphone this fails too, and the page says the devices could not be started.
+      // No camera, or it is busy or blocked for this site while the microphone is allowed:
+      // join with sound only. Without a microphone this fails too, and the page says the
+      // microphone could not be started.
       stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(this.micSelect.value) });
     }
     this.stop();
     this.stream = stream;
     this.soundOnly = stream.getVideoTracks().length === 0;
+    if (this.soundOnlyNote) this.soundOnlyNote.hidden = !this.soundOnly;
     this.video.srcObject = stream;
     await this.listDevices();
     return stream;

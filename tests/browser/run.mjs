@@ -303,16 +303,15 @@ async function main() {
   // not black pictures for the relay to pass on; on again, C sees A's picture again.
   const aPage = people[0].page;
   const cameraSent = () => aPage.evaluate(async () => {
-    let frames = 0;
-    let bytes = 0;
-    let resent = 0;
+    // Padding counts in headerBytesSent and packetsSent, pictures in bytesSent.
+    const out = { frames: 0, packets: 0, bytes: 0, tracks: window.sluss.stream.getVideoTracks().length };
     (await window.sluss.pc.getStats()).forEach((r) => {
       if (r.type !== 'outbound-rtp' || r.kind !== 'video') return;
-      frames += r.framesEncoded || 0;
-      bytes += r.bytesSent || 0;
-      resent += r.retransmittedBytesSent || 0;
+      out.frames += r.framesEncoded || 0;
+      out.packets += r.packetsSent || 0;
+      out.bytes += (r.bytesSent || 0) + (r.headerBytesSent || 0);
     });
-    return { frames, bytes, resent, tracks: window.sluss.stream.getVideoTracks().length };
+    return out;
   });
   await aPage.click('#cam');
   await sleep(1500);
@@ -321,7 +320,7 @@ async function main() {
   await sleep(2500);
   const off2 = await cameraSent();
   const seen2 = await fromA(cPage);
-  check('camera off releases the camera and sends nothing', off2.tracks === 0 && off2.frames === off1.frames && off2.bytes === off1.bytes && seen2.frames - seen1.frames <= 1, `A's camera tracks ${off2.tracks}, frames encoded +${off2.frames - off1.frames} (bytes +${off2.bytes - off1.bytes}, of them resent +${off2.resent - off1.resent}), frames at C +${seen2.frames - seen1.frames}`);
+  check('camera off releases the camera and sends nothing', off2.tracks === 0 && off2.frames === off1.frames && off2.packets === off1.packets && off2.bytes === off1.bytes && seen2.frames - seen1.frames <= 1, `A's camera tracks ${off2.tracks}, video frames +${off2.frames - off1.frames}, packets +${off2.packets - off1.packets}, bytes +${off2.bytes - off1.bytes}; frames at C +${seen2.frames - seen1.frames}`);
   await aPage.click('#cam');
   const cameraBack = await until("A's camera back at C", async () => {
     const a1 = await fromA(cPage);
@@ -493,6 +492,15 @@ async function main() {
     return { cameraOff: li?.classList.contains('camera-off') ?? false, videoTracks: li?.querySelector('video')?.srcObject?.getVideoTracks().length ?? null };
   }, d.id);
   check('someone without a camera takes part with sound, shown with the camera off', Boolean(dHeard) && dTile.cameraOff && dTile.videoTracks === 0, `heard ${Boolean(dHeard)}, ${JSON.stringify(dTile)}`);
+  const dVideoPackets = () => d.page.evaluate(async () => {
+    let packets = 0;
+    (await window.sluss.pc.getStats()).forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video') packets += r.packetsSent || 0; });
+    return packets;
+  });
+  const dBefore = await dVideoPackets();
+  await sleep(2000);
+  const dAfter = await dVideoPackets();
+  check('and his page sends nothing for the camera it does not have (no padding)', dAfter === dBefore, `video packets ${dBefore} → ${dAfter}`);
 
   // R8: the chair ends the meeting for everyone; no link works afterwards.
   await a.page.click('#end');

@@ -340,6 +340,7 @@ impl Relay {
                         mid,
                         switch: LayerSwitch::default(),
                         pt_cache: None,
+                        configured: false,
                     });
                     if p.kind == TrackKind::Video && !p.is_simulcast() {
                         self.request_keyframe(now, router, producer_id, 0);

@@ -54,6 +54,9 @@ pub(crate) struct ConsumerRef {
     pub(crate) switch: LayerSwitch,
     /// The last payload type mapping: (publisher's codec, subscriber's payload type).
     pub(crate) pt_cache: Option<(Codec, Pt)>,
+    /// Whether its send stream has been set up (unpaced, its resend history), which is done
+    /// once: setting the history again would drop it.
+    pub(crate) configured: bool,
 }
 
 #[derive(Debug, Default)]

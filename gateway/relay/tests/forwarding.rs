@@ -160,6 +160,18 @@ fn a_camera_is_offered_to_the_others_once_it_sends() {
     // Someone joining later gets it in their first offer.
     let c = w.join(1);
     w.settle();
+    let first_offer = w.events.iter().find_map(|e| match e {
+        sluss_relay::RelayEvent::Offer { peer, tracks, .. } if *peer == w.clients[c].peer => {
+            Some(tracks.clone())
+        }
+        _ => None,
+    });
+    assert!(
+        first_offer.is_some_and(|t| t
+            .iter()
+            .any(|t| t.kind == sluss_relay::TrackKind::Video && t.label == "p0")),
+        "A's camera is in C's first offer"
+    );
     for _ in 0..10 {
         w.send(a, MediaKind::Video, 1000);
         w.advance(step, step);

@@ -90,9 +90,18 @@ impl Relay {
             0
         };
         if !producer.live {
-            // A video track's first packet (its layer measured above): only now is it offered to the others. This packet
-            // has no one to go to yet; their decoders start at a keyframe requested then.
+            if packet.payload.is_empty() {
+                // Padding says nothing about whether the track carries pictures.
+                return;
+            }
+            // A video track's first packet (its layer measured above): only now is it offered
+            // to the others. This packet has no one to go to yet; their decoders start at a
+            // keyframe asked for as each takes the track (earlier requests do not hold it up).
             producer.live = true;
+            producer.last_keyframe_request = None;
+            for layer in &mut producer.layers {
+                layer.last_keyframe_request = None;
+            }
             let (id, kind, screen) = (producer.id, producer.kind, producer.screen);
             let label = self.peers.get(&from).map(|p| p.label.clone());
             self.offer_to_meeting(router_id, from, id, label.unwrap_or_default(), kind, screen);
@@ -140,7 +149,6 @@ impl Relay {
                     out
                 }
             };
-            let first = consumer.switch.current().is_none();
             let (switches, thinned) = (consumer.switch.switches, consumer.switch.thinned);
             let rewritten = consumer.switch.rewrite(&incoming, simulcast);
             self.stats.video_thinned += consumer.switch.thinned - thinned;
@@ -155,7 +163,8 @@ impl Relay {
             let Some(tx) = api.stream_tx_by_mid(consumer.mid, None) else {
                 continue;
             };
-            if first {
+            if !consumer.configured {
+                consumer.configured = true;
                 // The publisher's browser already paces; forwarding at once keeps the hop
                 // short. (Pacing video to 1.1 times the subscriber's estimate was tried: a
                 // little shorter pauses at 200 kbit/s, but where the estimate dips, as under

@@ -203,7 +203,7 @@ impl World {
             drop_every: None,
             downlink_count: 0,
             downlink_bps: None,
-            downlink_tokens: 0.0,
+            downlink_tokens: DOWNLINK_BUCKET,
             downlink_refilled: None,
             uplink_drop_every: None,
             uplink_count: 0,
