@@ -92,14 +92,24 @@ async function main() {
       showNoDevices();
       return;
     }
-    enterMeeting(name, preview.stream);
+    const stream = preview.stream;
+    const camera = stream.getVideoTracks()[0]?.getSettings().deviceId;
+    if ($('camera-off').checked) {
+      // In with the camera off: released now, and nothing is sent for it until turned on.
+      for (const track of stream.getVideoTracks()) {
+        track.stop();
+        stream.removeTrack(track);
+      }
+    }
+    enterMeeting(name, stream, camera);
   }, { once: false });
   $('name').focus();
 }
 
-function enterMeeting(name, stream) {
+function enterMeeting(name, stream, camera) {
   $('prejoin').hidden = true;
   const call = new Call({ token, name, stream });
+  call.cameraId = camera; // the one chosen on the join page, when the camera is turned on
   const tiles = new Tiles($('tiles'), call);
   const chair = new ChairPanel(call);
   tiles.addSelf(stream, name);

@@ -401,9 +401,18 @@ async function main() {
   }
 
   // A fourth person knocks and the chair turns them away.
+  // His computer has no camera this time: the join page says he takes part with sound.
   const d = { key: 'D', name: 'Dan', page: await (await context(browserBC)).newPage() };
+  await d.page.addInitScript(() => {
+    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (c) => (c?.video
+      ? Promise.reject(new DOMException('Requested device not found', 'NotFoundError'))
+      : real(c));
+  });
   await d.page.goto(withRawAudio(links.d));
   await d.page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  const soundOnly = await d.page.waitForSelector('#join-note:not([hidden])', { timeout: 10_000 }).then(() => true, () => false);
+  check('without a camera the join page says you take part with sound', soundOnly);
   await d.page.fill('#name', d.name);
   await d.page.click('#join-button');
   await a.page.waitForSelector('#lobby-list li:has-text("Dan")', { timeout: 15_000 });
@@ -460,17 +469,10 @@ async function main() {
   d.console = [];
   d.page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') d.console.push(m.text()); });
   d.page.on('pageerror', (e) => d.console.push(`pageerror: ${e.message}`));
-  // This time Dan's computer has no camera.
-  await d.page.addInitScript(() => {
-    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-    navigator.mediaDevices.getUserMedia = (c) => (c?.video
-      ? Promise.reject(new DOMException('Requested device not found', 'NotFoundError'))
-      : real(c));
-  });
+  // This time he has a camera and joins with it off.
   await d.page.goto(withRawAudio(links.d));
   await d.page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
-  const soundOnly = await d.page.waitForSelector('#join-note:not([hidden])', { timeout: 10_000 }).then(() => true, () => false);
-  check('without a camera the join page says you take part with sound', soundOnly);
+  await d.page.check('#camera-off');
   await d.page.fill('#name', d.name);
   await d.page.click('#join-button');
   await a.page.waitForSelector('#lobby-list li:has-text("Dan")', { timeout: 15_000 });
@@ -479,7 +481,7 @@ async function main() {
   check('the share stops when someone unidentified is admitted', Boolean(stopped));
   everyone.push(d);
   // Dan is heard and shown with his camera off; no video m-line of his is offered to anyone
-  // (the relay offers a camera once it sends).
+  // (the relay offers a camera once it sends) until he turns it on.
   d.id = await until('D in the room', () => d.page.evaluate(() => window.sluss?.participantId), 15_000).catch(() => null);
   const cPage2 = people[2].page;
   const dHeard = await until("D's voice at C", async () => {
@@ -491,7 +493,7 @@ async function main() {
     const li = document.querySelector(`[data-participant-id="${id}"]`);
     return { cameraOff: li?.classList.contains('camera-off') ?? false, videoTracks: li?.querySelector('video')?.srcObject?.getVideoTracks().length ?? null };
   }, d.id);
-  check('someone without a camera takes part with sound, shown with the camera off', Boolean(dHeard) && dTile.cameraOff && dTile.videoTracks === 0, `heard ${Boolean(dHeard)}, ${JSON.stringify(dTile)}`);
+  check('someone who joins with the camera off is heard and shown with it off', Boolean(dHeard) && dTile.cameraOff && dTile.videoTracks === 0, `heard ${Boolean(dHeard)}, ${JSON.stringify(dTile)}`);
   const dVideoPackets = () => d.page.evaluate(async () => {
     let packets = 0;
     (await window.sluss.pc.getStats()).forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video') packets += r.packetsSent || 0; });
@@ -500,7 +502,14 @@ async function main() {
   const dBefore = await dVideoPackets();
   await sleep(2000);
   const dAfter = await dVideoPackets();
-  check('and his page sends nothing for the camera it does not have (no padding)', dAfter === dBefore, `video packets ${dBefore} → ${dAfter}`);
+  check('and his page sends nothing for the camera (no padding either)', dAfter === dBefore, `video packets ${dBefore} → ${dAfter}`);
+  await d.page.click('#cam');
+  const dSeen = await until("D's camera at C", async () => {
+    const m1 = await mediaFrom(cPage2, d.id);
+    await sleep(700);
+    return (await mediaFrom(cPage2, d.id)).frames > m1.frames + 3;
+  }, 15_000).catch(() => false);
+  check('he turns the camera on: it is offered to the others and they see him', Boolean(dSeen));
 
   // R8: the chair ends the meeting for everyone; no link works afterwards.
   await a.page.click('#end');
