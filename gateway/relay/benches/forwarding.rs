@@ -13,9 +13,15 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 
 /// A meeting of one publisher and `subscribers` others, connected, with encrypted datagrams
 /// from the publisher ready to feed.
+/// Everyone's camera is on (each has sent a first packet), so every subscriber holds a voice
+/// and a camera of everyone else: the dearest case for the transports.
 fn meeting(subscribers: usize) -> World {
     let mut w = World::new();
     w.join_many(1, subscribers + 1);
+    w.settle();
+    for i in 0..=subscribers {
+        w.send(i, str0m::media::MediaKind::Video, 1000);
+    }
     w.settle();
     w
 }
