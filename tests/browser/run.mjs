@@ -282,6 +282,12 @@ async function main() {
     return { frames, samples };
   }, who);
   const fromA = (page) => mediaFrom(page, people[0].id);
+  /// Whether `page` decodes new frames of `id`'s camera (more than three in 0.7 s), within `ms`.
+  const pictureMoves = (label, page, id, ms) => until(label, async () => {
+    const before = await mediaFrom(page, id);
+    await sleep(700);
+    return (await mediaFrom(page, id)).frames > before.frames + 3;
+  }, ms).catch(() => false);
   const cPage = people[2].page;
   const showA = (shown) => cPage.evaluate(([id, on]) => { document.querySelector(`[data-participant-id="${id}"]`).style.display = on ? '' : 'none'; }, [people[0].id, shown]);
   await showA(false);
@@ -291,12 +297,7 @@ async function main() {
   const h2 = await fromA(cPage);
   check("a tile C does not show gets no video, and A's voice goes on", h2.frames - h1.frames <= 2 && h2.samples > h1.samples, `frames +${h2.frames - h1.frames}, samples +${h2.samples - h1.samples}`);
   await showA(true);
-  const resumed = await until('A\'s video back at C', async () => {
-    const a1 = await fromA(cPage);
-    await sleep(700);
-    const a2 = await fromA(cPage);
-    return a2.frames > a1.frames + 3;
-  }, 10_000).catch(() => false);
+  const resumed = await pictureMoves("A's video back at C", cPage, people[0].id, 10_000);
   check('shown again, the video resumes', Boolean(resumed));
 
   // A turns the camera off: the camera is released (its light goes out) and nothing is sent,
@@ -322,12 +323,7 @@ async function main() {
   const seen2 = await fromA(cPage);
   check('camera off releases the camera and sends nothing', off2.tracks === 0 && off2.frames === off1.frames && off2.packets === off1.packets && off2.bytes === off1.bytes && seen2.frames - seen1.frames <= 1, `A's camera tracks ${off2.tracks}, video frames +${off2.frames - off1.frames}, packets +${off2.packets - off1.packets}, bytes +${off2.bytes - off1.bytes}; frames at C +${seen2.frames - seen1.frames}`);
   await aPage.click('#cam');
-  const cameraBack = await until("A's camera back at C", async () => {
-    const a1 = await fromA(cPage);
-    await sleep(700);
-    const a2 = await fromA(cPage);
-    return a2.frames > a1.frames + 3;
-  }, 10_000).catch(() => false);
+  const cameraBack = await pictureMoves("A's camera back at C", cPage, people[0].id, 10_000);
   check('camera on again, the others see it again', Boolean(cameraBack));
 
   // Simulcast: every camera goes out in three sizes, and each viewer is sent the one its tile
@@ -504,11 +500,7 @@ async function main() {
   const dAfter = await dVideoPackets();
   check('and his page sends nothing for the camera (no padding either)', dAfter === dBefore, `video packets ${dBefore} → ${dAfter}`);
   await d.page.click('#cam');
-  const dSeen = await until("D's camera at C", async () => {
-    const m1 = await mediaFrom(cPage2, d.id);
-    await sleep(700);
-    return (await mediaFrom(cPage2, d.id)).frames > m1.frames + 3;
-  }, 15_000).catch(() => false);
+  const dSeen = await pictureMoves("D's camera at C", cPage2, d.id, 15_000);
   check('he turns the camera on: it is offered to the others and they see him', Boolean(dSeen));
 
   // R8: the chair ends the meeting for everyone; no link works afterwards.
