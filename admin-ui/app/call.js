@@ -48,6 +48,7 @@ export class Call extends EventTarget {
     this.audioMuted = false;
     this.videoMuted = stream.getVideoTracks().length === 0; // joined with sound only
     this.tracks = new Map(); // mid -> {participant_id, kind} from the server's offers
+    this.pausedForLink = new Set(); // cameras the relay does not send us: our link is too weak
     this.screens = new Map(); // participant id -> MediaStream of their shared window or tab
     this.screenSender = null;
     this.screenTrack = null; // our own shared window or tab, once the server granted it
@@ -129,6 +130,12 @@ export class Call extends EventTarget {
         this.speaker = m.participant_id;
         this.emit('speaker');
         break;
+      case 'video_paused':
+        // The relay stopped (or resumed) sending us this camera: our link is too weak for it.
+        if (m.paused) this.pausedForLink.add(m.participant_id);
+        else this.pausedForLink.delete(m.participant_id);
+        this.emit('video-paused');
+        break;
       case 'verified_identity':
         this.verified.set(m.participant_id, { name: m.name, number: m.personal_identity_number });
         this.emit('participants', { changed: m.participant_id, kind: m.type });
@@ -200,6 +207,7 @@ export class Call extends EventTarget {
 
   async enterRoom(participants, meeting) {
     this.participants = new Map(participants.map((p) => [p.participant_id, p]));
+    this.pausedForLink.clear(); // a new connection starts with every camera sent
     for (const id of [...this.remote.keys()]) if (!this.participants.has(id)) this.remote.delete(id);
     this.meeting = meeting;
     this.emit('admitted');

@@ -33,6 +33,7 @@ export class Tiles {
     // rather than showing a frozen picture.
     this.frames = new Map(); // participant id -> { frames, since }
     setInterval(() => this.watchFrames().catch(() => {}), 1000);
+    call.addEventListener('video-paused', () => this.watchFrames().catch(() => {}));
     call.addEventListener('admitted', () => {
       this.lastHidden = null;
       this.lastSizes = null;
@@ -52,7 +53,8 @@ export class Tiles {
     this.call.setTileSizes(tiles);
   }
 
-  /// Marks the tiles whose picture has not moved for 3 s while their camera is on.
+  /// Marks the tiles whose picture the relay stopped for our weak link at once, and those
+  /// whose picture has not moved for 3 s while their camera is on (a link that stalls).
   async watchFrames() {
     const pc = this.call.pc;
     if (!pc || document.hidden) return;
@@ -68,7 +70,9 @@ export class Tiles {
       // A camera turned off or a tile not shown is not expected to move: its clock restarts.
       const expected = !this.call.participants.get(id)?.video_muted && !this.offscreen.has(id);
       if (!last || !expected || frames === undefined || frames > last.frames) this.frames.set(id, { frames: frames ?? 0, since: now });
-      tile.stalled.hidden = !(frames > 0 && now - this.frames.get(id).since >= 3000);
+      const paused = expected && this.call.pausedForLink.has(id);
+      tile.li.toggleAttribute('data-paused-for-link', paused);
+      tile.stalled.hidden = !(paused || (frames > 0 && now - this.frames.get(id).since >= 3000));
     }
   }
 

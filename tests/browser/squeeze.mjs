@@ -242,7 +242,11 @@ async function main() {
   }, relativeId);
   // (Checked when it showed nothing new for the whole 20 s: then it has been still for 3 s.)
   const dark = thumbAfter.frames === thumbBefore.frames;
-  if (dark) check('the dark thumbnail says why on the tile', Boolean(label), label ?? 'no label');
+  if (dark) {
+    check('the dark thumbnail says why on the tile', Boolean(label), label ?? 'no label');
+    const told = await viewer.evaluate((pid) => document.querySelector(`[data-participant-id="${pid}"]`)?.hasAttribute('data-paused-for-link'), relativeId);
+    check('because the relay told the page it stopped that camera for the weak link', told);
+  }
   else console.log('   (the thumbnail was not dark throughout: its label is not checked)');
 
   // Freed: the estimate grows and the top layer comes back.

@@ -307,7 +307,8 @@ impl Worker {
                 | RelayEvent::Connected { peer }
                 | RelayEvent::Disconnected { peer }
                 | RelayEvent::Closed { peer }
-                | RelayEvent::ActiveSpeaker { peer } => *peer,
+                | RelayEvent::ActiveSpeaker { peer }
+                | RelayEvent::VideoOffForBandwidth { peer, .. } => *peer,
             };
             if let Some(sink) = self.sinks.get(&peer) {
                 let _ = sink.send(event);

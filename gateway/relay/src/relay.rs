@@ -103,6 +103,13 @@ pub enum RelayEvent {
     Closed { peer: PeerId },
     /// This peer is now the one speaking in its meeting (from the audio level extension).
     ActiveSpeaker { peer: PeerId },
+    /// The camera of `publisher` (its label) is no longer sent to `peer`, or sent again: its
+    /// downlink is too weak to carry it beside the voices and larger tiles.
+    VideoOffForBandwidth {
+        peer: PeerId,
+        publisher: String,
+        off: bool,
+    },
 }
 
 pub struct Relay {

@@ -227,3 +227,67 @@ fn a_link_too_narrow_for_the_lowest_layer_gets_it_at_a_lower_frame_rate() {
         );
     }
 }
+
+#[test]
+fn on_a_link_too_narrow_for_two_cameras_the_smaller_tile_goes_dark_and_its_page_is_told() {
+    // 40 kbit/s: two voices are reckoned at 20; what is left does not carry both cameras'
+    // slowest pictures (about 15 kbit/s each), so the thumbnail's camera goes off, never the
+    // featured one.
+    let mut w = World::with_config(RelayConfig {
+        initial_bitrate: Some(40_000),
+        ..RelayConfig::default()
+    });
+    let featured = w.join_simulcast(1);
+    let thumbnail = w.join_simulcast(1);
+    let viewer = w.join(1);
+    w.clients[viewer].downlink_bps = Some(40_000);
+    w.settle();
+    go_live(&mut w, featured);
+    go_live(&mut w, thumbnail);
+    let now = w.now;
+    w.relay.set_tile_heights(
+        now,
+        peer(viewer),
+        vec![(peer(featured), 360), (peer(thumbnail), 60)],
+    );
+    publish_both(&mut w, featured, thumbnail, 300);
+    let told: Vec<(String, bool)> = w
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            sluss_relay::RelayEvent::VideoOffForBandwidth {
+                peer: p,
+                publisher,
+                off,
+            } if *p == peer(viewer) => Some((publisher.clone(), *off)),
+            _ => None,
+        })
+        .collect();
+    let label = |idx: usize| format!("p{idx}");
+    assert_eq!(
+        told.last(),
+        Some(&(label(thumbnail), true)),
+        "the thumbnail's camera is off and the viewer told: {told:?}"
+    );
+    assert!(
+        told.iter().all(|(who, _)| *who != label(featured)),
+        "the featured camera never goes off: {told:?}"
+    );
+    let before = w.layers_received(viewer, featured).len();
+    publish_both(&mut w, featured, thumbnail, 30);
+    assert!(
+        w.layers_received(viewer, featured).len() > before,
+        "the featured picture keeps coming"
+    );
+}
+
+fn publish_both(w: &mut World, a: usize, b: usize, frames: usize) {
+    for i in 0..frames {
+        for publisher in [a, b] {
+            for (layer, size) in [200, 600, 1150].into_iter().enumerate() {
+                w.send_layer(publisher, layer, i % 10 == 0, size);
+            }
+        }
+        w.advance(FRAME, FRAME);
+    }
+}

@@ -403,6 +403,12 @@ pub enum ServerMessage {
     ActiveSpeaker {
         participant_id: String,
     },
+    /// This participant's camera is not sent to you while your link is too weak for it
+    /// (`paused: true`), or is sent again.
+    VideoPaused {
+        participant_id: String,
+        paused: bool,
+    },
     /// A chat message, as sent to those in the room at that moment.
     Chat {
         from: String,

@@ -676,6 +676,21 @@ impl Live {
                     );
                 }
             }
+            RelayEvent::VideoOffForBandwidth {
+                peer,
+                publisher,
+                off,
+            } => {
+                if let Some(participant) = self.peers.get(&peer).cloned() {
+                    self.send(
+                        &participant,
+                        ServerMessage::VideoPaused {
+                            participant_id: publisher,
+                            paused: off,
+                        },
+                    );
+                }
+            }
             RelayEvent::Connected { peer } => debug!(%peer, "media connected"),
             RelayEvent::Disconnected { peer } => debug!(%peer, "media consent lost"),
         }

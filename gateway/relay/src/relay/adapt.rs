@@ -6,7 +6,7 @@ use std::time::Instant;
 use str0m::bwe::Bitrate;
 use tracing::debug;
 
-use super::{Relay, ALLOCATION_INTERVAL};
+use super::{Relay, RelayEvent, ALLOCATION_INTERVAL};
 use crate::allocation::{self, Choice, Track};
 use crate::simulcast::Layer;
 use crate::{PeerId, TrackKind};
@@ -155,16 +155,19 @@ impl Relay {
         let spent = fixed + allocation::cost(&tracks, &chosen);
         let desired = fixed + allocation::desired(&tracks);
         let mut keyframes = Vec::new();
+        let mut turned = Vec::new();
         for ((producer, choice), track) in cameras.iter().zip(&chosen).zip(&tracks) {
-            let Some(c) = router
-                .producer_mut(*producer)
-                .and_then(|p| p.consumer_mut(id))
-            else {
+            let Some(p) = router.producer_mut(*producer) else {
+                continue;
+            };
+            let publisher = p.peer;
+            let Some(c) = p.consumer_mut(id) else {
                 continue;
             };
             let off = allocation::is_off(track, *choice);
             if off != c.switch.off {
                 debug!(subscriber = %id, ?producer, off, budget, "video off for bandwidth");
+                turned.push((publisher, off));
                 c.switch.off = off;
                 // Back on, it starts at a keyframe, numbered on from where it stopped.
                 c.switch.pause();
@@ -200,6 +203,16 @@ impl Relay {
         }
         for (producer, layer) in keyframes {
             self.request_keyframe(now, router_id, producer, layer);
+        }
+        // The viewer's page says on the tile why its picture stopped.
+        for (publisher, off) in turned {
+            if let Some(label) = self.peers.get(&publisher).map(|p| p.label.clone()) {
+                self.events.push_back(RelayEvent::VideoOffForBandwidth {
+                    peer: id,
+                    publisher: label,
+                    off,
+                });
+            }
         }
     }
 }
