@@ -46,7 +46,6 @@ export class Call extends EventTarget {
     this.disconnectTimer = null;
     this.pingTimer = null;
     this.audioMuted = false;
-    this.videoMuted = stream.getVideoTracks().length === 0; // joined with sound only
     this.tracks = new Map(); // mid -> {participant_id, kind} from the server's offers
     this.pausedForLink = new Set(); // cameras the relay does not send us: our link is too weak
     this.screens = new Map(); // participant id -> MediaStream of their shared window or tab
@@ -57,6 +56,12 @@ export class Call extends EventTarget {
     this.iceServers = []; // TURN servers with short-lived credentials, when configured
     this.speaker = null; // who is talking, as the server hears it from the audio levels
     this.verified = new Map(); // R5, chair only: participant id -> {name, number} from e-identification
+  }
+
+  /// The camera is off exactly when our stream has no camera track (turned off, joined with it
+  /// off, or there is none).
+  get videoMuted() {
+    return this.stream.getVideoTracks().length === 0;
   }
 
   emit(type, detail) {
@@ -431,16 +436,14 @@ export class Call extends EventTarget {
       }
       await this.cameraSender?.replaceTrack(null).catch(() => {});
       await this.setCameraActive(false);
-    } else if (this.stream.getVideoTracks().length === 0) {
+    } else if (this.videoMuted) {
       let track;
       // The camera used before, else any (the one used before may have been unplugged).
-      for (const id of [this.cameraId, undefined]) {
+      for (const id of this.cameraId ? [this.cameraId, undefined] : [undefined]) {
         try {
-          const media = await navigator.mediaDevices.getUserMedia({ video: videoConstraints(id) });
-          track = media.getVideoTracks()[0];
+          track = (await navigator.mediaDevices.getUserMedia({ video: videoConstraints(id) })).getVideoTracks()[0];
           break;
         } catch { /* try the next */ }
-        if (!this.cameraId) break;
       }
       if (!track) {
         // No camera, or it is busy or blocked: it stays off.
@@ -455,7 +458,6 @@ export class Call extends EventTarget {
       await this.cameraSender?.replaceTrack(track).catch(() => {});
       await this.setCameraActive(true);
     }
-    this.videoMuted = muted;
     this.emit('camera', { on: !muted });
     this.send({ type: 'media_state', audio_muted: this.audioMuted, video_muted: this.videoMuted });
   }

@@ -498,7 +498,7 @@ async function main() {
   const dBefore = await dVideoPackets();
   await sleep(2000);
   const dAfter = await dVideoPackets();
-  check('and his page sends nothing for the camera (no padding either)', dAfter === dBefore, `video packets ${dBefore} → ${dAfter}`);
+  check('and his page sends no video (packets, padding included)', dAfter === dBefore, `video packets ${dBefore} → ${dAfter}`);
   await d.page.click('#cam');
   const dSeen = await pictureMoves("D's camera at C", cPage2, d.id, 15_000);
   check('he turns the camera on: it is offered to the others and they see him', Boolean(dSeen));

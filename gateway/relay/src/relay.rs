@@ -751,23 +751,13 @@ impl Relay {
                     self.request_keyframe(now, router, producer, layer);
                 }
             }
-            Event::EgressBitrateEstimate(kind) => {
-                let Some(peer) = self.peers.get_mut(&id) else {
-                    return;
-                };
-                let estimate = match kind {
-                    BweKind::Twcc { estimate, .. } => {
-                        self.stats.twcc_estimates += 1;
-                        estimate
-                    }
-                    BweKind::Remb { estimate, .. } => {
-                        self.stats.remb_estimates += 1;
-                        estimate
-                    }
-                    _ => return,
-                };
+            Event::EgressBitrateEstimate(
+                BweKind::Twcc { estimate, .. } | BweKind::Remb { estimate, .. },
+            ) => {
                 trace!(%id, estimate = estimate.as_u64(), "downlink estimate");
-                peer.estimate = Some(estimate.as_u64());
+                if let Some(peer) = self.peers.get_mut(&id) {
+                    peer.estimate = Some(estimate.as_u64());
+                }
                 self.allocate(now, id);
             }
             Event::MediaAdded(added) => self.media_added(id, added),

@@ -34,15 +34,11 @@ pub struct RelayStats {
     pub layer_switches: u64,
     /// Camera packets left out for a subscriber sent a lower frame rate (a weak link).
     pub video_thinned: u64,
-    /// Downlink estimates taken from the browsers' transport-wide congestion control
-    /// feedback (TWCC), and from their receiver estimates (REMB, where a browser sends those).
-    pub twcc_estimates: u64,
-    pub remb_estimates: u64,
 }
 
 impl RelayStats {
     /// How many counters [`RelayStats::named`] lists.
-    pub const COUNT: usize = 20;
+    pub const COUNT: usize = 18;
 
     /// Every counter with a metric-friendly name, in a fixed order.
     pub fn named(&self) -> [(&'static str, u64); Self::COUNT] {
@@ -64,8 +60,6 @@ impl RelayStats {
             ("video_paused", self.video_paused),
             ("layer_switches", self.layer_switches),
             ("video_thinned", self.video_thinned),
-            ("twcc_estimates", self.twcc_estimates),
-            ("remb_estimates", self.remb_estimates),
             ("send_errors", 0),
         ]
     }

@@ -11,12 +11,14 @@ use str0m::rtp::Vp8Descriptor;
 
 const FRAME: Duration = Duration::from_millis(33);
 
-/// `frames` frames on all three layers; every tenth is a keyframe. Sizes make the layers
-/// about 50, 150 and 300 kbit/s.
-fn publish(w: &mut World, publisher: usize, frames: usize) {
+/// `frames` frames from each of `publishers` on all three layers; every tenth is a keyframe.
+/// Sizes make the layers about 50, 150 and 300 kbit/s.
+fn publish(w: &mut World, publishers: &[usize], frames: usize) {
     for i in 0..frames {
-        for (layer, size) in [200, 600, 1150].into_iter().enumerate() {
-            w.send_layer(publisher, layer, i % 10 == 0, size);
+        for &publisher in publishers {
+            for (layer, size) in [200, 600, 1150].into_iter().enumerate() {
+                w.send_layer(publisher, layer, i % 10 == 0, size);
+            }
         }
         w.advance(FRAME, FRAME);
     }
@@ -40,8 +42,29 @@ fn meeting() -> (World, usize, usize, usize) {
 
 /// The camera's first frame: only then is it offered to the others.
 fn go_live(w: &mut World, publisher: usize) {
-    publish(w, publisher, 1);
+    publish(w, &[publisher], 1);
     w.settle();
+}
+
+/// `publishers` simulcast cameras (live), a viewer whose downlink is policed to `bps` (its
+/// estimate starting there), and `others` more participants whose voices it also gets.
+/// Returns the world, the publishers and the viewer.
+fn narrow_link(bps: u64, publishers: usize, others: usize) -> (World, Vec<usize>, usize) {
+    let mut w = World::with_config(RelayConfig {
+        initial_bitrate: Some(bps),
+        ..RelayConfig::default()
+    });
+    let cameras: Vec<usize> = (0..publishers).map(|_| w.join_simulcast(1)).collect();
+    let viewer = w.join(1);
+    for _ in 0..others {
+        w.join(1);
+    }
+    w.clients[viewer].downlink_bps = Some(bps);
+    w.settle();
+    for &camera in &cameras {
+        go_live(&mut w, camera);
+    }
+    (w, cameras, viewer)
 }
 
 fn peer(idx: usize) -> PeerId {
@@ -65,7 +88,7 @@ fn a_small_tile_gets_the_low_layer_and_a_large_one_the_high() {
         .set_tile_heights(now, peer(small), vec![(peer(publisher), 80)]);
     w.relay
         .set_tile_heights(now, peer(large), vec![(peer(publisher), 360)]);
-    publish(&mut w, publisher, 150);
+    publish(&mut w, &[publisher], 150);
 
     let got_small = layers(&w, small, publisher, 0);
     let got_large = layers(&w, large, publisher, 0);
@@ -97,7 +120,7 @@ fn a_switch_waits_for_a_keyframe_and_keeps_the_stream_unbroken() {
     let now = w.now;
     w.relay
         .set_tile_heights(now, peer(viewer), vec![(peer(publisher), 80)]);
-    publish(&mut w, publisher, 45);
+    publish(&mut w, &[publisher], 45);
     let before = w.layers_received(viewer, publisher).len();
     assert!(layers(&w, viewer, publisher, 0).iter().all(|l| *l == 0));
 
@@ -106,7 +129,7 @@ fn a_switch_waits_for_a_keyframe_and_keeps_the_stream_unbroken() {
     let now = w.now;
     w.relay
         .set_tile_heights(now, peer(viewer), vec![(peer(publisher), 360)]);
-    publish(&mut w, publisher, 120);
+    publish(&mut w, &[publisher], 120);
 
     let got = w.layers_received(viewer, publisher);
     let after: Vec<u8> = got[before..].iter().map(|(l, _)| *l).collect();
@@ -154,12 +177,12 @@ fn a_switch_waits_for_a_keyframe_and_keeps_the_stream_unbroken() {
 #[test]
 fn a_hidden_tile_resumes_at_a_keyframe_where_it_left_off() {
     let (mut w, publisher, viewer, _) = meeting();
-    publish(&mut w, publisher, 30);
+    publish(&mut w, &[publisher], 30);
     let now = w.now;
     w.relay
         .set_hidden_videos(now, peer(viewer), vec![peer(publisher)]);
     let before = w.layers_received(viewer, publisher).len();
-    publish(&mut w, publisher, 30);
+    publish(&mut w, &[publisher], 30);
     assert_eq!(
         w.layers_received(viewer, publisher).len(),
         before,
@@ -167,7 +190,7 @@ fn a_hidden_tile_resumes_at_a_keyframe_where_it_left_off() {
     );
     let now = w.now;
     w.relay.set_hidden_videos(now, peer(viewer), vec![]);
-    publish(&mut w, publisher, 30);
+    publish(&mut w, &[publisher], 30);
     let got = w.layers_received(viewer, publisher);
     assert!(got.len() > before + 15, "video resumes");
     let (_, resumed) = got[before];
@@ -187,17 +210,9 @@ fn a_link_too_narrow_for_the_lowest_layer_gets_it_at_a_lower_frame_rate() {
     // The viewer's link is 60 kbit/s wide; two (silent) voices are reckoned at 20 of it: once
     // the estimate has found the width, the lowest layer (about 60 kbit/s with packet
     // overhead) fits only at a quarter of its frame rate.
-    let mut w = World::with_config(RelayConfig {
-        initial_bitrate: Some(60_000),
-        ..RelayConfig::default()
-    });
-    let publisher = w.join_simulcast(1);
-    let viewer = w.join(1);
-    let _other = w.join(1);
-    w.clients[viewer].downlink_bps = Some(60_000);
-    w.settle();
-    go_live(&mut w, publisher);
-    publish(&mut w, publisher, 300);
+    let (mut w, cameras, viewer) = narrow_link(60_000, 1, 1);
+    let publisher = cameras[0];
+    publish(&mut w, &[publisher], 300);
 
     let got = w.layers_received(viewer, publisher);
     let seen: Vec<(u8, u8)> = got.iter().map(|(l, r)| (*l, r.payload[5] >> 6)).collect();
@@ -233,24 +248,15 @@ fn on_a_link_too_narrow_for_two_cameras_the_smaller_tile_goes_dark_and_its_page_
     // 40 kbit/s: two voices are reckoned at 20; what is left does not carry both cameras'
     // slowest pictures (about 15 kbit/s each), so the thumbnail's camera goes off, never the
     // featured one.
-    let mut w = World::with_config(RelayConfig {
-        initial_bitrate: Some(40_000),
-        ..RelayConfig::default()
-    });
-    let featured = w.join_simulcast(1);
-    let thumbnail = w.join_simulcast(1);
-    let viewer = w.join(1);
-    w.clients[viewer].downlink_bps = Some(40_000);
-    w.settle();
-    go_live(&mut w, featured);
-    go_live(&mut w, thumbnail);
+    let (mut w, cameras, viewer) = narrow_link(40_000, 2, 0);
+    let (featured, thumbnail) = (cameras[0], cameras[1]);
     let now = w.now;
     w.relay.set_tile_heights(
         now,
         peer(viewer),
         vec![(peer(featured), 360), (peer(thumbnail), 60)],
     );
-    publish_both(&mut w, featured, thumbnail, 300);
+    publish(&mut w, &cameras, 300);
     let told: Vec<(String, bool)> = w
         .events
         .iter()
@@ -274,20 +280,9 @@ fn on_a_link_too_narrow_for_two_cameras_the_smaller_tile_goes_dark_and_its_page_
         "the featured camera never goes off: {told:?}"
     );
     let before = w.layers_received(viewer, featured).len();
-    publish_both(&mut w, featured, thumbnail, 30);
+    publish(&mut w, &cameras, 30);
     assert!(
         w.layers_received(viewer, featured).len() > before,
         "the featured picture keeps coming"
     );
-}
-
-fn publish_both(w: &mut World, a: usize, b: usize, frames: usize) {
-    for i in 0..frames {
-        for publisher in [a, b] {
-            for (layer, size) in [200, 600, 1150].into_iter().enumerate() {
-                w.send_layer(publisher, layer, i % 10 == 0, size);
-            }
-        }
-        w.advance(FRAME, FRAME);
-    }
 }
