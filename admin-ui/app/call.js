@@ -3,8 +3,8 @@
 
 import { videoConstraints } from './prejoin.js';
 
-const TERMINAL = new Set(['denied', 'removed', 'meeting_ended']);
-const FATAL = new Set(['eid_required', 'link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'login_required']);
+const TERMINAL = new Set(['denied', 'removed', 'meeting_ended', 'superseded']);
+const FATAL = new Set(['eid_required', 'link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'login_required', 'knock_too_soon', 'slow_consumer']);
 const MAX_RETRIES = 10;
 
 /// The camera's simulcast layers, lowest first: a quarter, half and full size (from 960×540:
@@ -154,6 +154,7 @@ export class Call extends EventTarget {
         break;
       case 'denied':
       case 'removed':
+      case 'superseded':
       case 'meeting_ended':
         this.closed = true;
         this.teardown();

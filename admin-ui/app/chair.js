@@ -39,6 +39,7 @@ export class ChairPanel {
     } else {
       list.replaceChildren(...[...call.lobby.values()].map((p) => h('li', { dataset: { participantId: p.participant_id } },
         h('span', { class: 'lobby-name' }, p.display_name),
+        p.reopened ? h('p', { class: 'lobby-reopened' }, t('lobby.reopened')) : null,
         verifiedNote(call, p.participant_id),
         h('button', { type: 'button', class: 'primary', onclick: () => call.admit(p.participant_id) }, t('lobby.admit')),
         h('button', { type: 'button', class: 'secondary', onclick: () => call.deny(p.participant_id) }, t('lobby.deny')))));

@@ -119,6 +119,11 @@ const STRINGS = {
     'lobby.admit': 'Släpp in',
     'lobby.deny': 'Neka',
     'lobby.knock': 'väntar i lobbyn',
+    'lobby.reopened': 'Länken öppnades igen medan dess plats i mötet är upptagen. Släpper du in den här stängs den andra anslutningen.',
+    'error.superseded': 'Din länk öppnades någon annanstans och ordföranden släppte in den anslutningen. Den här sidan är stängd.',
+    'error.knock_too_soon': 'Du släpptes inte in nyss. Vänta en stund innan du knackar på igen.',
+    'error.slow_consumer': 'Anslutningen hann inte med. Ladda om sidan.',
+    'error.not_attestable': 'E-legitimation och personalinloggning registreras bara av inloggningen själv.',
     'chair.lock': 'Lås mötet',
     'chair.unlock': 'Lås upp mötet',
     'chair.consent': 'Registrera patientens samtycke',
@@ -279,6 +284,11 @@ const STRINGS = {
     'lobby.admit': 'Let in',
     'lobby.deny': 'Deny',
     'lobby.knock': 'is waiting in the lobby',
+    'lobby.reopened': 'This link was opened again while its seat in the meeting is taken. Letting this one in closes the other connection.',
+    'error.superseded': 'Your link was opened somewhere else and the chair let that connection in. This page is closed.',
+    'error.knock_too_soon': 'You were not let in a moment ago. Wait a while before you knock again.',
+    'error.slow_consumer': 'The connection fell behind. Reload the page.',
+    'error.not_attestable': 'E-identification and staff login are recorded by those logins alone.',
     'chair.lock': 'Lock the meeting',
     'chair.unlock': 'Unlock the meeting',
     'chair.consent': "Record the patient's consent",
@@ -330,6 +340,10 @@ let lang = stored === 'en' ? 'en' : 'sv';
 export const IDENTIFICATION_METHODS = [
   'e_identification', 'staff_login', 'id_shown_on_camera', 'known_from_before', 'voice_recognised_by_patient',
 ];
+
+/// R5: what the chair can attest by hand. E-identification and staff login are proven by those
+/// logins alone; the server refuses them from the chair's menu.
+export const ATTESTABLE_METHODS = ['id_shown_on_camera', 'known_from_before', 'voice_recognised_by_patient'];
 
 export function t(key) {
   return STRINGS[lang][key] ?? STRINGS.sv[key] ?? key;

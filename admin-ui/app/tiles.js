@@ -1,6 +1,6 @@
 // The meeting grid: one tile per participant, ours first.
 import { h } from './dom.js';
-import { t, IDENTIFICATION_METHODS } from './i18n.js';
+import { t, ATTESTABLE_METHODS } from './i18n.js';
 
 export class Tiles {
   constructor(list, call) {
@@ -116,7 +116,9 @@ export class Tiles {
   chairActions(id) {
     const select = h('select', { 'aria-label': t('chair.identify'), class: 'identify' },
       h('option', { value: '' }, t('id.none')),
-      ...IDENTIFICATION_METHODS.map((m) => h('option', { value: m }, t(`id.${m}`))));
+      ...ATTESTABLE_METHODS.map((m) => h('option', { value: m }, t(`id.${m}`))),
+      // Shown when a login proved it; never the chair's to choose (R5).
+      ...['e_identification', 'staff_login'].map((m) => h('option', { value: m, disabled: true }, t(`id.${m}`))));
     select.addEventListener('change', () => { if (select.value) this.call.identify(id, select.value); });
     const el = h('div', { class: 'tile-actions', hidden: true },
       select,

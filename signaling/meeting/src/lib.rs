@@ -18,10 +18,12 @@
 //!     link: LinkId::new(link),
 //!     role,
 //!     invitee: Invitee::Patient,
-//!     staff_login: role == Role::Chair,
+//!     staff: (role == Role::Chair).then(|| StaffAccount::new("u_karin")),
 //!     name: DisplayName::parse("Anna").unwrap(),
 //!     e_identified: false,
+//!     resume: None,
 //!     new_id: ParticipantId::new(id),
+//!     new_resume: ResumeKey::new(format!("r_{id}")),
 //! };
 //! // The convener enters and chairs; a guest knocks and waits in the lobby.
 //! meeting.join(now, join("l1", Role::Chair, "chair")).unwrap();
@@ -41,18 +43,22 @@
 //! assert_eq!(meeting.join(now, join("l2", Role::Guest, "again")).unwrap_err(), JoinError::Ended);
 //! ```
 //!
-//! The invariants, proven by a property test over random command sequences: one seat per
-//! personal link; nobody but the convener is in the room without an admission by the chair of
-//! the time; only the chair's actions take effect; after the end nothing is admitted and no
-//! link joins. A link that joins again takes back its own seat (after a network drop, or from a
-//! second device); it never adds a second participant.
+//! The invariants, proven by a property test over random command sequences: at most one seat
+//! in the room per personal link; nobody but the convener and logged-in staff is in the room
+//! without an admission by the chair of the time; only the chair's actions take effect; only
+//! logged-in staff chair; nobody is identified by a login they did not go through on their
+//! connection or the seat they took back; after the end nothing is admitted and no link joins.
+//!
+//! A seat is not a credential: only its resume secret (rotated at every use) or the same
+//! staff login takes it back. A link opened again without either knocks in the lobby as a
+//! newcomer, and the person on the seat stays until the chair admits the newcomer.
 
 mod ids;
 mod meeting;
 mod name;
 mod personnummer;
 
-pub use ids::{LinkId, MeetingId, ParticipantId};
+pub use ids::{LinkId, MeetingId, ParticipantId, ResumeKey, StaffAccount};
 pub use meeting::{ActionError, Admission, ChairAction, Identification, Participant, Presence};
 pub use meeting::{Effect, JoinError, JoinOutcome, JoinRequest, Meeting, MeetingConfig, Role};
 pub use meeting::{Invitee, RecordingKind, RefusalReason, ScreenStopReason};

@@ -274,6 +274,10 @@ pub struct ParticipantInfo {
     pub staff: bool,
     /// The chair allows this person to share a window or tab (R11).
     pub may_share_screen: bool,
+    /// In a knock: this link was opened again while its seat is taken (a second tab without
+    /// the resume secret, or a forwarded link). Admitting this one closes the other.
+    #[serde(default)]
+    pub reopened: bool,
 }
 
 /// The meeting's own state, as everyone in the room sees it.
@@ -333,6 +337,11 @@ pub enum ErrorCode {
     PersonalIdentityNumber,
     /// R5: this meeting needs e-identification before knocking. Fatal; the page offers it.
     EidRequired,
+    /// This link was turned away or removed a short while ago and may knock again later.
+    /// Fatal.
+    KnockTooSoon,
+    /// The connection did not read what the server sent it in time. Fatal.
+    SlowConsumer,
 }
 
 impl ErrorCode {
@@ -347,6 +356,8 @@ impl ErrorCode {
                 | ErrorCode::MeetingFull
                 | ErrorCode::LoginRequired
                 | ErrorCode::EidRequired
+                | ErrorCode::KnockTooSoon
+                | ErrorCode::SlowConsumer
         )
     }
 }
@@ -388,6 +399,8 @@ pub enum ServerMessage {
     Denied,
     /// The chair removed you. The socket closes.
     Removed,
+    /// The chair let in someone else who opened your link. The socket closes.
+    Superseded,
     /// The chair ended the meeting. The socket closes; the link no longer works.
     MeetingEnded,
     /// To the chair: someone is waiting in the lobby.

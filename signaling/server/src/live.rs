@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use sluss_meeting::{
-    ActionError, DisplayName, Effect, JoinError, JoinOutcome, JoinRequest, LinkId,
+    ActionError, DisplayName, Effect, JoinError, JoinOutcome, JoinRequest, LinkId, ResumeKey,
+    StaffAccount,
 };
 use sluss_meeting::{ChatText, Meeting, MeetingConfig, NameError, ParticipantId, RecordingKind};
 use sluss_meeting::{Invitee, RefusalReason, Role};
@@ -25,7 +26,9 @@ use crate::store::Store;
 use crate::turn::TurnConfig;
 
 mod effects;
+mod queue;
 use effects::{chair_action, wire_role};
+pub use queue::{conn_channel, ConnTx, Queued};
 
 /// What a connection's writer task is told to do.
 #[derive(Debug)]
@@ -35,7 +38,16 @@ pub enum Outbound {
     Close(Option<ServerMessage>),
 }
 
-pub type ConnTx = mpsc::UnboundedSender<Outbound>;
+/// A staff login as a connection carries it (R2): checked again while the connection lasts.
+#[derive(Debug, Clone)]
+pub struct StaffLogin {
+    pub user_id: String,
+    /// The hash of the session token, to find its connections when it is logged out.
+    pub session_hash: Vec<u8>,
+}
+
+/// How often a meeting asks the store whether its staff logins still hold.
+const STAFF_RECHECK: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A successful join, as the connection needs it.
 #[derive(Debug)]
@@ -51,7 +63,10 @@ pub struct JoinArgs {
     pub link: LinkId,
     pub role: Role,
     pub invitee: Invitee,
-    pub staff_login: bool,
+    /// R2: the staff login of this connection (a session with the staff role), if any.
+    pub staff: Option<StaffLogin>,
+    /// The seat's resume secret, if the page has one from an earlier `joined`.
+    pub resume: Option<String>,
     /// R5: who the person proved to be with e-identification, just before joining.
     pub citizen: Option<CitizenIdentity>,
     /// R5: used when the live meeting starts.
@@ -76,6 +91,8 @@ enum Cmd {
     Revoke(LinkId),
     /// The organiser or booking system cancelled the meeting.
     Cancel,
+    /// A staff session was logged out: its connections lose staff rights at once (R2).
+    StaffSessionEnded(Vec<u8>),
     Shutdown,
 }
 
@@ -175,6 +192,7 @@ impl Registry {
                 .sensitive(sensitive)
                 .require_eid(require_eid),
             conns: HashMap::new(),
+            staff: HashMap::new(),
             citizens: HashMap::new(),
             speaker: None,
             peers: HashMap::new(),
@@ -212,6 +230,17 @@ impl Registry {
         }
     }
 
+    /// A staff session was logged out: every live meeting takes its staff rights (and the
+    /// chair) from the connections that carried it, at once.
+    pub fn staff_session_ended(&self, session_hash: &[u8]) {
+        for entry in self.lock().values() {
+            let _ = entry
+                .handle
+                .tx
+                .send(Cmd::StaffSessionEnded(session_hash.to_vec()));
+        }
+    }
+
     /// Tells every live meeting to close its connections.
     pub fn shutdown(&self) {
         for entry in self.lock().values() {
@@ -243,6 +272,9 @@ struct Live {
     router: RouterId,
     core: Meeting,
     conns: HashMap<ParticipantId, Conn>,
+    /// R2: the staff login each participant's connection carries, checked again every
+    /// [`STAFF_RECHECK`] (an account disabled, a session expired) and dropped at logout.
+    staff: HashMap<ParticipantId, StaffLogin>,
     /// R5: verified identities, in memory only, shown to the chair alone.
     citizens: HashMap<ParticipantId, CitizenIdentity>,
     /// Who the relay last heard speaking; told to everyone who comes into the room.
@@ -260,9 +292,12 @@ impl Live {
         mut rx: mpsc::UnboundedReceiver<Cmd>,
         mut events: mpsc::UnboundedReceiver<RelayEvent>,
     ) {
+        let mut recheck = tokio::time::interval(STAFF_RECHECK);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.core.poll_timeout();
             tokio::select! {
+                _ = recheck.tick(), if !self.staff.is_empty() => self.recheck_staff().await,
                 cmd = rx.recv() => match cmd {
                     Some(Cmd::Shutdown) | None => {
                         self.close_all();
@@ -339,20 +374,66 @@ impl Live {
                 let effects = self.core.cancel();
                 self.apply(effects).await;
             }
+            Cmd::StaffSessionEnded(hash) => {
+                let ended: Vec<ParticipantId> = self
+                    .staff
+                    .iter()
+                    .filter(|(_, login)| login.session_hash == hash)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in ended {
+                    self.staff_login_ended(&id).await;
+                }
+            }
             Cmd::Shutdown => {}
         }
     }
 
+    /// Asks the store whether each staff login in the meeting still holds: an account
+    /// disabled or a session expired takes its staff rights (R2).
+    async fn recheck_staff(&mut self) {
+        let now = crate::unix_now();
+        self.staff
+            .retain(|id, _| self.core.participant(id).is_some());
+        let logins: Vec<(ParticipantId, Vec<u8>)> = self
+            .staff
+            .iter()
+            .map(|(id, l)| (id.clone(), l.session_hash.clone()))
+            .collect();
+        for (id, hash) in logins {
+            let holds = match self.registry.store.session_user(&hash, now).await {
+                Ok(user) => user.is_some_and(|u| u.roles.iter().any(|r| r == "staff")),
+                // A store that cannot answer takes nothing away; the next check asks again.
+                Err(_) => true,
+            };
+            if !holds {
+                self.staff_login_ended(&id).await;
+            }
+        }
+    }
+
+    async fn staff_login_ended(&mut self, id: &ParticipantId) {
+        self.staff.remove(id);
+        let effects = self.core.staff_login_ended(id);
+        self.apply(effects).await;
+    }
+
     /// Seats the participant; the effects are carried out once the join is answered.
     fn join(&mut self, args: JoinArgs) -> Result<(Joined, Vec<Effect>), ErrorCode> {
+        let resume = random_id("r_");
         let request = JoinRequest {
             link: args.link,
             role: args.role,
             invitee: args.invitee,
-            staff_login: args.staff_login,
+            staff: args
+                .staff
+                .as_ref()
+                .map(|s| StaffAccount::new(s.user_id.clone())),
             name: args.name,
             e_identified: args.citizen.is_some(),
+            resume: args.resume.map(ResumeKey::new),
             new_id: ParticipantId::new(random_id("p_")),
+            new_resume: ResumeKey::new(resume.clone()),
         };
         let (outcome, effects) = self
             .core
@@ -361,18 +442,23 @@ impl Live {
                 JoinError::Full => ErrorCode::MeetingFull,
                 JoinError::Ended => ErrorCode::MeetingEnded,
                 JoinError::IdentificationRequired => ErrorCode::EidRequired,
+                JoinError::LoginRequired => ErrorCode::LoginRequired,
+                JoinError::TooSoon => ErrorCode::KnockTooSoon,
             })?;
         let participant = outcome.participant().clone();
+        match args.staff {
+            Some(login) => self.staff.insert(participant.clone(), login),
+            None => self.staff.remove(&participant),
+        };
         if let Some(citizen) = args.citizen {
             self.citizens.insert(participant.clone(), citizen);
         }
         if let JoinOutcome::Replaced(_) = outcome {
             // The same personal link joined again: the newer connection wins.
             if let Some(old) = self.conns.get(&participant) {
-                let _ = old.tx.send(Outbound::Close(Some(ServerMessage::error(
-                    ErrorCode::Protocol,
-                    "This link was opened somewhere else.",
-                ))));
+                let _ = old
+                    .tx
+                    .send(Outbound::Close(Some(ServerMessage::Superseded)));
             }
             self.drop_conn(&participant);
         }
@@ -414,7 +500,7 @@ impl Live {
             message: ServerMessage::Joined {
                 v: sluss_protocol::VERSION,
                 participant_id: participant.to_string(),
-                resume: random_id("r_"),
+                resume,
                 role: wire_role(role),
                 admitted,
                 participants: others,

@@ -8,14 +8,14 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use sluss_meeting::{DisplayName, Invitee, LinkId, Role};
 use sluss_protocol::InvitationRole;
 use sluss_protocol::{ClientMessage, ErrorCode, ServerMessage, MAX_FRAME_BYTES};
-use tokio::sync::mpsc;
 use tracing::debug;
 
-use crate::live::{JoinArgs, Outbound};
+use crate::live::{conn_channel, JoinArgs, Queued, StaffLogin};
 use crate::secret::Secret;
 use crate::store::SessionUser;
 use crate::{unix_now, AppState};
@@ -24,6 +24,8 @@ use crate::{unix_now, AppState};
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A silent socket is closed after this long (the client pings every 20 s).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one message may take to go out before the page counts as a slow consumer.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many messages in a window of `RATE_WINDOW`.
 const RATE_LIMIT: u32 = 200;
 const RATE_WINDOW: Duration = Duration::from_secs(10);
@@ -55,13 +57,20 @@ pub async fn upgrade(
     let cookie = crate::api::session_token(&headers).filter(|_| same_origin);
     let eid_cookie =
         crate::api::cookie(&headers, crate::api::eid::EID_COOKIE).filter(|_| same_origin);
+    // R2: "logged-in staff" in a meeting is a session with the staff role, on this very
+    // connection; an account that is only an auditor or administrator is not staff here.
     let staff = match cookie {
-        Some(token) => state
-            .store
-            .session_user(&token.hash(), unix_now())
-            .await
-            .ok()
-            .flatten(),
+        Some(token) => {
+            let hash = token.hash();
+            state
+                .store
+                .session_user(&hash, unix_now())
+                .await
+                .ok()
+                .flatten()
+                .filter(|user| user.roles.iter().any(|r| r == "staff"))
+                .map(|user| (user, hash))
+        }
         None => None,
     };
     ws.max_message_size(MAX_FRAME_BYTES)
@@ -73,7 +82,7 @@ async fn session(
     socket: WebSocket,
     state: AppState,
     announce: IpAddr,
-    staff: Option<SessionUser>,
+    staff: Option<(SessionUser, Vec<u8>)>,
     eid_cookie: Option<String>,
 ) {
     state.metrics.ws_connections.inc();
@@ -85,7 +94,7 @@ async fn run(
     socket: WebSocket,
     state: &AppState,
     announce: IpAddr,
-    staff: Option<SessionUser>,
+    staff: Option<(SessionUser, Vec<u8>)>,
     eid_cookie: Option<String>,
 ) {
     let (mut sink, mut stream) = socket.split();
@@ -104,24 +113,26 @@ async fn run(
         Ok(Some(Ok(_))) => Err(sluss_protocol::ParseError::NotJson),
         _ => return,
     };
-    let (token, name) = match first {
+    let (token, name, resume) = match first {
         Ok(ClientMessage::Join {
             v,
             token,
             display_name,
-            ..
+            resume,
         }) => {
             if v != sluss_protocol::VERSION {
-                let _ = sink
-                    .send(refuse(
+                let _ = send_within(
+                    &mut sink,
+                    refuse(
                         ErrorCode::UnsupportedVersion,
                         "This page is out of date; reload it.",
-                    ))
-                    .await;
+                    ),
+                )
+                .await;
                 return;
             }
             match DisplayName::parse(&display_name) {
-                Ok(name) => (Secret::from_wire(&token), name),
+                Ok(name) => (Secret::from_wire(&token), name, resume),
                 Err(e) => {
                     let code = match e {
                         sluss_meeting::NameError::PersonalIdentityNumber => {
@@ -130,47 +141,49 @@ async fn run(
                         _ => ErrorCode::BadRequest,
                     };
                     let message = format!("The name was refused: {e}.");
-                    let _ = sink.send(refuse(code, &message)).await;
+                    let _ = send_within(&mut sink, refuse(code, &message)).await;
                     return;
                 }
             }
         }
         Ok(_) | Err(_) => {
-            let _ = sink
-                .send(refuse(
-                    ErrorCode::Protocol,
-                    "The first message must be a join.",
-                ))
-                .await;
+            let _ = send_within(
+                &mut sink,
+                refuse(ErrorCode::Protocol, "The first message must be a join."),
+            )
+            .await;
             return;
         }
     };
     let link = match state.store.find_link(&token.hash(), unix_now()).await {
         Ok(Some(link)) if link.usable => link,
         Ok(_) => {
-            let _ = sink
-                .send(refuse(ErrorCode::LinkInvalid, "This link is not valid."))
-                .await;
+            let _ = send_within(
+                &mut sink,
+                refuse(ErrorCode::LinkInvalid, "This link is not valid."),
+            )
+            .await;
             return;
         }
         Err(e) => {
             tracing::error!(error = %e, "link lookup failed");
-            let _ = sink
-                .send(refuse(
-                    ErrorCode::Internal,
-                    "Something went wrong on the server.",
-                ))
-                .await;
+            let _ = send_within(
+                &mut sink,
+                refuse(ErrorCode::Internal, "Something went wrong on the server."),
+            )
+            .await;
             return;
         }
     };
     if link.meeting_ended {
-        let _ = sink
-            .send(refuse(ErrorCode::MeetingEnded, "This meeting has ended."))
-            .await;
+        let _ = send_within(
+            &mut sink,
+            refuse(ErrorCode::MeetingEnded, "This meeting has ended."),
+        )
+        .await;
         return;
     }
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+    let (out_tx, mut out_rx) = conn_channel();
     let (role, invitee) = match link.role {
         InvitationRole::Chair => (Role::Chair, Invitee::Staff),
         InvitationRole::Patient => (Role::Guest, Invitee::Patient),
@@ -181,26 +194,30 @@ async fn run(
     };
     if role == Role::Chair && staff.is_none() {
         // R2, R7: whoever chairs has logged in as staff.
-        let _ = sink
-            .send(refuse(
+        let _ = send_within(
+            &mut sink,
+            refuse(
                 ErrorCode::LoginRequired,
                 "The chair's link needs a staff login. Log in first.",
-            ))
-            .await;
+            ),
+        )
+        .await;
         return;
     }
     // A logged-in member of staff is known by their account's name, not what they type.
-    let (name, staff_login) = match &staff {
-        Some(user) => match DisplayName::parse(&user.display_name) {
-            Ok(account_name) => (account_name, true),
-            Err(_) => (name, true),
-        },
-        None => (name, false),
+    let name = match &staff {
+        Some((user, _)) => DisplayName::parse(&user.display_name).unwrap_or(name),
+        None => name,
     };
+    let staff = staff.map(|(user, session_hash)| StaffLogin {
+        user_id: user.user_id,
+        session_hash,
+    });
     // R5: what this browser proved with e-identification for this very invitation.
     let citizen = eid_cookie.and_then(|c| state.eid_proofs.get(&c, &link.link_id));
     let args = JoinArgs {
-        staff_login,
+        staff,
+        resume,
         citizen,
         require_eid: link.require_eid,
         sensitive: link.sensitive,
@@ -218,17 +235,17 @@ async fn run(
                 ErrorCode::EidRequired => {
                     "This meeting asks you to identify yourself with e-identification first."
                 }
+                ErrorCode::LoginRequired => "The chair's link needs a staff login. Log in first.",
+                ErrorCode::KnockTooSoon => {
+                    "You were not let in a moment ago. Wait a while before you knock again."
+                }
                 _ => "You cannot join this meeting now.",
             };
-            let _ = sink.send(refuse(code, message)).await;
+            let _ = send_within(&mut sink, refuse(code, message)).await;
             return;
         }
     };
-    if sink
-        .send(Message::Text(joined.message.to_json().into()))
-        .await
-        .is_err()
-    {
+    if !send_within(&mut sink, Message::Text(joined.message.to_json().into())).await {
         meeting.closed(joined.participant, joined.conn_id);
         return;
     }
@@ -245,7 +262,7 @@ async fn run(
                     Ok(Some(Ok(Message::Text(text)))) => text,
                     Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                     Ok(Some(Ok(Message::Binary(_)))) => {
-                        let _ = sink.send(refuse(ErrorCode::Protocol, "Binary frames are not used.")).await;
+                        let _ = send_within(&mut sink, refuse(ErrorCode::Protocol, "Binary frames are not used.")).await;
                         break;
                     }
                     // Closed, broken, oversized (the socket refuses it) or idle.
@@ -257,15 +274,15 @@ async fn run(
                 }
                 window_count += 1;
                 if window_count > RATE_LIMIT {
-                    let _ = sink.send(refuse(ErrorCode::Protocol, "Too many messages.")).await;
+                    let _ = send_within(&mut sink, refuse(ErrorCode::Protocol, "Too many messages.")).await;
                     break;
                 }
                 match ClientMessage::parse(&text) {
                     Ok(ClientMessage::Ping) => {
-                        let _ = sink.send(Message::Text(ServerMessage::Pong.to_json().into())).await;
+                        let _ = send_within(&mut sink, Message::Text(ServerMessage::Pong.to_json().into())).await;
                     }
                     Ok(ClientMessage::Join { .. }) => {
-                        let _ = sink.send(refuse(ErrorCode::BadRequest, "Already joined.")).await;
+                        let _ = send_within(&mut sink, refuse(ErrorCode::BadRequest, "Already joined.")).await;
                     }
                     Ok(ClientMessage::Leave) => {
                         left = true;
@@ -274,19 +291,25 @@ async fn run(
                     Ok(message) => meeting.client(joined.participant.clone(), joined.conn_id, message),
                     Err(e) => {
                         debug!(error = %e, "message refused");
-                        let _ = sink.send(refuse(ErrorCode::BadRequest, &format!("Message refused: {e}."))).await;
+                        let _ = send_within(&mut sink, refuse(ErrorCode::BadRequest, &format!("Message refused: {e}."))).await;
                     }
                 }
             }
             outbound = out_rx.recv() => match outbound {
-                Some(Outbound::Send(message)) => {
-                    if sink.send(Message::Text(message.to_json().into())).await.is_err() {
+                // The meeting had to drop a message for this page: it is not reading.
+                Some(_) if out_rx.overflowed() => {
+                    let message = refuse(ErrorCode::SlowConsumer, "This page fell behind; reconnect.");
+                    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(message)).await;
+                    break;
+                }
+                Some(Queued::Text(text)) => {
+                    if !send_within(&mut sink, Message::Text(text.into())).await {
                         break;
                     }
                 }
-                Some(Outbound::Close(message)) => {
-                    if let Some(m) = message {
-                        let _ = sink.send(Message::Text(m.to_json().into())).await;
+                Some(Queued::Close(message)) => {
+                    if let Some(text) = message {
+                        let _ = send_within(&mut sink, Message::Text(text.into())).await;
                     }
                     left = true;
                     break;
@@ -294,15 +317,24 @@ async fn run(
                 None => break,
             },
             _ = shutdown.changed() => {
-                let _ = sink.send(Message::Text(ServerMessage::error(ErrorCode::Internal, "The server is restarting.").to_json().into())).await;
+                let _ = send_within(&mut sink, Message::Text(ServerMessage::error(ErrorCode::Internal, "The server is restarting.").to_json().into())).await;
                 break;
             }
         }
     }
-    let _ = sink.send(Message::Close(None)).await;
+    let _ = send_within(&mut sink, Message::Close(None)).await;
     if !left {
         meeting.closed(joined.participant, joined.conn_id);
     }
+}
+
+/// Sends one frame, giving up after [`SEND_TIMEOUT`]: a page that does not read cannot hold
+/// its connection task (or the memory queued for it) for longer. True when it went out.
+async fn send_within(sink: &mut SplitSink<WebSocket, Message>, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await,
+        Ok(Ok(()))
+    )
 }
 
 fn code_name(code: ErrorCode) -> &'static str {
@@ -323,5 +355,7 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::LoginRequired => "login_required",
         ErrorCode::ScreenShareRefused => "screen_share_refused",
         ErrorCode::EidRequired => "eid_required",
+        ErrorCode::KnockTooSoon => "knock_too_soon",
+        ErrorCode::SlowConsumer => "slow_consumer",
     }
 }

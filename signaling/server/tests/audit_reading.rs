@@ -4,46 +4,9 @@
 mod common;
 
 use common::{join, start, Server};
-use sluss_signaling::secret::Secret;
 
 async fn session_with_roles(server: &Server, username: &str, roles: &[&str]) -> String {
-    let enrollment = Secret::generate();
-    let now = sluss_signaling::unix_now();
-    server
-        .store
-        .create_enrollment(
-            &enrollment.hash(),
-            Some(username),
-            Some(username),
-            roles,
-            now,
-            now + 60,
-        )
-        .await
-        .unwrap();
-    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-    let user_id = format!("u_{username}");
-    assert!(server
-        .store
-        .complete_enrollment(
-            &enrollment.hash(),
-            &user_id,
-            username,
-            username,
-            "x",
-            &[0; 20],
-            &roles,
-            now
-        )
-        .await
-        .unwrap());
-    let session = Secret::generate();
-    server
-        .store
-        .create_session(&session.hash(), &user_id, now, now + 3600)
-        .await
-        .unwrap();
-    format!("sluss_session={}", session.expose())
+    server.session_with_roles(username, roles).await
 }
 
 #[tokio::test]

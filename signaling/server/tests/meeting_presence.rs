@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{admit, join, recv_type, send, start, start_with};
+use common::{admit, join, join_on, recv_type, send, start, start_with};
 use sluss_meeting::MeetingConfig;
 
 #[tokio::test]
@@ -28,12 +28,13 @@ async fn arrivals_departures_and_reconnections_reach_the_others() {
     assert_eq!(arrived["participant"]["display_name"], "Bertil");
     let b_id = joined_b["participant_id"].clone();
 
-    // b's connection drops: a sees "reconnecting"; b comes back with the same link and seat,
-    // straight into the room.
+    // b's connection drops: a sees "reconnecting"; b's page comes back with its resume
+    // secret and takes the same seat, straight into the room.
     drop(b);
     let update = recv_type(&mut a, "participant_updated").await;
     assert_eq!(update["participant"]["connection"], "reconnecting");
-    let (mut b, rejoined) = join(&server, &guests[0], "Bertil").await;
+    let secret = joined_b["resume"].as_str().unwrap();
+    let (mut b, rejoined) = join_on(server.ws().await, &guests[0], "Bertil", Some(secret)).await;
     assert_eq!(rejoined["participant_id"], b_id, "the same seat");
     assert_eq!(
         rejoined["admitted"], true,
@@ -49,15 +50,17 @@ async fn arrivals_departures_and_reconnections_reach_the_others() {
 }
 
 #[tokio::test]
-async fn the_same_link_opened_twice_keeps_one_seat_and_closes_the_older_page() {
+async fn the_page_that_holds_the_resume_secret_takes_the_seat_and_closes_the_older_page() {
     let server = start().await;
     let (chair, guests) = server.meeting(1).await;
     let (mut a, _) = join(&server, &chair, "Anna").await;
     let (mut b1, j1) = join(&server, &guests[0], "Bertil").await;
     admit(&mut a, &mut b1, &j1).await;
-    let (_b2, j2) = join(&server, &guests[0], "Bertil").await;
+    let secret = j1["resume"].as_str().unwrap();
+    let (_b2, j2) = join_on(server.ws().await, &guests[0], "Bertil", Some(secret)).await;
     assert_eq!(j1["participant_id"], j2["participant_id"]);
-    assert_eq!(recv_type(&mut b1, "error").await["code"], "protocol");
+    assert_ne!(j1["resume"], j2["resume"], "the secret is rotated");
+    recv_type(&mut b1, "superseded").await;
     assert_eq!(
         j2["participants"].as_array().unwrap().len(),
         1,

@@ -1,15 +1,27 @@
 use super::*;
+use crate::{DisplayName, ResumeKey, StaffAccount};
 use proptest::prelude::*;
+use std::time::Duration;
 
 fn request(link: &str, id: &str, role: Role) -> JoinRequest {
     JoinRequest {
         link: LinkId::new(link),
         role,
         invitee: Invitee::Patient,
-        staff_login: role == Role::Chair,
+        staff: (role == Role::Chair).then(|| StaffAccount::new("u_chair")),
         name: DisplayName::parse("Bertil").unwrap(),
         e_identified: false,
+        resume: None,
         new_id: ParticipantId::new(id),
+        new_resume: ResumeKey::new(format!("r_{id}")),
+    }
+}
+
+/// A guest's join that presents a resume secret.
+fn resuming(link: &str, id: &str, secret: &str) -> JoinRequest {
+    JoinRequest {
+        resume: Some(ResumeKey::new(secret)),
+        ..request(link, id, Role::Guest)
     }
 }
 
@@ -174,7 +186,7 @@ fn a_dropped_guest_in_the_lobby_knocks_again_and_an_admitted_one_keeps_the_seat(
     m.act(now, &pid("c"), ChairAction::Admit(pid("g2")))
         .unwrap();
     m.connection_lost(now, &pid("g2"));
-    let (outcome, _) = m.join(now, request("lg", "g3", Role::Guest)).unwrap();
+    let (outcome, _) = m.join(now, resuming("lg", "g3", "r_g2")).unwrap();
     assert_eq!(outcome, JoinOutcome::Resumed(pid("g2")));
     assert!(
         m.participant(&pid("g2")).unwrap().is_admitted(),
@@ -313,7 +325,7 @@ fn logged_in_staff_enter_directly_unless_locked_and_can_take_the_chair() {
     let (mut m, now) = convened();
     let staff = |link: &str, id: &str| JoinRequest {
         invitee: Invitee::Staff,
-        staff_login: true,
+        staff: Some(StaffAccount::new(format!("u_{id}"))),
         ..request(link, id, Role::Guest)
     };
     let (_, effects) = m.join(now, staff("ls", "s")).unwrap();
@@ -327,7 +339,7 @@ fn logged_in_staff_enter_directly_unless_locked_and_can_take_the_chair() {
         .join(
             now,
             JoinRequest {
-                staff_login: false,
+                staff: None,
                 ..staff("lt", "t")
             },
         )
@@ -430,28 +442,32 @@ fn screen_sharing_needs_permission_and_everyone_identified() {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Join(u8),
+    /// Link, who the connection is (0 nobody, 1 e-identified, 2 staff A, 3 staff B), and
+    /// whether it presents the resume secret of the link's first seat.
+    Join(u8, u8, bool),
     Lost(u8),
     Leave(u8),
     Mute(u8, bool),
     Act(u8, u8, u8),
     Advance(u8),
     Share(u8),
+    StaffEnded(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0u8..6).prop_map(Op::Join),
-        (0u8..6).prop_map(Op::Lost),
-        (0u8..6).prop_map(Op::Leave),
-        ((0u8..6), any::<bool>()).prop_map(|(p, b)| Op::Mute(p, b)),
-        ((0u8..7), (0u8..10), (0u8..7)).prop_map(|(a, k, t)| Op::Act(a, k, t)),
+        ((0u8..6), (0u8..4), any::<bool>()).prop_map(|(l, w, r)| Op::Join(l, w, r)),
+        (0u8..12).prop_map(Op::Lost),
+        (0u8..12).prop_map(Op::Leave),
+        ((0u8..12), any::<bool>()).prop_map(|(p, b)| Op::Mute(p, b)),
+        ((0u8..13), (0u8..12), (0u8..13)).prop_map(|(a, k, t)| Op::Act(a, k, t)),
         (0u8..90).prop_map(Op::Advance),
-        (0u8..6).prop_map(Op::Share),
+        (0u8..12).prop_map(Op::Share),
+        (0u8..12).prop_map(Op::StaffEnded),
     ]
 }
 
-/// Link 0 is the convener's; links 1-5 are guests'.
+/// Link 0 is the convener's; links 1-5 are guests' (4 and 5 staff invitations).
 fn link_of(l: u8) -> (String, Role) {
     (
         format!("l{l}"),
@@ -459,11 +475,14 @@ fn link_of(l: u8) -> (String, Role) {
     )
 }
 
-fn id_of(m: &Meeting, l: u8) -> ParticipantId {
-    m.participants()
-        .find(|p| p.link.as_str() == format!("l{l}"))
+/// Target `t`: link `t % 6`, its first seat for `t < 6`, its last one otherwise.
+fn id_of(m: &Meeting, t: u8) -> ParticipantId {
+    let link = format!("l{}", t % 6);
+    let mut seats = m.participants().filter(|p| p.link.as_str() == link);
+    let found = if t < 6 { seats.next() } else { seats.last() };
+    found
         .map(|p| p.id.clone())
-        .unwrap_or_else(|| ParticipantId::new(format!("absent{l}")))
+        .unwrap_or_else(|| ParticipantId::new(format!("absent{t}")))
 }
 
 fn action(kind: u8, target: ParticipantId) -> ChairAction {
@@ -477,15 +496,79 @@ fn action(kind: u8, target: ParticipantId) -> ChairAction {
         6 => ChairAction::RecordConsent,
         7 => ChairAction::HandOver(target),
         8 => ChairAction::AllowScreenShare(target, true),
+        9 => ChairAction::Identify(target, Identification::EIdentification),
+        10 => ChairAction::Identify(target, Identification::StaffLogin),
         _ => ChairAction::End,
     }
 }
 
+/// What the test remembers of what each participant went through.
+#[derive(Default)]
+struct Ledger {
+    counter: u32,
+    /// The resume secret each seat's connection was last given.
+    resume: std::collections::HashMap<ParticipantId, ResumeKey>,
+    /// Seats that went through e-identification on their connection or a taken-back one.
+    e_identified: std::collections::HashSet<ParticipantId>,
+}
+
+impl Ledger {
+    fn join(
+        &mut self,
+        m: &mut Meeting,
+        now: Instant,
+        l: u8,
+        who: u8,
+        resume: bool,
+    ) -> Result<Vec<Effect>, JoinError> {
+        self.counter += 1;
+        let (link, role) = link_of(l);
+        let presented = resume
+            .then(|| self.resume.get(&id_of(m, l)).cloned())
+            .flatten();
+        let new_resume = ResumeKey::new(format!("r{}", self.counter));
+        let e_identified = who == 1;
+        let (outcome, effects) = m.join(
+            now,
+            JoinRequest {
+                link: LinkId::new(link),
+                role,
+                invitee: if l >= 4 {
+                    Invitee::Staff
+                } else {
+                    Invitee::Relative
+                },
+                staff: match who {
+                    2 => Some(StaffAccount::new("u_a")),
+                    3 => Some(StaffAccount::new("u_b")),
+                    _ => None,
+                },
+                name: DisplayName::parse("N").unwrap(),
+                e_identified,
+                resume: presented,
+                new_id: ParticipantId::new(format!("p{}", self.counter)),
+                new_resume: new_resume.clone(),
+            },
+        )?;
+        let id = outcome.participant().clone();
+        self.resume.insert(id.clone(), new_resume);
+        if e_identified {
+            self.e_identified.insert(id);
+        }
+        Ok(effects)
+    }
+}
+
 proptest! {
-    /// Whatever anyone does, in any order:
-    /// - one seat per link, and never more than allowed;
-    /// - nobody but the convener is in the room without an admission by the chair of the time;
-    /// - only the chair's actions take effect;
+    /// Whatever anyone does, in any order, with links opened again with and without their
+    /// resume secret and from other identities:
+    /// - at most one seat in the room per link, at most two seats per link, never more
+    ///   people than allowed;
+    /// - nobody but the convener and logged-in staff is in the room without an admission by
+    ///   the chair of the time;
+    /// - only the chair's actions take effect, and only logged-in staff chair;
+    /// - nobody is identified by e-identification they did not go through on their
+    ///   connection or the seat they took back, nor by a staff login they do not have now;
     /// - after the end nothing is admitted and no link joins;
     /// - nobody is kept past the reconnection grace;
     /// - where e-identification is required, no guest is present (lobby or room) without it
@@ -494,40 +577,36 @@ proptest! {
     fn the_meeting_rules_hold(ops in proptest::collection::vec(op(), 1..250), require_eid in any::<bool>()) {
         let start = Instant::now();
         let mut now = start;
-        let config = MeetingConfig { max_participants: 4, reconnect_grace: Duration::from_secs(30) };
+        let config = MeetingConfig { max_participants: 5, reconnect_grace: Duration::from_secs(30) };
         let mut m = Meeting::new(config.clone()).require_eid(require_eid);
-        let mut counter = 0u32;
+        let mut ledger = Ledger::default();
         for op in ops {
             let chair_before = m.chair().cloned();
             let ended_before = m.is_ended();
             let mut effects = Vec::new();
             match op {
-                Op::Join(l) => {
-                    counter += 1;
-                    let (link, role) = link_of(l);
-                    let result = m.join(now, JoinRequest {
-                        link: LinkId::new(link),
-                        role,
-                        invitee: if l >= 4 { Invitee::Staff } else { Invitee::Relative },
-                        staff_login: l == 0 || l == 5,
-                        name: DisplayName::parse("N").unwrap(),
-                        e_identified: l == 2,
-                        new_id: ParticipantId::new(format!("p{counter}")),
-                    });
+                Op::Join(l, who, resume) => {
+                    let result = ledger.join(&mut m, now, l, who, resume);
                     if ended_before {
                         prop_assert_eq!(result.clone().unwrap_err(), JoinError::Ended);
                     }
-                    if let Ok((_, e)) = result { effects = e; }
+                    if l == 0 && who < 2 {
+                        prop_assert!(result.is_err(), "a chair link joined without a staff login");
+                    }
+                    if let Ok(e) = result { effects = e; }
                 }
-                Op::Lost(l) => { let id = id_of(&m, l); effects = m.connection_lost(now, &id); }
-                Op::Leave(l) => { let id = id_of(&m, l); effects = m.leave(&id); }
-                Op::Mute(l, b) => { let id = id_of(&m, l); effects = m.set_media_state(&id, b, !b); }
+                Op::Lost(t) => { let id = id_of(&m, t); effects = m.connection_lost(now, &id); }
+                Op::Leave(t) => { let id = id_of(&m, t); effects = m.leave(&id); }
+                Op::Mute(t, b) => { let id = id_of(&m, t); effects = m.set_media_state(&id, b, !b); }
                 Op::Act(actor, kind, target) => {
-                    let actor_id = if actor == 6 { ParticipantId::new("stranger") } else { id_of(&m, actor) };
+                    let actor_id = if actor == 12 { ParticipantId::new("stranger") } else { id_of(&m, actor) };
                     let target = id_of(&m, target);
                     let result = m.act(now, &actor_id, action(kind, target));
                     if chair_before.as_ref() != Some(&actor_id) {
                         prop_assert!(result.is_err(), "a non-chair action took effect");
+                    }
+                    if kind == 9 || kind == 10 {
+                        prop_assert!(result.is_err(), "a login's identification recorded by hand");
                     }
                     if let Ok(e) = result { effects = e; }
                 }
@@ -535,35 +614,48 @@ proptest! {
                     now += Duration::from_secs(u64::from(s));
                     effects = m.handle_timeout(now);
                 }
-                Op::Share(l) => {
-                    let id = id_of(&m, l);
+                Op::Share(t) => {
+                    let id = id_of(&m, t);
                     if let Ok(e) = m.start_screen_share(&id) { effects = e; }
                 }
+                Op::StaffEnded(t) => { let id = id_of(&m, t); effects = m.staff_login_ended(&id); }
             }
             for e in &effects {
                 if let Effect::Admitted { by, .. } = e {
                     prop_assert_eq!(Some(by), chair_before.as_ref(), "admitted by someone not chairing");
                 }
             }
-            let links: std::collections::HashSet<_> = m.participants().map(|p| p.link.clone()).collect();
-            prop_assert_eq!(links.len(), m.participants().count());
             prop_assert!(m.participants().count() <= config.max_participants);
+            for l in 0..6 {
+                let link = format!("l{l}");
+                let seats: Vec<_> = m.participants().filter(|p| p.link.as_str() == link).collect();
+                prop_assert!(seats.len() <= 2, "more than two seats on one link");
+                prop_assert!(seats.iter().filter(|p| p.is_admitted()).count() <= 1, "two in the room on one link");
+            }
             for p in m.participants() {
                 match &p.admission {
                     Admission::Admitted { by: None } => prop_assert!(
-                        p.role == Role::Chair || (p.staff_login && p.invitee == Invitee::Staff),
+                        p.is_staff() && (p.role == Role::Chair || p.invitee == Invitee::Staff),
                         "entered without admission"
                     ),
                     Admission::Admitted { by: Some(_) } => {}
-                    Admission::Waiting { .. } => prop_assert_eq!(p.role, Role::Guest),
+                    Admission::Waiting { .. } => prop_assert!(p.role == Role::Guest || p.reopened),
                 }
                 if let Presence::Reconnecting { since } = p.presence {
                     prop_assert!(now.saturating_duration_since(since) < config.reconnect_grace);
                 }
+                match p.identification {
+                    Some(Identification::EIdentification) => prop_assert!(
+                        ledger.e_identified.contains(&p.id),
+                        "identified by an e-identification that never happened"
+                    ),
+                    Some(Identification::StaffLogin) => prop_assert!(p.is_staff(), "identified by a staff login it does not have"),
+                    _ => {}
+                }
             }
             if let Some(chair) = m.chair() {
                 let p = m.participant(chair);
-                prop_assert!(p.is_some_and(|p| p.is_admitted() && p.staff_login), "only logged-in staff chair");
+                prop_assert!(p.is_some_and(|p| p.is_admitted() && p.is_staff()), "only logged-in staff chair");
             }
             // R11: a screen is never shown while anyone in the room is unidentified.
             if m.screen_sharer().is_some() {
@@ -572,7 +664,7 @@ proptest! {
             }
             if require_eid {
                 prop_assert!(
-                    m.participants().chain(m.lobby()).all(|p| p.role == Role::Chair || p.staff_login || p.identification.is_some()),
+                    m.participants().all(|p| p.is_staff() || p.identification.is_some()),
                     "a guest present without e-identification"
                 );
             }
@@ -603,7 +695,191 @@ fn a_meeting_that_requires_e_identification_lets_only_the_identified_knock() {
     assert_eq!(g.identification, Some(Identification::EIdentification));
     // Logged-in staff are identified by their login.
     let mut staff = request("s", "s", Role::Guest);
-    staff.staff_login = true;
+    staff.staff = Some(StaffAccount::new("u_s"));
     staff.invitee = Invitee::Staff;
     m.join(now, staff).unwrap();
+}
+
+/// The chair admits "g" and identifies them by ID shown on camera.
+fn with_patient_in_the_room() -> (Meeting, Instant) {
+    let (mut m, now) = convened();
+    m.act(now, &pid("c"), ChairAction::Admit(pid("g"))).unwrap();
+    m.act(
+        now,
+        &pid("c"),
+        ChairAction::Identify(pid("g"), Identification::IdShownOnCamera),
+    )
+    .unwrap();
+    (m, now)
+}
+
+#[test]
+fn a_forwarded_link_knocks_as_a_newcomer_and_the_patient_keeps_the_seat() {
+    let (mut m, now) = with_patient_in_the_room();
+    let (outcome, effects) = m.join(now, request("lg", "x", Role::Guest)).unwrap();
+    assert_eq!(outcome, JoinOutcome::Joined(pid("x")));
+    assert_eq!(effects, vec![Effect::Knocked(pid("x"))]);
+    let x = m.participant(&pid("x")).unwrap();
+    assert!(!x.is_admitted() && x.reopened);
+    assert_eq!(x.identification, None, "nothing of the seat carried over");
+    let g = m.participant(&pid("g")).unwrap();
+    assert!(
+        g.is_admitted() && g.presence == Presence::Connected,
+        "the patient stays"
+    );
+    assert_eq!(g.identification, Some(Identification::IdShownOnCamera));
+    // Denied, the newcomer is held back from knocking again at once.
+    m.act(now, &pid("c"), ChairAction::Deny(pid("x"))).unwrap();
+    assert!(m.participant(&pid("g")).unwrap().is_admitted());
+    assert_eq!(
+        m.join(now, request("lg", "y", Role::Guest)).unwrap_err(),
+        JoinError::TooSoon
+    );
+    // The patient's own page still takes its seat back with its secret.
+    m.connection_lost(now, &pid("g"));
+    let (outcome, _) = m.join(now, resuming("lg", "z", "r_g")).unwrap();
+    assert_eq!(outcome, JoinOutcome::Resumed(pid("g")));
+}
+
+#[test]
+fn admitting_the_newcomer_closes_the_old_seat() {
+    let (mut m, now) = with_patient_in_the_room();
+    m.join(now, request("lg", "x", Role::Guest)).unwrap();
+    // A third opening replaces the waiting newcomer, not the patient.
+    let (_, effects) = m.join(now, request("lg", "y", Role::Guest)).unwrap();
+    assert_eq!(
+        effects,
+        vec![Effect::Withdrawn(pid("x")), Effect::Knocked(pid("y"))]
+    );
+    let effects = m.act(now, &pid("c"), ChairAction::Admit(pid("y"))).unwrap();
+    assert!(effects.contains(&Effect::Superseded {
+        participant: pid("g"),
+        successor: pid("y")
+    }));
+    assert!(m.participant(&pid("g")).is_none());
+    assert_eq!(m.participant(&pid("y")).unwrap().identification, None);
+}
+
+#[test]
+fn the_resume_secret_is_rotated_on_use_and_dies_with_the_seat() {
+    let (mut m, now) = with_patient_in_the_room();
+    m.connection_lost(now, &pid("g"));
+    let mut back = resuming("lg", "g2", "r_g");
+    back.new_resume = ResumeKey::new("r_next");
+    assert_eq!(m.join(now, back).unwrap().0, JoinOutcome::Resumed(pid("g")));
+    // The spent secret takes nothing back: it knocks as a newcomer.
+    let (outcome, _) = m.join(now, resuming("lg", "g3", "r_g")).unwrap();
+    assert_eq!(outcome, JoinOutcome::Joined(pid("g3")));
+    m.act(now, &pid("c"), ChairAction::Deny(pid("g3"))).unwrap();
+    // The new one does, while the seat is there.
+    let (outcome, _) = m.join(now, resuming("lg", "g4", "r_next")).unwrap();
+    assert_eq!(outcome, JoinOutcome::Replaced(pid("g")));
+    // Once the seat is left, nothing comes back with it.
+    m.leave(&pid("g"));
+    let later = now + Duration::from_secs(3600);
+    let (outcome, effects) = m.join(later, resuming("lg", "g5", "r_g4")).unwrap();
+    assert_eq!(outcome, JoinOutcome::Joined(pid("g5")));
+    assert_eq!(effects, vec![Effect::Knocked(pid("g5"))]);
+}
+
+#[test]
+fn what_a_login_proves_cannot_be_recorded_by_hand() {
+    let (mut m, now) = with_patient_in_the_room();
+    for how in [Identification::EIdentification, Identification::StaffLogin] {
+        assert_eq!(
+            m.act(now, &pid("c"), ChairAction::Identify(pid("g"), how)),
+            Err(ActionError::NotAttestable)
+        );
+    }
+    assert_eq!(
+        m.participant(&pid("g")).unwrap().identification,
+        Some(Identification::IdShownOnCamera)
+    );
+}
+
+#[test]
+fn a_seat_never_lends_its_staff_login() {
+    let (mut m, now) = convened();
+    let staff = JoinRequest {
+        invitee: Invitee::Staff,
+        staff: Some(StaffAccount::new("u_s")),
+        ..request("ls", "s", Role::Guest)
+    };
+    m.join(now, staff).unwrap();
+    // The staff invitation forwarded to someone without a login, even with the secret.
+    let (outcome, effects) = m.join(now, resuming("ls", "x", "r_s")).unwrap();
+    assert_eq!(outcome, JoinOutcome::Joined(pid("x")));
+    assert_eq!(effects, vec![Effect::Knocked(pid("x"))]);
+    assert!(!m.participant(&pid("x")).unwrap().is_staff());
+    // The chair's link needs a login on the connection itself.
+    let no_login = JoinRequest {
+        staff: None,
+        ..request("lc", "y", Role::Chair)
+    };
+    assert_eq!(m.join(now, no_login).unwrap_err(), JoinError::LoginRequired);
+    // The same staff login takes its own seat back.
+    let again = JoinRequest {
+        invitee: Invitee::Staff,
+        staff: Some(StaffAccount::new("u_s")),
+        ..request("ls", "s2", Role::Guest)
+    };
+    assert_eq!(
+        m.join(now, again).unwrap().0,
+        JoinOutcome::Replaced(pid("s"))
+    );
+}
+
+#[test]
+fn a_staff_login_that_ends_takes_the_chair_and_the_direct_entry_with_it() {
+    let (mut m, now) = convened();
+    let staff = |link: &str, id: &str| JoinRequest {
+        invitee: Invitee::Staff,
+        staff: Some(StaffAccount::new(format!("u_{id}"))),
+        ..request(link, id, Role::Guest)
+    };
+    m.join(now, staff("ls", "s")).unwrap();
+    m.act(now, &pid("c"), ChairAction::SetLocked(true)).unwrap();
+    m.join(now, staff("lt", "t")).unwrap();
+    m.act(now, &pid("c"), ChairAction::Admit(pid("t"))).unwrap();
+    // Admitted by the chair: stays, without staff rights or the login's identification.
+    let effects = m.staff_login_ended(&pid("t"));
+    assert!(effects.contains(&Effect::StaffLoginEnded {
+        participant: pid("t"),
+        put_out: false
+    }));
+    let t = m.participant(&pid("t")).unwrap();
+    assert!(!t.is_staff() && t.identification.is_none() && t.is_admitted());
+    // The convener is present by the login alone: out, and the chair goes to other staff.
+    let effects = m.staff_login_ended(&pid("c"));
+    assert!(effects.contains(&Effect::StaffLoginEnded {
+        participant: pid("c"),
+        put_out: true
+    }));
+    assert!(m.participant(&pid("c")).is_none());
+    assert_eq!(m.chair(), Some(&pid("s")));
+    m.staff_login_ended(&pid("s"));
+    assert_eq!(
+        m.chair(),
+        None,
+        "never to someone who is not logged-in staff now"
+    );
+}
+
+#[test]
+fn a_link_turned_away_again_and_again_waits_longer_each_time() {
+    let (mut m, mut now) = convened();
+    let mut waits = Vec::new();
+    for round in 0..4 {
+        let id = format!("g{round}");
+        m.join(now, request("lx", &id, Role::Guest)).unwrap();
+        m.act(now, &pid("c"), ChairAction::Deny(pid(&id))).unwrap();
+        let mut waited = Duration::ZERO;
+        while m.join(now, request("lx", "probe", Role::Guest)) == Err(JoinError::TooSoon) {
+            now += Duration::from_secs(5);
+            waited += Duration::from_secs(5);
+        }
+        m.leave(&pid("probe"));
+        waits.push(waited.as_secs());
+    }
+    assert_eq!(waits, vec![30, 60, 120, 240]);
 }

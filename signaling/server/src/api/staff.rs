@@ -253,7 +253,10 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     if let Some(token) = session_token(&headers) {
-        state.store.delete_session(&token.hash()).await?;
+        let hash = token.hash();
+        state.store.delete_session(&hash).await?;
+        // R2: its meeting connections lose staff rights (and the chair) at once.
+        state.registry.staff_session_ended(&hash);
     }
     let clear = format!("{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, clear)]).into_response())

@@ -3,7 +3,7 @@
 use sluss_meeting::{ChairAction, Effect, Identification, ParticipantId, Presence};
 use sluss_meeting::{RecordingKind, Role};
 use sluss_protocol::{ClientMessage, Connection, IdentificationMethod, MeetingState};
-use sluss_protocol::{ParticipantInfo, ServerMessage};
+use sluss_protocol::{ErrorCode, ParticipantInfo, ServerMessage};
 use tracing::{error, info};
 
 use super::{Live, Outbound};
@@ -117,6 +117,25 @@ impl Live {
             }
             Effect::Ended { by } => ("ended", who(by), None, none),
             Effect::Revoked(id) => ("put_out_by_revocation", None, who(id), none),
+            Effect::Superseded {
+                participant,
+                successor,
+            } => (
+                "superseded",
+                None,
+                who(participant),
+                serde_json::json!({ "successor": successor.as_str() }),
+            ),
+            Effect::Withdrawn(id) => ("knock_withdrawn", None, who(id), none),
+            Effect::StaffLoginEnded {
+                participant,
+                put_out,
+            } => (
+                "staff_login_ended",
+                None,
+                who(participant),
+                serde_json::json!({ "put_out": put_out }),
+            ),
             // Recorded by the API as `meeting_cancelled`, with who cancelled.
             Effect::Cancelled => return None,
             Effect::Updated(_) => return None,
@@ -165,6 +184,23 @@ impl Live {
                 self.close(&participant, ServerMessage::Removed);
                 self.tell_left(&participant);
             }
+            Effect::Superseded { participant, .. } | Effect::Withdrawn(participant) => {
+                self.close(&participant, ServerMessage::Superseded);
+                self.tell_left(&participant);
+            }
+            Effect::StaffLoginEnded {
+                participant,
+                put_out: true,
+            } => {
+                let message = ServerMessage::error(
+                    ErrorCode::LoginRequired,
+                    "Your staff login has ended. Log in again to take part.",
+                );
+                self.close(&participant, message);
+                self.tell_left(&participant);
+            }
+            // The tile update follows as its own `Updated` effect.
+            Effect::StaffLoginEnded { put_out: false, .. } => {}
             Effect::Muted { participant, .. } => {
                 self.send(&participant, ServerMessage::MuteRequested)
             }
@@ -298,8 +334,9 @@ impl Live {
             },
             admitted: p.is_admitted(),
             identification: p.identification.map(wire_identification),
-            staff: p.staff_login,
+            staff: p.is_staff(),
             may_share_screen: self.core.may_share_screen(&p.id),
+            reopened: p.reopened,
         })
     }
 

@@ -186,6 +186,58 @@ impl Server {
         ws
     }
 
+    /// A session for a new account with these roles; returns the cookie.
+    pub async fn session_with_roles(&self, username: &str, roles: &[&str]) -> String {
+        let enrollment = Secret::generate();
+        let now = sluss_signaling::unix_now();
+        self.store
+            .create_enrollment(
+                &enrollment.hash(),
+                Some(username),
+                Some(username),
+                roles,
+                now,
+                now + 60,
+            )
+            .await
+            .unwrap();
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        let user_id = format!("u_{username}");
+        assert!(self
+            .store
+            .complete_enrollment(
+                &enrollment.hash(),
+                &user_id,
+                username,
+                username,
+                "x",
+                &[0; 20],
+                &roles,
+                now
+            )
+            .await
+            .unwrap());
+        let session = Secret::generate();
+        self.store
+            .create_session(&session.hash(), &user_id, now, now + 3600)
+            .await
+            .unwrap();
+        format!("sluss_session={}", session.expose())
+    }
+
+    /// A WebSocket carrying this cookie (a staff session), from a page of the same site.
+    pub async fn ws_with_cookie(&self, cookie: &str) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{}/ws", self.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        ws
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -272,4 +324,22 @@ pub async fn admit(
     )
     .await;
     recv_type(guest, "admitted").await
+}
+
+/// Sends a join on this socket (with a resume secret, if given) and returns the first answer:
+/// `joined`, or an `error`.
+pub async fn join_on(
+    mut ws: Ws,
+    token: &str,
+    name: &str,
+    resume: Option<&str>,
+) -> (Ws, serde_json::Value) {
+    let mut join =
+        serde_json::json!({"type": "join", "v": 1, "token": token, "display_name": name});
+    if let Some(r) = resume {
+        join["resume"] = r.into();
+    }
+    send(&mut ws, &join.to_string()).await;
+    let first = recv(&mut ws).await.expect("an answer to the join");
+    (ws, first)
 }
