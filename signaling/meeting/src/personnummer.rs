@@ -40,7 +40,7 @@ pub fn find_personal_identity_number(text: &str) -> Option<IdentityNumberFound> 
     while skip_to_digit(&mut chars) {
         let run = read_run(&mut chars);
         match run.len {
-            10 | 12 if is_valid(run.digits()) => {
+            10 | 12 if is_valid(run.as_slice()) => {
                 let mobile = run.len == 10 && run.digits[..2] == [0, 7];
                 if !mobile {
                     return Some(IdentityNumberFound::IdentityNumber);
@@ -75,7 +75,8 @@ struct Run {
 }
 
 impl Run {
-    fn digits(&self) -> &[u8] {
+    /// The run as a number to check (more than twelve digits never is one).
+    fn as_slice(&self) -> &[u8] {
         &self.digits[..self.len.min(12)]
     }
 }
