@@ -3,8 +3,9 @@
 
 import { videoConstraints } from './prejoin.js';
 
+// Messages that always end the call. Whether an `error` ends it is the server's to say, in its
+// `fatal` field (sluss_protocol::ErrorCode::is_fatal): the page keeps no list of fatal codes.
 const TERMINAL = new Set(['denied', 'removed', 'meeting_ended', 'superseded']);
-const FATAL = new Set(['eid_required', 'link_invalid', 'meeting_ended', 'unsupported_version', 'protocol', 'meeting_full', 'personal_identity_number', 'login_required', 'knock_too_soon', 'slow_consumer']);
 const MAX_RETRIES = 10;
 
 /// The camera's simulcast layers, lowest first: a quarter, half and full size (from 960×540:
@@ -86,7 +87,7 @@ export class Call extends EventTarget {
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
       // The end of the call is never held up behind a renegotiation still in progress.
-      if (TERMINAL.has(message.type) || (message.type === 'error' && FATAL.has(message.code))) {
+      if (TERMINAL.has(message.type) || (message.type === 'error' && message.fatal === true)) {
         this.handle(message).catch((e) => console.warn('sluss:', e));
         return;
       }
@@ -156,9 +157,7 @@ export class Call extends EventTarget {
       case 'removed':
       case 'superseded':
       case 'meeting_ended':
-        this.closed = true;
-        this.teardown();
-        for (const t of this.stream.getTracks()) t.stop();
+        this.end();
         this.emit('fatal', { code: m.type });
         break;
       case 'answer':
@@ -198,9 +197,8 @@ export class Call extends EventTarget {
         break;
       case 'error':
         if (m.code === 'screen_share_refused') this.dropPendingScreen();
-        if (FATAL.has(m.code)) {
-          this.closed = true;
-          this.teardown();
+        if (m.fatal === true) {
+          this.end();
           this.emit('fatal', { code: m.code, message: m.message });
         } else {
           this.emit('notice', { code: m.code, message: m.message });
@@ -382,7 +380,7 @@ export class Call extends EventTarget {
     if (this.closed) return;
     this.teardown();
     if (this.retries >= MAX_RETRIES) {
-      this.closed = true;
+      this.end();
       this.emit('fatal', { code: 'generic' });
       return;
     }
@@ -465,8 +463,16 @@ export class Call extends EventTarget {
 
   leave() {
     this.send({ type: 'leave' });
+    this.end();
+  }
+
+  /// The call is over for good, whatever ended it: nothing reconnects, and the camera, the
+  /// microphone and a shared window are released at once (the camera's light goes out).
+  end() {
     this.closed = true;
     this.teardown();
+    this.dropPendingScreen();
+    this.dropScreen();
     for (const t of this.stream.getTracks()) t.stop();
   }
 }

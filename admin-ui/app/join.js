@@ -7,6 +7,9 @@ import { ChairPanel } from './chair.js';
 import { t, translatePage, errorText } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
+
+// Refusals that in the room answer nothing but a chat message: shown beside the chat box.
+const CHAT_REFUSALS = new Set(['personal_identity_number', 'unspaced_phone_number', 'chat_off']);
 translatePage();
 
 // The token travels in the fragment, which browsers never send to a server. Take it out of the
@@ -206,7 +209,21 @@ function enterMeeting(name, stream, camera) {
   call.addEventListener('knock', (e) => chair.knock(e.detail.participant));
   call.addEventListener('speaker', () => tiles.render());
   // R10: shown as it arrives, kept nowhere; leaving the page forgets it.
+  // The last message sent, until the server passes it on or refuses it: a refused one comes
+  // back into the box to be corrected (a phone number written with spaces, say).
+  let unsent = null;
+  const chatError = $('chat-error');
+  const showChatError = (text) => {
+    chatError.textContent = text ?? '';
+    chatError.hidden = !text;
+    if (text) $('chat-text').setAttribute('aria-invalid', 'true');
+    else $('chat-text').removeAttribute('aria-invalid');
+  };
   call.addEventListener('chat', (e) => {
+    if (e.detail.from === call.participantId) {
+      unsent = null;
+      showChatError(null);
+    }
     const li = document.createElement('li');
     const who = document.createElement('strong');
     who.textContent = `${e.detail.from === call.participantId ? t('meeting.you') : e.detail.name}: `;
@@ -216,13 +233,28 @@ function enterMeeting(name, stream, camera) {
   $('chat-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const text = $('chat-text').value.trim();
-    if (text) call.sendChat(text);
+    showChatError(null);
+    if (text) {
+      unsent = text;
+      call.sendChat(text);
+    }
     $('chat-text').value = '';
   });
   call.addEventListener('muted-by-chair', () => { renderControls(); status.textContent = t('meeting.mutedByChair'); });
   call.addEventListener('participants', () => { tiles.render(); chair.render(); });
   call.addEventListener('track', () => tiles.render());
-  call.addEventListener('notice', (e) => { status.textContent = errorText(e.detail.code, e.detail.message); });
+  call.addEventListener('notice', (e) => {
+    const text = errorText(e.detail.code, e.detail.message);
+    if (!CHAT_REFUSALS.has(e.detail.code)) {
+      status.textContent = text;
+      return;
+    }
+    // The sender stays in the call; the refusal is told where the message was written.
+    showChatError(`${t('chat.notSent')} ${text}`);
+    if (unsent !== null && !$('chat-text').value) $('chat-text').value = unsent;
+    unsent = null;
+    $('chat-text').focus();
+  });
   call.addEventListener('fatal', (e) => {
     showMessage(errorText(e.detail.code, e.detail.message));
     if (e.detail.code === 'login_required') {

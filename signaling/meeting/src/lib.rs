@@ -62,5 +62,7 @@ pub use ids::{LinkId, MeetingId, ParticipantId, ResumeKey, StaffAccount};
 pub use meeting::{ActionError, Admission, ChairAction, Identification, Participant, Presence};
 pub use meeting::{Effect, JoinError, JoinOutcome, JoinRequest, Meeting, MeetingConfig, Role};
 pub use meeting::{Invitee, RecordingKind, RefusalReason, ScreenStopReason};
-pub use name::{ChatText, DisplayName, MeetingTitle, NameError};
-pub use personnummer::contains_personal_identity_number;
+pub use name::{ChatText, DisplayName, MeetingTitle, NameError, PHONE_NUMBER_EXAMPLE};
+pub use personnummer::{
+    contains_personal_identity_number, find_personal_identity_number, IdentityNumberFound,
+};

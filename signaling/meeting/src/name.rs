@@ -1,5 +1,7 @@
 use std::fmt;
 
+use crate::personnummer::IdentityNumberFound;
+
 /// The most characters a display name may have.
 pub const MAX_NAME_CHARS: usize = 64;
 
@@ -15,6 +17,9 @@ pub enum NameError {
     ControlCharacter,
     /// R12: free text may not carry a personnummer or samordningsnummer.
     PersonalIdentityNumber,
+    /// R12: ten digits starting with 07 and no separator pass as a personnummer, though they
+    /// are most likely a mobile number; written with spaces or a hyphen they go through.
+    UnspacedPhoneNumber,
 }
 
 impl fmt::Display for NameError {
@@ -27,11 +32,28 @@ impl fmt::Display for NameError {
                 f,
                 "personal identity numbers (personnummer or samordningsnummer) may not be written here"
             ),
+            NameError::UnspacedPhoneNumber => write!(
+                f,
+                "a phone number written without spaces reads as a personal identity number; \
+                 write it with spaces or a hyphen, for example {PHONE_NUMBER_EXAMPLE}"
+            ),
         }
     }
 }
 
 impl std::error::Error for NameError {}
+
+/// How to write a mobile number so that R12 lets it through, as the refusal shows it.
+pub const PHONE_NUMBER_EXAMPLE: &str = "070-115 12 35";
+
+/// R12, the same for every kind of free text.
+fn check_identity_numbers(text: &str) -> Result<(), NameError> {
+    match crate::personnummer::find_personal_identity_number(text) {
+        None => Ok(()),
+        Some(IdentityNumberFound::IdentityNumber) => Err(NameError::PersonalIdentityNumber),
+        Some(IdentityNumberFound::UnspacedMobileNumber) => Err(NameError::UnspacedPhoneNumber),
+    }
+}
 
 impl DisplayName {
     /// Trims surrounding space and checks length and characters.
@@ -52,9 +74,7 @@ impl DisplayName {
         if name.chars().any(disguising) {
             return Err(NameError::ControlCharacter);
         }
-        if crate::contains_personal_identity_number(name) {
-            return Err(NameError::PersonalIdentityNumber);
-        }
+        check_identity_numbers(name)?;
         Ok(DisplayName(name.to_owned()))
     }
 
@@ -127,9 +147,7 @@ impl MeetingTitle {
         if title.chars().any(char::is_control) {
             return Err(NameError::ControlCharacter);
         }
-        if crate::contains_personal_identity_number(title) {
-            return Err(NameError::PersonalIdentityNumber);
-        }
+        check_identity_numbers(title)?;
         Ok(MeetingTitle(title.to_owned()))
     }
 
@@ -180,9 +198,7 @@ impl ChatText {
         if text.chars().any(|c| c.is_control() && c != '\n') {
             return Err(NameError::ControlCharacter);
         }
-        if crate::contains_personal_identity_number(text) {
-            return Err(NameError::PersonalIdentityNumber);
-        }
+        check_identity_numbers(text)?;
         Ok(ChatText(text.to_owned()))
     }
 
@@ -211,5 +227,49 @@ mod chat_tests {
         );
         assert_eq!(ChatText::parse(&"x".repeat(1001)), Err(NameError::TooLong));
         assert_eq!(ChatText::parse("a\u{7}b"), Err(NameError::ControlCharacter));
+    }
+
+    #[test]
+    fn a_personnummer_typed_with_an_en_dash_or_fullwidth_digits_is_refused_everywhere() {
+        // A line break is a control character in a name or title; chat may have one.
+        assert_eq!(
+            ChatText::parse("pnr 811218\n9876"),
+            Err(NameError::PersonalIdentityNumber)
+        );
+        for text in [
+            "pnr 811218\u{2013}9876",
+            "８１１２１８－９８７６",
+            "811218 / 9876",
+        ] {
+            assert_eq!(
+                ChatText::parse(text),
+                Err(NameError::PersonalIdentityNumber)
+            );
+            assert_eq!(
+                DisplayName::parse(text),
+                Err(NameError::PersonalIdentityNumber)
+            );
+            assert_eq!(
+                MeetingTitle::parse(text),
+                Err(NameError::PersonalIdentityNumber)
+            );
+        }
+    }
+
+    #[test]
+    fn an_unspaced_mobile_number_is_refused_with_how_to_write_it() {
+        let refused = ChatText::parse("Ring mig på 0701151235");
+        assert_eq!(refused, Err(NameError::UnspacedPhoneNumber));
+        assert_eq!(
+            DisplayName::parse("Anna 0701151235"),
+            Err(NameError::UnspacedPhoneNumber)
+        );
+        let message = refused.unwrap_err().to_string();
+        assert!(message.contains(PHONE_NUMBER_EXAMPLE), "{message}");
+        // The way the refusal suggests really goes through.
+        let suggested = format!("Ring mig på {PHONE_NUMBER_EXAMPLE}");
+        assert!(ChatText::parse(&suggested).is_ok());
+        assert!(DisplayName::parse(&format!("Anna {PHONE_NUMBER_EXAMPLE}")).is_ok());
+        assert!(MeetingTitle::parse(&suggested).is_ok());
     }
 }

@@ -335,6 +335,9 @@ pub enum ErrorCode {
     ScreenShareRefused,
     /// R12: a personnummer or samordningsnummer in a text field.
     PersonalIdentityNumber,
+    /// R12: ten digits starting with 07 and no separator, most likely a mobile number, read as
+    /// a personnummer; written with spaces or a hyphen (070-115 12 35) it goes through.
+    UnspacedPhoneNumber,
     /// R5: this meeting needs e-identification before knocking. Fatal; the page offers it.
     EidRequired,
     /// This link was turned away or removed a short while ago and may knock again later.
@@ -345,7 +348,9 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Whether the server closes the socket after sending this error.
+    /// Whether the server closes the socket after sending this error, and the page must not
+    /// join again by itself. The one list of fatal codes: the `error` message carries it to
+    /// the page as its `fatal` field. A refused chat message or name in the room is not fatal.
     pub fn is_fatal(self) -> bool {
         matches!(
             self,
@@ -444,18 +449,34 @@ pub enum ServerMessage {
     ParticipantLeft {
         participant_id: String,
     },
+    /// Something was refused. `fatal: true`: the socket closes and the page stops (it neither
+    /// reconnects nor stays in the call); `false`: the connection and the call go on.
     Error {
         code: ErrorCode,
         message: String,
+        fatal: bool,
     },
     Pong,
 }
 
 impl ServerMessage {
+    /// An error whose fatality is its code's ([`ErrorCode::is_fatal`]).
     pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
         ServerMessage::Error {
             code,
             message: message.into(),
+            fatal: code.is_fatal(),
+        }
+    }
+
+    /// The answer to a `join` refused for what it carries (its display name): the socket
+    /// closes, and the same join again would be refused the same way, so it is fatal whatever
+    /// the code. The same code later in the call (a chat message) is not.
+    pub fn join_refused(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+            fatal: true,
         }
     }
 
@@ -528,6 +549,46 @@ mod tests {
         assert_eq!(json, r#"{"type":"participant_left","participant_id":"p1"}"#);
         let json = ServerMessage::error(ErrorCode::LinkInvalid, "x").to_json();
         assert!(json.contains(r#""code":"link_invalid""#));
+    }
+
+    #[test]
+    fn an_error_tells_the_page_whether_the_call_ends() {
+        let wire =
+            |m: ServerMessage| serde_json::from_str::<serde_json::Value>(&m.to_json()).unwrap();
+        // A refused chat message leaves the sender in the call.
+        for code in [
+            ErrorCode::PersonalIdentityNumber,
+            ErrorCode::UnspacedPhoneNumber,
+            ErrorCode::ChatOff,
+            ErrorCode::BadRequest,
+        ] {
+            let json = wire(ServerMessage::error(code, "refused"));
+            assert_eq!(json["type"], "error");
+            assert_eq!(json["fatal"], false, "{code:?}");
+        }
+        let json = wire(ServerMessage::error(ErrorCode::PersonalIdentityNumber, "x"));
+        assert_eq!(json["code"], "personal_identity_number");
+        let json = wire(ServerMessage::error(ErrorCode::UnspacedPhoneNumber, "x"));
+        assert_eq!(json["code"], "unspaced_phone_number");
+        for code in [
+            ErrorCode::LinkInvalid,
+            ErrorCode::MeetingEnded,
+            ErrorCode::Protocol,
+            ErrorCode::EidRequired,
+            ErrorCode::LoginRequired,
+        ] {
+            assert_eq!(
+                wire(ServerMessage::error(code, "x"))["fatal"],
+                true,
+                "{code:?}"
+            );
+        }
+        // A join refused for its name ends the connection, whatever the code.
+        let json = wire(ServerMessage::join_refused(
+            ErrorCode::PersonalIdentityNumber,
+            "x",
+        ));
+        assert_eq!(json["fatal"], true);
     }
 
     #[test]

@@ -560,6 +560,10 @@ impl Live {
                         ErrorCode::PersonalIdentityNumber,
                         "The message was refused: personal identity numbers may not be written here.".to_owned(),
                     )),
+                    Err(e @ NameError::UnspacedPhoneNumber) => Err((
+                        ErrorCode::UnspacedPhoneNumber,
+                        format!("The message was refused: {e}."),
+                    )),
                     Err(e) => Err((ErrorCode::BadRequest, format!("The message was refused: {e}."))),
                 };
                 match result {

@@ -138,10 +138,20 @@ async fn run(
                         sluss_meeting::NameError::PersonalIdentityNumber => {
                             ErrorCode::PersonalIdentityNumber
                         }
+                        sluss_meeting::NameError::UnspacedPhoneNumber => {
+                            ErrorCode::UnspacedPhoneNumber
+                        }
                         _ => ErrorCode::BadRequest,
                     };
-                    let message = format!("The name was refused: {e}.");
-                    let _ = send_within(&mut sink, refuse(code, &message)).await;
+                    state
+                        .metrics
+                        .ws_refusals
+                        .with_label_values(&[code_name(code)])
+                        .inc();
+                    // Fatal whatever the code: the same name would be refused again.
+                    let refusal =
+                        ServerMessage::join_refused(code, format!("The name was refused: {e}."));
+                    let _ = send_within(&mut sink, Message::Text(refusal.to_json().into())).await;
                     return;
                 }
             }
@@ -348,6 +358,7 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::Negotiation => "negotiation",
         ErrorCode::Internal => "internal",
         ErrorCode::PersonalIdentityNumber => "personal_identity_number",
+        ErrorCode::UnspacedPhoneNumber => "unspaced_phone_number",
         ErrorCode::NotChair => "not_chair",
         ErrorCode::NotAdmitted => "not_admitted",
         ErrorCode::RecordingForbidden => "recording_forbidden",

@@ -51,6 +51,7 @@ async fn unknown_forged_and_malformed_join_attempts_are_refused() {
         let reply = recv(&mut ws).await.expect("an error before closing");
         assert_eq!(reply["type"], "error", "{text}");
         assert_eq!(reply["code"], code, "{text}");
+        assert_eq!(reply["fatal"], true, "a refused join ends it: {text}");
         assert!(
             recv(&mut ws).await.is_none(),
             "the socket is closed after a refused join"

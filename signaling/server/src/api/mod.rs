@@ -190,6 +190,7 @@ pub(crate) fn link_invalid() -> HttpError {
 fn text_refused(field: &str, e: NameError) -> HttpError {
     let code = match e {
         NameError::PersonalIdentityNumber => "personal_identity_number",
+        NameError::UnspacedPhoneNumber => "unspaced_phone_number",
         _ => "bad_request",
     };
     HttpError::new(
