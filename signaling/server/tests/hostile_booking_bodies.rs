@@ -45,6 +45,16 @@ async fn the_extreme_value_of_every_field_is_refused_and_the_server_keeps_servin
         );
         assert!(answer["error"]["message"].as_str().unwrap().len() > 10);
     }
+    // A megabyte of title or ten thousand invitations never reach the handler.
+    let huge_title = json!({"title": "a".repeat(1 << 20)});
+    let many = json!({"title": "Möte", "invitations": vec![json!({"role": "guest"}); 10_000]});
+    for body in [huge_title, many] {
+        let (status, answer) = call(&server, Method::POST, "/meetings", who, Some(body)).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (413, Some("payload_too_large"))
+        );
+    }
     assert!(listed(&server, who).await.is_empty(), "nothing was stored");
     // A u64 that does not fit the field is malformed JSON for it, not a crash either.
     let (status, _) = call(
@@ -63,24 +73,6 @@ async fn the_extreme_value_of_every_field_is_refused_and_the_server_keeps_servin
     )
     .await;
     assert_eq!(listed(&server, who).await.len(), 1, "{id}");
-}
-
-#[tokio::test]
-async fn oversized_bodies_are_refused_by_the_body_limit() {
-    let server = start().await;
-    let t = api_token(&server, &SCOPES).await;
-    let who = As::Token(&t.secret);
-    let huge_title = json!({"title": "a".repeat(1 << 20)});
-    let many = json!({"title": "Möte", "invitations": vec![json!({"role": "guest"}); 10_000]});
-    for body in [huge_title, many] {
-        let (status, answer) = call(&server, Method::POST, "/meetings", who, Some(body)).await;
-        assert_eq!(
-            (status, answer["error"]["code"].as_str()),
-            (413, Some("payload_too_large"))
-        );
-    }
-    assert!(listed(&server, who).await.is_empty());
-    create(&server, who, json!({"title": "Möte"})).await;
 }
 
 #[tokio::test]
