@@ -7,6 +7,7 @@ import { t, translatePage, errorText } from './i18n.js';
 translatePage();
 
 const ROLES = ['patient', 'relative', 'staff', 'professional'];
+const CALLER_ROLE = { convener: 'home.asConvener', invited: 'home.asInvited', admin: 'home.asAdmin' };
 const session = await api('GET', '/session').catch(() => null);
 const methods = await api('GET', '/login/methods').catch(() => ({}));
 document.getElementById('require-eid-row').hidden = !methods.citizen_eid;
@@ -137,16 +138,20 @@ async function listMeetings() {
     return;
   }
   list.replaceChildren(...meetings.map((m) => {
-    const cancel = h('button', { type: 'button', class: 'secondary small' }, t('home.cancel'));
-    cancel.addEventListener('click', async () => {
-      await api('DELETE', `/meetings/${encodeURIComponent(m.meeting_id)}`).catch(() => {});
-      cancel.textContent = t('home.cancelled');
-      cancel.disabled = true;
-    });
-    return h('li', {},
+    const item = h('li', {},
       h('strong', {}, m.title), ' ',
-      h('span', { class: 'muted' }, `${new Date(m.created_at * 1000).toLocaleString()} · ${m.participants} ${t('home.participants')}`), ' ',
-      cancel);
+      h('span', { class: 'muted' }, `${new Date((m.starts_at ?? m.created_at) * 1000).toLocaleString()} · ${m.participants} ${t('home.participants')} · ${t(CALLER_ROLE[m.caller_role] ?? 'home.asInvited')}`));
+    // Staff invited to a meeting see it; only its convener and administrators may cancel it.
+    if (m.caller_role === 'convener' || m.caller_role === 'admin') {
+      const cancel = h('button', { type: 'button', class: 'secondary small' }, t('home.cancel'));
+      cancel.addEventListener('click', async () => {
+        await api('DELETE', `/meetings/${encodeURIComponent(m.meeting_id)}`).catch(() => {});
+        cancel.textContent = t('home.cancelled');
+        cancel.disabled = true;
+      });
+      item.append(' ', cancel);
+    }
+    return item;
   }));
 }
 

@@ -5,11 +5,18 @@
 //! Unknown fields are ignored, unknown types are refused, and every text field has a length
 //! limit checked by [`ClientMessage::parse`] before anything else looks at it.
 
+mod bounds;
 mod rest;
 mod ws;
 
+pub use bounds::{
+    check_id, BodyError, MAX_DURATION_MINUTES, MAX_ID_CHARS, MAX_INVITATIONS, MAX_TOKEN_CHARS,
+};
+pub use bounds::{MAX_EXPIRY_AHEAD_SECS, MAX_START_AHEAD_SECS, MAX_START_BEHIND_SECS};
+
 pub use rest::{ApiError, CreateMeeting, CreatedMeeting, ErrorBody, LinkInfo, MeetingSummary};
-pub use rest::{ClaimSetup, InspectLink, Invitation, InvitationRole, MeetingList, NewInvitation};
+pub use rest::{CallerRole, ClaimSetup, InspectLink, Invitation, InvitationRole, MeetingList};
+pub use rest::{NewInvitation, UpdateMeeting};
 pub use ws::{ClientMessage, IdentificationMethod, MeetingState, ParseError, ParticipantInfo};
 pub use ws::{Connection, ErrorCode, IceServer, Kind, Role, MAX_FRAME_BYTES, MAX_SDP_BYTES};
 pub use ws::{ServerMessage, TileSize, TrackInfo, MAX_TILE_HEIGHT};

@@ -86,6 +86,10 @@ pub struct NewInvitation {
     /// Unix seconds; defaults to the server's link lifetime.
     #[serde(default)]
     pub expires_at: Option<i64>,
+    /// For the role `staff` only: the staff account this invitation is for. The meeting then
+    /// shows in that person's list of meetings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_user_id: Option<String>,
 }
 
 /// An invitation as made: the link is shown this once (only its hash is kept), with the
@@ -139,12 +143,43 @@ pub struct CreatedMeeting {
     pub invitations: Vec<Invitation>,
 }
 
+/// A change to a meeting: the fields given are replaced, the others kept.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeeting {
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub starts_at: Option<i64>,
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
+}
+
+/// Why the caller may see a meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerRole {
+    /// The caller convened it (the member of staff or the API token that created it).
+    Convener,
+    /// A staff invitation names the caller.
+    Invited,
+    /// An administrator, who may act on every meeting.
+    Admin,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MeetingSummary {
     pub meeting_id: String,
     pub title: String,
     pub created_at: i64,
     pub participants: u32,
+    /// Unix seconds, when the meeting has a start time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_minutes: Option<u32>,
+    pub caller_role: CallerRole,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -171,7 +171,10 @@ pub fn app(state: AppState) -> Router {
             "/meetings",
             post(api::create_meeting).get(api::list_meetings),
         )
-        .route("/meetings/{meeting_id}", delete(api::cancel_meeting))
+        .route(
+            "/meetings/{meeting_id}",
+            delete(api::cancel_meeting).patch(api::update_meeting),
+        )
         .route(
             "/meetings/{meeting_id}/invitations",
             post(api::add_invitation),

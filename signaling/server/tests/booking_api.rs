@@ -179,15 +179,15 @@ async fn bad_input_is_refused_with_a_reason() {
         ),
         (
             serde_json::json!({"title": "Möte", "invitations": [{"role": "patient", "expires_at": 5}]}),
-            "bad_request",
+            "out_of_range",
         ),
         (
             serde_json::json!({"title": "Möte", "guests": 101}),
-            "bad_request",
+            "out_of_range",
         ),
         (
             serde_json::json!({"title": "Möte", "duration_minutes": 0}),
-            "bad_request",
+            "out_of_range",
         ),
         (serde_json::json!({"title": ""}), "bad_request"),
         (
@@ -227,7 +227,7 @@ async fn bad_input_is_refused_with_a_reason() {
         None,
     )
     .await;
-    assert!(status == 404 || status == 414, "{status}");
+    assert!(status == 400 || status == 414, "{status}");
 }
 
 #[tokio::test]

@@ -21,7 +21,11 @@ pub fn ics(uid: &str, link: &str, starts_at: i64, duration_minutes: i64, now: i6
         format!("UID:{uid}@sluss"),
         format!("DTSTAMP:{}", utc(now)),
         format!("DTSTART:{}", utc(starts_at)),
-        format!("DTEND:{}", utc(starts_at + duration_minutes.max(1) * 60)),
+        // Saturating: the API bounds both, and a stored row must still never overflow here.
+        format!(
+            "DTEND:{}",
+            utc(starts_at.saturating_add(duration_minutes.clamp(1, 1 << 40) * 60))
+        ),
         format!("SUMMARY:{NEUTRAL_SUMMARY}"),
         format!(
             "DESCRIPTION:{}",

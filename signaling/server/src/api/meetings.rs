@@ -1,23 +1,24 @@
-//! Meetings and invitations, by hand in the pages or from a booking system (R3, R13, R16).
+//! Meetings, by hand in the pages or from a booking system (R16), each with its convener
+//! (docs/meeting-ownership.md): create, list, change and cancel.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sluss_meeting::MeetingTitle;
-use sluss_protocol::{CreateMeeting, CreatedMeeting, Invitation, InvitationRole, MeetingList};
-use sluss_protocol::{MeetingSummary, NewInvitation};
+use sluss_protocol::{CallerRole, CreateMeeting, CreatedMeeting, InvitationRole, MeetingList};
+use sluss_protocol::{MeetingSummary, NewInvitation, UpdateMeeting};
 
-use super::{invitation, principal, text_refused, Principal, SCOPE_INVITATIONS, SCOPE_MEETINGS};
+use super::links::{check_staff_invitee, link_url, make_invitation};
+use super::owners::{changeable_meeting, meeting_gone, refused, require_lister, standing};
+use super::{principal, text_refused, SCOPE_MEETINGS};
 use crate::error::{ApiJson, HttpError};
 use crate::secret::{random_id, Secret};
-use crate::store::MeetingFlags;
-use crate::store::{AuditEvent, NewLink};
+use crate::store::{AuditEvent, MeetingAccess, MeetingFlags, NewLink, NewMeeting, StaffInvitee};
 use crate::{unix_now, AppState};
 
-/// Enough for a large meeting (the default limit is 50 people) and its replacements.
-const MAX_INVITATIONS: usize = 100;
-const MAX_DURATION_MINUTES: u32 = 24 * 60;
+/// The most meetings one list answer carries.
+const MAX_LISTED: i64 = 200;
 
 pub async fn create_meeting(
     State(state): State<AppState>,
@@ -26,73 +27,68 @@ pub async fn create_meeting(
 ) -> Result<Response, HttpError> {
     let who = principal(&state, &headers).await?;
     who.require(SCOPE_MEETINGS)?;
+    let now = unix_now();
+    // Every count and time is bounded before anything is made from it.
+    body.validate(now).map_err(refused)?;
     let title = MeetingTitle::parse(&body.title).map_err(|e| text_refused("title", e))?;
-    let mut wanted: Vec<NewInvitation> = body.invitations.clone();
-    wanted.extend((0..body.guests).map(|_| NewInvitation {
-        role: InvitationRole::Guest,
-        expires_at: None,
-    }));
-    if wanted.len() > MAX_INVITATIONS {
-        return Err(HttpError::bad_request(format!(
-            "At most {MAX_INVITATIONS} invitations per meeting."
-        )));
-    }
     if body.require_eid && state.eid_rp.is_none() {
         return Err(HttpError::bad_request(
             "This server has no e-identification provider configured ([citizen_eid] in the config), so a meeting cannot require it.",
         ));
     }
-    if wanted.iter().any(|i| i.role == InvitationRole::Chair) {
-        return Err(HttpError::bad_request(
-            "The chair's link is made with the meeting; invite others with other roles.",
-        ));
-    }
-    if body
-        .duration_minutes
-        .is_some_and(|d| d == 0 || d > MAX_DURATION_MINUTES)
-    {
-        return Err(HttpError::bad_request(
-            "duration_minutes must be 1 to 1440.",
-        ));
-    }
-    let now = unix_now();
-    let default_expiry = now + state.config.link_ttl.as_secs() as i64;
-    for i in &wanted {
-        check_expiry(i.expires_at, now)?;
-    }
-    let meeting_id = random_id("m_");
-    let chair = (Secret::generate(), random_id("l_"));
-    let guests: Vec<(Secret, String, &NewInvitation)> = wanted
+    let guest = NewInvitation {
+        role: InvitationRole::Guest,
+        expires_at: None,
+        staff_user_id: None,
+    };
+    let wanted: Vec<NewInvitation> = body
+        .invitations
         .iter()
-        .map(|i| (Secret::generate(), random_id("l_"), i))
+        .cloned()
+        .chain(std::iter::repeat_n(guest, body.guests as usize))
         .collect();
-    let mut links = vec![NewLink {
-        id: chair.1.clone(),
-        token_hash: chair.0.hash(),
-        role: InvitationRole::Chair,
-        expires_at: Some(default_expiry),
-    }];
-    links.extend(guests.iter().map(|(secret, id, i)| NewLink {
-        id: id.clone(),
-        token_hash: secret.hash(),
-        role: i.role,
-        expires_at: Some(i.expires_at.unwrap_or(default_expiry)),
-    }));
+    for i in &wanted {
+        check_staff_invitee(&state, i).await?;
+    }
+    let default_expiry = now + state.config.link_ttl.as_secs() as i64;
+    let chair = Secret::generate();
+    let guests: Vec<(Secret, NewLink)> = wanted
+        .iter()
+        .map(|i| {
+            let secret = Secret::generate();
+            let link = new_link(&secret, i.role, i.expires_at.unwrap_or(default_expiry));
+            (secret, link)
+        })
+        .collect();
+    let mut links = vec![new_link(&chair, InvitationRole::Chair, default_expiry)];
+    links.extend(guests.iter().map(|(_, l)| l.clone()));
+    let invitees: Vec<StaffInvitee> = wanted
+        .iter()
+        .zip(&guests)
+        .filter_map(|(i, (_, l))| {
+            i.staff_user_id.as_deref().map(|user_id| StaffInvitee {
+                link_id: &l.id,
+                user_id,
+            })
+        })
+        .collect();
+    let meeting_id = random_id("m_");
+    let convener = who.asker().as_convener;
     let duration = body.duration_minutes.map(i64::from);
+    let meeting = NewMeeting {
+        id: &meeting_id,
+        title: title.as_str(),
+        flags: MeetingFlags {
+            sensitive: body.sensitive,
+            require_eid: body.require_eid,
+        },
+        starts_at: body.starts_at,
+        duration_minutes: duration,
+        convener: Some(&convener),
+    };
     state
         .store
-        .create_scheduled_meeting(
-            &meeting_id,
-            title.as_str(),
-            MeetingFlags {
-                sensitive: body.sensitive,
-                require_eid: body.require_eid,
-            },
-            body.starts_at,
-            duration,
-            now,
-            &links,
-        )
+        .create_convened_meeting(&meeting, &links, &invitees, now)
         .await?;
     let event = AuditEvent {
         meeting_id: Some(meeting_id.clone()),
@@ -101,6 +97,7 @@ pub async fn create_meeting(
         subject: None,
         details: serde_json::json!({
             "links": links.iter().map(|l| serde_json::json!({"id": l.id, "role": l.role.as_str()})).collect::<Vec<_>>(),
+            "staff_invitees": invitees.iter().map(|i| serde_json::json!({"id": i.link_id, "staff_user_id": i.user_id})).collect::<Vec<_>>(),
             "sensitive": body.sensitive,
             "require_eid": body.require_eid,
         }),
@@ -108,53 +105,120 @@ pub async fn create_meeting(
     state.store.audit(event, now).await?;
     tracing::info!(meeting = %meeting_id, invitations = guests.len(), "meeting created");
     let schedule = body.starts_at.map(|s| (s, duration.unwrap_or(60)));
-    let invitations: Vec<Invitation> = guests
+    let invitations = guests
         .iter()
-        .zip(&links[1..])
-        .map(|((secret, id, i), link)| {
-            make_invitation(
-                &state,
-                id,
-                i.role,
-                secret,
-                link.expires_at.unwrap_or(default_expiry),
-                schedule,
-                now,
-            )
-        })
-        .collect();
+        .map(|(secret, l)| make_invitation(&state, l, secret, schedule, now))
+        .collect::<Vec<_>>();
     let created = CreatedMeeting {
         meeting_id,
         title: title.as_str().to_owned(),
-        chair_link: link_url(&state, &chair.0),
+        chair_link: link_url(&state, &chair),
         guest_links: invitations.iter().map(|i| i.link.clone()).collect(),
         invitations,
     };
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+fn new_link(secret: &Secret, role: InvitationRole, expires_at: i64) -> NewLink {
+    NewLink {
+        id: random_id("l_"),
+        token_hash: secret.hash(),
+        role,
+        expires_at: Some(expires_at),
+    }
+}
+
+/// The open meetings the caller convened or is invited to as staff; all for an administrator.
 pub async fn list_meetings(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     let who = principal(&state, &headers).await?;
-    if !matches!(who, Principal::Staff { .. }) {
-        return Err(HttpError::unauthorized());
-    }
-    who.require(SCOPE_MEETINGS)?;
+    require_lister(&who)?;
+    let asker = who.asker();
     let meetings = state
         .store
-        .list_meetings(200)
+        .visible_meetings(&asker, MAX_LISTED)
         .await?
         .into_iter()
-        .map(|m| MeetingSummary {
-            participants: state.registry.participant_count(&m.id) as u32,
-            meeting_id: m.id,
-            title: m.title,
-            created_at: m.created_at,
+        .filter_map(|m| {
+            let role = standing(&asker, &m)?;
+            Some(summary(&state, m, role))
         })
         .collect();
     Ok(Json(MeetingList { meetings }).into_response())
+}
+
+fn summary(state: &AppState, m: MeetingAccess, caller_role: CallerRole) -> MeetingSummary {
+    MeetingSummary {
+        participants: state.registry.participant_count(&m.details.id) as u32,
+        meeting_id: m.details.id,
+        title: m.details.title,
+        created_at: m.created_at,
+        starts_at: m.details.starts_at,
+        duration_minutes: m
+            .details
+            .duration_minutes
+            .and_then(|d| u32::try_from(d).ok()),
+        caller_role,
+    }
+}
+
+/// Changes a meeting's title, start or length; bounded like a new meeting, and audited.
+pub async fn update_meeting(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(meeting_id): Path<String>,
+    ApiJson(body): ApiJson<UpdateMeeting>,
+) -> Result<Response, HttpError> {
+    let who = principal(&state, &headers).await?;
+    who.require_manager(SCOPE_MEETINGS)?;
+    let now = unix_now();
+    body.validate(now).map_err(refused)?;
+    let title = body
+        .title
+        .as_deref()
+        .map(MeetingTitle::parse)
+        .transpose()
+        .map_err(|e| text_refused("title", e))?;
+    let meeting = changeable_meeting(&state, &who, &meeting_id, true).await?;
+    let duration = body.duration_minutes.map(i64::from);
+    let title = title.as_ref().map(MeetingTitle::as_str);
+    if !state
+        .store
+        .update_meeting(&meeting.details.id, title, body.starts_at, duration)
+        .await?
+    {
+        return Err(meeting_gone());
+    }
+    let fields: Vec<&str> = [
+        title.map(|_| "title"),
+        body.starts_at.map(|_| "starts_at"),
+        duration.map(|_| "duration_minutes"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let event = AuditEvent {
+        meeting_id: Some(meeting.details.id.clone()),
+        event: "meeting_changed",
+        actor: Some(who.audit_name()),
+        subject: None,
+        details: serde_json::json!({
+            "fields": fields,
+            "starts_at": body.starts_at,
+            "duration_minutes": duration,
+        }),
+    };
+    state.store.audit(event, now).await?;
+    let asker = who.asker();
+    let changed = state
+        .store
+        .meeting_access(&meeting.details.id, &asker)
+        .await?
+        .ok_or_else(meeting_gone)?;
+    let role = standing(&asker, &changed).ok_or_else(meeting_gone)?;
+    Ok(Json(summary(&state, changed, role)).into_response())
 }
 
 /// Cancels a meeting: it ends for everyone in it, and none of its links works again.
@@ -164,15 +228,16 @@ pub async fn cancel_meeting(
     Path(meeting_id): Path<String>,
 ) -> Result<Response, HttpError> {
     let who = principal(&state, &headers).await?;
-    who.require(SCOPE_MEETINGS)?;
-    let meeting = open_meeting(&state, &meeting_id).await?;
+    who.require_manager(SCOPE_MEETINGS)?;
+    let meeting = changeable_meeting(&state, &who, &meeting_id, true).await?;
+    let id = meeting.details.id;
     let now = unix_now();
-    state.store.end_meeting(&meeting.id, now).await?;
+    state.store.end_meeting(&id, now).await?;
     state
         .store
         .audit(
             AuditEvent {
-                meeting_id: Some(meeting.id.clone()),
+                meeting_id: Some(id.clone()),
                 event: "meeting_cancelled",
                 actor: Some(who.audit_name()),
                 ..AuditEvent::default()
@@ -180,151 +245,6 @@ pub async fn cancel_meeting(
             now,
         )
         .await?;
-    state.registry.cancel(&meeting.id);
+    state.registry.cancel(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub async fn add_invitation(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(meeting_id): Path<String>,
-    ApiJson(body): ApiJson<NewInvitation>,
-) -> Result<Response, HttpError> {
-    let who = principal(&state, &headers).await?;
-    who.require(SCOPE_INVITATIONS)?;
-    if body.role == InvitationRole::Chair {
-        return Err(HttpError::bad_request(
-            "A meeting has one chair link, made with it.",
-        ));
-    }
-    let meeting = open_meeting(&state, &meeting_id).await?;
-    let now = unix_now();
-    check_expiry(body.expires_at, now)?;
-    let expires_at = body
-        .expires_at
-        .unwrap_or(now + state.config.link_ttl.as_secs() as i64);
-    let secret = Secret::generate();
-    let id = random_id("l_");
-    let link = NewLink {
-        id: id.clone(),
-        token_hash: secret.hash(),
-        role: body.role,
-        expires_at: Some(expires_at),
-    };
-    if !state.store.add_link(&meeting.id, &link, now).await? {
-        return Err(meeting_gone());
-    }
-    state
-        .store
-        .audit(
-            AuditEvent {
-                meeting_id: Some(meeting.id.clone()),
-                event: "invited",
-                actor: Some(who.audit_name()),
-                subject: Some(id.clone()),
-                details: serde_json::json!({ "role": body.role.as_str() }),
-            },
-            now,
-        )
-        .await?;
-    let schedule = meeting
-        .starts_at
-        .map(|s| (s, meeting.duration_minutes.unwrap_or(60)));
-    let invitation = make_invitation(&state, &id, body.role, &secret, expires_at, schedule, now);
-    Ok((StatusCode::CREATED, Json(invitation)).into_response())
-}
-
-/// Revokes an invitation; whoever holds it is put out of the lobby or the meeting at once.
-pub async fn revoke_invitation(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((meeting_id, invitation_id)): Path<(String, String)>,
-) -> Result<Response, HttpError> {
-    let who = principal(&state, &headers).await?;
-    who.require(SCOPE_INVITATIONS)?;
-    if meeting_id.len() > 64 || invitation_id.len() > 64 {
-        return Err(HttpError::bad_request("Unknown meeting or invitation."));
-    }
-    let now = unix_now();
-    if !state
-        .store
-        .revoke_link(&meeting_id, &invitation_id, now)
-        .await?
-    {
-        return Err(HttpError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "No such invitation in that meeting, or it was already revoked.",
-        ));
-    }
-    state
-        .store
-        .audit(
-            AuditEvent {
-                meeting_id: Some(meeting_id.clone()),
-                event: "invitation_revoked",
-                actor: Some(who.audit_name()),
-                subject: Some(invitation_id.clone()),
-                ..AuditEvent::default()
-            },
-            now,
-        )
-        .await?;
-    state.registry.revoke(&meeting_id, &invitation_id);
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn open_meeting(
-    state: &AppState,
-    meeting_id: &str,
-) -> Result<crate::store::MeetingDetails, HttpError> {
-    if meeting_id.len() > 64 {
-        return Err(meeting_gone());
-    }
-    match state.store.meeting(meeting_id).await? {
-        Some(m) if !m.ended => Ok(m),
-        _ => Err(meeting_gone()),
-    }
-}
-
-fn meeting_gone() -> HttpError {
-    HttpError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "No such meeting, or it has ended.",
-    )
-}
-
-fn check_expiry(expires_at: Option<i64>, now: i64) -> Result<(), HttpError> {
-    match expires_at {
-        Some(t) if t <= now => Err(HttpError::bad_request("expires_at is in the past.")),
-        Some(t) if t > now + 400 * 24 * 3600 => Err(HttpError::bad_request(
-            "expires_at is more than 400 days away.",
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn link_url(state: &AppState, secret: &Secret) -> String {
-    format!("{}/join#{}", state.config.public_url, secret.expose())
-}
-
-fn make_invitation(
-    state: &AppState,
-    id: &str,
-    role: InvitationRole,
-    secret: &Secret,
-    expires_at: i64,
-    schedule: Option<(i64, i64)>,
-    now: i64,
-) -> Invitation {
-    let link = link_url(state, secret);
-    Invitation {
-        invitation_id: id.to_owned(),
-        role,
-        text: invitation::text(&link),
-        ics: schedule.map(|(start, minutes)| invitation::ics(id, &link, start, minutes, now)),
-        link,
-        expires_at,
-    }
 }

@@ -3,8 +3,10 @@
 pub mod audit;
 pub mod eid;
 mod invitation;
+mod links;
 mod meetings;
 mod oidc_login;
+mod owners;
 mod staff;
 
 use axum::extract::State;
@@ -15,9 +17,8 @@ use axum::Json;
 use sluss_meeting::NameError;
 use sluss_protocol::{InspectLink, InvitationRole, LinkInfo};
 
-pub use meetings::{
-    add_invitation, cancel_meeting, create_meeting, list_meetings, revoke_invitation,
-};
+pub use links::{add_invitation, revoke_invitation};
+pub use meetings::{cancel_meeting, create_meeting, list_meetings, update_meeting};
 pub use oidc_login::{login_methods, oidc_callback, oidc_start};
 pub use staff::{create_user, enroll_begin, enroll_complete, login, logout};
 
@@ -149,6 +150,7 @@ pub async fn inspect_link(
     headers: HeaderMap,
     ApiJson(body): ApiJson<InspectLink>,
 ) -> Result<Response, HttpError> {
+    body.validate().map_err(owners::refused)?;
     let Some(link) = state
         .store
         .find_link(&Secret::from_wire(&body.token).hash(), unix_now())

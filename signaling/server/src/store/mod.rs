@@ -53,14 +53,8 @@ pub struct LinkRecord {
     pub require_eid: bool,
 }
 
-#[derive(Debug, Clone)]
-pub struct MeetingRecord {
-    pub id: String,
-    pub title: String,
-    pub created_at: i64,
-}
-
 /// A link to create with a meeting.
+#[derive(Clone)]
 pub struct NewLink {
     pub id: String,
     pub token_hash: Vec<u8>,
@@ -70,9 +64,11 @@ pub struct NewLink {
 }
 
 mod audit;
+mod meetings;
 mod staff;
 
 pub use audit::{AuditEntry, AuditEvent, ChainCheck};
+pub use meetings::{Asker, Convener, MeetingAccess, NewMeeting, StaffAccount, StaffInvitee};
 pub use staff::{EnrollmentRecord, SessionUser, UserRecord};
 
 #[derive(Clone)]
@@ -130,56 +126,19 @@ impl Store {
         now: i64,
         links: &[NewLink],
     ) -> Result<(), StoreError> {
-        let flags = MeetingFlags {
-            sensitive,
-            require_eid: false,
+        let meeting = NewMeeting {
+            id,
+            title,
+            flags: MeetingFlags {
+                sensitive,
+                require_eid: false,
+            },
+            starts_at: None,
+            duration_minutes: None,
+            convener: None,
         };
-        self.create_scheduled_meeting(id, title, flags, None, None, now, links)
+        self.create_convened_meeting(&meeting, links, &[], now)
             .await
-    }
-
-    /// A meeting with an optional start time and length (for calendar files).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn create_scheduled_meeting(
-        &self,
-        id: &str,
-        title: &str,
-        flags: MeetingFlags,
-        starts_at: Option<i64>,
-        duration_minutes: Option<i64>,
-        now: i64,
-        links: &[NewLink],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO meetings (id, title, created_at, sensitive, starts_at, duration_minutes, require_eid)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(title)
-        .bind(now)
-        .bind(flags.sensitive)
-        .bind(starts_at)
-        .bind(duration_minutes)
-        .bind(flags.require_eid)
-        .execute(&mut *tx)
-        .await?;
-        for link in links {
-            sqlx::query(
-                "INSERT INTO links (id, token_hash, meeting_id, role, created_at, expires_at)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&link.id)
-            .bind(&link.token_hash)
-            .bind(id)
-            .bind(link.role.as_str())
-            .bind(now)
-            .bind(link.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     pub async fn find_link(
@@ -330,23 +289,5 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    pub async fn list_meetings(&self, limit: i64) -> Result<Vec<MeetingRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, title, created_at FROM meetings WHERE ended_at IS NULL
-             ORDER BY created_at DESC LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| MeetingRecord {
-                id: r.get(0),
-                title: r.get(1),
-                created_at: r.get(2),
-            })
-            .collect())
     }
 }

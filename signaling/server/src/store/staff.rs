@@ -34,7 +34,7 @@ pub struct SessionUser {
     pub roles: Vec<String>,
 }
 
-fn roles(s: String) -> Vec<String> {
+pub(super) fn roles(s: String) -> Vec<String> {
     s.split(' ')
         .filter(|r| !r.is_empty())
         .map(str::to_owned)
@@ -329,5 +329,18 @@ impl Store {
         };
         tx.commit().await?;
         Ok(Some(id))
+    }
+
+    /// Disables an account: its sessions stop working and invitations can no longer name it.
+    /// False when there is no such enabled account.
+    pub async fn disable_user(&self, user_id: &str, now: i64) -> Result<bool, StoreError> {
+        let n =
+            sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL")
+                .bind(now)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(n == 1)
     }
 }

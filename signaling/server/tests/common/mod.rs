@@ -1,6 +1,8 @@
 //! Starts the real signaling app (store, media workers, WebSocket) on loopback for a test.
 #![allow(dead_code)]
 
+pub mod rest;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,147 @@
+//! Personal invitations to a meeting (R3, R13): added and revoked by the meeting's convener or
+//! an administrator (docs/meeting-ownership.md).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sluss_protocol::{check_id, Invitation, NewInvitation};
+
+use super::owners::{changeable_meeting, meeting_gone, refused};
+use super::{invitation, principal, SCOPE_INVITATIONS};
+use crate::error::{ApiJson, HttpError};
+use crate::secret::{random_id, Secret};
+use crate::store::{AuditEvent, NewLink};
+use crate::{unix_now, AppState};
+
+pub async fn add_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(meeting_id): Path<String>,
+    ApiJson(body): ApiJson<NewInvitation>,
+) -> Result<Response, HttpError> {
+    let who = principal(&state, &headers).await?;
+    who.require_manager(SCOPE_INVITATIONS)?;
+    let now = unix_now();
+    body.validate(now).map_err(refused)?;
+    let meeting = changeable_meeting(&state, &who, &meeting_id, true).await?;
+    check_staff_invitee(&state, &body).await?;
+    let expires_at = body
+        .expires_at
+        .unwrap_or(now + state.config.link_ttl.as_secs() as i64);
+    let secret = Secret::generate();
+    let link = NewLink {
+        id: random_id("l_"),
+        token_hash: secret.hash(),
+        role: body.role,
+        expires_at: Some(expires_at),
+    };
+    let id = &meeting.details.id;
+    let added = match &body.staff_user_id {
+        Some(user) => state.store.add_staff_link(id, &link, user, now).await?,
+        None => state.store.add_link(id, &link, now).await?,
+    };
+    if !added {
+        return Err(meeting_gone());
+    }
+    let mut details = serde_json::json!({ "role": body.role.as_str() });
+    if let Some(user) = &body.staff_user_id {
+        details["staff_user_id"] = serde_json::json!(user);
+    }
+    let event = AuditEvent {
+        meeting_id: Some(id.clone()),
+        event: "invited",
+        actor: Some(who.audit_name()),
+        subject: Some(link.id.clone()),
+        details,
+    };
+    state.store.audit(event, now).await?;
+    let schedule = meeting
+        .details
+        .starts_at
+        .map(|s| (s, meeting.details.duration_minutes.unwrap_or(60)));
+    let invitation = make_invitation(&state, &link, &secret, schedule, now);
+    Ok((StatusCode::CREATED, Json(invitation)).into_response())
+}
+
+/// Revokes an invitation; whoever holds it is put out of the lobby or the meeting at once.
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((meeting_id, invitation_id)): Path<(String, String)>,
+) -> Result<Response, HttpError> {
+    let who = principal(&state, &headers).await?;
+    who.require_manager(SCOPE_INVITATIONS)?;
+    check_id("invitation_id", &invitation_id).map_err(refused)?;
+    let meeting = changeable_meeting(&state, &who, &meeting_id, false).await?;
+    let meeting_id = meeting.details.id;
+    let now = unix_now();
+    if !state
+        .store
+        .revoke_link(&meeting_id, &invitation_id, now)
+        .await?
+    {
+        return Err(HttpError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such invitation in that meeting, or it was already revoked.",
+        ));
+    }
+    state
+        .store
+        .audit(
+            AuditEvent {
+                meeting_id: Some(meeting_id.clone()),
+                event: "invitation_revoked",
+                actor: Some(who.audit_name()),
+                subject: Some(invitation_id.clone()),
+                ..AuditEvent::default()
+            },
+            now,
+        )
+        .await?;
+    state.registry.revoke(&meeting_id, &invitation_id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A staff invitation may name an existing, enabled account with the staff role.
+pub(super) async fn check_staff_invitee(
+    state: &AppState,
+    invitation: &NewInvitation,
+) -> Result<(), HttpError> {
+    let Some(user_id) = &invitation.staff_user_id else {
+        return Ok(());
+    };
+    match state.store.staff_account(user_id).await? {
+        Some(a) if a.enabled && a.roles.iter().any(|r| r == "staff") => Ok(()),
+        _ => Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_staff_user",
+            "staff_user_id names no enabled staff account.",
+        )),
+    }
+}
+
+pub(super) fn link_url(state: &AppState, secret: &Secret) -> String {
+    format!("{}/join#{}", state.config.public_url, secret.expose())
+}
+
+/// The invitation as answered: the link this once, the neutral text and calendar file (R13).
+pub(super) fn make_invitation(
+    state: &AppState,
+    link: &NewLink,
+    secret: &Secret,
+    schedule: Option<(i64, i64)>,
+    now: i64,
+) -> Invitation {
+    let url = link_url(state, secret);
+    let expires_at = link.expires_at.unwrap_or(now);
+    Invitation {
+        invitation_id: link.id.clone(),
+        role: link.role,
+        text: invitation::text(&url),
+        ics: schedule.map(|(start, minutes)| invitation::ics(&link.id, &url, start, minutes, now)),
+        link: url,
+        expires_at,
+    }
+}
