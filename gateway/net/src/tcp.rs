@@ -141,7 +141,10 @@ mod tests {
         assert_eq!(used, 6);
         assert_eq!(got, vec![vec![1, 2], vec![]]);
         assert_eq!(split_frames(&[0], |_| panic!("no whole frame")), 0);
-        assert_eq!(split_frames(&[0xff, 0xff, 1], |_| panic!("no whole frame")), 0);
+        assert_eq!(
+            split_frames(&[0xff, 0xff, 1], |_| panic!("no whole frame")),
+            0
+        );
     }
 
     #[test]
