@@ -21,6 +21,7 @@ use sluss_relay::{PeerId, RelayConfig, RelayError, RelayEvent, RelayStats, Route
 use tokio::sync::{mpsc, oneshot};
 
 pub use shard::Command;
+pub use tcp::split_frames;
 
 /// Where relay events for one router go: (peer, event).
 pub type EventSink = mpsc::UnboundedSender<RelayEvent>;

@@ -55,15 +55,8 @@ impl Connection {
                 Err(_) => return false,
             }
         }
-        let mut at = 0;
-        while self.input.len() - at >= 2 {
-            let len = u16::from_be_bytes([self.input[at], self.input[at + 1]]) as usize;
-            if self.input.len() - at < 2 + len {
-                break;
-            }
-            frame(self.peer, &self.input[at + 2..at + 2 + len]);
-            at += 2 + len;
-        }
+        let peer = self.peer;
+        let at = split_frames(&self.input, |f| frame(peer, f));
         self.input.drain(..at);
         true
     }
@@ -98,6 +91,22 @@ impl Connection {
     }
 }
 
+/// Hands every whole RFC 4571 frame at the start of `input` to `frame`, in order, and returns
+/// how many bytes they took; a partial frame at the end waits for more input. Never panics,
+/// whatever the input (it is fuzzed as `ice_tcp_framing`).
+pub fn split_frames(input: &[u8], mut frame: impl FnMut(&[u8])) -> usize {
+    let mut at = 0;
+    while let Some(&[hi, lo]) = input.get(at..at + 2) {
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        let Some(packet) = input.get(at + 2..at + 2 + len) else {
+            break;
+        };
+        frame(packet);
+        at += 2 + len;
+    }
+    at
+}
+
 /// Takes the connections waiting on the listener.
 pub fn accept(listener: &TcpListener, into: &mut Vec<Connection>) {
     while into.len() < MAX_CONNECTIONS {
@@ -124,6 +133,19 @@ pub fn accept(listener: &TcpListener, into: &mut Vec<Connection>) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn split_frames_takes_whole_frames_and_leaves_a_partial_one() {
+        let mut got = Vec::new();
+        let used = split_frames(&[0, 2, 1, 2, 0, 0, 0, 3, 9], |f| got.push(f.to_vec()));
+        assert_eq!(used, 6);
+        assert_eq!(got, vec![vec![1, 2], vec![]]);
+        assert_eq!(split_frames(&[0], |_| panic!("no whole frame")), 0);
+        assert_eq!(
+            split_frames(&[0xff, 0xff, 1], |_| panic!("no whole frame")),
+            0
+        );
+    }
 
     #[test]
     fn frames_go_both_ways_whole_and_in_order() {
