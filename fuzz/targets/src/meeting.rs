@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use sluss_meeting::{
     Admission, ChairAction, ChatText, DisplayName, Effect, Identification, Invitee, JoinError,
-    JoinRequest, LinkId, Meeting, MeetingConfig, ParticipantId, Presence, RecordingKind, Role,
+    JoinRequest, LinkId, Meeting, MeetingConfig, ParticipantId, Presence, RecordingKind, ResumeKey,
+    Role, StaffAccount,
 };
 
 use crate::input::Bytes;
@@ -97,8 +98,10 @@ struct Seen {
     require_eid: bool,
     /// Everyone who was ever admitted by the chair.
     admitted: HashSet<ParticipantId>,
-    /// Links that joined with e-identification at least once.
-    e_identified: HashSet<String>,
+    /// Seats that went through e-identification on their connection or a taken-back one.
+    e_identified: HashSet<ParticipantId>,
+    /// The resume secret each seat's connection was last given.
+    resume: std::collections::HashMap<ParticipantId, ResumeKey>,
 }
 
 /// Decodes the input into a meeting and a command sequence, runs it, and checks the rules.
@@ -118,6 +121,7 @@ pub fn meeting_commands(data: &[u8]) {
         require_eid,
         admitted: HashSet::new(),
         e_identified: HashSet::new(),
+        resume: std::collections::HashMap::new(),
     };
     let mut now = Instant::now();
     let mut counter = 0u32;
@@ -200,6 +204,12 @@ fn join(
 ) -> Vec<Effect> {
     let chair = link == 0;
     let e_identified = flags & 2 != 0;
+    // Bit 2: present the resume secret of the link's first seat (the page's own reconnect);
+    // bit 3: which staff account, if the connection has a staff login (bit 0).
+    let presented = (flags & 4 != 0)
+        .then(|| seen.resume.get(&id_of(m, link)).cloned())
+        .flatten();
+    let new_resume = ResumeKey::new(format!("r{counter}"));
     let request = JoinRequest {
         link: LinkId::new(format!("l{link}")),
         role: if chair { Role::Chair } else { Role::Guest },
@@ -210,20 +220,24 @@ fn join(
             Invitee::Professional,
             Invitee::Other,
         ][usize::from(flags >> 4) % 5],
-        // The server lets a chair link in only with a staff session.
-        staff_login: chair || flags & 1 != 0,
+        staff: (flags & 1 != 0)
+            .then(|| StaffAccount::new(if flags & 8 != 0 { "u_a" } else { "u_b" })),
         name: DisplayName::parse("N").expect("a name"),
         e_identified,
+        resume: presented,
         new_id: ParticipantId::new(format!("p{counter}")),
+        new_resume: new_resume.clone(),
     };
     let result = m.join(now, request);
     if ended_before {
         assert_eq!(result.as_ref().err(), Some(&JoinError::Ended));
     }
     match result {
-        Ok((_, effects)) => {
+        Ok((outcome, effects)) => {
+            let id = outcome.participant().clone();
+            seen.resume.insert(id.clone(), new_resume);
             if e_identified {
-                seen.e_identified.insert(format!("l{link}"));
+                seen.e_identified.insert(id);
             }
             effects
         }
@@ -277,32 +291,41 @@ fn check_effects(
 /// The rules that hold between any two steps.
 fn check_state(m: &Meeting, seen: &Seen, now: Instant) {
     let everyone: Vec<_> = m.participants().collect();
-    let links: HashSet<_> = everyone.iter().map(|p| p.link.clone()).collect();
-    assert_eq!(links.len(), everyone.len(), "two seats for one link");
+    for p in &everyone {
+        let same_link = everyone.iter().filter(|q| q.link == p.link);
+        assert!(
+            same_link.clone().count() <= 2,
+            "more than two seats for one link"
+        );
+        assert!(
+            same_link.filter(|q| q.is_admitted()).count() <= 1,
+            "two in the room on one link"
+        );
+    }
     assert!(everyone.len() <= seen.config.max_participants);
     for p in &everyone {
         match &p.admission {
             Admission::Admitted { by: None } => assert!(
-                p.role == Role::Chair || (p.staff_login && p.invitee == Invitee::Staff),
+                p.is_staff() && (p.role == Role::Chair || p.invitee == Invitee::Staff),
                 "in the room without an admission"
             ),
             Admission::Admitted { by: Some(_) } => {}
-            Admission::Waiting { .. } => assert_eq!(p.role, Role::Guest),
+            Admission::Waiting { .. } => assert!(p.role == Role::Guest || p.reopened),
         }
         if let Presence::Reconnecting { since } = p.presence {
             assert!(now.saturating_duration_since(since) < seen.config.reconnect_grace);
         }
         match p.identification {
-            Some(Identification::StaffLogin) => assert!(p.staff_login, "staff login claimed"),
+            Some(Identification::StaffLogin) => assert!(p.is_staff(), "staff login claimed"),
             Some(Identification::EIdentification) => assert!(
-                seen.e_identified.contains(p.link.as_str()),
+                seen.e_identified.contains(&p.id),
                 "e-identification claimed"
             ),
             _ => {}
         }
         if seen.require_eid {
             assert!(
-                p.role == Role::Chair || p.staff_login || p.identification.is_some(),
+                p.is_staff() || p.identification.is_some(),
                 "a guest present without e-identification"
             );
         }
@@ -310,7 +333,7 @@ fn check_state(m: &Meeting, seen: &Seen, now: Instant) {
     if let Some(chair) = m.chair() {
         let p = m.participant(chair);
         assert!(
-            p.is_some_and(|p| p.is_admitted() && p.staff_login),
+            p.is_some_and(|p| p.is_admitted() && p.is_staff()),
             "only logged-in staff in the room chair"
         );
     }
