@@ -427,6 +427,23 @@ async function main() {
   check('the identification the chair records shows on the tile for everyone', shown === 'legitimation i kameran', shown);
   check('a guest has no chair controls', !(await people[2].page.isVisible('#chair-panel')) && !(await people[2].page.isVisible(`[data-participant-id="${a.id}"] .tile-actions`)));
 
+  // A seat is not a credential: B's link, forwarded to someone else's browser, knocks in the
+  // lobby unidentified; the chair is told the link was opened again; B stays, identified.
+  const forwarded = await (await context(browserBC)).newPage();
+  await forwarded.goto(withRawAudio(links.b));
+  await forwarded.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  await forwarded.fill('#name', 'Bertil');
+  await forwarded.click('#join-button');
+  const inLobby = await forwarded.waitForSelector('#lobby:not([hidden])', { timeout: 15_000 }).then(() => true, () => false);
+  const reopenedKnock = await a.page.waitForSelector('#lobby-list li:has(.lobby-reopened)', { timeout: 15_000 }).then(() => true, () => false);
+  check('a forwarded link waits in the lobby, and the chair sees it knock as a link opened again', inLobby && reopenedKnock && !(await forwarded.evaluate(() => window.sluss?.pc)), `lobby ${inLobby}, knock ${reopenedKnock}`);
+  const forwardedId = await forwarded.evaluate(() => window.sluss?.participantId);
+  check('the forwarded link is a newcomer, not B', Boolean(forwardedId) && forwardedId !== b.id, `${forwardedId} vs ${b.id}`);
+  await a.page.click('#lobby-list li:has(.lobby-reopened) button.secondary');
+  const turnedAway = await until('the forwarded page to be told', async () => forwarded.isVisible('#message').then((v) => v && forwarded.textContent('#message-text')), 15_000).catch(() => '');
+  check('turned away, the forwarded page is told; B is still in the meeting, identified', /inte in|not let you/.test(turnedAway) && (await people[2].page.textContent(cSeesB)) === 'legitimation i kameran', turnedAway);
+  await forwarded.context().close();
+
   // R9, R10: the meeting says it is sensitive; chat appears only when the chair allows it,
   // and a message reaches everyone in the room.
   check('a sensitive meeting says so on every page', (await people[2].page.textContent('#meeting-flags')).includes('Känsligt'));
