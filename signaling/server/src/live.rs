@@ -454,10 +454,10 @@ impl Live {
             self.citizens.insert(participant.clone(), citizen);
         }
         if let JoinOutcome::Replaced(_) = outcome {
-            // The same personal link joined again: the newer connection wins.
+            // The seat was taken back by its secret or its staff login: the newer connection
+            // wins.
             if let Some(old) = self.conns.get(&participant) {
-                let _ = old
-                    .tx
+                old.tx
                     .send(Outbound::Close(Some(ServerMessage::Superseded)));
             }
             self.drop_conn(&participant);
@@ -711,7 +711,7 @@ impl Live {
             }
             ClientMessage::Leave => {
                 if let Some(conn) = self.conns.get(&participant) {
-                    let _ = conn.tx.send(Outbound::Close(None));
+                    conn.tx.send(Outbound::Close(None));
                 }
                 self.drop_conn(&participant);
                 let effects = self.core.leave(&participant);
@@ -802,7 +802,7 @@ impl Live {
         let ids: Vec<_> = self.conns.keys().cloned().collect();
         for id in ids {
             if let Some(conn) = self.conns.get(&id) {
-                let _ = conn.tx.send(Outbound::Close(None));
+                conn.tx.send(Outbound::Close(None));
             }
             self.drop_conn(&id);
         }

@@ -299,7 +299,7 @@ impl Live {
     /// Sends a last message and closes the participant's connection and media.
     fn close(&mut self, id: &ParticipantId, message: ServerMessage) {
         if let Some(conn) = self.conns.get(id) {
-            let _ = conn.tx.send(Outbound::Close(Some(message)));
+            conn.tx.send(Outbound::Close(Some(message)));
         }
         self.drop_conn(id);
     }
@@ -310,7 +310,7 @@ impl Live {
         };
         for (other, conn) in &self.conns {
             if other != id && self.knows_of(other) {
-                let _ = conn.tx.send(Outbound::Send(message.clone()));
+                conn.tx.send(Outbound::Send(message.clone()));
             }
         }
     }
@@ -362,7 +362,7 @@ impl Live {
 
     pub(super) fn send(&self, to: &ParticipantId, message: ServerMessage) {
         if let Some(conn) = self.conns.get(to) {
-            let _ = conn.tx.send(Outbound::Send(message));
+            conn.tx.send(Outbound::Send(message));
         }
     }
 
@@ -414,7 +414,7 @@ impl Live {
     pub(super) fn to_room(&self, except: &ParticipantId, message: ServerMessage) {
         for (id, conn) in &self.conns {
             if id != except && self.knows_of(id) {
-                let _ = conn.tx.send(Outbound::Send(message.clone()));
+                conn.tx.send(Outbound::Send(message.clone()));
             }
         }
     }
