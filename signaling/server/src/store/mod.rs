@@ -71,9 +71,11 @@ pub struct NewLink {
 
 mod audit;
 mod staff;
+mod tally;
 
 pub use audit::{AuditEntry, AuditEvent, ChainCheck};
 pub use staff::{EnrollmentRecord, SessionUser, UserRecord};
+pub use tally::AuditTally;
 
 #[derive(Clone)]
 pub struct Store {
