@@ -117,6 +117,9 @@ pub async fn per_address(State(limited): State<Limited>, req: Request, next: Nex
         Ok(()) => next.run(req).await,
         Err(wait) => {
             tracing::debug!(group = ?limited.group, "rate limited");
+            // Read the (small) body first: an HTTP/2 answer before the request's body is in
+            // resets the stream, and clients then see an error instead of the 429.
+            let _ = axum::body::to_bytes(req.into_body(), crate::MAX_BODY_BYTES).await;
             HttpError::rate_limited(wait).into_response()
         }
     }
