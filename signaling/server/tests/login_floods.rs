@@ -251,10 +251,8 @@ async fn identity_provider() -> String {
     issuer
 }
 
-#[tokio::test]
-async fn ten_thousand_identity_provider_logins_from_one_client_stay_within_its_share() {
-    let issuer = identity_provider().await;
-    let provider = sluss_signaling::oidc::OidcConfig {
+fn provider(issuer: String) -> sluss_signaling::oidc::OidcConfig {
+    sluss_signaling::oidc::OidcConfig {
         issuer,
         client_id: "sluss".into(),
         client_secret: None,
@@ -263,7 +261,40 @@ async fn ten_thousand_identity_provider_logins_from_one_client_stay_within_its_s
         roles_claim: "roles".into(),
         name_claim: "name".into(),
         personal_number_claim: "pnr".into(),
-    };
+    }
+}
+
+#[tokio::test]
+async fn made_up_callbacks_are_counted_in_one_audit_entry() {
+    let provider = provider(identity_provider().await);
+    let server = start_limited(
+        Limits {
+            per_address_burst: 1000,
+            ..Limits::default()
+        },
+        Some(provider),
+    )
+    .await;
+    let client = from(2);
+    for i in 0..200 {
+        let url = server.url(&format!("/auth/callback?code=c&state=gissat{i}"));
+        assert_eq!(client.get(url).send().await.unwrap().status(), 403);
+    }
+    server.state.audit_tally.flush().await.unwrap();
+    let trail = server
+        .store
+        .audit_entries(None, None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].event, "login_refused");
+    assert_eq!(trail[0].details["reason"], "unknown_state");
+    assert_eq!(trail[0].details["count"], 200);
+}
+
+#[tokio::test]
+async fn ten_thousand_identity_provider_logins_from_one_client_stay_within_its_share() {
+    let provider = provider(identity_provider().await);
     let server = start_limited(
         Limits {
             per_address_per_minute: 100_000,
