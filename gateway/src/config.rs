@@ -22,7 +22,106 @@ pub struct Config {
     pub citizen_eid: OidcSection,
     /// An external TURN server (coturn) for networks that block UDP. Off while `urls` is empty.
     pub turn: TurnSection,
+    /// Abuse limits on the unauthenticated endpoints and the audit tally.
+    pub limits: LimitsSection,
     pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Requests per minute one address may make to one group of unauthenticated endpoints
+    /// (login, enrolment, link inspection, e-identification, identity-provider login).
+    pub per_address_per_minute: u32,
+    /// Requests one address may make at once before the per-minute rate applies.
+    pub per_address_burst: u32,
+    /// Addresses the rate limiter remembers.
+    pub rate_table_size: usize,
+    /// Password hashes computed at the same time.
+    pub hash_concurrency: usize,
+    /// How long a login waits for a hashing slot before it is told the server is busy.
+    pub hash_wait_ms: u64,
+    /// Wrong logins from one address for one account before it must wait.
+    pub lockout_free_failures: u32,
+    /// The first wait, doubled for each further failure up to `lockout_max_secs`.
+    pub lockout_base_secs: u64,
+    pub lockout_max_secs: u64,
+    /// After this long without a failure, the count starts over.
+    pub lockout_forget_secs: u64,
+    /// (address, account) pairs remembered.
+    pub lockout_table_size: usize,
+    /// Unfinished identity-provider logins or e-identifications per address.
+    pub pending_per_address: usize,
+    /// Unfinished identity-provider logins (and e-identifications) in all.
+    pub pending_max: usize,
+    /// Repeated audit events within this window become one entry with a count.
+    pub audit_window_secs: u64,
+    /// Distinct repeated events counted at once.
+    pub audit_tally_size: usize,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        let d = sluss_signaling::limits::Limits::default();
+        LimitsSection {
+            per_address_per_minute: d.per_address_per_minute,
+            per_address_burst: d.per_address_burst,
+            rate_table_size: d.rate_table_size,
+            hash_concurrency: d.hash_concurrency,
+            hash_wait_ms: d.hash_wait.as_millis() as u64,
+            lockout_free_failures: d.lockout.free_failures,
+            lockout_base_secs: d.lockout.base_delay.as_secs(),
+            lockout_max_secs: d.lockout.max_delay.as_secs(),
+            lockout_forget_secs: d.lockout.forget_after.as_secs(),
+            lockout_table_size: d.lockout.max_entries,
+            pending_per_address: d.pending_per_address,
+            pending_max: d.pending_max,
+            audit_window_secs: d.audit_window.as_secs(),
+            audit_tally_size: d.audit_tally_size,
+        }
+    }
+}
+
+impl LimitsSection {
+    pub fn limits(&self) -> sluss_signaling::limits::Limits {
+        use std::time::Duration;
+        sluss_signaling::limits::Limits {
+            per_address_per_minute: self.per_address_per_minute,
+            per_address_burst: self.per_address_burst,
+            rate_table_size: self.rate_table_size,
+            hash_concurrency: self.hash_concurrency,
+            hash_wait: Duration::from_millis(self.hash_wait_ms),
+            lockout: sluss_signaling::limits::LockoutPolicy {
+                free_failures: self.lockout_free_failures,
+                base_delay: Duration::from_secs(self.lockout_base_secs),
+                max_delay: Duration::from_secs(self.lockout_max_secs),
+                forget_after: Duration::from_secs(self.lockout_forget_secs),
+                max_entries: self.lockout_table_size,
+            },
+            pending_per_address: self.pending_per_address,
+            pending_max: self.pending_max,
+            audit_window: Duration::from_secs(self.audit_window_secs),
+            audit_tally_size: self.audit_tally_size,
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let at_least_one = [
+            ("per_address_per_minute", self.per_address_per_minute as u64),
+            ("per_address_burst", self.per_address_burst as u64),
+            ("rate_table_size", self.rate_table_size as u64),
+            ("hash_concurrency", self.hash_concurrency as u64),
+            ("lockout_table_size", self.lockout_table_size as u64),
+            ("pending_per_address", self.pending_per_address as u64),
+            ("pending_max", self.pending_max as u64),
+            ("audit_window_secs", self.audit_window_secs),
+            ("audit_tally_size", self.audit_tally_size as u64),
+        ];
+        match at_least_one.iter().find(|(_, v)| *v == 0) {
+            Some((name, _)) => Err(format!("limits.{name} must be at least 1")),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -366,6 +465,7 @@ impl Config {
                 ));
             }
         }
+        self.limits.check().map_err(ConfigError::Invalid)?;
         if self.meetings.max_participants == 0 {
             return Err(ConfigError::Invalid(
                 "meetings.max_participants must be at least 1".into(),
@@ -432,6 +532,11 @@ mod tests {
             defaults.meetings.reconnect_grace_secs
         );
         assert_eq!(config.store.sqlite_path, defaults.store.sqlite_path);
+        assert_eq!(
+            toml::Table::try_from(&config.limits).unwrap(),
+            toml::Table::try_from(&defaults.limits).unwrap(),
+            "[limits] in the sample shows the defaults"
+        );
     }
 
     #[test]
@@ -481,6 +586,10 @@ mod tests {
             .to_string();
         assert!(err.contains("tls_key"), "{err}");
         assert!(Config::parse("[media]\nannounce_ip = \"nope\"\n", no_env()).is_err());
+        let err = Config::parse("[limits]\nhash_concurrency = 0\n", no_env())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limits.hash_concurrency"), "{err}");
         assert!(Config::parse("not toml at all [", no_env()).is_err());
     }
 }

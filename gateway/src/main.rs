@@ -215,6 +215,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
             staff_oidc: config.staff_oidc.provider(),
             citizen_eid: config.citizen_eid.provider(),
             turn: config.turn.server(),
+            limits: config.limits.limits(),
         },
         store.clone(),
         media.clone(),
@@ -225,7 +226,8 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     let handle = axum_server::Handle::new();
     let https = axum_server::bind_rustls(config.server.listen, tls)
         .handle(handle.clone())
-        .serve(app.into_make_service());
+        // The peer address: the rate limits and the login lockout key on it.
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>());
     let https = tokio::spawn(https);
 
     let redirect = if config.server.http_redirect_listen.is_empty() {
@@ -273,6 +275,10 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         let _ = r.await;
     }
     media.shutdown();
+    // Counted audit events still in their window are written before the store closes.
+    if let Err(e) = state.audit_tally.flush().await {
+        error!(error = %e, "audit tally: cannot write at shutdown");
+    }
     store.close().await;
     info!("stopped");
     Ok(())

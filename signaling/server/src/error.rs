@@ -2,7 +2,9 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sluss_protocol::{ApiError, ErrorBody};
@@ -12,6 +14,8 @@ pub struct HttpError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds, for `Retry-After` on a limited or busy answer.
+    retry_after: Option<u64>,
 }
 
 impl HttpError {
@@ -20,7 +24,39 @@ impl HttpError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Adds `Retry-After` (whole seconds, at least one).
+    pub fn retry_after(mut self, wait: Duration) -> HttpError {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+
+    /// This address made too many requests of this kind.
+    pub fn rate_limited(wait: Duration) -> HttpError {
+        HttpError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many attempts from your address. Wait a moment and try again.",
+        )
+        .retry_after(wait)
+    }
+
+    /// The server is saturated with work of this kind; try again soon.
+    pub fn busy(wait: Duration) -> HttpError {
+        HttpError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "The server is busy. Try again in a moment.",
+        )
+        .retry_after(wait)
     }
 
     pub fn bad_request(message: impl Into<String>) -> HttpError {
@@ -49,7 +85,13 @@ impl IntoResponse for HttpError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod api;
 mod error;
+pub mod limits;
 mod live;
 mod metrics;
 pub mod oidc;
@@ -22,7 +23,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 use sluss_meeting::MeetingConfig;
 use sluss_net::Media;
@@ -53,6 +54,8 @@ pub struct SignalingConfig {
     pub citizen_eid: Option<oidc::OidcConfig>,
     /// An external TURN server for networks that block UDP to the gateway.
     pub turn: Option<turn::TurnConfig>,
+    /// Rate limits, lockout, hashing slots, pending logins and the audit tally.
+    pub limits: limits::Limits,
 }
 
 pub struct Inner {
@@ -65,6 +68,11 @@ pub struct Inner {
     staff_rp: Option<oidc::RelyingParty<()>>,
     eid_rp: Option<oidc::RelyingParty<api::eid::EidStart>>,
     eid_proofs: api::eid::EidProofs,
+    rate: Arc<limits::RateLimits>,
+    lockout: std::sync::Mutex<limits::Lockout>,
+    hash_gate: limits::HashGate,
+    /// Repeated events (failed logins, refused links, knocks) as counts in the audit trail.
+    pub audit_tally: Arc<store::AuditTally>,
 }
 
 /// Shared by every request handler.
@@ -98,12 +106,25 @@ impl AppState {
         let staff_rp = config
             .staff_oidc
             .clone()
-            .map(|c| oidc::RelyingParty::new(c, format!("{base}/auth/callback")));
-        let eid_rp = config
-            .citizen_eid
-            .clone()
-            .map(|c| oidc::RelyingParty::new(c, format!("{base}/auth/eid/callback")));
+            .map(|c| oidc::RelyingParty::new(c, format!("{base}/auth/callback"), &config.limits));
+        let eid_rp = config.citizen_eid.clone().map(|c| {
+            oidc::RelyingParty::new(c, format!("{base}/auth/eid/callback"), &config.limits)
+        });
+        let rate = Arc::new(limits::RateLimits::new(&config.limits));
+        let lockout = std::sync::Mutex::new(limits::Lockout::new(config.limits.lockout.clone()));
+        let hash_gate =
+            limits::HashGate::new(config.limits.hash_concurrency, config.limits.hash_wait);
+        let audit_tally = store::AuditTally::new(
+            store.clone(),
+            config.limits.audit_window,
+            config.limits.audit_tally_size,
+        );
+        audit_tally.start(shutdown.clone());
         AppState(Arc::new(Inner {
+            audit_tally,
+            rate,
+            lockout,
+            hash_gate,
             staff_rp,
             eid_rp,
             eid_proofs: api::eid::EidProofs::default(),
@@ -114,6 +135,16 @@ impl AppState {
             metrics,
             shutdown,
         }))
+    }
+
+    /// The failed-login lockout table (held for microseconds, never across an await).
+    fn lockout(&self) -> std::sync::MutexGuard<'_, limits::Lockout> {
+        self.lockout.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Staff logins under way at the identity provider (0 without one).
+    pub fn pending_staff_logins(&self) -> usize {
+        self.staff_rp.as_ref().map_or(0, |rp| rp.pending())
     }
 
     pub fn registry(&self) -> &Arc<Registry> {
@@ -158,12 +189,23 @@ async fn host_ip(host: &str) -> IpAddr {
 
 /// The router with every route and the security headers.
 pub fn app(state: AppState) -> Router {
+    use limits::RateGroup;
+    let rate = &state.rate.clone();
     let api = Router::new()
-        .route("/enroll/begin", post(api::enroll_begin))
-        .route("/enroll/complete", post(api::enroll_complete))
-        .route("/login", post(api::login))
+        .route(
+            "/enroll/begin",
+            limited(rate, RateGroup::Enrolment, post(api::enroll_begin)),
+        )
+        .route(
+            "/enroll/complete",
+            limited(rate, RateGroup::Enrolment, post(api::enroll_complete)),
+        )
+        .route("/login", limited(rate, RateGroup::Login, post(api::login)))
         .route("/login/methods", get(api::login_methods))
-        .route("/eid/start", post(api::eid::start))
+        .route(
+            "/eid/start",
+            limited(rate, RateGroup::Eid, post(api::eid::start)),
+        )
         .route("/logout", post(api::logout))
         .route("/users", post(api::create_user))
         .route("/session", get(api::session))
@@ -185,7 +227,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/openapi.json", get(api::openapi))
         .route("/audit", get(api::audit::search))
-        .route("/links/inspect", post(api::inspect_link))
+        .route(
+            "/links/inspect",
+            limited(rate, RateGroup::Link, post(api::inspect_link)),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -196,9 +241,18 @@ pub fn app(state: AppState) -> Router {
         .route("/setup", get(pages::setup))
         .route("/join", get(pages::join))
         .route("/login", get(pages::login))
-        .route("/auth/login", get(api::oidc_start))
-        .route("/auth/callback", get(api::oidc_callback))
-        .route("/auth/eid/callback", get(api::eid::callback))
+        .route(
+            "/auth/login",
+            limited(rate, RateGroup::Oidc, get(api::oidc_start)),
+        )
+        .route(
+            "/auth/callback",
+            limited(rate, RateGroup::Oidc, get(api::oidc_callback)),
+        )
+        .route(
+            "/auth/eid/callback",
+            limited(rate, RateGroup::Eid, get(api::eid::callback)),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics_text))
         .route("/ws", get(ws::upgrade))
@@ -222,6 +276,22 @@ pub fn app(state: AppState) -> Router {
             "camera=(self), microphone=(self), display-capture=(self)",
         ))
         .with_state(state)
+}
+
+/// An unauthenticated route under the per-address rate limit of its group.
+fn limited(
+    rate: &Arc<limits::RateLimits>,
+    group: limits::RateGroup,
+    route: MethodRouter<AppState>,
+) -> MethodRouter<AppState> {
+    let limited = limits::rate::Limited {
+        limits: rate.clone(),
+        group,
+    };
+    route.layer(axum::middleware::from_fn_with_state(
+        limited,
+        limits::rate::per_address,
+    ))
 }
 
 fn security_header(

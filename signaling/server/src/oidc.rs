@@ -6,8 +6,8 @@
 //! what the claims then mean for Sluss is decided in [`claims`].
 
 pub mod claims;
+mod pending;
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,11 +19,12 @@ use openidconnect::{
 use serde_json::Value;
 
 use claims::ClaimsError;
+use pending::{Full, Pending, PendingLogins};
 
-/// How long a browser may spend at the identity provider.
+use crate::limits::{ClientKey, Limits};
+
+/// How long a browser may spend at the identity provider (the state cookie's Max-Age too).
 const PENDING_TTL: Duration = Duration::from_secs(600);
-/// At most this many unfinished logins are remembered; more are refused until some expire.
-const MAX_PENDING: usize = 10_000;
 /// Discovery (and with it the signing keys) is fetched again after this long.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 
@@ -75,6 +76,8 @@ pub enum OidcError {
     UnknownState,
     #[error("too many logins are under way; try again in a few minutes")]
     Busy,
+    #[error("this client has too many logins under way")]
+    TooManyFromClient,
     #[error("the identity provider refused the code: {0}")]
     Exchange(String),
     #[error("the ID token was not valid: {0}")]
@@ -95,25 +98,19 @@ pub struct Verified<T> {
     pub data: T,
 }
 
-struct Pending<T> {
-    verifier: String,
-    nonce: String,
-    started: Instant,
-    data: T,
-}
-
 /// A relying party; `T` is what a login carries from its start to its end.
 pub struct RelyingParty<T> {
     config: OidcConfig,
     redirect: String,
     http: reqwest::Client,
     metadata: tokio::sync::Mutex<Option<(CoreProviderMetadata, Instant)>>,
-    pending: Mutex<HashMap<String, Pending<T>>>,
+    pending: Mutex<PendingLogins<T>>,
 }
 
 impl<T> RelyingParty<T> {
     /// `redirect` is the full callback URL registered with the provider.
-    pub fn new(config: OidcConfig, redirect: String) -> RelyingParty<T> {
+    /// `limits` bounds the logins under way, per client and in all.
+    pub fn new(config: OidcConfig, redirect: String, limits: &Limits) -> RelyingParty<T> {
         let http = reqwest::Client::builder()
             // The openidconnect crate's advice: never follow redirects (SSRF).
             .redirect(reqwest::redirect::Policy::none())
@@ -125,8 +122,21 @@ impl<T> RelyingParty<T> {
             redirect,
             http,
             metadata: tokio::sync::Mutex::new(None),
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(PendingLogins::new(
+                PENDING_TTL,
+                limits.pending_per_address,
+                limits.pending_max,
+            )),
         }
+    }
+
+    /// Logins under way now.
+    pub fn pending(&self) -> usize {
+        self.pending_logins().len()
+    }
+
+    fn pending_logins(&self) -> std::sync::MutexGuard<'_, PendingLogins<T>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn config(&self) -> &OidcConfig {
@@ -175,7 +185,7 @@ impl<T> RelyingParty<T> {
 
     /// Starts a login: the URL to send the browser to, and the state to bind to the browser
     /// (in a cookie) so that only this browser can finish it.
-    pub async fn begin(&self, data: T) -> Result<(String, String), OidcError> {
+    pub async fn begin(&self, data: T, from: ClientKey) -> Result<(String, String), OidcError> {
         let client = self.client(self.metadata().await?)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -192,20 +202,17 @@ impl<T> RelyingParty<T> {
             request = request.add_auth_context_value(AuthenticationContextClass::new(acr.clone()));
         }
         let (url, state, nonce) = request.url();
-        let mut pending = self.pending.lock().expect("pending logins");
-        pending.retain(|_, p| p.started.elapsed() < PENDING_TTL);
-        if pending.len() >= MAX_PENDING {
-            return Err(OidcError::Busy);
-        }
-        pending.insert(
-            state.secret().clone(),
-            Pending {
-                verifier: verifier.secret().clone(),
-                nonce: nonce.secret().clone(),
-                started: Instant::now(),
-                data,
-            },
-        );
+        let pending = Pending {
+            verifier: verifier.secret().clone(),
+            nonce: nonce.secret().clone(),
+            data,
+        };
+        self.pending_logins()
+            .insert(state.secret().clone(), pending, from, Instant::now())
+            .map_err(|full| match full {
+                Full::Client => OidcError::TooManyFromClient,
+                Full::All => OidcError::Busy,
+            })?;
         Ok((url.to_string(), state.secret().clone()))
     }
 
@@ -220,12 +227,9 @@ impl<T> RelyingParty<T> {
         if browser_state != Some(state) || code.is_empty() || code.len() > 2048 {
             return Err(OidcError::UnknownState);
         }
-        let pending = {
-            let mut all = self.pending.lock().expect("pending logins");
-            all.remove(state)
-        };
-        let pending = pending
-            .filter(|p| p.started.elapsed() < PENDING_TTL)
+        let pending = self
+            .pending_logins()
+            .take(state, Instant::now())
             .ok_or(OidcError::UnknownState)?;
         let client = self.client(self.metadata().await?)?;
         let tokens = client

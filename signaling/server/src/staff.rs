@@ -9,9 +9,6 @@ use totp_rs::{Algorithm, Builder, Totp};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 128;
-/// Failed logins before the account is locked for `LOCK_SECS`.
-pub const MAX_FAILURES: i64 = 5;
-pub const LOCK_SECS: i64 = 15 * 60;
 
 pub fn hash_password(password: &str) -> Result<String, String> {
     let salt = SaltString::generate(&mut OsRng);

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use tracing::{info, warn};
 use super::cookie;
 use super::oidc_login::{redirect_with_cookies, unavailable, Callback};
 use crate::error::{ApiJson, HttpError};
+use crate::limits::ClientKey;
 use crate::oidc::claims::{self, ClaimsError};
 use crate::oidc::OidcError;
 use crate::pages::message_page;
@@ -107,6 +108,7 @@ pub struct StartEid {
 /// `POST /api/v1/eid/start`: the join page asks where to send the guest to identify.
 pub async fn start(
     State(state): State<AppState>,
+    client: ClientKey,
     ApiJson(body): ApiJson<StartEid>,
 ) -> Result<Response, HttpError> {
     let Some(rp) = &state.eid_rp else {
@@ -125,7 +127,7 @@ pub async fn start(
         link_id: link.link_id,
         token,
     };
-    match rp.begin(start).await {
+    match rp.begin(start, client).await {
         Ok((url, login_state)) => {
             let cookie = format!(
                 "{EID_STATE_COOKIE}={login_state}; Path=/auth/eid; Secure; HttpOnly; SameSite=Lax; Max-Age=600"
@@ -136,6 +138,7 @@ pub async fn start(
             )
                 .into_response())
         }
+        Err(OidcError::TooManyFromClient) => Err(super::oidc_login::too_many_pending()),
         Err(e) => {
             warn!(error = %e, "e-identification could not start");
             Err(HttpError::new(
@@ -148,11 +151,7 @@ pub async fn start(
 }
 
 /// `GET /auth/eid/callback`: back from the e-identification provider.
-pub async fn callback(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<Callback>,
-) -> Response {
+pub async fn callback(State(state): State<AppState>, headers: HeaderMap, q: Callback) -> Response {
     let Some(rp) = &state.eid_rp else {
         return StatusCode::NOT_FOUND.into_response();
     };

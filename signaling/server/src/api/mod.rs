@@ -156,10 +156,10 @@ pub async fn inspect_link(
         .find_link(&Secret::from_wire(&body.token).hash(), unix_now())
         .await?
     else {
-        return Err(link_invalid());
+        return Err(link_refused(&state, None, "unknown"));
     };
     if !link.usable {
-        return Err(link_invalid());
+        return Err(link_refused(&state, Some(link.meeting_id), "unusable"));
     }
     let info = LinkInfo {
         role: match link.role {
@@ -178,6 +178,21 @@ pub async fn openapi() -> impl IntoResponse {
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         include_str!("../../openapi.json"),
     )
+}
+
+/// A refused inspection, tallied (someone trying tokens makes one entry a minute, not one
+/// each); the token itself is never recorded.
+fn link_refused(state: &AppState, meeting_id: Option<String>, reason: &str) -> HttpError {
+    state.audit_tally.record(
+        crate::store::AuditEvent {
+            meeting_id,
+            event: "link_refused",
+            details: serde_json::json!({ "reason": reason }),
+            ..Default::default()
+        },
+        unix_now(),
+    );
+    link_invalid()
 }
 
 pub(crate) fn link_invalid() -> HttpError {

@@ -2,8 +2,11 @@
 //! an allowed assurance level (LoA3 or higher by default) opens a session. Roles come from the
 //! configured claim.
 
-use axum::extract::{Query, State};
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,6 +15,8 @@ use tracing::warn;
 
 use super::cookie;
 use super::staff::{audit, session_cookie};
+use crate::error::HttpError;
+use crate::limits::ClientKey;
 use crate::oidc::claims::{self, ClaimsError};
 use crate::oidc::{OidcError, RelyingParty, Verified};
 use crate::pages::message_page;
@@ -32,7 +37,7 @@ pub async fn login_methods(State(state): State<AppState>) -> Json<serde_json::Va
 }
 
 /// `GET /auth/login`: off to the identity provider.
-pub async fn oidc_start(State(state): State<AppState>) -> Response {
+pub async fn oidc_start(State(state): State<AppState>, client: ClientKey) -> Response {
     let Some(rp) = &state.staff_rp else {
         return message_page(
             StatusCode::NOT_FOUND,
@@ -48,8 +53,9 @@ pub async fn oidc_start(State(state): State<AppState>) -> Response {
             None,
         );
     };
-    match rp.begin(()).await {
+    match rp.begin((), client).await {
         Ok((url, login_state)) => redirect_with_state(&url, &login_state, "/auth"),
+        Err(OidcError::TooManyFromClient) => too_many_pending().into_response(),
         Err(e) => {
             warn!(error = %e, "staff login could not start");
             unavailable()
@@ -84,11 +90,54 @@ pub(crate) fn unavailable() -> Response {
     )
 }
 
+/// A client with its share of logins under way: it waits for one to expire.
+pub(crate) fn too_many_pending() -> HttpError {
+    HttpError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Too many logins started from your address. Finish one, or wait a few minutes.",
+    )
+    .retry_after(Duration::from_secs(60))
+}
+
+/// The whole query string of a callback, at most.
+const MAX_CALLBACK_QUERY: usize = 4096;
+/// Each parameter, at most (a provider's codes are far shorter; our states are 22 chars).
+const MAX_CODE: usize = 2048;
+const MAX_STATE: usize = 256;
+const MAX_ERROR: usize = 256;
+const MAX_ERROR_DESCRIPTION: usize = 1024;
+
+/// The provider's redirect back. Every length is bounded before anything else reads it: a
+/// query over the bounds is a 400.
 #[derive(Debug, Deserialize)]
 pub struct Callback {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Callback {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let too_long = || HttpError::bad_request("A callback parameter is too long.");
+        if parts.uri.query().map_or(0, str::len) > MAX_CALLBACK_QUERY {
+            return Err(too_long());
+        }
+        let Query(q) = Query::<Callback>::try_from_uri(&parts.uri)
+            .map_err(|_| HttpError::bad_request("The callback's parameters are malformed."))?;
+        let fits = |v: &Option<String>, max: usize| v.as_ref().is_none_or(|v| v.len() <= max);
+        if !(fits(&q.code, MAX_CODE)
+            && fits(&q.state, MAX_STATE)
+            && fits(&q.error, MAX_ERROR)
+            && fits(&q.error_description, MAX_ERROR_DESCRIPTION))
+        {
+            return Err(too_long());
+        }
+        Ok(q)
+    }
 }
 
 impl Callback {
@@ -124,7 +173,7 @@ pub(crate) fn redirect_with_cookies(location: &str, cookies: &[String]) -> Respo
 pub async fn oidc_callback(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<Callback>,
+    q: Callback,
 ) -> Response {
     let Some(rp) = &state.staff_rp else {
         return StatusCode::NOT_FOUND.into_response();
@@ -196,17 +245,17 @@ async fn refused(state: &AppState, error: OidcError) -> Response {
         _ => ("invalid_token", None),
     };
     warn!(reason, error = %error, "staff login refused");
-    let _ = state
-        .store
-        .audit(
-            crate::store::AuditEvent {
-                event: "login_refused",
-                details: serde_json::json!({ "method": "oidc", "reason": reason, "acr": acr }),
-                ..Default::default()
-            },
-            unix_now(),
-        )
-        .await;
+    let event = crate::store::AuditEvent {
+        event: "login_refused",
+        details: serde_json::json!({ "method": "oidc", "reason": reason, "acr": acr }),
+        ..Default::default()
+    };
+    if reason == "unknown_state" {
+        // Anyone can call the callback with made-up states: counted, not one entry each.
+        state.audit_tally.record(event, unix_now());
+    } else {
+        let _ = state.store.audit(event, unix_now()).await;
+    }
     let (sv, en) = match reason {
         "assurance_too_low" | "no_assurance_level" => (
             (

@@ -1,6 +1,8 @@
 //! Staff login (R2): enrolment with password and authenticator, login, logout, and
 //! administrators inviting staff.
 
+use std::time::Instant;
+
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
@@ -11,9 +13,11 @@ use sluss_meeting::DisplayName;
 
 use super::{principal, session_token, text_refused, Principal, SESSION_COOKIE};
 use crate::error::{ApiJson, HttpError};
+use crate::limits::lockout::LockKey;
+use crate::limits::ClientKey;
 use crate::secret::{random_id, Secret};
-use crate::staff::{self, LOCK_SECS, MAX_FAILURES};
-use crate::store::AuditEvent;
+use crate::staff;
+use crate::store::{AuditEvent, UserRecord};
 use crate::{unix_now, AppState};
 
 const ENROLLMENT_TTL_SECS: i64 = 7 * 24 * 3600;
@@ -142,9 +146,10 @@ pub async fn enroll_complete(
         ));
     };
     let password = body.password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || staff::hash_password(&password))
-        .await
-        .map_err(HttpError::internal)?
+    let password_hash = state
+        .hash_gate
+        .run(move || staff::hash_password(&password))
+        .await?
         .map_err(HttpError::internal)?;
     let user_id = random_id("u_");
     let created = state
@@ -183,6 +188,7 @@ pub async fn enroll_complete(
 
 pub async fn login(
     State(state): State<AppState>,
+    client: ClientKey,
     ApiJson(body): ApiJson<Login>,
 ) -> Result<Response, HttpError> {
     let now = unix_now();
@@ -190,54 +196,36 @@ pub async fn login(
     if username.len() > 64 || body.password.len() > 1024 || body.code.len() > 16 {
         return Err(login_refused());
     }
+    // Unknown usernames lock alike, so the lock tells nothing about which accounts exist.
+    let key = LockKey::new(client, &username);
     let user = state.store.user_by_username(&username).await?;
+    let locked = state.lockout().check(&key, Instant::now());
+    if let Err(wait) = locked {
+        // Refused before hashing: a locked address costs no CPU.
+        if let Some(user) = &user {
+            tally(&state, "login_locked", &user.id, serde_json::json!({}));
+        }
+        return Err(login_refused().retry_after(wait));
+    }
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = body.password.clone();
-    let password_ok = tokio::task::spawn_blocking(move || {
-        staff::verify_password(&password, stored_hash.as_deref())
-    })
-    .await
-    .map_err(HttpError::internal)?;
-    let Some(user) = user else {
-        return Err(login_refused());
-    };
-    if user.disabled || user.locked_until.is_some_and(|t| t > now) {
-        audit(
-            &state,
-            "login_refused",
-            &user.id,
-            serde_json::json!({ "reason": "locked" }),
-        )
+    let password_ok = state
+        .hash_gate
+        .run(move || staff::verify_password(&password, stored_hash.as_deref()))
         .await?;
-        return Err(login_refused());
-    }
-    let step = staff::check_code(&user.totp_secret, &body.code, now as u64);
-    let step = match (password_ok, step) {
-        (true, Some(step)) => step as i64,
-        _ => {
-            let lock = (user.failed_logins + 1 >= MAX_FAILURES).then_some(now + LOCK_SECS);
-            state.store.record_login_failure(&user.id, lock).await?;
-            audit(
-                &state,
-                "login_refused",
-                &user.id,
-                serde_json::json!({ "locked": lock.is_some() }),
-            )
-            .await?;
-            return Err(login_refused());
-        }
+    let step = user
+        .as_ref()
+        .and_then(|u| staff::check_code(&u.totp_secret, &body.code, now as u64));
+    let (user, step) = match (user, password_ok, step) {
+        (Some(user), _, _) if user.disabled => return refuse(&state, key, Some(&user), "disabled"),
+        (Some(user), true, Some(step)) => (user, step as i64),
+        (user, ..) => return refuse(&state, key, user.as_ref(), "bad_credentials"),
     };
     // A code works once: the same six digits cannot log in twice.
     if !state.store.record_login_success(&user.id, step).await? {
-        audit(
-            &state,
-            "login_refused",
-            &user.id,
-            serde_json::json!({ "reason": "code_reused" }),
-        )
-        .await?;
-        return Err(login_refused());
+        return refuse(&state, key, Some(&user), "code_reused");
     }
+    state.lockout().success(&key);
     audit(
         &state,
         "login",
@@ -246,6 +234,47 @@ pub async fn login(
     )
     .await?;
     open_session(&state, &user.id).await
+}
+
+/// A failed login: counted against this address and account, and tallied in the trail
+/// (unknown usernames are not recorded).
+fn refuse(
+    state: &AppState,
+    key: LockKey,
+    user: Option<&UserRecord>,
+    reason: &'static str,
+) -> Result<Response, HttpError> {
+    let locked = state.lockout().failure(key, Instant::now());
+    if let Some(user) = user {
+        tally(
+            state,
+            "login_refused",
+            &user.id,
+            serde_json::json!({ "reason": reason }),
+        );
+    }
+    Err(match locked {
+        Some(wait) => login_refused().retry_after(wait),
+        None => login_refused(),
+    })
+}
+
+/// A repeatable event: counted, written as one entry per window.
+pub(crate) fn tally(
+    state: &AppState,
+    event: &'static str,
+    user_id: &str,
+    details: serde_json::Value,
+) {
+    state.audit_tally.record(
+        AuditEvent {
+            event,
+            subject: Some(user_id.to_owned()),
+            details,
+            ..AuditEvent::default()
+        },
+        unix_now(),
+    );
 }
 
 pub async fn logout(

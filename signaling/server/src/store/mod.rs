@@ -66,10 +66,12 @@ pub struct NewLink {
 mod audit;
 mod meetings;
 mod staff;
+mod tally;
 
 pub use audit::{AuditEntry, AuditEvent, ChainCheck};
 pub use meetings::{Asker, Convener, MeetingAccess, NewMeeting, StaffAccount, StaffInvitee};
 pub use staff::{EnrollmentRecord, SessionUser, UserRecord};
+pub use tally::AuditTally;
 
 #[derive(Clone)]
 pub struct Store {

@@ -23,6 +23,7 @@ pub type Ws =
 pub struct Server {
     pub addr: SocketAddr,
     pub store: Store,
+    pub state: AppState,
     pub dir: tempfile::TempDir,
     /// Chair tokens: their holder joins with a staff session, as the chair must (R2).
     chairs: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -41,6 +42,29 @@ pub async fn start_with(meeting: MeetingConfig) -> Server {
 pub async fn start_configured(
     meeting: MeetingConfig,
     turn: Option<sluss_signaling::turn::TurnConfig>,
+) -> Server {
+    start_full(
+        meeting,
+        turn,
+        None,
+        sluss_signaling::limits::Limits::default(),
+    )
+    .await
+}
+
+/// With these abuse limits (and optionally a staff identity provider).
+pub async fn start_limited(
+    limits: sluss_signaling::limits::Limits,
+    staff_oidc: Option<sluss_signaling::oidc::OidcConfig>,
+) -> Server {
+    start_full(MeetingConfig::default(), None, staff_oidc, limits).await
+}
+
+pub async fn start_full(
+    meeting: MeetingConfig,
+    turn: Option<sluss_signaling::turn::TurnConfig>,
+    staff_oidc: Option<sluss_signaling::oidc::OidcConfig>,
+    limits: sluss_signaling::limits::Limits,
 ) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("t.db")).await.unwrap();
@@ -62,23 +86,27 @@ pub async fn start_configured(
             meeting,
             session_ttl: Duration::from_secs(3600),
             link_ttl: Duration::from_secs(3600),
-            staff_oidc: None,
+            staff_oidc,
             citizen_eid: None,
             turn,
+            limits,
         },
         store.clone(),
         media,
         rx,
     );
-    let app = sluss_signaling::app(state);
+    let app = sluss_signaling::app(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
+        // As the binary serves it: with the peer address, which the rate limits key on.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, app).await;
     });
     Server {
         addr,
         store,
+        state,
         dir,
         chairs: Default::default(),
         staff_cookie: Default::default(),
