@@ -95,12 +95,19 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
     ) -> AppState {
         let metrics = Metrics::new();
+        let audit_tally = store::AuditTally::new(
+            store.clone(),
+            config.limits.audit_window,
+            config.limits.audit_tally_size,
+        );
+        audit_tally.start(shutdown.clone());
         let registry = Registry::new(
             media.clone(),
             store.clone(),
             config.meeting.clone(),
             config.turn.clone(),
             metrics.clone(),
+            audit_tally.clone(),
         );
         let base = config.public_url.trim_end_matches('/').to_owned();
         let staff_rp = config
@@ -114,12 +121,6 @@ impl AppState {
         let lockout = std::sync::Mutex::new(limits::Lockout::new(config.limits.lockout.clone()));
         let hash_gate =
             limits::HashGate::new(config.limits.hash_concurrency, config.limits.hash_wait);
-        let audit_tally = store::AuditTally::new(
-            store.clone(),
-            config.limits.audit_window,
-            config.limits.audit_tally_size,
-        );
-        audit_tally.start(shutdown.clone());
         AppState(Arc::new(Inner {
             audit_tally,
             rate,

@@ -22,9 +22,10 @@ use tracing::{debug, info, warn};
 use crate::api::eid::CitizenIdentity;
 use crate::metrics::Metrics;
 use crate::secret::random_id;
-use crate::store::Store;
+use crate::store::{AuditEvent, AuditTally, Store};
 use crate::turn::TurnConfig;
 
+mod churn;
 mod effects;
 mod queue;
 use effects::{chair_action, wire_role};
@@ -132,6 +133,8 @@ pub struct Registry {
     config: MeetingConfig,
     turn: Option<TurnConfig>,
     metrics: Arc<Metrics>,
+    /// R15: where repeated events are counted rather than written one row each.
+    tally: Arc<AuditTally>,
     next_peer: AtomicU64,
 }
 
@@ -142,6 +145,7 @@ impl Registry {
         config: MeetingConfig,
         turn: Option<TurnConfig>,
         metrics: Arc<Metrics>,
+        tally: Arc<AuditTally>,
     ) -> Arc<Registry> {
         Arc::new(Registry {
             meetings: Mutex::new(HashMap::new()),
@@ -150,6 +154,7 @@ impl Registry {
             config,
             turn,
             metrics,
+            tally,
             next_peer: AtomicU64::new(1),
         })
     }
@@ -193,6 +198,7 @@ impl Registry {
                 .require_eid(require_eid),
             conns: HashMap::new(),
             staff: HashMap::new(),
+            churn: churn::LobbyChurn::default(),
             citizens: HashMap::new(),
             speaker: None,
             peers: HashMap::new(),
@@ -275,6 +281,8 @@ struct Live {
     /// R2: the staff login each participant's connection carries, checked again every
     /// [`STAFF_RECHECK`] (an account disabled, a session expired) and dropped at logout.
     staff: HashMap<ParticipantId, StaffLogin>,
+    /// R15: which lobby events are counted rather than written.
+    churn: churn::LobbyChurn,
     /// R5: verified identities, in memory only, shown to the chair alone.
     citizens: HashMap<ParticipantId, CitizenIdentity>,
     /// Who the relay last heard speaking; told to everyone who comes into the room.
@@ -569,6 +577,15 @@ impl Live {
                 match result {
                     Ok(effects) => self.apply(effects).await,
                     Err((code, message)) => {
+                        // R12, R15: refusals are in the trail as counts, never with the text.
+                        let event = AuditEvent {
+                            meeting_id: Some(self.meeting_id.clone()),
+                            event: "chat_refused",
+                            actor: Some(participant.to_string()),
+                            subject: None,
+                            details: serde_json::json!({ "code": code }),
+                        };
+                        self.registry.tally.record(event, crate::unix_now());
                         self.send(&participant, ServerMessage::error(code, message))
                     }
                 }

@@ -209,3 +209,59 @@ async fn a_burst_reaches_every_page_that_reads_and_nobody_is_let_go_as_slow() {
         answers_ping(page).await;
     }
 }
+
+#[tokio::test]
+async fn a_link_that_keeps_knocking_leaves_counts_in_the_trail_not_a_row_each() {
+    let server = start().await;
+    let (chair_token, guests) = server.meeting(1).await;
+    let (mut chair, _) = join(&server, &chair_token, "Anna").await;
+    let knocks = 20;
+    for _ in 0..knocks {
+        let (mut ws, joined) = join(&server, &guests[0], "Bertil").await;
+        assert_eq!(joined["admitted"], false);
+        send(&mut ws, r#"{"type":"leave"}"#).await;
+        while recv(&mut ws).await.is_some() {}
+        recv_type(&mut chair, "participant_left").await;
+    }
+    // Refused chat messages are counted too, without their text.
+    send(&mut chair, r#"{"type":"chat","text":"hej"}"#).await; // chat is off
+    send(&mut chair, r#"{"type":"chat","text":"hej igen"}"#).await;
+    recv_type(&mut chair, "error").await;
+    recv_type(&mut chair, "error").await;
+    server.state.audit_tally.flush().await.unwrap();
+    let entries = server
+        .store
+        .audit_entries(None, None, None, None)
+        .await
+        .unwrap();
+    let rows = |event: &str| {
+        entries
+            .iter()
+            .filter(|e| e.event == event)
+            .collect::<Vec<_>>()
+    };
+    let count = |event: &str| -> u64 {
+        rows(event)
+            .iter()
+            .map(|e| e.details["count"].as_u64().unwrap_or(1))
+            .sum()
+    };
+    assert_eq!(count("knocked"), knocks, "every knock is in the trail");
+    assert!(
+        rows("knocked").len() <= 4,
+        "{} knock rows",
+        rows("knocked").len()
+    );
+    assert!(
+        rows("left").len() <= 4,
+        "{} rows for leaving the lobby",
+        rows("left").len()
+    );
+    assert_eq!(count("chat_refused"), 2);
+    assert_eq!(rows("chat_refused").len(), 1);
+    assert!(!format!("{:?}", rows("chat_refused")).contains("hej"));
+    assert!(matches!(
+        server.store.verify_audit_chain().await.unwrap(),
+        sluss_signaling::store::ChainCheck::Intact { .. }
+    ));
+}

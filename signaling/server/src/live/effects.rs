@@ -6,6 +6,8 @@ use sluss_protocol::{ClientMessage, Connection, IdentificationMethod, MeetingSta
 use sluss_protocol::{ErrorCode, ParticipantInfo, ServerMessage};
 use tracing::{error, info};
 
+use std::time::Instant;
+
 use super::{Live, Outbound};
 use crate::store::AuditEvent;
 use crate::unix_now;
@@ -15,8 +17,22 @@ impl Live {
     /// (R15), and for the end, the end itself.
     pub(super) async fn apply(&mut self, effects: Vec<Effect>) {
         for effect in effects {
-            if let Some(event) = self.audit_event(&effect) {
-                if let Err(e) = self.registry.store.audit(event, unix_now()).await {
+            if let Effect::Knocked(id) = &effect {
+                if let Some(link) = self.core.participant(id).map(|p| p.link.clone()) {
+                    self.churn.knocked(Instant::now(), id, &link);
+                }
+            }
+            let counted_under = self.churn.counted_under(&effect);
+            if let Some(mut event) = self.audit_event(&effect) {
+                if let Some(link) = counted_under {
+                    // A link knocking again and again: one counted entry per event and window.
+                    event.subject = Some(link.to_string());
+                    event.details = serde_json::json!({ "counted_by": "link" });
+                    self.registry.tally.record(event, unix_now());
+                } else if let Effect::RecordingRefused { .. } = effect {
+                    // R9: every attempt is in the trail, repeated ones as a count.
+                    self.registry.tally.record(event, unix_now());
+                } else if let Err(e) = self.registry.store.audit(event, unix_now()).await {
                     error!(meeting = %self.meeting_id, error = %e, "could not write the audit trail");
                 }
             }
