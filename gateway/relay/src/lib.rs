@@ -28,6 +28,7 @@
 //! behind this crate's own types so that another stack could take its place.
 
 mod allocation;
+pub mod bounds;
 mod error;
 mod ids;
 mod peer;
@@ -38,6 +39,7 @@ mod speaker;
 mod stats;
 pub mod stun;
 
+pub use bounds::Bound;
 pub use error::RelayError;
 pub use ids::{PeerId, RouterId, TrackKind};
 pub use relay::{Relay, RelayConfig, RelayEvent, TrackDescription, Transmit, Transport};

@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{World, VIDEO};
-use sluss_relay::RelayEvent;
+use sluss_relay::bounds::MAX_REMOTE_CANDIDATES;
+use sluss_relay::{Bound, RelayError, RelayEvent};
 use str0m::media::MediaKind;
 
 const STUN_HEADER: usize = 20;
@@ -265,4 +266,66 @@ fn a_binding_request_with_a_wrong_integrity_gets_no_answer_and_validates_nothing
         Some(&1),
         "a genuine check is answered"
     );
+}
+
+#[test]
+fn a_flood_of_trickled_candidates_is_bounded_and_the_call_goes_on() {
+    let mut w = World::new();
+    let a = w.join(1);
+    let b = w.join(1);
+    w.settle();
+    let peer = w.clients[a].peer;
+    // The offer carried the client's one host candidate.
+    assert_eq!(w.relay.remote_candidate_count(peer), Some(1));
+    talk(&mut w, a, b, 5);
+    let heard = w.received_from(b, a);
+
+    const FLOOD: usize = 100_000;
+    let mut accepted = 0;
+    let mut refused_for_count = 0;
+    for i in 0..FLOOD {
+        let candidate = format!(
+            "candidate:{i} 1 udp 2122260223 10.{}.{}.{} {} typ host",
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255,
+            1024 + i % 60_000
+        );
+        match w.relay.add_remote_candidate(peer, &candidate) {
+            Ok(()) => accepted += 1,
+            Err(RelayError::TooLarge(Bound::Candidates)) => refused_for_count += 1,
+            Err(e) => panic!("unexpected refusal: {e}"),
+        }
+    }
+    assert_eq!(accepted, MAX_REMOTE_CANDIDATES - 1);
+    assert_eq!(refused_for_count, FLOOD - accepted);
+    assert_eq!(
+        w.relay.remote_candidate_count(peer),
+        Some(MAX_REMOTE_CANDIDATES),
+        "the transport holds no more than the bound, however many arrive"
+    );
+    assert_eq!(
+        w.relay.stats().candidates_refused,
+        (FLOOD - accepted) as u64
+    );
+
+    // A candidate it holds is taken as said again; an absurd one is refused for its length.
+    let held = "candidate:0 1 udp 2122260223 10.0.0.0 1024 typ host";
+    assert!(w.relay.add_remote_candidate(peer, held).is_ok());
+    let long = format!(
+        "candidate:1 1 udp 1 10.0.0.1 9 typ host {}",
+        "x".repeat(1000)
+    );
+    assert!(matches!(
+        w.relay.add_remote_candidate(peer, &long),
+        Err(RelayError::TooLarge(Bound::CandidateBytes))
+    ));
+    assert_eq!(
+        w.relay.remote_candidate_count(peer),
+        Some(MAX_REMOTE_CANDIDATES)
+    );
+
+    talk(&mut w, a, b, 20);
+    assert!(w.received_from(b, a) >= heard + 19, "the call goes on");
+    assert_eq!(w.relay.peer_count(), 2);
 }
