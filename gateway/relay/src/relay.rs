@@ -40,6 +40,12 @@ pub struct RelayConfig {
     /// Offer ICE over TCP (RFC 6544, framed per RFC 4571) on the same address as UDP, for
     /// networks that block UDP. The socket layer must then listen on that TCP port.
     pub ice_tcp: bool,
+    /// ICE-TCP connections the socket layer holds at once, per worker; more are closed as
+    /// they arrive.
+    pub ice_tcp_max_connections: usize,
+    /// ICE-TCP connections from one IP address: one client cannot take the whole table.
+    /// A browser holds one or two; the default leaves room for a clinic behind one NAT.
+    pub ice_tcp_per_address: usize,
     /// Estimate each subscriber's downlink from its transport-wide congestion control feedback
     /// (TWCC), starting from this many bits per second; `None` turns estimation off and every
     /// subscriber gets the layers its tiles ask for.
@@ -52,6 +58,8 @@ impl Default for RelayConfig {
             consent_timeout: Duration::from_secs(30),
             keyframe_interval: Duration::from_millis(250),
             ice_tcp: false,
+            ice_tcp_max_connections: 2000,
+            ice_tcp_per_address: 100,
             initial_bitrate: Some(1_000_000),
         }
     }
