@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::PeerId;
+
 /// The longest SDP a browser may send when it opens a transport. Chromium's first offer
 /// (three m-lines, every codec it knows) is about 6 to 9 KiB.
 pub const MAX_SDP_BYTES: usize = 64 * 1024;
@@ -170,9 +172,44 @@ impl RemoteCandidates {
     }
 }
 
+/// A per-publisher list from a page (hidden cameras, tile sizes), cut to what can mean
+/// something: publishers of `meeting`, each once. It is read for every packet sent to that
+/// page, so it must never be longer than the meeting; the work here is at most the meeting's
+/// size squared, whatever was sent.
+pub(crate) fn meeting_peers_only<T>(
+    mut list: Vec<T>,
+    meeting: &[PeerId],
+    key: impl Fn(&T) -> PeerId,
+) -> Vec<T> {
+    list.truncate(meeting.len());
+    let mut kept: Vec<T> = Vec::with_capacity(list.len());
+    for item in list {
+        let id = key(&item);
+        if meeting.contains(&id) && !kept.iter().any(|k| key(k) == id) {
+            kept.push(item);
+        }
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pages_list_is_cut_to_its_meeting() {
+        let meeting = [PeerId(1), PeerId(2), PeerId(3)];
+        let flood: Vec<PeerId> = (0..100_000).map(|i| PeerId(i % 7)).collect();
+        assert_eq!(
+            meeting_peers_only(flood, &meeting, |p| *p),
+            vec![PeerId(1), PeerId(2)]
+        );
+        let repeated = vec![(PeerId(2), 90), (PeerId(2), 360), (PeerId(9), 1)];
+        assert_eq!(
+            meeting_peers_only(repeated, &meeting, |t| t.0),
+            vec![(PeerId(2), 90)]
+        );
+    }
 
     const OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
         m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:abcd\r\n\

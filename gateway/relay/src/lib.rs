@@ -24,6 +24,9 @@
 //! validated by an ICE binding request carrying that transport's credentials, or it is itself
 //! such a request. Everything else is counted and dropped.
 //!
+//! What signaling hands over from a browser (SDP, trickled candidates) is held to the bounds
+//! in [`bounds`] before it is parsed; over a bound it is a [`RelayError::TooLarge`].
+//!
 //! The WebRTC protocol work (ICE-lite, DTLS-SRTP, RTCP, NACK) is done by `str0m`, which stays
 //! behind this crate's own types so that another stack could take its place.
 

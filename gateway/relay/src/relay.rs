@@ -300,6 +300,8 @@ impl Relay {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
+        let meeting = self.routers.get(&peer.router).map_or(&[][..], |r| &r.peers);
+        let hidden = bounds::meeting_peers_only(hidden, meeting, |p| *p);
         let shown_again: Vec<PeerId> = peer
             .hidden
             .iter()
