@@ -158,7 +158,7 @@ impl Connections {
         self.list.retain_mut(|c| {
             let kept = keep(c);
             if !kept {
-                forget(per_address, c.peer.ip());
+                forget(per_address, source(c.peer.ip()));
             }
             kept
         });
@@ -187,7 +187,11 @@ impl Connections {
     }
 
     fn store(&mut self, stream: TcpStream, peer: SocketAddr) {
-        let from_there = self.per_address.get(&peer.ip()).copied().unwrap_or(0);
+        let from_there = self
+            .per_address
+            .get(&source(peer.ip()))
+            .copied()
+            .unwrap_or(0);
         if self.list.len() >= self.limits.total || from_there >= self.limits.per_address {
             // Dropping it closes it.
             self.refused += 1;
@@ -197,7 +201,7 @@ impl Connections {
             return;
         }
         let _ = stream.set_nodelay(true);
-        *self.per_address.entry(peer.ip()).or_default() += 1;
+        *self.per_address.entry(source(peer.ip())).or_default() += 1;
         self.list.push(Connection {
             stream,
             peer,
@@ -205,6 +209,18 @@ impl Connections {
             output: Vec::new(),
             last_input: Instant::now(),
         });
+    }
+}
+
+/// Whose share a connection counts against: its IPv4 address, or its IPv6 /64 (one host or
+/// one home network gets a whole /64, so single IPv6 addresses are free to an attacker).
+fn source(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
     }
 }
 
@@ -289,6 +305,17 @@ mod tests {
         let mut byte = [0u8; 1];
         matches!(client.read(&mut byte), Ok(0))
             || matches!(client.read(&mut byte), Err(e) if e.kind() == ErrorKind::ConnectionReset)
+    }
+
+    #[test]
+    fn an_ipv6_network_shares_one_allowance_and_mapped_ipv4_is_ipv4() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(source(a), source(b));
+        assert_ne!(source(a), source(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(source(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
     }
 
     #[test]

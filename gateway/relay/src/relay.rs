@@ -43,7 +43,8 @@ pub struct RelayConfig {
     /// ICE-TCP connections the socket layer holds at once, per worker; more are closed as
     /// they arrive.
     pub ice_tcp_max_connections: usize,
-    /// ICE-TCP connections from one IP address: one client cannot take the whole table.
+    /// ICE-TCP connections from one IPv4 address or IPv6 /64: one client cannot take the
+    /// whole table.
     /// A browser holds one or two; the default leaves room for a clinic behind one NAT.
     pub ice_tcp_per_address: usize,
     /// Estimate each subscriber's downlink from its transport-wide congestion control feedback
