@@ -24,7 +24,7 @@ fn video_from(w: &World, idx: usize, from: usize) -> (usize, usize) {
     )
 }
 
-/// Both clients send audio for a while; returns what each heard of the other before.
+/// Both clients send audio for a while, one packet each per 20 ms.
 fn talk(w: &mut World, a: usize, b: usize, packets: usize) {
     for _ in 0..packets {
         w.send(a, MediaKind::Audio, 80);
@@ -149,6 +149,11 @@ fn a_strangers_client_hello_or_a_plaintext_alert_does_not_end_the_session() {
     );
     assert_eq!(w.relay.peer_count(), 2);
     assert_eq!(w.relay.stats().dtls_failures, 0);
+    assert_eq!(
+        w.relay.stats().dropped_unvalidated,
+        hostile.len() as u64,
+        "only the stranger's were dropped unread: the others reached the transports"
+    );
     assert_eq!(w.sent_to.get(&stranger), None, "the stranger got no answer");
     assert!(
         w.received_from(b, a) >= heard.0 + 140 && w.received_from(a, b) >= heard.1 + 140,
