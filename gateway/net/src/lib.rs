@@ -65,6 +65,12 @@ pub struct ShardStats {
     pub peers: AtomicU64,
     pub routers: AtomicU64,
     pub send_errors: AtomicU64,
+    /// ICE-TCP connections open now.
+    pub tcp_connections: AtomicU64,
+    /// ICE-TCP connections closed on arrival: the table or their address's share was full.
+    pub tcp_refused: AtomicU64,
+    /// Turns of the worker's loop: an idle worker makes about a hundred a second.
+    pub wakeups: AtomicU64,
 }
 
 impl ShardStats {

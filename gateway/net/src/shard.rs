@@ -12,7 +12,7 @@ use sluss_relay::{PeerId, Relay, RelayConfig, RelayEvent, RouterId};
 use tracing::{debug, warn};
 
 use crate::batch::Batch;
-use crate::tcp::{self, Connection};
+use crate::tcp::{Connections, Limits};
 use crate::{EventSink, Reply, ShardStats};
 
 /// The largest datagram read; anything longer is truncated and then refused by the parsers.
@@ -72,7 +72,7 @@ pub(crate) struct Worker {
     socket: UdpSocket,
     /// ICE over TCP on the same port, when on: the listener and its connections.
     tcp: Option<std::net::TcpListener>,
-    connections: Vec<Connection>,
+    connections: Connections,
     /// What the last poll said of each descriptor; kept to reuse its allocation.
     ready: Vec<nix::poll::PollFlags>,
     batch: Batch,
@@ -93,10 +93,14 @@ impl Worker {
         batched: bool,
         tcp: Option<std::net::TcpListener>,
     ) -> Worker {
+        let limits = Limits {
+            total: config.ice_tcp_max_connections,
+            per_address: config.ice_tcp_per_address,
+        };
         Worker {
             socket,
             tcp,
-            connections: Vec::new(),
+            connections: Connections::new(limits),
             ready: Vec::new(),
             batch: Batch::new(batched, RECV_BUFFER),
             out: Vec::with_capacity(crate::batch::BATCH * 4),
@@ -111,6 +115,7 @@ impl Worker {
         let mut last_stats = Instant::now();
         let mut current_wait = Duration::ZERO;
         loop {
+            self.stats.wakeups.fetch_add(1, Ordering::Relaxed);
             loop {
                 match self.commands.try_recv() {
                     Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => {
@@ -137,6 +142,12 @@ impl Worker {
                 self.stats
                     .routers
                     .store(self.relay.router_count() as u64, Ordering::Relaxed);
+                self.stats
+                    .tcp_connections
+                    .store(self.connections.len() as u64, Ordering::Relaxed);
+                self.stats
+                    .tcp_refused
+                    .store(self.connections.refused, Ordering::Relaxed);
             }
 
             let wait = self
@@ -183,11 +194,18 @@ impl Worker {
             return true;
         };
         self.ready.clear();
+        // A resting listener stays in the set (its index is fixed) but is not waited on.
+        let listening = self.connections.listening(Instant::now());
         {
             let mut fds = Vec::with_capacity(2 + self.connections.len());
             fds.push(PollFd::new(self.socket.as_fd(), PollFlags::POLLIN));
-            fds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
-            for c in &self.connections {
+            let accept = if listening {
+                PollFlags::POLLIN
+            } else {
+                PollFlags::empty()
+            };
+            fds.push(PollFd::new(listener.as_fd(), accept));
+            for c in self.connections.iter() {
                 let mut events = PollFlags::POLLIN;
                 if c.wants_to_write() {
                     events |= PollFlags::POLLOUT;
@@ -207,7 +225,7 @@ impl Worker {
         let gone = PollFlags::POLLHUP | PollFlags::POLLERR;
         let (ready, relay) = (&self.ready, &mut self.relay);
         let mut index = 2;
-        self.connections.retain_mut(|c| {
+        self.connections.retain(|c| {
             let flags = ready[index];
             index += 1;
             let mut ok = true;
@@ -220,8 +238,8 @@ impl Worker {
             ok && !c.is_idle(now)
         });
         // New connections after the old ones were served: they have no poll result yet.
-        if self.ready[1].contains(PollFlags::POLLIN) {
-            tcp::accept(listener, &mut self.connections);
+        if listening && self.ready[1].contains(PollFlags::POLLIN) {
+            self.connections.accept(listener, now);
         }
         self.flush();
         self.ready[0].contains(PollFlags::POLLIN)
@@ -282,8 +300,7 @@ impl Worker {
             if t.transport == sluss_relay::Transport::Tcp {
                 let sent = self
                     .connections
-                    .iter_mut()
-                    .find(|c| c.peer == t.destination)
+                    .find_mut(t.destination)
                     .is_some_and(|c| c.send(&t.contents));
                 if !sent {
                     self.stats.send_errors.fetch_add(1, Ordering::Relaxed);

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use crate::bounds::Bound;
+
 /// What can go wrong when the signaling side drives the relay. Network input never produces
 /// an error value: bad datagrams are counted in [`crate::RelayStats`] and dropped.
 #[derive(Debug)]
@@ -15,6 +17,8 @@ pub enum RelayError {
     DuplicatePeer,
     /// A trickled ICE candidate could not be parsed.
     Candidate,
+    /// The SDP or candidate is over one of the relay's bounds (see [`crate::bounds`]).
+    TooLarge(Bound),
 }
 
 impl fmt::Display for RelayError {
@@ -25,6 +29,7 @@ impl fmt::Display for RelayError {
             RelayError::UnknownPeer => write!(f, "unknown peer"),
             RelayError::DuplicatePeer => write!(f, "peer already exists"),
             RelayError::Candidate => write!(f, "unusable ICE candidate"),
+            RelayError::TooLarge(bound) => write!(f, "refused: {bound}"),
         }
     }
 }

@@ -24,10 +24,14 @@
 //! validated by an ICE binding request carrying that transport's credentials, or it is itself
 //! such a request. Everything else is counted and dropped.
 //!
+//! What signaling hands over from a browser (SDP, trickled candidates) is held to the bounds
+//! in [`bounds`] before it is parsed; over a bound it is a [`RelayError::TooLarge`].
+//!
 //! The WebRTC protocol work (ICE-lite, DTLS-SRTP, RTCP, NACK) is done by `str0m`, which stays
 //! behind this crate's own types so that another stack could take its place.
 
 mod allocation;
+pub mod bounds;
 mod error;
 mod ids;
 mod peer;
@@ -38,6 +42,7 @@ mod speaker;
 mod stats;
 pub mod stun;
 
+pub use bounds::Bound;
 pub use error::RelayError;
 pub use ids::{PeerId, RouterId, TrackKind};
 pub use relay::{Relay, RelayConfig, RelayEvent, TrackDescription, Transmit, Transport};

@@ -65,6 +65,10 @@ pub(crate) struct Peer {
     pub(crate) hold: crate::allocation::UpgradeHold,
     /// The (minimum, desired) bitrate last given to the estimator.
     pub(crate) bwe_wanted: (u64, u64),
+    /// The remote ICE candidates its transport holds (bounded).
+    pub(crate) candidates: crate::bounds::RemoteCandidates,
+    /// m-lines the relay added to this session: they widen the bounds of the peer's SDPs.
+    pub(crate) relay_media: usize,
     /// The source of the last binding request handed to `rtc`, until its answer is seen.
     pub(crate) stun_source: Option<SocketAddr>,
     /// Addresses validated by ICE for this peer.
@@ -98,6 +102,7 @@ impl Peer {
                 Some(track_id),
                 None,
             );
+            self.relay_media += 1;
             self.consumers.push(Consumer {
                 mid,
                 state: ConsumerState::Negotiating,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::bwe::{Bitrate, BweKind};
-use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::change::SdpOffer;
 use str0m::config::CryptoProvider;
 use str0m::format::{Codec, FormatParams};
 use str0m::media::{Direction, Frequency, MediaAdded, Pt};
@@ -14,14 +14,16 @@ use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, trace};
 
-use crate::peer::{ConsumerState, Peer, PendingAdd};
-use crate::router::{ConsumerRef, Producer, ProducerId, Router};
-use crate::simulcast::{Layer, LayerSwitch, MAX_LAYERS};
+use crate::bounds::{self, RemoteCandidates, SdpBudget};
+use crate::peer::{Peer, PendingAdd};
+use crate::router::{Producer, ProducerId, Router};
+use crate::simulcast::{Layer, MAX_LAYERS};
 use crate::stun::{self, Demux};
 use crate::{PeerId, RelayError, RelayStats, RouterId, TrackKind};
 
 mod adapt;
 mod forward;
+mod negotiate;
 
 /// Opus's payload type, as browsers number it.
 const OPUS_PT: Pt = Pt::new_with_value(111);
@@ -38,6 +40,13 @@ pub struct RelayConfig {
     /// Offer ICE over TCP (RFC 6544, framed per RFC 4571) on the same address as UDP, for
     /// networks that block UDP. The socket layer must then listen on that TCP port.
     pub ice_tcp: bool,
+    /// ICE-TCP connections the socket layer holds at once, per worker; more are closed as
+    /// they arrive.
+    pub ice_tcp_max_connections: usize,
+    /// ICE-TCP connections from one IPv4 address or IPv6 /64: one client cannot take the
+    /// whole table.
+    /// A browser holds one or two; the default leaves room for a clinic behind one NAT.
+    pub ice_tcp_per_address: usize,
     /// Estimate each subscriber's downlink from its transport-wide congestion control feedback
     /// (TWCC), starting from this many bits per second; `None` turns estimation off and every
     /// subscriber gets the layers its tiles ask for.
@@ -50,6 +59,8 @@ impl Default for RelayConfig {
             consent_timeout: Duration::from_secs(30),
             keyframe_interval: Duration::from_millis(250),
             ice_tcp: false,
+            ice_tcp_max_connections: 2000,
+            ice_tcp_per_address: 100,
             initial_bitrate: Some(1_000_000),
         }
     }
@@ -177,6 +188,12 @@ impl Relay {
         if self.peers.contains_key(&id) {
             return Err(RelayError::DuplicatePeer);
         }
+        let summary = bounds::check_sdp(offer_sdp, SdpBudget::for_session(0)).map_err(|bound| {
+            self.stats.sdp_refused += 1;
+            RelayError::TooLarge(bound)
+        })?;
+        let mut candidates = RemoteCandidates::default();
+        candidates.accept_sdp(&summary);
         let offer =
             SdpOffer::from_sdp_string(offer_sdp).map_err(|e| RelayError::Sdp(e.to_string()))?;
         let mut config = Rtc::builder()
@@ -262,6 +279,8 @@ impl Relay {
                 estimate: self.config.initial_bitrate,
                 bwe_wanted: (0, 0),
                 hold: Default::default(),
+                candidates,
+                relay_media: 0,
                 stun_source: None,
                 addresses: Vec::new(),
                 last_consent: now,
@@ -276,113 +295,14 @@ impl Relay {
         Ok(answer.to_sdp_string())
     }
 
-    /// A new offer from a peer's browser (renegotiation or ICE restart). Returns the answer.
-    pub fn handle_offer(
-        &mut self,
-        now: Instant,
-        id: PeerId,
-        sdp: &str,
-    ) -> Result<String, RelayError> {
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| RelayError::Sdp(e.to_string()))?;
-        let peer = self.peers.get_mut(&id).ok_or(RelayError::UnknownPeer)?;
-        if peer.pending.is_some() {
-            // Both sides offered at once: the browser's offer wins, ours is made again later.
-            peer.abandon_offer();
-        }
-        let answer = peer
-            .rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .map_err(|e| RelayError::Sdp(e.to_string()))?;
-        // An ICE restart gives us new credentials.
-        let ufrag = peer.rtc.direct_api().local_ice_credentials().ufrag;
-        if ufrag != peer.ufrag {
-            self.by_ufrag.remove(&peer.ufrag);
-            self.by_ufrag.insert(ufrag.clone(), id);
-            peer.ufrag = ufrag;
-        }
-        self.poll_peer(id, now);
-        self.poll_dirty(now);
-        Ok(answer.to_sdp_string())
-    }
-
-    /// The browser's answer to our last [`RelayEvent::Offer`].
-    pub fn handle_answer(&mut self, now: Instant, id: PeerId, sdp: &str) -> Result<(), RelayError> {
-        let peer = self.peers.get_mut(&id).ok_or(RelayError::UnknownPeer)?;
-        let Some(pending) = peer.pending.take() else {
-            return Err(RelayError::NoPendingOffer);
-        };
-        let answer = match SdpAnswer::from_sdp_string(sdp) {
-            Ok(a) => a,
-            Err(e) => {
-                peer.pending = Some(pending);
-                return Err(RelayError::Sdp(e.to_string()));
-            }
-        };
-        if let Err(e) = peer.rtc.sdp_api().accept_answer(pending, answer) {
-            peer.abandon_offer();
-            self.dirty.push(id);
-            self.poll_dirty(now);
-            return Err(RelayError::Sdp(e.to_string()));
-        }
-        peer.consumers
-            .retain(|c| c.state != ConsumerState::Stopping);
-        let router = peer.router;
-        let mut activated: Vec<(ProducerId, str0m::media::Mid)> = Vec::new();
-        for c in &mut peer.consumers {
-            if c.state == ConsumerState::Negotiating {
-                c.state = ConsumerState::Active;
-                activated.push((c.add.producer, c.mid));
-            }
-        }
-        for (producer_id, mid) in activated {
-            let producer = self
-                .routers
-                .get_mut(&router)
-                .and_then(|r| r.producer_mut(producer_id));
-            match producer {
-                Some(p) => {
-                    p.consumers.push(ConsumerRef {
-                        peer: id,
-                        mid,
-                        switch: LayerSwitch::default(),
-                        pt_cache: None,
-                        configured: false,
-                    });
-                    if p.kind == TrackKind::Video && !p.is_simulcast() {
-                        self.request_keyframe(now, router, producer_id, 0);
-                    }
-                }
-                // The publisher left while we negotiated.
-                None => {
-                    if let Some(peer) = self.peers.get_mut(&id) {
-                        peer.to_stop.push(mid);
-                    }
-                }
-            }
-        }
-        // Simulcast cameras: choose the layers, which asks for their keyframes.
-        self.allocate(now, id);
-        self.dirty.push(id);
-        self.poll_dirty(now);
-        Ok(())
-    }
-
-    /// A trickled ICE candidate from the browser.
-    pub fn add_remote_candidate(&mut self, id: PeerId, candidate: &str) -> Result<(), RelayError> {
-        let line = candidate.strip_prefix("a=").unwrap_or(candidate);
-        let c = Candidate::from_sdp_string(line).map_err(|_| RelayError::Candidate)?;
-        let peer = self.peers.get_mut(&id).ok_or(RelayError::UnknownPeer)?;
-        peer.rtc.add_remote_candidate(c);
-        Ok(())
-    }
-
     /// The cameras this peer's page does not show right now; their video is paused toward it.
     /// A camera that becomes visible again is asked for a keyframe, so the tile resumes at once.
     pub fn set_hidden_videos(&mut self, now: Instant, id: PeerId, hidden: Vec<PeerId>) {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
+        let meeting = self.routers.get(&peer.router).map_or(&[][..], |r| &r.peers);
+        let hidden = bounds::meeting_peers_only(hidden, meeting, |p| *p);
         let shown_again: Vec<PeerId> = peer
             .hidden
             .iter()

@@ -34,11 +34,15 @@ pub struct RelayStats {
     pub layer_switches: u64,
     /// Camera packets left out for a subscriber sent a lower frame rate (a weak link).
     pub video_thinned: u64,
+    /// Offers and answers refused for their size, m-lines or candidates.
+    pub sdp_refused: u64,
+    /// Trickled ICE candidates refused: too long, unparsable, or one too many for the peer.
+    pub candidates_refused: u64,
 }
 
 impl RelayStats {
     /// How many counters [`RelayStats::named`] lists.
-    pub const COUNT: usize = 18;
+    pub const COUNT: usize = 20;
 
     /// Every counter with a metric-friendly name, in a fixed order.
     pub fn named(&self) -> [(&'static str, u64); Self::COUNT] {
@@ -60,6 +64,8 @@ impl RelayStats {
             ("video_paused", self.video_paused),
             ("layer_switches", self.layer_switches),
             ("video_thinned", self.video_thinned),
+            ("sdp_refused", self.sdp_refused),
+            ("candidates_refused", self.candidates_refused),
             ("send_errors", 0),
         ]
     }

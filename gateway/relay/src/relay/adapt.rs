@@ -30,7 +30,8 @@ impl Relay {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
-        peer.tiles = tiles;
+        let meeting = self.routers.get(&peer.router).map_or(&[][..], |r| &r.peers);
+        peer.tiles = crate::bounds::meeting_peers_only(tiles, meeting, |t| t.0);
         self.allocate(now, id);
         self.poll_dirty(now);
     }

@@ -43,6 +43,8 @@ pub struct Client {
     pub rtc: Rtc,
     pub addr: SocketAddr,
     pub peer: PeerId,
+    /// The relay's ICE username fragment for this client (from its answer).
+    pub relay_ufrag: String,
     pub audio: Mid,
     pub video: Mid,
     /// A second video m-line, the screen, when the client was made with one.
@@ -81,6 +83,8 @@ pub struct World {
     pub events: Vec<RelayEvent>,
     /// Datagrams the relay sent, by destination.
     pub sent_to: HashMap<SocketAddr, usize>,
+    /// Every datagram the clients sent the relay, with its source, while set.
+    pub uplink_log: Option<Vec<(SocketAddr, Vec<u8>)>>,
 }
 
 /// The policer's bucket: a burst of this many bytes passes at once.
@@ -123,6 +127,7 @@ impl World {
             now: Instant::now(),
             events: Vec::new(),
             sent_to: HashMap::new(),
+            uplink_log: None,
         }
     }
 
@@ -185,6 +190,12 @@ impl World {
                 &offer.to_sdp_string(),
             )
             .expect("relay accepts the offer");
+        let relay_ufrag = answer
+            .lines()
+            .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+            .expect("the answer has ICE credentials")
+            .trim()
+            .to_owned();
         rtc.sdp_api()
             .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
             .expect("client accepts the answer");
@@ -192,6 +203,7 @@ impl World {
             rtc,
             addr,
             peer,
+            relay_ufrag,
             audio,
             video,
             screen,
@@ -278,6 +290,9 @@ impl World {
             }
             for (src, data) in to_relay.drain(..) {
                 moved = true;
+                if let Some(log) = &mut self.uplink_log {
+                    log.push((src, data.clone()));
+                }
                 self.relay.handle_receive(self.now, src, &data);
             }
             if !moved {
