@@ -259,6 +259,9 @@ pub struct MediaSection {
     pub batched_io: bool,
     /// ICE over TCP on the same port numbers, for networks that block UDP.
     pub ice_tcp: bool,
+    /// ICE-TCP connections one worker holds in all, and from one address (an IPv6 /64).
+    pub ice_tcp_max_connections: usize,
+    pub ice_tcp_per_address: usize,
     /// Where each subscriber's downlink estimate starts, in kbit/s; 0 turns estimation off.
     pub start_bitrate_kbps: u64,
 }
@@ -313,6 +316,8 @@ impl Default for MediaSection {
             consent_timeout_secs: 30,
             batched_io: true,
             ice_tcp: true,
+            ice_tcp_max_connections: 2000,
+            ice_tcp_per_address: 100,
             start_bitrate_kbps: 1000,
         }
     }
@@ -427,6 +432,11 @@ impl Config {
         }
         if self.media.port == 0 {
             return Err(ConfigError::Invalid("media.port must be set".into()));
+        }
+        if self.media.ice_tcp_max_connections == 0 || self.media.ice_tcp_per_address == 0 {
+            return Err(ConfigError::Invalid(
+                "media.ice_tcp_max_connections and ice_tcp_per_address must be at least 1".into(),
+            ));
         }
         if self.audit.retention_days == 0 {
             return Err(ConfigError::Invalid(

@@ -195,6 +195,8 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         relay: RelayConfig {
             consent_timeout: Duration::from_secs(config.media.consent_timeout_secs),
             ice_tcp: config.media.ice_tcp,
+            ice_tcp_max_connections: config.media.ice_tcp_max_connections,
+            ice_tcp_per_address: config.media.ice_tcp_per_address,
             initial_bitrate: (config.media.start_bitrate_kbps > 0)
                 .then_some(config.media.start_bitrate_kbps * 1000),
             ..RelayConfig::default()

@@ -1,6 +1,7 @@
 //! Prometheus metrics: the signaling side's own, and the media workers' counters copied in at
 //! scrape time.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
@@ -14,6 +15,8 @@ pub struct Metrics {
     pub joins: IntCounter,
     pub ws_refusals: IntCounterVec,
     relay_peers: IntGauge,
+    ice_tcp_connections: IntGauge,
+    ice_tcp_refused: IntCounter,
     relay_counters: Vec<(&'static str, IntCounter)>,
     scrape: Mutex<()>,
 }
@@ -36,6 +39,16 @@ impl Metrics {
         );
         let ws_connections = gauge("ws_connections", "Open signaling WebSockets.");
         let relay_peers = gauge("relay_peers", "WebRTC transports in the media workers.");
+        let ice_tcp_connections = gauge(
+            "ice_tcp_connections",
+            "ICE-TCP connections open in the media workers.",
+        );
+        let ice_tcp_refused = IntCounter::new(
+            "ice_tcp_refused_total",
+            "ICE-TCP connections closed on arrival: the table or their address's share was full.",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let _ = registry.register(Box::new(ice_tcp_refused.clone()));
         let joins = IntCounter::new("joins_total", "Accepted joins.")
             .unwrap_or_else(|_| unreachable_metric());
         let _ = registry.register(Box::new(joins.clone()));
@@ -69,6 +82,8 @@ impl Metrics {
             joins,
             ws_refusals,
             relay_peers,
+            ice_tcp_connections,
+            ice_tcp_refused,
             relay_counters,
             scrape: Mutex::new(()),
         })
@@ -78,9 +93,12 @@ impl Metrics {
     pub fn render(&self, media: &Media) -> String {
         let _guard = self.scrape.lock().unwrap_or_else(|e| e.into_inner());
         let mut peers = 0;
+        let (mut tcp_open, mut tcp_refused) = (0, 0);
         let mut totals: Vec<u64> = vec![0; self.relay_counters.len()];
         for shard in media.stats() {
-            peers += shard.peers.load(std::sync::atomic::Ordering::Relaxed);
+            peers += shard.peers.load(Ordering::Relaxed);
+            tcp_open += shard.tcp_connections.load(Ordering::Relaxed);
+            tcp_refused += shard.tcp_refused.load(Ordering::Relaxed);
             for (i, (_, v)) in shard.load().into_iter().enumerate() {
                 if let Some(t) = totals.get_mut(i) {
                     *t += v;
@@ -88,6 +106,11 @@ impl Metrics {
             }
         }
         self.relay_peers.set(peers as i64);
+        self.ice_tcp_connections.set(tcp_open as i64);
+        if tcp_refused > self.ice_tcp_refused.get() {
+            self.ice_tcp_refused
+                .inc_by(tcp_refused - self.ice_tcp_refused.get());
+        }
         for ((_, counter), total) in self.relay_counters.iter().zip(totals) {
             let current = counter.get();
             if total > current {
