@@ -89,7 +89,7 @@ impl Store {
     pub async fn audit(&self, event: AuditEvent, at: i64) -> Result<(), StoreError> {
         // One writer at a time, so that each entry links to the one before it.
         let _guard = self.audit_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;
@@ -272,6 +272,33 @@ mod tests {
             subject: Some("p_guest".into()),
             details: serde_json::json!({"how": "id_shown_on_camera"}),
         }
+    }
+
+    #[tokio::test]
+    async fn no_entry_is_lost_while_other_connections_write() {
+        let (store, _dir) = store().await;
+        // Entries and other writes (here: meetings, each in a transaction of its own) at the
+        // same moment, from the pool's several connections.
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                s.audit(event("knocked", "m_1"), 1_000 + i).await.unwrap();
+            }));
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                s.create_meeting(&format!("m_x{i}"), "Vårdmöte", true, 0, &[])
+                    .await
+                    .unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(
+            store.verify_audit_chain().await.unwrap(),
+            ChainCheck::Intact { entries: 40 }
+        );
     }
 
     #[tokio::test]

@@ -117,7 +117,7 @@ impl Store {
         invitees: &[StaffInvitee<'_>],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO meetings (id, title, created_at, sensitive, starts_at, duration_minutes,
                                    require_eid, convener_kind, convener_id)

@@ -99,6 +99,11 @@ pub struct ApiTokenRecord {
 
 impl Store {
     /// Opens (creating if needed) the database file and runs the migrations.
+    ///
+    /// Every transaction that reads and then writes begins `IMMEDIATE`: a deferred one that
+    /// finds another connection has written since its read fails at once with "database is
+    /// locked" (no busy timeout can help it), and an audit entry was lost that way whenever a
+    /// login was written at the same moment.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)

@@ -139,7 +139,7 @@ impl Store {
         roles: &[String],
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let spent = sqlx::query(
             "UPDATE enrollments SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
         )
@@ -284,7 +284,7 @@ impl Store {
         new_id: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let existing = sqlx::query(
             "SELECT id, disabled_at FROM users WHERE oidc_issuer = ? AND oidc_subject = ?",
         )

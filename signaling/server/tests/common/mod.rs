@@ -163,68 +163,31 @@ impl Server {
     /// A logged-in staff member's session cookie (made directly in the store).
     pub async fn staff_cookie(&self) -> String {
         self.staff_cookie
-            .get_or_init(|| async {
-                let enrollment = Secret::generate();
-                let now = sluss_signaling::unix_now();
-                self.store
-                    .create_enrollment(
-                        &enrollment.hash(),
-                        Some("anna"),
-                        Some("Anna"),
-                        &["staff"],
-                        now,
-                        now + 60,
-                    )
-                    .await
-                    .unwrap();
-                let roles = vec!["staff".to_owned()];
-                assert!(self
-                    .store
-                    .complete_enrollment(
-                        &enrollment.hash(),
-                        "u_anna",
-                        "anna",
-                        "Anna",
-                        "x",
-                        &[0; 20],
-                        &roles,
-                        now
-                    )
-                    .await
-                    .unwrap());
-                let session = Secret::generate();
-                self.store
-                    .create_session(&session.hash(), "u_anna", now, now + 3600)
-                    .await
-                    .unwrap();
-                format!("sluss_session={}", session.expose())
-            })
+            .get_or_init(|| self.session_named("anna", "Anna", &["staff"]))
             .await
             .clone()
     }
 
     /// A WebSocket with the staff session cookie.
     pub async fn ws_as_staff(&self) -> Ws {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = format!("ws://{}/ws", self.addr)
-            .into_client_request()
-            .unwrap();
-        request
-            .headers_mut()
-            .insert("cookie", self.staff_cookie().await.parse().unwrap());
-        let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        ws
+        let cookie = self.staff_cookie().await;
+        self.ws_with_cookie(&cookie).await
     }
 
     /// A session for a new account with these roles; returns the cookie.
     pub async fn session_with_roles(&self, username: &str, roles: &[&str]) -> String {
+        self.session_named(username, username, roles).await
+    }
+
+    /// A session for a new account `u_<username>` with this display name and these roles.
+    pub async fn session_named(&self, username: &str, display: &str, roles: &[&str]) -> String {
         let enrollment = Secret::generate();
         let now = sluss_signaling::unix_now();
         self.store
             .create_enrollment(
                 &enrollment.hash(),
                 Some(username),
-                Some(username),
+                Some(display),
                 roles,
                 now,
                 now + 60,
@@ -239,7 +202,7 @@ impl Server {
                 &enrollment.hash(),
                 &user_id,
                 username,
-                username,
+                display,
                 "x",
                 &[0; 20],
                 &roles,

@@ -40,45 +40,9 @@ pub struct StaffUser {
 }
 
 pub async fn staff_user(server: &Server, username: &str, roles: &[&str]) -> StaffUser {
-    let enrollment = Secret::generate();
-    let now = sluss_signaling::unix_now();
-    server
-        .store
-        .create_enrollment(
-            &enrollment.hash(),
-            Some(username),
-            Some(username),
-            roles,
-            now,
-            now + 60,
-        )
-        .await
-        .unwrap();
-    let id = format!("u_{username}");
-    let owned: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-    assert!(server
-        .store
-        .complete_enrollment(
-            &enrollment.hash(),
-            &id,
-            username,
-            username,
-            "x",
-            &[0; 20],
-            &owned,
-            now
-        )
-        .await
-        .unwrap());
-    let session = Secret::generate();
-    server
-        .store
-        .create_session(&session.hash(), &id, now, now + 3600)
-        .await
-        .unwrap();
     StaffUser {
-        id,
-        cookie: format!("sluss_session={}", session.expose()),
+        id: format!("u_{username}"),
+        cookie: server.session_with_roles(username, roles).await,
     }
 }
 
