@@ -69,13 +69,15 @@ fn id_of(m: &Meeting, link: u8) -> ParticipantId {
 }
 
 fn action(kind: u8, target: ParticipantId) -> ChairAction {
-    // Only the methods a chair can attest: e-identification and staff login come from their
-    // own flows (issue 11, item 1), and the rules below check that they are never claimed.
+    // Every method, those only a login proves too: the core must refuse those, and the rules
+    // below check that nobody is shown identified by a login they did not go through.
     let method = [
         Identification::IdShownOnCamera,
         Identification::KnownFromBefore,
         Identification::VoiceRecognisedByPatient,
-    ][usize::from(kind / 16) % 3];
+        Identification::EIdentification,
+        Identification::StaffLogin,
+    ][usize::from(kind / 16) % 5];
     match kind % 12 {
         0 => ChairAction::Admit(target),
         1 => ChairAction::Deny(target),
