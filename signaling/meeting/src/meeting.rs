@@ -24,6 +24,8 @@ pub struct Meeting {
     require_eid: bool,
     /// Links turned away or removed, and when they may knock again (knock floods).
     cooldowns: HashMap<LinkId, seat::Cooldown>,
+    /// Arrivals per link in the current window (knock floods).
+    knocks: HashMap<LinkId, (Instant, u32)>,
 }
 
 impl Meeting {
@@ -41,6 +43,7 @@ impl Meeting {
             screen_sharer: None,
             require_eid: false,
             cooldowns: HashMap::new(),
+            knocks: HashMap::new(),
         }
     }
 

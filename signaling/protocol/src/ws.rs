@@ -343,7 +343,8 @@ pub enum ErrorCode {
     /// This link was turned away or removed a short while ago and may knock again later.
     /// Fatal.
     KnockTooSoon,
-    /// The connection did not read what the server sent it in time. Fatal.
+    /// The connection did not read what the server sent it in time. The socket closes; the
+    /// page reconnects with its resume secret.
     SlowConsumer,
 }
 
@@ -362,7 +363,6 @@ impl ErrorCode {
                 | ErrorCode::LoginRequired
                 | ErrorCode::EidRequired
                 | ErrorCode::KnockTooSoon
-                | ErrorCode::SlowConsumer
         )
     }
 }

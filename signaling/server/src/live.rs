@@ -50,8 +50,8 @@ pub struct StaffLogin {
 /// How often a meeting asks the store whether its staff logins still hold.
 const STAFF_RECHECK: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// A successful join, as the connection needs it.
-#[derive(Debug)]
+/// A successful join, as the connection needs it. No `Debug`: the message carries the
+/// seat's resume secret.
 pub struct Joined {
     pub participant: ParticipantId,
     pub conn_id: u64,
@@ -88,6 +88,11 @@ enum Cmd {
         participant: ParticipantId,
         conn_id: u64,
     },
+    /// The page has its `joined`, and with it the seat's new resume secret.
+    Delivered {
+        participant: ParticipantId,
+        conn_id: u64,
+    },
     /// An invitation was revoked (R3).
     Revoke(LinkId),
     /// The organiser or booking system cancelled the meeting.
@@ -109,6 +114,14 @@ impl MeetingHandle {
             participant,
             conn_id,
             message,
+        });
+    }
+
+    /// The `joined` went out: the seat's previous resume secret is spent.
+    pub fn delivered(&self, participant: ParticipantId, conn_id: u64) {
+        let _ = self.tx.send(Cmd::Delivered {
+            participant,
+            conn_id,
         });
     }
 
@@ -374,6 +387,18 @@ impl Live {
                     self.apply(effects).await;
                 }
             }
+            Cmd::Delivered {
+                participant,
+                conn_id,
+            } => {
+                if self
+                    .conns
+                    .get(&participant)
+                    .is_some_and(|c| c.id == conn_id)
+                {
+                    self.core.resume_delivered(&participant);
+                }
+            }
             Cmd::Revoke(link) => {
                 let effects = self.core.revoke(&link);
                 self.apply(effects).await;
@@ -493,14 +518,11 @@ impl Live {
         };
         debug!(meeting = %self.meeting_id, %participant, ?outcome, admitted, "joined");
         self.registry.metrics.joins.inc();
-        // A chair coming (back) is told who is waiting.
-        if self.core.chair() == Some(&participant) {
-            let waiting: Vec<ParticipantId> = self.core.lobby().map(|p| p.id.clone()).collect();
-            for id in waiting {
-                if let Some(info) = self.info(&id) {
-                    self.send(&participant, ServerMessage::Knock { participant: info });
-                }
-            }
+        // A chair coming back is told who is waiting and who they proved to be (a new chair
+        // is told when the chair changes).
+        let back = !matches!(outcome, JoinOutcome::Joined(_));
+        if back && self.core.chair() == Some(&participant) {
+            self.brief_chair();
         }
         let joined = Joined {
             participant: participant.clone(),

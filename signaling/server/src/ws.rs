@@ -215,6 +215,14 @@ async fn run(
         return;
     }
     // A logged-in member of staff is known by their account's name, not what they type.
+    // The login is checked again now: a logout since the socket opened counts.
+    let staff = match staff {
+        Some((user, hash)) => match state.store.session_user(&hash, unix_now()).await {
+            Ok(Some(now)) if now.roles.iter().any(|r| r == "staff") => Some((user, hash)),
+            _ => None,
+        },
+        None => None,
+    };
     let name = match &staff {
         Some((user, _)) => DisplayName::parse(&user.display_name).unwrap_or(name),
         None => name,
@@ -259,6 +267,7 @@ async fn run(
         meeting.closed(joined.participant, joined.conn_id);
         return;
     }
+    meeting.delivered(joined.participant.clone(), joined.conn_id);
 
     // 2. Relay both ways until either side closes.
     let mut shutdown = state.shutdown.clone();

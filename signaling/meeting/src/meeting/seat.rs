@@ -17,6 +17,10 @@ use crate::{LinkId, ParticipantId};
 /// doubles with each further refusal, up to [`MAX_COOLDOWN`].
 pub const FIRST_COOLDOWN: Duration = Duration::from_secs(30);
 pub const MAX_COOLDOWN: Duration = Duration::from_secs(15 * 60);
+/// A link that arrives this many times within [`KNOCK_WINDOW`] is held back as if turned
+/// away: far more than a patient on a poor link reconnecting from the lobby.
+pub const KNOCK_BURST: u32 = 10;
+pub const KNOCK_WINDOW: Duration = Duration::from_secs(600);
 
 /// A link held back from knocking.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +79,7 @@ impl Meeting {
             }
         }
         let id = request.new_id;
+        self.count_knock(now, &request.link);
         let admission = if taken {
             // R4: the seat is someone's; this connection proves nothing of theirs.
             effects.push(Effect::Knocked(id.clone()));
@@ -112,6 +117,7 @@ impl Meeting {
             identification,
             reopened: taken,
             resume: request.new_resume,
+            previous_resume: None,
         });
         Ok((JoinOutcome::Joined(id), effects))
     }
@@ -158,7 +164,9 @@ impl Meeting {
     fn seat_to_take_back(&self, request: &JoinRequest) -> Option<usize> {
         self.participants.iter().position(|p| {
             let same_login = request.staff.is_some() && p.staff == request.staff;
-            let secret = request.resume.as_ref().is_some_and(|r| p.resume.matches(r));
+            let secret = request.resume.as_ref().is_some_and(|r| {
+                p.resume.matches(r) || p.previous_resume.as_ref().is_some_and(|old| old.matches(r))
+            });
             p.link == request.link
                 && (same_login || (secret && (request.staff.is_some() || !p.is_staff())))
         })
@@ -173,8 +181,9 @@ impl Meeting {
         };
         p.presence = Presence::Connected;
         p.name = request.name;
-        // Rotated: the secret that was used is spent.
-        p.resume = request.new_resume;
+        // Rotated: the secret that was used is spent once the page has the new one.
+        let old = std::mem::replace(&mut p.resume, request.new_resume);
+        p.previous_resume = Some(old);
         if request.e_identified && p.identification.is_none() {
             p.identification = Some(Identification::EIdentification);
         }
@@ -260,6 +269,29 @@ impl Meeting {
             }
         }
         effects
+    }
+
+    /// The page holding this seat has its new resume secret: the one before it is spent.
+    pub fn resume_delivered(&mut self, id: &ParticipantId) {
+        if let Some(p) = self.participants.iter_mut().find(|p| &p.id == id) {
+            p.previous_resume = None;
+        }
+    }
+
+    /// Counts a newcomer's knock on its link; a link that knocks [`KNOCK_BURST`] times in
+    /// [`KNOCK_WINDOW`] (a script that knocks and drops, over and over) is held back like
+    /// one turned away.
+    fn count_knock(&mut self, now: Instant, link: &LinkId) {
+        let (since, count) = self.knocks.entry(link.clone()).or_insert((now, 0));
+        if now.saturating_duration_since(*since) >= KNOCK_WINDOW {
+            *since = now;
+            *count = 0;
+        }
+        *count += 1;
+        if *count >= KNOCK_BURST {
+            *count = 0;
+            self.hold_back(now, link.clone());
+        }
     }
 
     /// A link that was turned away or removed may not knock again at once (knock floods):

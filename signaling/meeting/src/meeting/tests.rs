@@ -767,6 +767,7 @@ fn the_resume_secret_is_rotated_on_use_and_dies_with_the_seat() {
     let mut back = resuming("lg", "g2", "r_g");
     back.new_resume = ResumeKey::new("r_next");
     assert_eq!(m.join(now, back).unwrap().0, JoinOutcome::Resumed(pid("g")));
+    m.resume_delivered(&pid("g"));
     // The spent secret takes nothing back: it knocks as a newcomer.
     let (outcome, _) = m.join(now, resuming("lg", "g3", "r_g")).unwrap();
     assert_eq!(outcome, JoinOutcome::Joined(pid("g3")));
@@ -882,4 +883,61 @@ fn a_link_turned_away_again_and_again_waits_longer_each_time() {
         waits.push(waited.as_secs());
     }
     assert_eq!(waits, vec![30, 60, 120, 240]);
+}
+
+#[test]
+fn a_chair_link_let_in_by_the_chair_still_goes_with_its_login() {
+    let (mut m, now) = convened();
+    // The convener's link, opened by a colleague with a login of her own: she knocks.
+    let colleague = JoinRequest {
+        staff: Some(StaffAccount::new("u_colleague")),
+        ..request("lc", "s", Role::Chair)
+    };
+    m.join(now, colleague).unwrap();
+    m.act(now, &pid("c"), ChairAction::Admit(pid("s"))).unwrap();
+    assert_eq!(m.chair(), Some(&pid("s")), "the chair follows the link");
+    let effects = m.staff_login_ended(&pid("s"));
+    assert!(effects.contains(&Effect::StaffLoginEnded {
+        participant: pid("s"),
+        put_out: true
+    }));
+    // The seat is free again: the convener's link comes back and chairs.
+    let (outcome, _) = m.join(now, request("lc", "c2", Role::Chair)).unwrap();
+    assert_eq!(outcome, JoinOutcome::Joined(pid("c2")));
+    assert_eq!(m.chair(), Some(&pid("c2")));
+}
+
+#[test]
+fn the_secret_before_a_rotation_holds_until_the_page_has_the_new_one() {
+    let (mut m, now) = with_patient_in_the_room();
+    m.connection_lost(now, &pid("g"));
+    // The `joined` carrying the new secret never reaches the page...
+    m.join(now, resuming("lg", "g2", "r_g")).unwrap();
+    m.connection_lost(now, &pid("g"));
+    // ...so it comes back with the old one, and still gets its seat.
+    let (outcome, _) = m.join(now, resuming("lg", "g3", "r_g")).unwrap();
+    assert_eq!(outcome, JoinOutcome::Resumed(pid("g")));
+    // Once the page has the new secret, the old one is spent.
+    m.resume_delivered(&pid("g"));
+    let (outcome, _) = m.join(now, resuming("lg", "g4", "r_g")).unwrap();
+    assert_eq!(outcome, JoinOutcome::Joined(pid("g4")));
+}
+
+#[test]
+fn a_link_that_knocks_and_drops_over_and_over_is_held_back() {
+    let (mut m, now) = convened();
+    let mut refused_at = None;
+    for i in 0..12 {
+        match m.join(now, request("lx", &format!("x{i}"), Role::Guest)) {
+            Ok(_) => {
+                m.connection_lost(now, &pid(&format!("x{i}")));
+            }
+            Err(e) => {
+                assert_eq!(e, JoinError::TooSoon);
+                refused_at = Some(i);
+                break;
+            }
+        }
+    }
+    assert_eq!(refused_at, Some(10), "ten arrivals, then a wait");
 }

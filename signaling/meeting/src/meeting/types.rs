@@ -94,6 +94,9 @@ pub struct Participant {
     pub reopened: bool,
     /// The secret that takes this seat back; rotated at every resume.
     pub(super) resume: ResumeKey,
+    /// The secret before the last rotation, still good until the page is known to have the
+    /// new one (a `joined` lost on a dropping link must not cost the seat).
+    pub(super) previous_resume: Option<ResumeKey>,
 }
 
 impl Participant {
@@ -106,10 +109,13 @@ impl Participant {
         self.staff.is_some()
     }
 
-    /// Present by a staff login alone: the convener, staff who entered on a staff
-    /// invitation, or staff waiting; not someone the chair let in.
+    /// Present by a staff login alone: the convener's link (whoever let it in: only a
+    /// login may hold it), staff who entered on a staff invitation, or staff waiting; not
+    /// someone the chair let in on another link.
     pub fn by_login_alone(&self) -> bool {
-        self.is_staff() && !matches!(self.admission, Admission::Admitted { by: Some(_) })
+        self.is_staff()
+            && (self.role == Role::Chair
+                || !matches!(self.admission, Admission::Admitted { by: Some(_) }))
     }
 }
 

@@ -166,6 +166,29 @@ impl Live {
     }
 
     fn apply_one(&mut self, effect: Effect) {
+        match &effect {
+            Effect::Departed(id)
+            | Effect::Revoked(id)
+            | Effect::Withdrawn(id)
+            | Effect::Denied {
+                participant: id, ..
+            }
+            | Effect::Removed {
+                participant: id, ..
+            }
+            | Effect::Superseded {
+                participant: id, ..
+            }
+            | Effect::StaffLoginEnded {
+                participant: id,
+                put_out: true,
+            } => self.forget(&id.clone()),
+            Effect::Ended { .. } | Effect::Cancelled => {
+                self.citizens.clear();
+                self.staff.clear();
+            }
+            _ => {}
+        }
         match effect {
             Effect::Arrived(id) => {
                 if let Some(participant) = self.info(&id) {
@@ -289,7 +312,7 @@ impl Live {
                     &ParticipantId::new(""),
                     ServerMessage::MeetingStateChanged { meeting },
                 );
-                self.tell_chair_identities(None);
+                self.brief_chair();
             }
             Effect::LockChanged { .. }
             | Effect::ChatChanged { .. }
@@ -404,6 +427,28 @@ impl Live {
             .as_ref()
             .map(|t| t.ice_servers(&participant.to_string(), crate::unix_now()))
             .unwrap_or_default()
+    }
+
+    /// The chair (new, or back) learns who waits in the lobby and what e-identification
+    /// proved of each participant.
+    pub(super) fn brief_chair(&self) {
+        let Some(chair) = self.core.chair().cloned() else {
+            return;
+        };
+        let waiting: Vec<ParticipantId> = self.core.lobby().map(|p| p.id.clone()).collect();
+        for id in waiting {
+            if let Some(participant) = self.info(&id) {
+                self.send(&chair, ServerMessage::Knock { participant });
+            }
+        }
+        self.tell_chair_identities(None);
+    }
+
+    /// Forgets what the meeting kept about someone who is gone (R5: a verified identity is
+    /// held only while its person is there).
+    fn forget(&mut self, id: &ParticipantId) {
+        self.citizens.remove(id);
+        self.staff.remove(id);
     }
 
     /// R5: the chair, and only the chair, learns who e-identified participants proved to be;
