@@ -5,7 +5,7 @@ import { videoConstraints } from './prejoin.js';
 
 // Messages that always end the call. Whether an `error` ends it is the server's to say, in its
 // `fatal` field (sluss_protocol::ErrorCode::is_fatal): the page keeps no list of fatal codes.
-const TERMINAL = new Set(['denied', 'removed', 'meeting_ended', 'superseded']);
+const TERMINAL = new Set(['denied', 'removed', 'meeting_ended', 'superseded', 'opened_elsewhere']);
 const MAX_RETRIES = 10;
 
 /// The camera's simulcast layers, lowest first: a quarter, half and full size (from 960×540:
@@ -156,6 +156,7 @@ export class Call extends EventTarget {
       case 'denied':
       case 'removed':
       case 'superseded':
+      case 'opened_elsewhere':
       case 'meeting_ended':
         this.end();
         this.emit('fatal', { code: m.type });

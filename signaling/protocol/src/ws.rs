@@ -406,6 +406,9 @@ pub enum ServerMessage {
     Removed,
     /// The chair let in someone else who opened your link. The socket closes.
     Superseded,
+    /// Your link was opened again, with this page's own secret or staff login (another tab or
+    /// device of yours), or again in the lobby: that one goes on. The socket closes.
+    OpenedElsewhere,
     /// The chair ended the meeting. The socket closes; the link no longer works.
     MeetingEnded,
     /// To the chair: someone is waiting in the lobby.

@@ -491,7 +491,7 @@ impl Live {
             // wins.
             if let Some(old) = self.conns.get(&participant) {
                 old.tx
-                    .send(Outbound::Close(Some(ServerMessage::Superseded)));
+                    .send(Outbound::Close(Some(ServerMessage::OpenedElsewhere)));
             }
             self.drop_conn(&participant);
         }

@@ -60,7 +60,7 @@ async fn the_page_that_holds_the_resume_secret_takes_the_seat_and_closes_the_old
     let (_b2, j2) = join_on(server.ws().await, &guests[0], "Bertil", Some(secret)).await;
     assert_eq!(j1["participant_id"], j2["participant_id"]);
     assert_ne!(j1["resume"], j2["resume"], "the secret is rotated");
-    recv_type(&mut b1, "superseded").await;
+    recv_type(&mut b1, "opened_elsewhere").await;
     assert_eq!(
         j2["participants"].as_array().unwrap().len(),
         1,

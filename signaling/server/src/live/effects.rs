@@ -223,8 +223,12 @@ impl Live {
                 self.close(&participant, ServerMessage::Removed);
                 self.tell_left(&participant);
             }
-            Effect::Superseded { participant, .. } | Effect::Withdrawn(participant) => {
+            Effect::Superseded { participant, .. } => {
                 self.close(&participant, ServerMessage::Superseded);
+                self.tell_left(&participant);
+            }
+            Effect::Withdrawn(participant) => {
+                self.close(&participant, ServerMessage::OpenedElsewhere);
                 self.tell_left(&participant);
             }
             Effect::StaffLoginEnded {
