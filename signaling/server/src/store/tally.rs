@@ -24,6 +24,9 @@ struct TallyKey {
     event: &'static str,
     actor: Option<String>,
     subject: Option<String>,
+    /// The details as written: events that differ in them (a refusal's reason or kind) are
+    /// counted apart.
+    details: String,
     /// Events that found the table full, merged per event name.
     overflow: bool,
 }
@@ -62,6 +65,7 @@ impl AuditTally {
             event: event.event,
             actor: event.actor,
             subject: event.subject,
+            details: event.details.to_string(),
             overflow: false,
         };
         let mut details = event.details;
@@ -71,6 +75,7 @@ impl AuditTally {
                 event: key.event,
                 actor: None,
                 subject: None,
+                details: String::new(),
                 overflow: true,
             };
             details = serde_json::json!({ "overflow": true });
