@@ -4,32 +4,32 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use sluss_meeting::{
     ActionError, DisplayName, Effect, JoinError, JoinOutcome, JoinRequest, LinkId, ResumeKey,
     StaffAccount,
 };
-use sluss_meeting::{ChatText, Meeting, MeetingConfig, NameError, ParticipantId, RecordingKind};
+use sluss_meeting::{ChatText, Meeting, NameError, ParticipantId, RecordingKind};
 use sluss_meeting::{Invitee, RefusalReason, Role};
-use sluss_net::{Command, Media};
+use sluss_net::Command;
 use sluss_protocol::{ClientMessage, ErrorCode, Kind, ServerMessage, TrackInfo, MAX_TILE_HEIGHT};
 use sluss_relay::{PeerId, RelayEvent, RouterId, TrackKind};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::api::eid::CitizenIdentity;
-use crate::metrics::Metrics;
 use crate::secret::random_id;
-use crate::store::{AuditEvent, AuditTally, Store};
-use crate::turn::TurnConfig;
+use crate::store::AuditEvent;
 
 mod churn;
 mod effects;
 mod queue;
+mod registry;
 use effects::{chair_action, wire_role};
 pub use queue::{conn_channel, ConnTx, Queued};
+pub use registry::Registry;
 
 /// What a connection's writer task is told to do.
 #[derive(Debug)]
@@ -102,183 +102,6 @@ enum Cmd {
     Shutdown,
 }
 
-/// A handle for sending a live meeting what its connections say.
-#[derive(Clone)]
-pub struct MeetingHandle {
-    tx: mpsc::UnboundedSender<Cmd>,
-}
-
-impl MeetingHandle {
-    pub fn client(&self, participant: ParticipantId, conn_id: u64, message: ClientMessage) {
-        let _ = self.tx.send(Cmd::Client {
-            participant,
-            conn_id,
-            message,
-        });
-    }
-
-    /// The `joined` went out: the seat's previous resume secret is spent.
-    pub fn delivered(&self, participant: ParticipantId, conn_id: u64) {
-        let _ = self.tx.send(Cmd::Delivered {
-            participant,
-            conn_id,
-        });
-    }
-
-    pub fn closed(&self, participant: ParticipantId, conn_id: u64) {
-        let _ = self.tx.send(Cmd::Closed {
-            participant,
-            conn_id,
-        });
-    }
-}
-
-struct Entry {
-    handle: MeetingHandle,
-    participants: Arc<AtomicU64>,
-}
-
-/// Every live meeting on this node.
-pub struct Registry {
-    meetings: Mutex<HashMap<String, Entry>>,
-    media: Arc<Media>,
-    store: Store,
-    config: MeetingConfig,
-    turn: Option<TurnConfig>,
-    metrics: Arc<Metrics>,
-    /// R15: where repeated events are counted rather than written one row each.
-    tally: Arc<AuditTally>,
-    next_peer: AtomicU64,
-}
-
-impl Registry {
-    pub fn new(
-        media: Arc<Media>,
-        store: Store,
-        config: MeetingConfig,
-        turn: Option<TurnConfig>,
-        metrics: Arc<Metrics>,
-        tally: Arc<AuditTally>,
-    ) -> Arc<Registry> {
-        Arc::new(Registry {
-            meetings: Mutex::new(HashMap::new()),
-            media,
-            store,
-            config,
-            turn,
-            metrics,
-            tally,
-            next_peer: AtomicU64::new(1),
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        // A panic elsewhere must not take every meeting down with it.
-        self.meetings.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Joins the live meeting, starting it if nobody is in it yet.
-    pub async fn join(
-        self: &Arc<Self>,
-        meeting_id: &str,
-        args: JoinArgs,
-    ) -> Result<(MeetingHandle, Joined), ErrorCode> {
-        let (reply, rx) = oneshot::channel();
-        let handle = {
-            let mut meetings = self.lock();
-            let entry = meetings
-                .entry(meeting_id.to_owned())
-                .or_insert_with(|| self.start(meeting_id, args.sensitive, args.require_eid));
-            // Sent under the lock, so a meeting that is closing down cannot lose it.
-            let _ = entry.handle.tx.send(Cmd::Join(args, reply));
-            entry.handle.clone()
-        };
-        let joined = rx.await.map_err(|_| ErrorCode::Internal)??;
-        Ok((handle, joined))
-    }
-
-    fn start(self: &Arc<Self>, meeting_id: &str, sensitive: bool, require_eid: bool) -> Entry {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let participants = Arc::new(AtomicU64::new(0));
-        let mut router_bytes = [0u8; 8];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut router_bytes);
-        let live = Live {
-            meeting_id: meeting_id.to_owned(),
-            router: RouterId(u64::from_le_bytes(router_bytes)),
-            core: Meeting::new(self.config.clone())
-                .sensitive(sensitive)
-                .require_eid(require_eid),
-            conns: HashMap::new(),
-            staff: HashMap::new(),
-            churn: churn::LobbyChurn::default(),
-            citizens: HashMap::new(),
-            speaker: None,
-            peers: HashMap::new(),
-            events_tx,
-            registry: self.clone(),
-            participants: participants.clone(),
-            next_conn: 1,
-        };
-        self.metrics.meetings_active.inc();
-        info!(meeting = %meeting_id, "meeting started");
-        tokio::spawn(live.run(rx, events_rx));
-        Entry {
-            handle: MeetingHandle { tx },
-            participants,
-        }
-    }
-
-    pub fn participant_count(&self, meeting_id: &str) -> u64 {
-        self.lock()
-            .get(meeting_id)
-            .map_or(0, |e| e.participants.load(Ordering::Relaxed))
-    }
-
-    /// Puts the holder of a revoked invitation out of the live meeting, if it is running.
-    pub fn revoke(&self, meeting_id: &str, link_id: &str) {
-        if let Some(entry) = self.lock().get(meeting_id) {
-            let _ = entry.handle.tx.send(Cmd::Revoke(LinkId::new(link_id)));
-        }
-    }
-
-    /// Ends the live meeting, if it is running, for a cancellation.
-    pub fn cancel(&self, meeting_id: &str) {
-        if let Some(entry) = self.lock().get(meeting_id) {
-            let _ = entry.handle.tx.send(Cmd::Cancel);
-        }
-    }
-
-    /// A staff session was logged out: every live meeting takes its staff rights (and the
-    /// chair) from the connections that carried it, at once.
-    pub fn staff_session_ended(&self, session_hash: &[u8]) {
-        for entry in self.lock().values() {
-            let _ = entry
-                .handle
-                .tx
-                .send(Cmd::StaffSessionEnded(session_hash.to_vec()));
-        }
-    }
-
-    /// Tells every live meeting to close its connections.
-    pub fn shutdown(&self) {
-        for entry in self.lock().values() {
-            let _ = entry.handle.tx.send(Cmd::Shutdown);
-        }
-    }
-
-    /// Ends the task's registration if it has nothing left to do. Under the lock, so no join
-    /// can slip in between the check and the removal.
-    fn try_retire(&self, meeting_id: &str, rx: &mpsc::UnboundedReceiver<Cmd>) -> bool {
-        let mut meetings = self.lock();
-        if !rx.is_empty() {
-            return false;
-        }
-        meetings.remove(meeting_id);
-        true
-    }
-}
-
 struct Conn {
     id: u64,
     tx: ConnTx,
@@ -322,7 +145,7 @@ impl Live {
                 cmd = rx.recv() => match cmd {
                     Some(Cmd::Shutdown) | None => {
                         self.close_all();
-                        self.registry.lock().remove(&self.meeting_id);
+                        self.registry.forget(&self.meeting_id);
                         break;
                     }
                     Some(cmd) => self.handle(cmd).await,
@@ -365,11 +188,7 @@ impl Live {
                 conn_id,
                 message,
             } => {
-                if self
-                    .conns
-                    .get(&participant)
-                    .is_some_and(|c| c.id == conn_id)
-                {
+                if self.is_current(&participant, conn_id) {
                     self.client_message(participant, message).await;
                 }
             }
@@ -377,11 +196,7 @@ impl Live {
                 participant,
                 conn_id,
             } => {
-                if self
-                    .conns
-                    .get(&participant)
-                    .is_some_and(|c| c.id == conn_id)
-                {
+                if self.is_current(&participant, conn_id) {
                     self.drop_conn(&participant);
                     let effects = self.core.connection_lost(Instant::now(), &participant);
                     self.apply(effects).await;
@@ -391,11 +206,7 @@ impl Live {
                 participant,
                 conn_id,
             } => {
-                if self
-                    .conns
-                    .get(&participant)
-                    .is_some_and(|c| c.id == conn_id)
-                {
+                if self.is_current(&participant, conn_id) {
                     self.core.resume_delivered(&participant);
                 }
             }
@@ -420,6 +231,12 @@ impl Live {
             }
             Cmd::Shutdown => {}
         }
+    }
+
+    /// Whether this connection is the participant's current one: a replaced tab or an old
+    /// socket acts on nothing and frees nothing.
+    fn is_current(&self, participant: &ParticipantId, conn_id: u64) -> bool {
+        self.conns.get(participant).is_some_and(|c| c.id == conn_id)
     }
 
     /// Asks the store whether each staff login in the meeting still holds: an account
