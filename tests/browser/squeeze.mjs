@@ -78,18 +78,28 @@ async function open(page, url) {
   }
 }
 
-const squeeze = (rate, verb = 'add') => console.log(`   ${rate} at ${new Date().toISOString()}`) || sh('tc', 'qdisc', verb, 'dev', 'sq0', 'root', 'tbf', 'rate', rate, 'burst', '16kb', 'latency', '250ms');
-const release = () => console.log(`   release at ${new Date().toISOString()}`) || sh('tc', 'qdisc', 'del', 'dev', 'sq0', 'root');
+const squeeze = (rate, verb = 'add') => console.log(`${verb === 'add' ? '' : `   ${shaped()}\n`}   ${rate} at ${new Date().toISOString()}`) || sh('tc', 'qdisc', verb, 'dev', 'sq0', 'root', 'tbf', 'rate', rate, 'burst', '16kb', 'latency', '250ms');
+/// What the squeeze did so far: bytes and packets the shaper sent and dropped (printed).
+const shaped = () => {
+  const text = sh('tc', '-s', 'qdisc', 'show', 'dev', 'sq0');
+  const m = text.match(/Sent (\d+) bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)/);
+  return m ? `shaper sent ${m[1]} bytes, ${m[2]} packets, dropped ${m[3]}` : 'shaper: no figures';
+};
+const release = () => console.log(`   ${shaped()}\n   release at ${new Date().toISOString()}`) || sh('tc', 'qdisc', 'del', 'dev', 'sq0', 'root');
 
 /// What the viewer's page shows of `id`: the picture height and the frames decoded so far.
 const picture = (page, id) => page.evaluate(async (pid) => {
   const v = document.querySelector(`[data-participant-id="${pid}"] video`);
   const track = v?.srcObject?.getVideoTracks()[0];
   let frames = 0;
+  let repair = {};
   (await window.sluss.pc.getStats()).forEach((r) => {
-    if (r.type === 'inbound-rtp' && r.trackIdentifier === track?.id) frames = r.framesDecoded || 0;
+    if (r.type === 'inbound-rtp' && r.trackIdentifier === track?.id) {
+      frames = r.framesDecoded || 0;
+      repair = { lost: r.packetsLost, nacks: r.nackCount, plis: r.pliCount, keyframes: r.keyFramesDecoded, retransmitted: r.retransmittedPacketsReceived };
+    }
   });
-  return { height: v?.videoHeight ?? 0, frames };
+  return { height: v?.videoHeight ?? 0, frames, repair };
 }, id);
 
 /// The viewer's count of `id`'s audio packets received and lost.
@@ -111,7 +121,8 @@ const voice = (page, id) => page.evaluate(async (pid) => {
 /// new decoded frame, and the frame rate over the last `rateMs` of it.
 async function watch(page, id, ms, rateMs = Math.min(ms, 8000)) {
   const heights = [];
-  let last = await picture(page, id);
+  const first = await picture(page, id);
+  let last = first;
   let lastNew = Date.now();
   let longestStall = 0;
   let rateFrom = null;
@@ -131,7 +142,9 @@ async function watch(page, id, ms, rateMs = Math.min(ms, 8000)) {
     last = now;
   }
   const fps = rateFrom ? (last.frames - rateFrom.frames) / ((Date.now() - rateFrom.at) / 1000) : 0;
-  return { heights, longestStall, stallAt, final: last.height, fps };
+  // What the viewer's receiver did to repair the picture meanwhile (printed with the checks).
+  const repair = Object.entries(last.repair).map(([k, v]) => `${k} +${(v ?? 0) - (first.repair[k] ?? 0)}`).join(', ');
+  return { heights, longestStall, stallAt, final: last.height, fps, repair };
 }
 
 async function main() {
@@ -204,7 +217,7 @@ async function main() {
   // (Whether it stays down depends on what the camera's top layer costs at the moment: a
   // still picture can take the top layer back even here.)
   check(`squeezed to ${SQUEEZE}, the viewer is stepped down to a smaller layer`, squeezed.heights.some((h) => h > 0 && h <= 270), `heights ${squeezed.heights.join(' → ')}`);
-  check('and the picture never freezes (no 3 s without a new frame)', squeezed.longestStall < 3000, `longest stall ${squeezed.longestStall} ms (from ${squeezed.stallAt} s)`);
+  check('and the picture never freezes (no 3 s without a new frame)', squeezed.longestStall < 3000, `longest stall ${squeezed.longestStall} ms (from ${squeezed.stallAt} s); ${squeezed.repair}`);
 
   // Narrower still, as on a weak mobile link: the smallest layer at a lower frame rate
   // (its upper temporal layers left out), still moving.
@@ -219,7 +232,7 @@ async function main() {
   check(`at ${WEAK} the viewer gets the smallest layer`, weak.final > 0 && weak.final <= 135, `heights ${weak.heights.join(' → ')}`);
   check('at a lower frame rate', weak.fps > 0 && weak.fps <= free.fps * 0.7, `${weak.fps.toFixed(1)} fps (free link ${free.fps.toFixed(1)})`);
   check('because the relay leaves out upper temporal layers (/metrics)', thinnedDuring > 100, `${thinnedDuring} packets thinned`);
-  check('and still never frozen', weak.longestStall < 3000, `longest stall ${weak.longestStall} ms (from ${weak.stallAt} s)`);
+  check('and still never frozen', weak.longestStall < 3000, `longest stall ${weak.longestStall} ms (from ${weak.stallAt} s); ${weak.repair}`);
 
   // Narrower than both cameras' slowest pictures: the thumbnail goes dark, the speaker keeps
   // moving, and the voices get through.
@@ -233,8 +246,8 @@ async function main() {
   const heard = voiceAfter.received - voiceBefore.received;
   const lostShare = (voiceAfter.lost - voiceBefore.lost) / Math.max(1, heard + voiceAfter.lost - voiceBefore.lost);
   check(`at ${WEAKEST} the chair's voice gets through (under 5% lost)`, heard > 0 && lostShare < 0.05, `${heard} packets, ${(lostShare * 100).toFixed(1)}% lost`);
-  // At the edge of what the link carries, a lost keyframe packet costs a pause until the next.
-  check('the speaker\'s picture keeps moving (no 6 s without a new frame)', weakest.longestStall < 6000 && weakest.fps > 0, `${weakest.fps.toFixed(1)} fps, longest stall ${weakest.longestStall} ms (from ${weakest.stallAt} s)`);
+  // At the edge of what the link carries: the same bound as on the wider links.
+  check('the speaker\'s picture keeps moving (no 3 s without a new frame)', weakest.longestStall < 3000 && weakest.fps > 0, `${weakest.fps.toFixed(1)} fps, longest stall ${weakest.longestStall} ms (from ${weakest.stallAt} s); ${weakest.repair}`);
   check('and the thumbnail goes dark to make room', thumbAfter.frames - thumbBefore.frames < 20, `thumbnail frames +${thumbAfter.frames - thumbBefore.frames} in 20 s`);
   const label = await viewer.evaluate((pid) => {
     const el = document.querySelector(`[data-participant-id="${pid}"] .stalled`);

@@ -196,32 +196,47 @@ pub(crate) fn cost(tracks: &[Track], chosen: &[Option<Choice>]) -> u64 {
 
 /// The first pause before stepping up again after a step down for bandwidth.
 const FIRST_HOLD: Duration = Duration::from_secs(2);
-/// The longest pause: a link that keeps failing at a layer is tried again this seldom.
-const LONGEST_HOLD: Duration = Duration::from_secs(16);
+/// The longest pause: a link that keeps failing at a layer is tried again this seldom. (At
+/// 16 s, a viewer on a 300 kbit/s link froze for 3 s at every other try.)
+const LONGEST_HOLD: Duration = Duration::from_secs(32);
 /// A step down this long after the last one starts the pauses from the first again.
-const CALM: Duration = Duration::from_secs(30);
+const CALM: Duration = Duration::from_secs(60);
 /// Steps up to a larger layer come at most this often: the estimate must hold before the next.
 const STEP_UP_INTERVAL: Duration = Duration::from_millis(1500);
+/// Within `CALM` of a step down, a step up waits until the estimate has allowed it this long
+/// without a break. A probe that slips through a shaper's burst allowance makes the estimate
+/// leap for a few seconds; on a 200 kbit/s link, taking it at its word turned a thumbnail on
+/// for three seconds and cost the speaker's picture its keyframes.
+const UP_SUSTAIN: Duration = Duration::from_secs(3);
 
 /// Keeps a subscriber on a squeezed link from flapping between layers: after a step down for
 /// bandwidth there is no step up for a while, and the while doubles each time that happens
 /// again soon. A step up reaches at most one larger layer, at most one per
-/// `STEP_UP_INTERVAL`; frame rate steps on the lowest layer need no keyframe and come at once.
+/// `STEP_UP_INTERVAL`; frame rate steps on the lowest layer need no keyframe and come at once,
+/// except soon after a step down: then every step is one rung, one at a time.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UpgradeHold {
     until: Option<Instant>,
     hold: Duration,
     last_down: Option<Instant>,
     last_up: Option<Instant>,
+    /// Since when the allocation has wanted to step up without a break (see `UP_SUSTAIN`).
+    wanted_up_since: Option<Instant>,
 }
 
 impl UpgradeHold {
     /// Adjusts `chosen` (from [`allocate`]) against what each track gets now.
     pub(crate) fn apply(&mut self, now: Instant, tracks: &[Track], chosen: &mut [Option<Choice>]) {
-        let held_down = self.until.is_some_and(|t| now < t);
+        let sustained = self.sustained(now, tracks, chosen);
+        let held_down = self.until.is_some_and(|t| now < t) || !sustained;
         let spaced = self
             .last_up
             .is_some_and(|t| now.saturating_duration_since(t) < STEP_UP_INTERVAL);
+        // Within `CALM` of a step down, every step up is a single rung, frame rate too, and
+        // they come one at a time: a step that the link cannot carry costs little.
+        let wary = self
+            .last_down
+            .is_some_and(|t| now.saturating_duration_since(t) < CALM);
         let mut stepped_down = false;
         let mut stepped_up = false;
         for (t, choice) in tracks.iter().zip(chosen.iter_mut()) {
@@ -237,7 +252,7 @@ impl UpgradeHold {
                 (true, true) => continue,
                 // Back on, at the bottom rung, when a larger layer could come too.
                 (true, false) => {
-                    if held_down || spaced {
+                    if held_down || spaced || (wary && stepped_up) {
                         *choice = None;
                     } else {
                         stepped_up = true;
@@ -260,12 +275,12 @@ impl UpgradeHold {
                 if !held_down {
                     // Frame rate steps freely; one larger layer, if not too soon after the last.
                     while to < wanted {
-                        let larger = ladder[to + 1].0.layer > ladder[current].0.layer;
-                        if larger && spaced {
+                        let counted = wary || ladder[to + 1].0.layer > ladder[current].0.layer;
+                        if counted && (spaced || (wary && stepped_up)) {
                             break;
                         }
                         to += 1;
-                        if larger {
+                        if counted {
                             stepped_up = true;
                             break;
                         }
@@ -292,13 +307,50 @@ impl UpgradeHold {
     }
 }
 
-/// What the subscriber would want with unlimited bandwidth: the rates of every track's
-/// tile-capped layer. The bandwidth estimator probes toward it.
-pub(crate) fn desired(tracks: &[Track]) -> u64 {
-    tracks
-        .iter()
-        .map(|t| tile_cap(t).and_then(|c| t.layers[c as usize]).unwrap_or(0))
-        .sum()
+impl UpgradeHold {
+    /// Whether a step up may come now: always, unless a step down was recent; then only when
+    /// the allocation has wanted one for `UP_SUSTAIN`.
+    fn sustained(&mut self, now: Instant, tracks: &[Track], chosen: &[Option<Choice>]) -> bool {
+        let wants_up = tracks.iter().zip(chosen).any(|(t, c)| {
+            let ladder = t.ladder();
+            match (Track::step(&ladder, t.current), Track::step(&ladder, *c)) {
+                (None, Some(_)) => t.off,
+                (Some(current), Some(wanted)) => wanted > current,
+                _ => false,
+            }
+        });
+        let calm = self
+            .last_down
+            .is_none_or(|t| now.saturating_duration_since(t) >= CALM);
+        if !wants_up || calm {
+            self.wanted_up_since = None;
+            return true;
+        }
+        let since = *self.wanted_up_since.get_or_insert(now);
+        now.saturating_duration_since(since) >= UP_SUSTAIN
+    }
+}
+
+/// What the next step up would cost: `chosen` with one more rung for the first track (largest
+/// tile first) that is below its tile's layer, or dark; `None` when every track has all its
+/// tile can show. The bandwidth estimator probes toward this, with the headroom a step up
+/// needs, and no further: probing toward the tiles' full wish sent bursts of several times a
+/// weak link's rate every few seconds, and what they cost in lost packets froze the picture.
+pub(crate) fn next_step(tracks: &[Track], chosen: &[Option<Choice>]) -> Option<u64> {
+    let mut order: Vec<usize> = (0..tracks.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(tracks[*i].tile_height.unwrap_or(u32::MAX)));
+    let spent = cost(tracks, chosen);
+    order.into_iter().find_map(|i| {
+        let t = &tracks[i];
+        let ladder = t.ladder();
+        let cap = cap_step(t, &ladder)?;
+        let extra = match Track::step(&ladder, chosen.get(i).copied().flatten()) {
+            None => ladder.first()?.1,
+            Some(now) if now < cap => ladder[now + 1].1.saturating_sub(ladder[now].1),
+            Some(_) => return None,
+        };
+        Some(((spent + extra) as f64 * UPGRADE_HEADROOM) as u64)
+    })
 }
 
 #[cfg(test)]
@@ -394,28 +446,76 @@ mod tests {
         let mut chosen = vec![f(2)];
         hold.apply(t0 + Duration::from_secs(1), &[low.clone()], &mut chosen);
         assert_eq!(chosen, vec![f(0)]);
-        // After it, one layer at a time.
+        // After it, when the estimate has allowed it for 3 s, one layer at a time.
         let mut chosen = vec![f(2)];
         hold.apply(t0 + Duration::from_secs(3), &[low.clone()], &mut chosen);
+        assert_eq!(chosen, vec![f(0)], "allowed for 2 s only");
+        let mut chosen = vec![f(2)];
+        hold.apply(t0 + Duration::from_secs(4), &[low.clone()], &mut chosen);
         assert_eq!(chosen, vec![f(1)]);
         // And the next step up waits until that one has held a while.
         let mut mid = camera(None);
         mid.current = f(1);
         let mut chosen = vec![f(2)];
         hold.apply(
-            t0 + Duration::from_millis(3500),
+            t0 + Duration::from_millis(4500),
             &[mid.clone()],
             &mut chosen,
         );
         assert_eq!(chosen, vec![f(1)]);
         // A second step down soon after holds twice as long.
         let mut chosen = vec![f(0)];
-        hold.apply(t0 + Duration::from_secs(4), &[mid], &mut chosen);
+        hold.apply(t0 + Duration::from_secs(5), &[mid], &mut chosen);
         let mut chosen = vec![f(1)];
-        hold.apply(t0 + Duration::from_secs(7), &[low.clone()], &mut chosen);
+        hold.apply(t0 + Duration::from_secs(8), &[low.clone()], &mut chosen);
         assert_eq!(chosen, vec![f(0)], "held 4 s this time");
         let mut chosen = vec![f(1)];
-        hold.apply(t0 + Duration::from_secs(9), &[low], &mut chosen);
+        hold.apply(t0 + Duration::from_secs(11), &[low], &mut chosen);
+        assert_eq!(chosen, vec![f(1)]);
+    }
+
+    #[test]
+    fn soon_after_a_step_down_a_brief_leap_of_the_estimate_is_not_taken() {
+        let t0 = Instant::now();
+        let mut hold = UpgradeHold::default();
+        let mut top = camera(None);
+        top.current = f(2);
+        let mut chosen = vec![f(0)];
+        hold.apply(t0, &[top], &mut chosen);
+        let mut low = camera(None);
+        low.current = f(0);
+        let at = |ms| t0 + Duration::from_millis(ms);
+        // Long after the hold, a probe makes the estimate leap for 2.5 s, then it falls back.
+        for ms in [20_000, 21_000, 22_500] {
+            let mut chosen = vec![f(2)];
+            hold.apply(at(ms), &[low.clone()], &mut chosen);
+            assert_eq!(chosen, vec![f(0)], "not taken at {ms} ms");
+        }
+        let mut chosen = vec![f(0)];
+        hold.apply(at(23_000), &[low.clone()], &mut chosen);
+        // A leap that lasts is taken, 3 s after it began.
+        for ms in [24_000, 26_000] {
+            let mut chosen = vec![f(2)];
+            hold.apply(at(ms), &[low.clone()], &mut chosen);
+            assert_eq!(chosen, vec![f(0)], "not yet at {ms} ms");
+        }
+        let mut chosen = vec![f(2)];
+        hold.apply(at(27_000), &[low.clone()], &mut chosen);
+        assert_eq!(chosen, vec![f(1)]);
+        // Soon after a step down, one rung at a time, frame rate too.
+        let mut t = layered(None);
+        t.current = slow(0);
+        let mut chosen = vec![f(2)];
+        hold.apply(at(29_000), std::slice::from_ref(&t), &mut chosen);
+        assert_eq!(chosen, vec![slow(1)]);
+        t.current = slow(1);
+        let mut chosen = vec![f(2)];
+        hold.apply(at(29_500), std::slice::from_ref(&t), &mut chosen);
+        assert_eq!(chosen, vec![slow(1)], "not so soon after the last");
+        // Long after the last step down, a step up comes at once.
+        let mut fresh = UpgradeHold::default();
+        let mut chosen = vec![f(2)];
+        fresh.apply(at(27_000), &[low], &mut chosen);
         assert_eq!(chosen, vec![f(1)]);
     }
 
@@ -435,8 +535,16 @@ mod tests {
     }
 
     #[test]
-    fn desired_is_the_capped_layers_sum() {
-        assert_eq!(desired(&[camera(None), camera(Some(80))]), 1_000_000);
+    fn the_next_step_is_one_rung_up_for_the_largest_tile_first() {
+        let tracks = [camera(Some(80)), camera(None)];
+        // Both on the lowest layer: the untiled camera (the largest) goes up a layer first, with
+        // the headroom a step up needs.
+        let low = [f(0), f(0)];
+        assert_eq!(next_step(&tracks, &low), Some(480_000));
+        // It has its top layer; the small tile has all it shows: nothing to probe for.
+        assert_eq!(next_step(&tracks, &[f(0), f(2)]), None);
+        // A dark thumbnail comes back at its lowest rung.
+        assert_eq!(next_step(&tracks, &[None, f(2)]), Some(1_200_000));
     }
 
     /// A camera whose layers are in three temporal layers: its lowest at 50 and 75 kbit/s.
@@ -532,7 +640,14 @@ mod tests {
         );
         assert_eq!(chosen, vec![None], "held");
         let mut chosen = vec![f(0)];
-        hold.apply(t0 + Duration::from_secs(3), &[off], &mut chosen);
+        hold.apply(
+            t0 + Duration::from_secs(3),
+            std::slice::from_ref(&off),
+            &mut chosen,
+        );
+        assert_eq!(chosen, vec![None], "room for 2 s only");
+        let mut chosen = vec![f(0)];
+        hold.apply(t0 + Duration::from_secs(4), &[off], &mut chosen);
         assert_eq!(chosen, vec![slow(0)]);
     }
 }

@@ -20,9 +20,11 @@ const RESEND_HISTORY: Duration = Duration::from_secs(1);
 /// At most this many packets of history (above 500 packets a second, over 5 Mbit/s, the
 /// history is shorter than `RESEND_HISTORY`).
 const RESEND_PACKETS: usize = 512;
-/// Resends are dropped while they would be more than this share of what is sent (str0m's
-/// default): a link that loses that much needs a lower layer, not more retransmissions.
-const RESEND_RATIO_CAP: Option<f32> = Some(0.15);
+/// Resends are dropped while they are more than this share of what was sent in the last
+/// second: a link that loses that much needs a lower layer, not more retransmissions. (str0m's
+/// default of 0.15 left a thin stream, the smallest layer at a few frames a second, one resend
+/// a second: a keyframe that lost two packets on a weak link was never repaired.)
+const RESEND_RATIO_CAP: Option<f32> = Some(0.5);
 
 impl Relay {
     /// The hot path: one RTP packet from a publisher, written to every subscriber.
