@@ -29,6 +29,16 @@
 //!
 //! The WebRTC protocol work (ICE-lite, DTLS-SRTP, RTCP, NACK) is done by `str0m`, which stays
 //! behind this crate's own types so that another stack could take its place.
+//!
+//! # Transports come in kinds
+//!
+//! A browser's transport is WebRTC ([`Relay::add_peer`]): ICE, DTLS and SRTP, negotiated by
+//! offer and answer. A media endpoint inside this process, such as the phone bridge, has a
+//! direct transport ([`Relay::add_direct`]): it publishes a voice as RTP payloads with
+//! [`Relay::send_direct`] and collects everyone else's with [`Relay::poll_direct`], with
+//! nothing to negotiate or encrypt. Both are participants of their router alike: the same
+//! producers, consumers, active-speaker detection and removal. A pipe transport between relays
+//! would be a third kind on the same seam.
 
 mod allocation;
 pub mod bounds;
@@ -45,5 +55,8 @@ pub mod stun;
 pub use bounds::Bound;
 pub use error::RelayError;
 pub use ids::{PeerId, RouterId, TrackKind};
-pub use relay::{Relay, RelayConfig, RelayEvent, TrackDescription, Transmit, Transport};
+pub use relay::{
+    DirectMedia, DirectPacket, Relay, RelayConfig, RelayEvent, TrackDescription, Transmit,
+    Transport, DIRECT_QUEUE,
+};
 pub use stats::RelayStats;

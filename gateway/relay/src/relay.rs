@@ -9,21 +9,24 @@ use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpOffer;
 use str0m::config::CryptoProvider;
 use str0m::format::{Codec, FormatParams};
-use str0m::media::{Direction, Frequency, MediaAdded, Pt};
+use str0m::media::{Frequency, Pt};
 use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, trace};
 
 use crate::bounds::{self, RemoteCandidates, SdpBudget};
 use crate::peer::{Peer, PendingAdd};
-use crate::router::{Producer, ProducerId, Router};
-use crate::simulcast::{Layer, MAX_LAYERS};
+use crate::router::{ProducerId, Router};
 use crate::stun::{self, Demux};
 use crate::{PeerId, RelayError, RelayStats, RouterId, TrackKind};
 
 mod adapt;
+mod direct;
 mod forward;
 mod negotiate;
+mod produce;
+
+pub use direct::{DirectMedia, DirectPacket, DIRECT_QUEUE};
 
 /// Opus's payload type, as browsers number it.
 const OPUS_PT: Pt = Pt::new_with_value(111);
@@ -127,6 +130,8 @@ pub struct Relay {
     config: RelayConfig,
     crypto: Arc<CryptoProvider>,
     peers: HashMap<PeerId, Peer>,
+    /// Transports of in-process endpoints (the phone bridge), by the same ids as `peers`.
+    directs: HashMap<PeerId, direct::DirectPeer>,
     routers: HashMap<RouterId, Router>,
     by_ufrag: HashMap<String, PeerId>,
     by_addr: HashMap<SocketAddr, PeerId>,
@@ -147,6 +152,7 @@ impl Relay {
             config,
             crypto: Arc::new(str0m::crypto::from_feature_flags()),
             peers: HashMap::new(),
+            directs: HashMap::new(),
             routers: HashMap::new(),
             by_ufrag: HashMap::new(),
             by_addr: HashMap::new(),
@@ -185,7 +191,7 @@ impl Relay {
         local_addr: SocketAddr,
         offer_sdp: &str,
     ) -> Result<String, RelayError> {
-        if self.peers.contains_key(&id) {
+        if self.peers.contains_key(&id) || self.directs.contains_key(&id) {
             return Err(RelayError::DuplicatePeer);
         }
         let summary = bounds::check_sdp(offer_sdp, SdpBudget::for_session(0)).map_err(|bound| {
@@ -238,26 +244,23 @@ impl Relay {
             .map_err(|e| RelayError::Sdp(e.to_string()))?;
         let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
 
-        let router_state = self.routers.entry(router).or_default();
         // The newcomer receives every track already published in the meeting that carries
         // media (a camera or screen that never sent stays out of its offer).
-        let to_add = router_state
-            .producers
-            .iter()
+        let to_add = self
+            .routers
+            .get(&router)
+            .into_iter()
+            .flat_map(|r| r.producers.iter())
             .filter(|p| p.live)
             .map(|p| PendingAdd {
                 producer: p.id,
                 publisher: p.peer,
-                label: self
-                    .peers
-                    .get(&p.peer)
-                    .map(|x| x.label.clone())
-                    .unwrap_or_default(),
+                label: self.label_of(p.peer),
                 kind: p.kind,
                 screen: p.screen,
             })
             .collect();
-        router_state.peers.push(id);
+        self.routers.entry(router).or_default().peers.push(id);
         self.by_ufrag.insert(ufrag.clone(), id);
         self.peers.insert(
             id,
@@ -374,17 +377,21 @@ impl Relay {
 
     /// Removes a peer: its tracks stop for everyone else (they get an offer that stops them).
     pub fn remove_peer(&mut self, now: Instant, id: PeerId) {
-        let Some(mut peer) = self.peers.remove(&id) else {
+        let router_id = if let Some(mut peer) = self.peers.remove(&id) {
+            peer.rtc.disconnect();
+            self.by_ufrag.remove(&peer.ufrag);
+            for addr in &peer.addresses {
+                if self.by_addr.get(addr) == Some(&id) {
+                    self.by_addr.remove(addr);
+                }
+            }
+            peer.router
+        } else if let Some(direct) = self.directs.remove(&id) {
+            direct.router
+        } else {
             return;
         };
-        peer.rtc.disconnect();
-        self.by_ufrag.remove(&peer.ufrag);
-        for addr in &peer.addresses {
-            if self.by_addr.get(addr) == Some(&id) {
-                self.by_addr.remove(addr);
-            }
-        }
-        let Some(router) = self.routers.get_mut(&peer.router) else {
+        let Some(router) = self.routers.get_mut(&router_id) else {
             return;
         };
         router.peers.retain(|p| *p != id);
@@ -405,7 +412,7 @@ impl Relay {
         }
         let others = router.peers.clone();
         if router.peers.is_empty() {
-            self.routers.remove(&peer.router);
+            self.routers.remove(&router_id);
         }
         for other in others {
             if let Some(o) = self.peers.get_mut(&other) {
@@ -694,91 +701,6 @@ impl Relay {
                 }
             }
             _ => {}
-        }
-    }
-
-    /// A browser's offer added an m-line it sends on: that is a new producer.
-    fn media_added(&mut self, id: PeerId, added: MediaAdded) {
-        if !matches!(added.direction, Direction::RecvOnly | Direction::SendRecv) {
-            return;
-        }
-        let Some(peer) = self.peers.get_mut(&id) else {
-            return;
-        };
-        if peer.consumers.iter().any(|c| c.mid == added.mid)
-            || peer.producers >= MAX_PRODUCERS_PER_PEER
-        {
-            return;
-        }
-        peer.producers += 1;
-        let kind = TrackKind::from_media(added.kind);
-        let screen = kind == TrackKind::Video && peer.video_producers >= 1;
-        if kind == TrackKind::Video {
-            peer.video_producers += 1;
-        }
-        let label = peer.label.clone();
-        let router_id = peer.router;
-        let layers: Vec<Layer> = match (&added.simulcast, kind, screen) {
-            // The page sends its encodings lowest first.
-            (Some(sim), TrackKind::Video, false) => sim
-                .recv
-                .iter()
-                .take(MAX_LAYERS)
-                .map(|l| Layer::new(l.rid))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let producer = ProducerId(self.next_producer);
-        self.next_producer += 1;
-        let Some(router) = self.routers.get_mut(&router_id) else {
-            return;
-        };
-        router.producers.push(Producer {
-            id: producer,
-            peer: id,
-            mid: added.mid,
-            kind,
-            screen,
-            layers,
-            consumers: Vec::new(),
-            rate: Default::default(),
-            last_keyframe_request: None,
-            live: kind == TrackKind::Audio,
-        });
-        if kind == TrackKind::Audio {
-            self.offer_to_meeting(router_id, id, producer, label, kind, screen);
-        }
-    }
-
-    /// Offers a producer's track to everyone else in its meeting.
-    ///
-    /// A video track waits for its first packet: a browser adds a screen m-line that sends
-    /// nothing until a share, and a camera may stay off. Every m-line a subscriber holds costs
-    /// its transport on every packet it is sent (str0m walks all its streams per drive), so a
-    /// meeting of fifty mostly listening is far cheaper without them.
-    pub(super) fn offer_to_meeting(
-        &mut self,
-        router: RouterId,
-        publisher: PeerId,
-        producer: ProducerId,
-        label: String,
-        kind: TrackKind,
-        screen: bool,
-    ) {
-        let Some(router) = self.routers.get(&router) else {
-            return;
-        };
-        for other in router.peers.iter().filter(|p| **p != publisher) {
-            if let Some(o) = self.peers.get_mut(other) {
-                o.to_add.push(PendingAdd {
-                    producer,
-                    publisher,
-                    label: label.clone(),
-                    kind,
-                    screen,
-                });
-                self.dirty.push(*other);
-            }
         }
     }
 }

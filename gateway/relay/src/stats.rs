@@ -38,11 +38,14 @@ pub struct RelayStats {
     pub sdp_refused: u64,
     /// Trickled ICE candidates refused: too long, unparsable, or one too many for the peer.
     pub candidates_refused: u64,
+    /// Packets a direct transport's caller did not collect in time: the oldest are dropped
+    /// from its bounded queue.
+    pub direct_overflow: u64,
 }
 
 impl RelayStats {
     /// How many counters [`RelayStats::named`] lists.
-    pub const COUNT: usize = 20;
+    pub const COUNT: usize = 21;
 
     /// Every counter with a metric-friendly name, in a fixed order.
     pub fn named(&self) -> [(&'static str, u64); Self::COUNT] {
@@ -66,6 +69,7 @@ impl RelayStats {
             ("video_thinned", self.video_thinned),
             ("sdp_refused", self.sdp_refused),
             ("candidates_refused", self.candidates_refused),
+            ("direct_overflow", self.direct_overflow),
             ("send_errors", 0),
         ]
     }

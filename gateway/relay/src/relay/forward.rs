@@ -1,16 +1,20 @@
 //! The hot path: one RTP packet from a publisher, written to every subscriber that should get
 //! it, and the keyframe requests that layer switches and decoders need.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::media::KeyframeRequestKind;
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo, Vp8Descriptor};
 use tracing::debug;
 
+use super::direct::DirectPeer;
 use super::{Relay, RelayEvent};
-use crate::router::ProducerId;
+use crate::peer::Peer;
+use crate::router::{ConsumerRef, ProducerId};
 use crate::simulcast::{self, Incoming};
-use crate::{PeerId, RouterId, TrackKind};
+use crate::{PeerId, RelayStats, RouterId, TrackKind};
 
 /// How long a forwarded video packet is kept for the subscriber's retransmission requests
 /// (NACK). A request comes a round trip after the loss, a second try one more round trip
@@ -125,75 +129,24 @@ impl Relay {
             video_orientation: packet.header.ext_vals.video_orientation,
             ..ExtensionValues::default()
         };
+        let out = Outgoing {
+            incoming,
+            codec,
+            camera,
+            simulcast,
+            nackable,
+            ext,
+            marker: packet.header.marker,
+            payload: packet.payload.clone(),
+        };
+        let mut targets = Targets {
+            peers: &mut self.peers,
+            directs: &mut self.directs,
+            stats: &mut self.stats,
+            dirty: &mut self.dirty,
+        };
         for consumer in &mut producer.consumers {
-            let Some(subscriber) = self.peers.get_mut(&consumer.peer) else {
-                continue;
-            };
-            if subscriber.consent_lost || subscriber.closed {
-                continue;
-            }
-            if camera && (subscriber.hidden.contains(&from) || consumer.switch.off) {
-                self.stats.video_paused += 1;
-                continue;
-            }
-            let out_pt = match consumer.pt_cache {
-                Some((c, out)) if c == codec => out,
-                _ => {
-                    let Some(out) = subscriber
-                        .rtc
-                        .codec_config()
-                        .find(|p| p.spec().codec == codec)
-                        .map(|p| p.pt())
-                    else {
-                        continue;
-                    };
-                    consumer.pt_cache = Some((codec, out));
-                    out
-                }
-            };
-            let (switches, thinned) = (consumer.switch.switches, consumer.switch.thinned);
-            let rewritten = consumer.switch.rewrite(&incoming, simulcast);
-            self.stats.video_thinned += consumer.switch.thinned - thinned;
-            let Some(out) = rewritten else {
-                continue;
-            };
-            if consumer.switch.switches != switches {
-                self.stats.layer_switches += 1;
-                debug!(subscriber = %consumer.peer, publisher = %from, layer, "layer switched");
-            }
-            let mut api = subscriber.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(consumer.mid, None) else {
-                continue;
-            };
-            if !consumer.configured {
-                consumer.configured = true;
-                // The publisher's browser already paces; forwarding at once keeps the hop
-                // short. (Pacing video to 1.1 times the subscriber's estimate was tried: a
-                // little shorter pauses at 200 kbit/s, but where the estimate dips, as under
-                // the load test's CPU contention, it holds the rate down and the estimate
-                // with it.)
-                tx.set_unpaced(true);
-                if nackable {
-                    tx.set_rtx_cache(RESEND_PACKETS, RESEND_HISTORY, RESEND_RATIO_CAP);
-                }
-            }
-            let mut write = RtpWrite::new(
-                out_pt,
-                SeqNo::from(out.seq),
-                out.timestamp,
-                packet.timestamp,
-                packet.payload.clone(),
-            )
-            .marker(packet.header.marker)
-            .ext_vals(ext.clone())
-            .nackable(nackable);
-            if let Some(patch) = out.vp8_patch {
-                write = write.vp8_patch(patch);
-            }
-            tx.write_rtp(write);
-            self.stats.rtp_forwarded += 1;
-            self.stats.rtp_forwarded_bytes += packet.payload.len() as u64;
-            self.dirty.push(consumer.peer);
+            targets.send(consumer, from, &out);
         }
     }
 
@@ -233,5 +186,107 @@ impl Relay {
                 self.dirty.push(publisher);
             }
         }
+    }
+}
+
+/// One packet on its way from a producer to its consumers.
+pub(super) struct Outgoing {
+    pub(super) incoming: Incoming,
+    pub(super) codec: str0m::format::Codec,
+    /// A camera: paused toward a subscriber that hides its tile or lacks the bandwidth.
+    pub(super) camera: bool,
+    pub(super) simulcast: bool,
+    pub(super) nackable: bool,
+    pub(super) ext: ExtensionValues,
+    pub(super) marker: bool,
+    /// Shared by every subscriber's write: forwarding copies no payload.
+    pub(super) payload: Arc<[u8]>,
+}
+
+/// Where consumers live: the relay's transports of both kinds, and what sending touches.
+pub(super) struct Targets<'a> {
+    pub(super) peers: &'a mut HashMap<PeerId, Peer>,
+    pub(super) directs: &'a mut HashMap<PeerId, DirectPeer>,
+    pub(super) stats: &'a mut RelayStats,
+    pub(super) dirty: &'a mut Vec<PeerId>,
+}
+
+impl Targets<'_> {
+    /// Writes one packet to one consumer, on whichever kind of transport it has.
+    pub(super) fn send(&mut self, consumer: &mut ConsumerRef, from: PeerId, out: &Outgoing) {
+        if let Some(direct) = self.directs.get_mut(&consumer.peer) {
+            direct.deliver(from, out, self.stats);
+            self.stats.rtp_forwarded += 1;
+            self.stats.rtp_forwarded_bytes += out.payload.len() as u64;
+            return;
+        }
+        let Some(subscriber) = self.peers.get_mut(&consumer.peer) else {
+            return;
+        };
+        if subscriber.consent_lost || subscriber.closed {
+            return;
+        }
+        if out.camera && (subscriber.hidden.contains(&from) || consumer.switch.off) {
+            self.stats.video_paused += 1;
+            return;
+        }
+        let out_pt = match consumer.pt_cache {
+            Some((c, pt)) if c == out.codec => pt,
+            _ => {
+                let Some(pt) = subscriber
+                    .rtc
+                    .codec_config()
+                    .find(|p| p.spec().codec == out.codec)
+                    .map(|p| p.pt())
+                else {
+                    return;
+                };
+                consumer.pt_cache = Some((out.codec, pt));
+                pt
+            }
+        };
+        let (switches, thinned) = (consumer.switch.switches, consumer.switch.thinned);
+        let rewritten = consumer.switch.rewrite(&out.incoming, out.simulcast);
+        self.stats.video_thinned += consumer.switch.thinned - thinned;
+        let Some(rewritten) = rewritten else {
+            return;
+        };
+        if consumer.switch.switches != switches {
+            self.stats.layer_switches += 1;
+            debug!(subscriber = %consumer.peer, publisher = %from, layer = out.incoming.layer, "layer switched");
+        }
+        let mut api = subscriber.rtc.direct_api();
+        let Some(tx) = api.stream_tx_by_mid(consumer.mid, None) else {
+            return;
+        };
+        if !consumer.configured {
+            consumer.configured = true;
+            // The publisher's browser already paces; forwarding at once keeps the hop
+            // short. (Pacing video to 1.1 times the subscriber's estimate was tried: a
+            // little shorter pauses at 200 kbit/s, but where the estimate dips, as under
+            // the load test's CPU contention, it holds the rate down and the estimate
+            // with it.)
+            tx.set_unpaced(true);
+            if out.nackable {
+                tx.set_rtx_cache(RESEND_PACKETS, RESEND_HISTORY, RESEND_RATIO_CAP);
+            }
+        }
+        let mut write = RtpWrite::new(
+            out_pt,
+            SeqNo::from(rewritten.seq),
+            rewritten.timestamp,
+            out.incoming.arrival,
+            out.payload.clone(),
+        )
+        .marker(out.marker)
+        .ext_vals(out.ext.clone())
+        .nackable(out.nackable);
+        if let Some(patch) = rewritten.vp8_patch {
+            write = write.vp8_patch(patch);
+        }
+        tx.write_rtp(write);
+        self.stats.rtp_forwarded += 1;
+        self.stats.rtp_forwarded_bytes += out.payload.len() as u64;
+        self.dirty.push(consumer.peer);
     }
 }
