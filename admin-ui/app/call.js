@@ -309,28 +309,36 @@ export class Call extends EventTarget {
     const relayOnly = new URLSearchParams(location.search).get('relay') === 'only';
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
     this.pc = pc;
+    // What each sending m-line carries is said with the offer: the relay takes nothing for a
+    // screen from where it sits.
+    const sources = [];
     for (const track of this.stream.getAudioTracks()) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
+      sources.push([pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] }), 'microphone']);
     }
     // The camera goes out in three sizes (simulcast); the relay sends each viewer the one that
     // fits its link and the tile it shows. Lowest first: the relay relies on the order. Its
-    // m-line is there with the camera off too (sending nothing), so the screen stays the
-    // second video m-line and the camera can come back without renegotiating.
+    // m-line is there with the camera off too (sending nothing), so the camera can come back
+    // without renegotiating.
     // Without a camera (none, or turned off) its encodings start inactive: a sender without a
     // track would still pad them, hundreds of kbit/s of the uplink.
     const track = this.stream.getVideoTracks()[0];
     const camera = track ?? 'video';
     const sendEncodings = CAMERA_LAYERS.map((l) => ({ ...l, active: Boolean(track) }));
+    let cameraTransceiver;
     try {
-      this.cameraSender = pc.addTransceiver(camera, { direction: 'sendonly', streams: [this.stream], sendEncodings }).sender;
+      cameraTransceiver = pc.addTransceiver(camera, { direction: 'sendonly', streams: [this.stream], sendEncodings });
     } catch {
       // A browser that knows no scalability modes still sends the three sizes.
       const plain = sendEncodings.map(({ scalabilityMode, ...l }) => l);
-      this.cameraSender = pc.addTransceiver(camera, { direction: 'sendonly', streams: [this.stream], sendEncodings: plain }).sender;
+      cameraTransceiver = pc.addTransceiver(camera, { direction: 'sendonly', streams: [this.stream], sendEncodings: plain });
     }
+    this.cameraSender = cameraTransceiver.sender;
+    sources.push([cameraTransceiver, 'camera']);
     // R11: a third m-line, reserved for a shared window or tab. It carries nothing until the
     // server grants a share, and the server forwards nothing from it otherwise.
-    this.screenSender = pc.addTransceiver('video', { direction: 'sendonly', streams: [this.stream] }).sender;
+    const screenTransceiver = pc.addTransceiver('video', { direction: 'sendonly', streams: [this.stream] });
+    this.screenSender = screenTransceiver.sender;
+    sources.push([screenTransceiver, 'screen']);
     if (this.screenTrack) await this.screenSender.replaceTrack(this.screenTrack);
     pc.addEventListener('icecandidate', (e) => {
       if (e.candidate && e.candidate.candidate) {
@@ -341,7 +349,9 @@ export class Call extends EventTarget {
     pc.addEventListener('connectionstatechange', () => this.onConnectionState(pc));
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
-    this.send({ type: 'offer', sdp: pc.localDescription.sdp });
+    // The mids exist once the offer is set.
+    const declared = sources.map(([t, source]) => ({ mid: t.mid, source })).filter((d) => d.mid !== null);
+    this.send({ type: 'offer', sdp: pc.localDescription.sdp, sources: declared });
   }
 
   onTrack(event) {

@@ -208,7 +208,15 @@ async function main() {
   await viewer.waitForSelector(`[data-participant-id="${chairId}"] video`, { timeout: 20_000 });
   await viewer.click(`[data-participant-id="${chairId}"] video`);
   const top = await until('the top layer on a free link', async () => (await picture(viewer, chairId)).height === 540, 40_000).catch(() => false);
-  check('on a free link the large tile gets the top layer (540 px)', top, `${(await picture(viewer, chairId)).height} px`);
+  // What the chair's browser sends (a browser short of CPU drops or shrinks its top layer).
+  const sent = await chair.evaluate(async () => {
+    const out = [];
+    (await window.sluss.pc.getStats()).forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid) out.push(`${r.rid} ${r.frameHeight ?? 0}p ${r.qualityLimitationReason ?? ''}`);
+    });
+    return out.join(', ');
+  });
+  check('on a free link the large tile gets the top layer (540 px)', top, `${(await picture(viewer, chairId)).height} px; the chair sends ${sent}`);
   const free = await watch(viewer, chairId, 4000);
 
   // Squeezed: smaller layers, and the picture keeps moving.

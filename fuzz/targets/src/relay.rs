@@ -212,7 +212,7 @@ pub fn relay_sdp(data: &[u8]) {
             let text = String::from_utf8_lossy(rest);
             let now = w.now;
             if w.relay
-                .add_peer(now, RouterId(1), PeerId(9), "p9", relay_addr, &text)
+                .add_peer(now, RouterId(1), PeerId(9), "p9", relay_addr, &text, &[])
                 .is_ok()
             {
                 w.relay.remove_peer(now, PeerId(9));
@@ -234,7 +234,7 @@ pub fn relay_sdp(data: &[u8]) {
                 edit(&renegotiation_offer(&mut w.clients[idx]), rest)
             };
             let (peer, now) = (w.clients[idx].peer, w.now);
-            let _ = w.relay.handle_offer(now, peer, &text);
+            let _ = w.relay.handle_offer(now, peer, &text, &[]);
             w.advance(Duration::from_millis(20), true);
         }
         _ => {

@@ -132,6 +132,7 @@ impl World {
                 &format!("p{idx}"),
                 self.relay_addr,
                 &offer,
+                &[],
             )
             .expect("the relay accepts a client's offer");
         client

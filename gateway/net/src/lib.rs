@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use sluss_relay::{PeerId, RelayConfig, RelayError, RelayEvent, RelayStats, RouterId};
+use sluss_relay::{PeerId, RelayConfig, RelayError, RelayEvent, RelayStats, RouterId, Source};
 use tokio::sync::{mpsc, oneshot};
 
 pub use shard::Command;
@@ -201,6 +201,7 @@ impl Media {
         label: String,
         announce: IpAddr,
         offer: String,
+        sources: Vec<(String, Source)>,
         events: EventSink,
     ) -> Result<String, RelayError> {
         let (reply, rx) = oneshot::channel();
@@ -213,6 +214,7 @@ impl Media {
                 label,
                 local_addr,
                 offer,
+                sources,
                 events,
                 reply,
             },
@@ -225,9 +227,16 @@ impl Media {
         router: RouterId,
         peer: PeerId,
         sdp: String,
+        sources: Vec<(String, Source)>,
     ) -> Result<String, RelayError> {
         let (reply, rx) = oneshot::channel();
-        self.send(router, Command::Offer { peer, sdp, reply });
+        let command = Command::Offer {
+            peer,
+            sdp,
+            sources,
+            reply,
+        };
+        self.send(router, command);
         rx.await.unwrap_or(Err(RelayError::UnknownPeer))
     }
 

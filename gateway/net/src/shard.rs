@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
-use sluss_relay::{PeerId, Relay, RelayConfig, RelayEvent, RouterId};
+use sluss_relay::{PeerId, Relay, RelayConfig, RelayEvent, RouterId, Source};
 use tracing::{debug, warn};
 
 use crate::batch::Batch;
@@ -30,12 +30,15 @@ pub enum Command {
         label: String,
         local_addr: SocketAddr,
         offer: String,
+        /// What the client says each of its m-lines carries.
+        sources: Vec<(String, Source)>,
         events: EventSink,
         reply: Reply<String>,
     },
     Offer {
         peer: PeerId,
         sdp: String,
+        sources: Vec<(String, Source)>,
         reply: Reply<String>,
     },
     Answer {
@@ -254,19 +257,25 @@ impl Worker {
                 label,
                 local_addr,
                 offer,
+                sources,
                 events,
                 reply,
             } => {
                 let result = self
                     .relay
-                    .add_peer(now, router, peer, &label, local_addr, &offer);
+                    .add_peer(now, router, peer, &label, local_addr, &offer, &sources);
                 if result.is_ok() {
                     self.sinks.insert(peer, events);
                 }
                 let _ = reply.send(result);
             }
-            Command::Offer { peer, sdp, reply } => {
-                let _ = reply.send(self.relay.handle_offer(now, peer, &sdp));
+            Command::Offer {
+                peer,
+                sdp,
+                sources,
+                reply,
+            } => {
+                let _ = reply.send(self.relay.handle_offer(now, peer, &sdp, &sources));
             }
             Command::Answer { peer, sdp, reply } => {
                 let _ = reply.send(self.relay.handle_answer(now, peer, &sdp));

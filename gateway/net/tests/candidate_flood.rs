@@ -47,6 +47,7 @@ fn a_flood_of_candidate_commands_is_refused_past_the_bound_and_the_worker_keeps_
             label: "p".into(),
             local_addr: target,
             offer: offer.to_sdp_string(),
+            sources: Vec::new(),
             events,
             reply,
         },

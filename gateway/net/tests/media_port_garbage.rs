@@ -78,6 +78,7 @@ fn garbage_on_the_media_port_is_dropped_and_the_worker_keeps_serving() {
             "p".into(),
             [127, 0, 0, 1].into(),
             offer.to_sdp_string(),
+            Vec::new(),
             events,
         ))
         .expect("the worker answers after the garbage");

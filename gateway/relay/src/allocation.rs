@@ -196,11 +196,12 @@ pub(crate) fn cost(tracks: &[Track], chosen: &[Option<Choice>]) -> u64 {
 
 /// The first pause before stepping up again after a step down for bandwidth.
 const FIRST_HOLD: Duration = Duration::from_secs(2);
-/// The longest pause: a link that keeps failing at a layer is tried again this seldom. (At
-/// 16 s, a viewer on a 300 kbit/s link froze for 3 s at every other try.)
-const LONGEST_HOLD: Duration = Duration::from_secs(32);
+/// The longest pause: a link that keeps failing at a layer is tried again this seldom. (32 s
+/// kept a viewer freed from a squeeze waiting up to 50 s for its picture back; the tries
+/// themselves cost little, since `UP_SUSTAIN` and single rungs came in.)
+const LONGEST_HOLD: Duration = Duration::from_secs(16);
 /// A step down this long after the last one starts the pauses from the first again.
-const CALM: Duration = Duration::from_secs(60);
+const CALM: Duration = Duration::from_secs(30);
 /// Steps up to a larger layer come at most this often: the estimate must hold before the next.
 const STEP_UP_INTERVAL: Duration = Duration::from_millis(1500);
 /// Within `CALM` of a step down, a step up waits until the estimate has allowed it this long

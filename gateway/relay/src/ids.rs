@@ -14,6 +14,16 @@ impl fmt::Display for PeerId {
     }
 }
 
+/// What a publisher's track carries, as its client declares it with its offer. A track is
+/// never taken for a screen because of where it sits in the SDP: only a declared screen is
+/// held to the screen-sharing rule's gate (R11) and shown as a screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Microphone,
+    Camera,
+    Screen,
+}
+
 /// Audio or video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TrackKind {

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! let mut relay = Relay::new(RelayConfig::default());
-//! let answer = relay.add_peer(now, router, peer, label, local_addr, &offer_sdp)?;
+//! let answer = relay.add_peer(now, router, peer, label, local_addr, &offer_sdp, &sources)?;
 //! loop {
 //!     // 1. Input: a datagram from the socket, or a timeout.
 //!     relay.handle_receive(now, source, &datagram);
@@ -54,7 +54,7 @@ pub mod stun;
 
 pub use bounds::Bound;
 pub use error::RelayError;
-pub use ids::{PeerId, RouterId, TrackKind};
+pub use ids::{PeerId, RouterId, Source, TrackKind};
 pub use relay::{
     DirectMedia, DirectPacket, Relay, RelayConfig, RelayEvent, TrackDescription, Transmit,
     Transport, DIRECT_QUEUE,

@@ -9,7 +9,7 @@ use str0m::media::{Direction, Mid};
 use str0m::Rtc;
 
 use crate::router::ProducerId;
-use crate::{PeerId, RouterId, TrackDescription, TrackKind};
+use crate::{PeerId, RouterId, Source, TrackDescription, TrackKind};
 
 /// A track this peer should receive once negotiated.
 #[derive(Debug, Clone)]
@@ -51,7 +51,10 @@ pub(crate) struct Peer {
     pub(crate) to_add: Vec<PendingAdd>,
     pub(crate) to_stop: Vec<Mid>,
     pub(crate) producers: usize,
-    pub(crate) video_producers: usize,
+    /// The sources its producers carry: one producer per source.
+    pub(crate) sources: Vec<Source>,
+    /// What its client declared each of its sending m-lines to carry (bounded).
+    pub(crate) declared: Vec<(Mid, Source)>,
     /// Whether this peer's screen track may be forwarded now (R11).
     pub(crate) screen_allowed: bool,
     /// Publishers whose camera this peer's page does not show (an off-screen or hidden tile):
@@ -80,7 +83,35 @@ pub(crate) struct Peer {
     pub(crate) next_timeout: Option<Instant>,
 }
 
+/// Declarations a peer may make: a microphone, a camera and a screen, and room to replace them.
+const MAX_DECLARED: usize = 8;
+
 impl Peer {
+    /// Takes the sources its client declared with an offer; a mid declared again keeps its
+    /// first declaration (a producer does not change what it carries).
+    pub(crate) fn declare(&mut self, sources: &[(String, Source)]) {
+        for (mid, source) in sources {
+            let mid = Mid::from(mid.as_str());
+            if self.declared.len() < MAX_DECLARED && !self.declared.iter().any(|(m, _)| *m == mid) {
+                self.declared.push((mid, *source));
+            }
+        }
+    }
+
+    /// What a new sending m-line carries: audio is a microphone; video is a screen only when
+    /// declared so, else a camera.
+    pub(crate) fn source_of(&self, mid: Mid, kind: TrackKind) -> Source {
+        let declared = self
+            .declared
+            .iter()
+            .find(|(m, _)| *m == mid)
+            .map(|(_, s)| *s);
+        match (kind, declared) {
+            (TrackKind::Audio, _) => Source::Microphone,
+            (TrackKind::Video, Some(Source::Screen)) => Source::Screen,
+            (TrackKind::Video, _) => Source::Camera,
+        }
+    }
     /// Starts a server offer when tracks wait to be added or stopped and no offer is out.
     /// Returns the offer and the full list of tracks this peer receives after it.
     pub(crate) fn negotiate(&mut self) -> Option<(String, Vec<TrackDescription>)> {

@@ -18,7 +18,7 @@ use crate::bounds::{self, RemoteCandidates, SdpBudget};
 use crate::peer::{Peer, PendingAdd};
 use crate::router::{ProducerId, Router};
 use crate::stun::{self, Demux};
-use crate::{PeerId, RelayError, RelayStats, RouterId, TrackKind};
+use crate::{PeerId, RelayError, RelayStats, RouterId, Source, TrackKind};
 
 mod adapt;
 mod direct;
@@ -190,6 +190,7 @@ impl Relay {
         label: &str,
         local_addr: SocketAddr,
         offer_sdp: &str,
+        sources: &[(String, Source)],
     ) -> Result<String, RelayError> {
         if self.peers.contains_key(&id) || self.directs.contains_key(&id) {
             return Err(RelayError::DuplicatePeer);
@@ -275,7 +276,8 @@ impl Relay {
                 to_add,
                 to_stop: Vec::new(),
                 producers: 0,
-                video_producers: 0,
+                sources: Vec::new(),
+                declared: Vec::new(),
                 screen_allowed: false,
                 hidden: Vec::new(),
                 tiles: Vec::new(),
@@ -292,6 +294,9 @@ impl Relay {
                 next_timeout: None,
             },
         );
+        if let Some(peer) = self.peers.get_mut(&id) {
+            peer.declare(sources);
+        }
         debug!(%id, "peer added");
         self.poll_peer(id, now);
         self.poll_dirty(now);

@@ -52,7 +52,7 @@ fn the_relay_stops_sending_to_a_silent_peer_and_resumes_when_it_returns() {
     let now = w.now;
     let answer = w
         .relay
-        .handle_offer(now, b_peer, &offer.to_sdp_string())
+        .handle_offer(now, b_peer, &offer.to_sdp_string(), &[])
         .expect("relay answers the restart");
     w.clients[b]
         .rtc

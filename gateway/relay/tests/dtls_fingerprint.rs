@@ -33,7 +33,15 @@ fn a_forged_fingerprint_is_refused() {
     let now = w.now;
     let answer = w
         .relay
-        .add_peer(now, RouterId(1), peer, "impostor", w.relay_addr, &forged)
+        .add_peer(
+            now,
+            RouterId(1),
+            peer,
+            "impostor",
+            w.relay_addr,
+            &forged,
+            &[],
+        )
         .unwrap();
     rtc.sdp_api()
         .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())

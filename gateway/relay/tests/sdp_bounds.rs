@@ -34,7 +34,7 @@ fn offer(media: usize, candidates: usize) -> String {
 fn add(w: &mut World, id: u64, sdp: &str) -> Result<String, RelayError> {
     let (now, addr) = (w.now, w.relay_addr);
     w.relay
-        .add_peer(now, RouterId(1), PeerId(id), "x", addr, sdp)
+        .add_peer(now, RouterId(1), PeerId(id), "x", addr, sdp, &[])
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn a_renegotiation_over_a_bound_is_refused_and_the_call_goes_on() {
     let many = offer(60, 1);
     let now = w.now;
     for (sdp, bound) in [(&huge, Bound::SdpBytes), (&many, Bound::MediaSections)] {
-        match w.relay.handle_offer(now, peer, sdp) {
+        match w.relay.handle_offer(now, peer, sdp, &[]) {
             Err(RelayError::TooLarge(b)) => assert_eq!(b, bound),
             other => panic!("expected a refusal, got {other:?}"),
         }

@@ -19,7 +19,9 @@ pub use rest::{CallerRole, ClaimSetup, InspectLink, Invitation, InvitationRole, 
 pub use rest::{NewInvitation, UpdateMeeting};
 pub use ws::{ClientMessage, IdentificationMethod, MeetingState, ParseError, ParticipantInfo};
 pub use ws::{Connection, ErrorCode, IceServer, Kind, Role, MAX_FRAME_BYTES, MAX_SDP_BYTES};
-pub use ws::{ServerMessage, TileSize, TrackInfo, MAX_TILE_HEIGHT};
+pub use ws::{
+    MediaSource, ServerMessage, TileSize, TrackInfo, TrackSource, MAX_SOURCES, MAX_TILE_HEIGHT,
+};
 
 /// The one protocol version this server speaks.
 pub const VERSION: u32 = 1;

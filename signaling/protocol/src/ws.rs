@@ -12,6 +12,25 @@ const MAX_TOKEN_CHARS: usize = 128;
 const MAX_CANDIDATE_CHARS: usize = 512;
 const MAX_NAME_CHARS: usize = 64;
 
+/// What a page's sending m-line carries, as the page declares it with its offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaSource {
+    Microphone,
+    Camera,
+    Screen,
+}
+
+/// One declaration: the m-line's mid and what it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TrackSource {
+    pub mid: String,
+    pub source: MediaSource,
+}
+
+/// Declarations one offer may carry (a page sends three).
+pub const MAX_SOURCES: usize = 8;
+
 /// A message from a browser.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -25,6 +44,10 @@ pub enum ClientMessage {
     },
     Offer {
         sdp: String,
+        /// What each of the page's sending m-lines carries. A video m-line not declared a
+        /// screen is a camera: nothing is taken for a screen from where it sits.
+        #[serde(default)]
+        sources: Vec<TrackSource>,
     },
     Answer {
         sdp: String,
@@ -170,7 +193,18 @@ impl ClientMessage {
                     within(r, MAX_TOKEN_CHARS, "resume")?;
                 }
             }
-            ClientMessage::Offer { sdp } | ClientMessage::Answer { sdp } => {
+            ClientMessage::Offer { sdp, sources } => {
+                if sdp.len() > MAX_SDP_BYTES {
+                    return Err(ParseError::Field("sdp"));
+                }
+                if sources.len() > MAX_SOURCES {
+                    return Err(ParseError::Field("sources"));
+                }
+                for s in sources {
+                    within(&s.mid, 32, "sources")?;
+                }
+            }
+            ClientMessage::Answer { sdp } => {
                 if sdp.len() > MAX_SDP_BYTES {
                     return Err(ParseError::Field("sdp"));
                 }
@@ -606,6 +640,37 @@ mod tests {
         ));
         assert!(ClientMessage::parse(&ids(501, 4)).is_err());
         assert!(ClientMessage::parse(&ids(1, 65)).is_err());
+    }
+
+    #[test]
+    fn an_offer_declares_its_sources_within_bounds() {
+        let offer = |sources: serde_json::Value| {
+            serde_json::json!({"type": "offer", "sdp": "v=0", "sources": sources}).to_string()
+        };
+        let page = serde_json::json!([
+            {"mid": "0", "source": "microphone"},
+            {"mid": "1", "source": "camera"},
+            {"mid": "2", "source": "screen"},
+        ]);
+        assert!(matches!(
+            ClientMessage::parse(&offer(page)),
+            Ok(ClientMessage::Offer { sources, .. })
+                if sources[2] == TrackSource { mid: "2".into(), source: MediaSource::Screen }
+        ));
+        // An older page declares nothing.
+        let bare = serde_json::json!({"type": "offer", "sdp": "v=0"}).to_string();
+        assert!(matches!(
+            ClientMessage::parse(&bare),
+            Ok(ClientMessage::Offer { sources, .. }) if sources.is_empty()
+        ));
+        let many: Vec<_> = (0..9)
+            .map(|i| serde_json::json!({"mid": i.to_string(), "source": "camera"}))
+            .collect();
+        assert!(ClientMessage::parse(&offer(many.into())).is_err());
+        let long = serde_json::json!([{"mid": "m".repeat(33), "source": "camera"}]);
+        assert!(ClientMessage::parse(&offer(long)).is_err());
+        let unknown = serde_json::json!([{"mid": "0", "source": "hologram"}]);
+        assert!(ClientMessage::parse(&offer(unknown)).is_err());
     }
 
     #[test]

@@ -14,7 +14,10 @@ use sluss_meeting::{
 use sluss_meeting::{ChatText, Meeting, NameError, ParticipantId, RecordingKind};
 use sluss_meeting::{Invitee, RefusalReason, Role};
 use sluss_net::Command;
-use sluss_protocol::{ClientMessage, ErrorCode, Kind, ServerMessage, TrackInfo, MAX_TILE_HEIGHT};
+use sluss_protocol::MAX_TILE_HEIGHT;
+use sluss_protocol::{
+    ClientMessage, ErrorCode, Kind, MediaSource, ServerMessage, TrackInfo, TrackSource,
+};
 use sluss_relay::{PeerId, RelayEvent, RouterId, TrackKind};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -461,12 +464,13 @@ impl Live {
         }
         let media = self.registry.media.clone();
         match message {
-            ClientMessage::Offer { sdp } => {
+            ClientMessage::Offer { sdp, sources } => {
                 let Some(conn) = self.conns.get_mut(&participant) else {
                     return;
                 };
+                let sources = relay_sources(&sources);
                 let result = match conn.peer {
-                    Some(peer) => media.offer(self.router, peer, sdp).await,
+                    Some(peer) => media.offer(self.router, peer, sdp, sources).await,
                     None => {
                         let peer = PeerId(self.registry.next_peer.fetch_add(1, Ordering::Relaxed));
                         let result = media
@@ -476,6 +480,7 @@ impl Live {
                                 participant.to_string(),
                                 conn.announce,
                                 sdp,
+                                sources,
                                 self.events_tx.clone(),
                             )
                             .await;
@@ -688,4 +693,19 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
         None => std::future::pending().await,
     }
+}
+
+/// What a page declared its m-lines to carry, in the relay's words.
+fn relay_sources(sources: &[TrackSource]) -> Vec<(String, sluss_relay::Source)> {
+    sources
+        .iter()
+        .map(|s| {
+            let source = match s.source {
+                MediaSource::Microphone => sluss_relay::Source::Microphone,
+                MediaSource::Camera => sluss_relay::Source::Camera,
+                MediaSource::Screen => sluss_relay::Source::Screen,
+            };
+            (s.mid.clone(), source)
+        })
+        .collect()
 }

@@ -11,7 +11,7 @@ use crate::bounds::{self, Bound, SdpBudget, SdpSummary};
 use crate::peer::ConsumerState;
 use crate::router::{ConsumerRef, ProducerId};
 use crate::simulcast::LayerSwitch;
-use crate::{PeerId, RelayError, TrackKind};
+use crate::{PeerId, RelayError, Source, TrackKind};
 
 impl Relay {
     /// Checks an SDP of peer `id` against its size, m-line and candidate bounds.
@@ -41,10 +41,12 @@ impl Relay {
         now: Instant,
         id: PeerId,
         sdp: &str,
+        sources: &[(String, Source)],
     ) -> Result<String, RelayError> {
         let summary = self.check_peer_sdp(id, sdp)?;
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| RelayError::Sdp(e.to_string()))?;
         let peer = self.peers.get_mut(&id).ok_or(RelayError::UnknownPeer)?;
+        peer.declare(sources);
         if peer.pending.is_some() {
             // Both sides offered at once: the browser's offer wins, ours is made again later.
             peer.abandon_offer();

@@ -7,7 +7,7 @@ use super::{direct, Relay, MAX_PRODUCERS_PER_PEER};
 use crate::peer::PendingAdd;
 use crate::router::{Producer, ProducerId};
 use crate::simulcast::{Layer, MAX_LAYERS};
-use crate::{PeerId, RouterId, TrackKind};
+use crate::{PeerId, RouterId, Source, TrackKind};
 
 impl Relay {
     /// A browser's offer added an m-line it sends on: that is a new producer.
@@ -23,12 +23,15 @@ impl Relay {
         {
             return;
         }
-        peer.producers += 1;
         let kind = TrackKind::from_media(added.kind);
-        let screen = kind == TrackKind::Video && peer.video_producers >= 1;
-        if kind == TrackKind::Video {
-            peer.video_producers += 1;
+        let source = peer.source_of(added.mid, kind);
+        if peer.sources.contains(&source) {
+            // A second camera or microphone is not forwarded: one of each per participant.
+            return;
         }
+        peer.producers += 1;
+        peer.sources.push(source);
+        let screen = source == Source::Screen;
         let label = peer.label.clone();
         let router_id = peer.router;
         let layers: Vec<Layer> = match (&added.simulcast, kind, screen) {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use sluss_relay::{PeerId, Relay, RelayConfig, RelayEvent, RouterId};
+use sluss_relay::{PeerId, Relay, RelayConfig, RelayEvent, RouterId, Source};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid};
@@ -85,6 +85,8 @@ pub struct World {
     pub sent_to: HashMap<SocketAddr, usize>,
     /// Every datagram the clients sent the relay, with its source, while set.
     pub uplink_log: Option<Vec<(SocketAddr, Vec<u8>)>>,
+    /// Clients that join now declare nothing about their m-lines (an old or forged page).
+    pub undeclared: bool,
 }
 
 /// The policer's bucket: a burst of this many bytes passes at once.
@@ -128,6 +130,7 @@ impl World {
             events: Vec::new(),
             sent_to: HashMap::new(),
             uplink_log: None,
+            undeclared: false,
         }
     }
 
@@ -179,6 +182,17 @@ impl World {
             .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
         let (offer, pending) = api.apply().unwrap();
         let peer = PeerId(idx as u64 + 1);
+        // The client says what each m-line carries, as the page does.
+        let mut sources = vec![
+            (audio.to_string(), Source::Microphone),
+            (video.to_string(), Source::Camera),
+        ];
+        if let Some(screen) = screen {
+            sources.push((screen.to_string(), Source::Screen));
+        }
+        if self.undeclared {
+            sources.clear();
+        }
         let answer = self
             .relay
             .add_peer(
@@ -188,6 +202,7 @@ impl World {
                 &format!("p{idx}"),
                 self.relay_addr,
                 &offer.to_sdp_string(),
+                &sources,
             )
             .expect("relay accepts the offer");
         let relay_ufrag = answer
