@@ -19,3 +19,5 @@
 //!
 //! Nothing from the network is trusted: every parser here bounds what it reads and returns an
 //! error, never panics, and has a fuzz target.
+
+pub mod sdp;
