@@ -20,4 +20,5 @@
 //! Nothing from the network is trusted: every parser here bounds what it reads and returns an
 //! error, never panics, and has a fuzz target.
 
+pub mod number;
 pub mod sdp;
