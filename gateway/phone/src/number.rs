@@ -5,6 +5,18 @@
 //! in both `Debug` and `Display`; the chair sees [`PhoneNumber::masked`]; the audit trail
 //! keeps [`PhoneNumber::hashed`], a keyed hash that recognises the same number again without
 //! storing it. No error here quotes the input.
+//!
+//! ```
+//! use sluss_phone::number::{AuditKey, NumberPolicy, PhoneNumber};
+//!
+//! let number = PhoneNumber::parse("070-123 45 35")?;
+//! assert_eq!(number.masked(), "+46 70*** **35");
+//! assert_eq!(format!("{number:?}"), "PhoneNumber(…)");
+//! assert!(NumberPolicy::new(["+4670*"])?.allows(&number));
+//! let trail = number.hashed(&AuditKey::new(b"the audit trail's secret key"));
+//! assert_eq!(trail.last_two, "35");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 

@@ -14,6 +14,21 @@
 //! A locked-out attempt is refused before the PIN is looked at, so a locked caller learns
 //! nothing from it. Memory is bounded: each map holds at most a fixed number of keys and,
 //! when full, forgets first the keys whose count has decayed furthest.
+//!
+//! ```
+//! use std::time::Instant;
+//! use sluss_phone::pin::{Attempt, CallTries, Pin, PinGuard, PinPolicy};
+//!
+//! let pin = Pin::generate(&[3; 32], 9)?; // bytes from a cryptographic random source
+//! let mut guard: PinGuard<String, u64> = PinGuard::new(PinPolicy::default());
+//! let mut call = CallTries::default(); // one per call
+//! let (caller, meeting, now) = ("hashed caller".to_owned(), 7, Instant::now());
+//! let wrong = guard.attempt(&mut call, &caller, &meeting, now, || pin.matches("000000000"));
+//! assert_eq!(wrong, Attempt::Wrong { left: 2 });
+//! let right = guard.attempt(&mut call, &caller, &meeting, now, || pin.matches("333333333"));
+//! assert_eq!(right, Attempt::Accepted);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::HashMap;
 use std::fmt;

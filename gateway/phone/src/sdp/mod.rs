@@ -15,6 +15,23 @@
 //!
 //! The SRTP keys stay opaque here ([`KeyParams`]): the SRTP module parses `inline:` itself.
 //! Their `Debug` redacts, and no error message carries anything the peer sent.
+//!
+//! ```
+//! use sluss_phone::sdp::{answer, Codec, LocalMedia, MasterKey, RemoteSdp};
+//!
+//! let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n\
+//!     m=audio 4000 RTP/SAVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n\
+//!     a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:YIyvUXYvGLT9g9NI34RlHa6Xbq5UVFpWpOMnL12Y\r\n";
+//! let offer = RemoteSdp::parse(offer.as_bytes())?;
+//! let local = LocalMedia::new("192.0.2.1".parse()?, 30000);
+//! // The key comes from a cryptographic random source.
+//! let (body, leg) = answer(&offer, &local, &MasterKey::new([7; 30]))?;
+//! assert_eq!((leg.codec.codec, leg.codec.pt), (Codec::Pcma, 8)); // our preference
+//! assert_eq!(leg.telephone_event, Some(101));
+//! assert_eq!(leg.remote, Some("192.0.2.9:4000".parse()?));
+//! assert!(body.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod negotiate;
 mod parse;

@@ -162,7 +162,7 @@ impl Offer {
             codec,
             telephone_event: telephone_event(audio, &self.local),
             ptime: ptime(audio, &self.local),
-            direction: audio.direction.answer(self.local.direction),
+            direction: direction(audio, &self.local),
             rtcp_mux: audio.rtcp_mux,
             crypto,
         })
@@ -262,11 +262,7 @@ fn answer_preferring(
         codec,
         telephone_event: telephone_event(audio, local),
         ptime: ptime(audio, local),
-        direction: if removed {
-            Direction::Inactive
-        } else {
-            audio.direction.answer(local.direction)
-        },
+        direction: direction(audio, local),
         rtcp_mux: audio.rtcp_mux,
         crypto,
     };
@@ -340,6 +336,19 @@ fn remote(audio: &RemoteAudio) -> Option<SocketAddr> {
         return None;
     }
     Some(SocketAddr::new(address, audio.port))
+}
+
+/// What we do on the stream the peer described: nothing on a removed stream, and no
+/// sending to the unspecified address (RFC 2543 hold), whatever its direction says.
+fn direction(audio: &RemoteAudio, local: &LocalMedia) -> Direction {
+    if audio.port == 0 {
+        return Direction::Inactive;
+    }
+    let agreed = audio.direction.answer(local.direction);
+    if remote(audio).is_none() {
+        return Direction::from_parts(false, agreed.receives());
+    }
+    agreed
 }
 
 fn telephone_event(audio: &RemoteAudio, local: &LocalMedia) -> Option<u8> {

@@ -303,7 +303,9 @@ fn reoffer_with_inactive_or_old_style_hold_stops_sending() {
     let zero = OPERATOR.replace("c=IN IP4 203.0.113.10", "c=IN IP4 0.0.0.0");
     let re = reanswer(&agreed, &parse(&zero), &local(), &key()).unwrap();
     assert_eq!(re.negotiated.remote, None);
-    assert!(re.changes.remote);
+    assert_eq!(re.negotiated.direction, Direction::RecvOnly);
+    assert!(re.sdp.contains("a=recvonly\r\n"));
+    assert!(re.changes.remote && re.changes.direction);
 }
 
 #[test]
