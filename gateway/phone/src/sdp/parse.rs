@@ -192,11 +192,10 @@ impl Section {
                 Ok(())
             }
             "ptime" => {
-                let ms = rest.trim().parse().map_err(|_| Malformed {
-                    line: n,
-                    what: "ptime",
-                })?;
-                self.ptime = Some(ms);
+                // Only a preference: "20.0" is 20, and a ptime we cannot read is none rather
+                // than a failed call.
+                let whole = rest.trim().split('.').next().unwrap_or_default();
+                self.ptime = whole.parse().ok();
                 Ok(())
             }
             "rtcp-mux" => {

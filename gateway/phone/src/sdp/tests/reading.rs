@@ -161,3 +161,18 @@ fn key_params_never_show_in_debug() {
     }
     assert_eq!(format!("{:?}", key()), "MasterKey(…)");
 }
+
+#[test]
+fn unreadable_ptime_is_no_preference_and_a_fraction_is_cut() {
+    let head = "v=0\nc=IN IP4 192.0.2.9\nm=audio 4000 RTP/AVP 8\n";
+    for (ptime, expected) in [
+        ("20.0", Some(20)),
+        ("-5", None),
+        ("x", None),
+        ("30", Some(30)),
+    ] {
+        let body = format!("{head}a=ptime:{ptime}\n");
+        let sdp = RemoteSdp::parse(body.as_bytes()).unwrap();
+        assert_eq!(sdp.audio.ptime, expected, "{ptime}");
+    }
+}
