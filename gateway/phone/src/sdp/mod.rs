@@ -398,7 +398,8 @@ pub struct LocalMedia {
     pub codecs: Vec<Codec>,
     /// Offer and accept RFC 4733 telephone-event/8000 (DTMF).
     pub telephone_event: bool,
-    /// Suites we offer and accept, best first (one or two).
+    /// Suites we offer and accept, best first (one or two). Empty on an encrypted trunk means
+    /// every call fails: nothing we could agree is encrypted.
     pub suites: Vec<CryptoSuite>,
     /// The trunk is marked unencrypted: we offer plain RTP/AVP, and accept an offer without
     /// SRTP (R1: the meeting then shows that the leg is unencrypted).

@@ -43,6 +43,8 @@ pub struct Negotiated {
     pub ptime: u16,
     /// What WE do: `SendOnly` means we send and the trunk does not.
     pub direction: Direction,
+    /// RTP and RTCP share the port (RFC 5761). We always offer it; when the peer does not
+    /// take it, RTCP goes to the port above, and the shell must hold that port too.
     pub rtcp_mux: bool,
     /// None only on a trunk marked unencrypted.
     pub crypto: Option<CryptoChoice>,
