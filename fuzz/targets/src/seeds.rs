@@ -308,6 +308,45 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         s.push(("personnummer", name, text.as_bytes().to_vec()));
     }
 
+    // The phone side's SDP, in the shape real trunks and phones send it (the samples of
+    // sluss-phone's own tests), and our own offer read back as if it were an answer.
+    for (name, file) in [
+        (
+            "baresip",
+            include_str!("../../../gateway/phone/src/sdp/tests/samples/baresip.sdp"),
+        ),
+        (
+            "kamailio",
+            include_str!("../../../gateway/phone/src/sdp/tests/samples/kamailio.sdp"),
+        ),
+        (
+            "operator",
+            include_str!("../../../gateway/phone/src/sdp/tests/samples/operator.sdp"),
+        ),
+        (
+            "operator-plain-ipv6",
+            include_str!("../../../gateway/phone/src/sdp/tests/samples/operator_plain_ipv6.sdp"),
+        ),
+    ] {
+        s.push(("phone_sdp", name, file.replace('\n', "\r\n").into_bytes()));
+    }
+    let operator = include_str!("../../../gateway/phone/src/sdp/tests/samples/operator.sdp");
+    s.push((
+        "phone_sdp",
+        "hold",
+        operator.replace("a=sendrecv", "a=sendonly").into_bytes(),
+    ));
+    s.push((
+        "phone_sdp",
+        "old-hold",
+        operator
+            .replace("c=IN IP4 203.0.113.10", "c=IN IP4 0.0.0.0")
+            .into_bytes(),
+    ));
+    let local = sluss_phone::sdp::LocalMedia::new([192, 0, 2, 1].into(), 30000);
+    let ours = sluss_phone::sdp::Offer::new(&local, &sluss_phone::sdp::MasterKey::new([1; 30]));
+    s.push(("phone_sdp", "our-offer", ours.sdp().as_bytes().to_vec()));
+
     // Header (meeting of 4, grace 30 s), then: the chair joins, a guest joins and knocks,
     // the chair admits, identifies and lets them share, the guest shares and chats; time
     // passes, the guest's connection drops and it rejoins; the chair ends the meeting.

@@ -12,10 +12,14 @@
 //! Like the relay, the cores here are sans-IO: values in, values out, the time passed in.
 //! - Media: RTP packets as the phone side reads and writes them, SRTP, the codecs, RFC 4733
 //!   telephone events (DTMF), the jitter buffer and the mixer.
-//! - Signalling: the SDP offer/answer of a call leg, the dialled-number policy and the
-//!   dial-in PIN.
+//! - Signalling: the SDP offer/answer of a call leg ([`sdp`]), dialled numbers and the
+//!   dial-out policy ([`number`]), and the dial-in PIN with its guessing guard ([`pin`]).
 //! - The SIP transaction layer is a maintained library behind a small trait of our own; the
 //!   shell that drives it and the sockets lives in the gateway binary.
 //!
 //! Nothing from the network is trusted: every parser here bounds what it reads and returns an
 //! error, never panics, and has a fuzz target.
+
+pub mod number;
+pub mod pin;
+pub mod sdp;
