@@ -19,3 +19,8 @@
 //!
 //! Nothing from the network is trusted: every parser here bounds what it reads and returns an
 //! error, never panics, and has a fuzz target.
+
+mod error;
+pub mod rtp;
+
+pub use error::Error;
