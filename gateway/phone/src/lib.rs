@@ -22,5 +22,6 @@
 
 mod error;
 pub mod rtp;
+pub mod srtp;
 
 pub use error::Error;

@@ -253,7 +253,9 @@ mod tests {
             Err(Error::Truncated { needed: 72, .. })
         ));
         // Extension of 0xffff words.
-        let buf = [0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xde, 0xff, 0xff];
+        let buf = [
+            0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xde, 0xff, 0xff,
+        ];
         assert!(matches!(
             RtpPacket::parse(&buf),
             Err(Error::Truncated { .. })
@@ -276,7 +278,10 @@ mod tests {
         let mut buf = [0u8; 11];
         assert!(matches!(
             header().write(&mut buf),
-            Err(Error::BufferTooSmall { needed: 12, got: 11 })
+            Err(Error::BufferTooSmall {
+                needed: 12,
+                got: 11
+            })
         ));
     }
 
