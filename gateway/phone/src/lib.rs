@@ -21,6 +21,7 @@
 //! error, never panics, and has a fuzz target.
 
 mod error;
+pub mod g711;
 pub mod rtp;
 pub mod srtp;
 
