@@ -20,6 +20,7 @@
 //! Nothing from the network is trusted: every parser here bounds what it reads and returns an
 //! error, never panics, and has a fuzz target.
 
+pub mod dtmf;
 mod error;
 pub mod g711;
 pub mod rtp;
