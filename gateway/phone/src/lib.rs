@@ -23,6 +23,7 @@
 pub mod dtmf;
 mod error;
 pub mod g711;
+pub mod jitter;
 pub mod rtp;
 pub mod srtp;
 
