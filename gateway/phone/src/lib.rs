@@ -24,6 +24,7 @@ pub mod dtmf;
 mod error;
 pub mod g711;
 pub mod jitter;
+pub mod mixer;
 pub mod rtp;
 pub mod srtp;
 
