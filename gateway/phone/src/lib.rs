@@ -25,6 +25,7 @@ mod error;
 pub mod g711;
 pub mod jitter;
 pub mod mixer;
+pub mod opus;
 pub mod rtp;
 pub mod srtp;
 
