@@ -82,7 +82,7 @@ impl TelephoneEvent {
     /// Reads a telephone-event payload. A payload may carry several events (redundant copies
     /// of earlier ones first); the last is the current one and is returned.
     pub fn parse(payload: &[u8]) -> Result<Self, Error> {
-        if payload.is_empty() || payload.len() % EVENT_LEN != 0 {
+        if payload.is_empty() || !payload.len().is_multiple_of(EVENT_LEN) {
             return Err(Error::BadTelephoneEvent("length is not a multiple of 4"));
         }
         let b = &payload[payload.len() - EVENT_LEN..];
