@@ -21,6 +21,7 @@
 mod input;
 mod media;
 mod meeting;
+mod phone;
 mod relay;
 #[cfg(test)]
 mod seeds;
@@ -29,6 +30,7 @@ mod world;
 
 pub use media::{ice_tcp_framing, stun};
 pub use meeting::meeting_commands;
+pub use phone::phone_rtp;
 pub use relay::{relay_datagram, relay_rtp, relay_sdp};
 pub use signaling::{personnummer, rest_body, ws_message};
 
@@ -46,4 +48,5 @@ pub const TARGETS: &[Target] = &[
     ("rest_body", rest_body),
     ("personnummer", personnummer),
     ("meeting_commands", meeting_commands),
+    ("phone_rtp", phone_rtp),
 ];
