@@ -14,7 +14,8 @@ pub(crate) const KEY: [u8; 30] = [
 
 const SUITES: [Suite; 2] = [Suite::AesCm128HmacSha1_80, Suite::AesCm128HmacSha1_32];
 
-/// Two things from one input:
+/// Three things from one input:
+/// - the input as the key parameters of an `a=crypto` line (`inline:`, lifetime, MKI);
 /// - the whole input as one datagram: parsed as RTP (what parses must stay inside the input
 ///   and write back to the same fixed header; its payload read as RFC 4733 telephone events),
 ///   classified, and unprotected as SRTP and SRTCP
@@ -23,9 +24,34 @@ const SUITES: [Suite; 2] = [Suite::AesCm128HmacSha1_80, Suite::AesCm128HmacSha1_
 ///   repeated, tampered with or withheld: the receiver never accepts a tampered packet, never
 ///   accepts one twice, and what it accepts is what was sent.
 pub fn phone_rtp(data: &[u8]) {
+    key_params(data);
     datagram(data);
     for suite in SUITES {
         stream(suite, data);
+    }
+}
+
+/// The input as the key parameters of an `a=crypto` line: a key that parses writes out as
+/// parameters that parse to the same key, and its Debug shows none of its base64.
+fn key_params(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(key) = MasterKey::parse_key_params(text) else {
+        return;
+    };
+    let written = key.key_params();
+    let again = MasterKey::parse_key_params(&written).expect("our own key parameters parse");
+    assert_eq!(again.key_params(), written);
+    assert!(written.len() == 47 && text.starts_with(&written));
+    assert!(!format!("{key:?}").contains(&written[7..]));
+    // With an MKI, every packet must carry it: one without is refused before authentication.
+    if let Some(mki) = key.mki() {
+        let mut rx = SrtpContext::new(Suite::AesCm128HmacSha1_80, &key);
+        let mut packet = vec![0x80, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
+        packet.resize(12 + mki.byte_len() + 10, 0xff);
+        let mut out = vec![0u8; packet.len()];
+        assert_eq!(rx.unprotect_rtp(&packet, &mut out), Err(Error::UnknownMki));
     }
 }
 
@@ -162,6 +188,7 @@ mod tests {
         let mut srtcp = vec![0u8; rr.len() + 14];
         let n = tx.protect_rtcp(&rr, &mut srtcp).unwrap();
         srtcp.truncate(n);
+        let params = b"inline:4fl6DT4Bi+DWT6MsBt5BOQ7Gda1Jiv7rtpYLOqvm|2^31|1:4".to_vec();
         let script = [
             [1, 0xff, 0xfe],
             [2, 0xff, 0xff],
@@ -177,6 +204,7 @@ mod tests {
             ("srtp-80", srtp),
             ("srtcp", srtcp),
             ("script", script),
+            ("key-params", params),
         ]
     }
 

@@ -28,6 +28,9 @@ pub enum Error {
     /// The SRTP or SRTCP authentication tag did not match.
     #[error("SRTP authentication failed")]
     AuthFailed,
+    /// The packet carries a master key identifier other than its key's.
+    #[error("SRTP packet under an unknown MKI")]
+    UnknownMki,
     /// The packet's index was already received or is too old for the replay window.
     #[error("SRTP replay rejected")]
     Replay,

@@ -8,7 +8,9 @@
 //! before anything is decrypted, and a packet whose index was already accepted is dropped.
 //! On send, protecting the same index twice is refused too: it would reuse keystream.
 //!
-//! The key derivation rate is zero (the SDES default): session keys are derived once.
+//! The key derivation rate is zero (the SDES default): session keys are derived once. A key
+//! with an MKI (RFC 3711 section 3.1) puts it in every packet it protects and expects it in
+//! every packet it unprotects.
 
 mod keys;
 mod replay;
@@ -21,7 +23,7 @@ use aes::cipher::StreamCipher as _;
 use hmac::Mac as _;
 
 use keys::{Labels, SessionKeys};
-pub use keys::{MasterKey, MASTER_LEN};
+pub use keys::{MasterKey, Mki, MASTER_LEN, MAX_MKI_LEN};
 use replay::Streams;
 
 use crate::{rtp, Error};
@@ -82,6 +84,8 @@ pub struct SrtpContext {
     rtcp_next: u32,
     /// Packets left under this key (its lifetime), SRTP and SRTCP together.
     remaining: u64,
+    /// The key's identifier, carried before the tag of every packet if the key has one.
+    mki: Option<Mki>,
 }
 
 impl fmt::Debug for SrtpContext {
@@ -104,6 +108,7 @@ impl SrtpContext {
             rtcp_streams: Streams::new(),
             rtcp_next: 0,
             remaining: master.lifetime(),
+            mki: master.mki(),
         }
     }
 
@@ -117,7 +122,8 @@ impl SrtpContext {
         let header_len = rtp::header_len(packet)?;
         let len = packet.len();
         let tag_len = self.suite.rtp_tag_len();
-        let out = fit(out, len + tag_len)?;
+        let mki_len = self.mki_len();
+        let out = fit(out, len + mki_len + tag_len)?;
         let (ssrc, seq) = ssrc_and_seq(packet);
         let index = match self.rtp_streams.get(ssrc) {
             Some(w) => {
@@ -133,20 +139,24 @@ impl SrtpContext {
             .keystream(ssrc, index)
             .apply_keystream(&mut out[header_len..len]);
         let tag = self.rtp_tag(&out[..len], index);
-        out[len..].copy_from_slice(&tag[..tag_len]);
+        self.write_mki(&mut out[len..len + mki_len]);
+        out[len + mki_len..].copy_from_slice(&tag[..tag_len]);
         self.rtp_streams.accept(ssrc, index);
-        Ok(len + tag_len)
+        Ok(len + mki_len + tag_len)
     }
 
     /// Checks and decrypts the SRTP packet `packet` into `out`; returns the RTP packet's
     /// length. A packet that fails authentication or was already received changes nothing.
     pub fn unprotect_rtp(&mut self, packet: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         let tag_len = self.suite.rtp_tag_len();
-        let len = packet.len().checked_sub(tag_len).ok_or(Error::Truncated {
-            needed: rtp::HEADER_LEN + tag_len,
+        let trailer = self.mki_len() + tag_len;
+        let len = packet.len().checked_sub(trailer).ok_or(Error::Truncated {
+            needed: rtp::HEADER_LEN + trailer,
             got: packet.len(),
         })?;
-        let (body, tag) = packet.split_at(len);
+        let (body, rest) = packet.split_at(len);
+        let (mki, tag) = rest.split_at(rest.len() - tag_len);
+        self.check_mki(mki)?;
         let header_len = rtp::header_len(body)?;
         let (ssrc, seq) = ssrc_and_seq(body);
         let index = match self.rtp_streams.get(ssrc) {
@@ -178,7 +188,8 @@ impl SrtpContext {
         check_rtcp(packet)?;
         let len = packet.len();
         let tag_len = self.suite.rtcp_tag_len();
-        let out = fit(out, len + RTCP_INDEX_LEN + tag_len)?;
+        let mki_len = self.mki_len();
+        let out = fit(out, len + RTCP_INDEX_LEN + mki_len + tag_len)?;
         let index = self.rtcp_next;
         if index > MAX_RTCP_INDEX {
             return Err(Error::KeyExhausted);
@@ -195,23 +206,26 @@ impl SrtpContext {
         let mut mac = self.rtcp.auth.clone();
         mac.update(&out[..authenticated]);
         let tag = mac.finalize().into_bytes();
-        out[authenticated..].copy_from_slice(&tag[..tag_len]);
-        Ok(authenticated + tag_len)
+        self.write_mki(&mut out[authenticated..authenticated + mki_len]);
+        out[authenticated + mki_len..].copy_from_slice(&tag[..tag_len]);
+        Ok(authenticated + mki_len + tag_len)
     }
 
     /// Checks and, if it was encrypted, decrypts the SRTCP packet `packet` into `out`;
     /// returns the RTCP packet's length.
     pub fn unprotect_rtcp(&mut self, packet: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         let tag_len = self.suite.rtcp_tag_len();
-        let trailer = RTCP_INDEX_LEN + tag_len;
+        let mki_len = self.mki_len();
+        let trailer = RTCP_INDEX_LEN + mki_len + tag_len;
         if packet.len() < RTCP_CLEAR + trailer {
             return Err(Error::Truncated {
                 needed: RTCP_CLEAR + trailer,
                 got: packet.len(),
             });
         }
-        let authenticated = packet.len() - tag_len;
+        let authenticated = packet.len() - tag_len - mki_len;
         let len = authenticated - RTCP_INDEX_LEN;
+        self.check_mki(&packet[authenticated..authenticated + mki_len])?;
         check_rtcp(&packet[..len])?;
         let e_index = u32::from_be_bytes(
             packet[len..authenticated]
@@ -225,7 +239,7 @@ impl SrtpContext {
         }
         let mut mac = self.rtcp.auth.clone();
         mac.update(&packet[..authenticated]);
-        mac.verify_truncated_left(&packet[authenticated..])
+        mac.verify_truncated_left(&packet[authenticated + mki_len..])
             .map_err(|_| Error::AuthFailed)?;
         let out = fit(out, len)?;
         self.spend()?;
@@ -244,6 +258,24 @@ impl SrtpContext {
         mac.update(authenticated);
         mac.update(&((index >> 16) as u32).to_be_bytes());
         mac.finalize().into_bytes().into()
+    }
+
+    fn mki_len(&self) -> usize {
+        self.mki.map_or(0, Mki::byte_len)
+    }
+
+    fn write_mki(&self, out: &mut [u8]) {
+        if let Some(mki) = self.mki {
+            mki.write(out);
+        }
+    }
+
+    /// A packet under another key of the trunk's is refused before any work is done on it.
+    fn check_mki(&self, bytes: &[u8]) -> Result<(), Error> {
+        match self.mki {
+            Some(mki) if !mki.matches(bytes) => Err(Error::UnknownMki),
+            _ => Ok(()),
+        }
     }
 
     /// Counts one packet against the key's lifetime.

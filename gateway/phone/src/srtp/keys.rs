@@ -19,9 +19,12 @@ const INLINE_LEN: usize = 40;
 
 /// The most SRTP packets one key may protect (RFC 3711 section 9.2: 2^48).
 const MAX_LIFETIME: u64 = 1 << 48;
-/// A lifetime below this is refused: the key would run out within a long meeting
-/// (2^20 packets is under six hours of 20 ms audio) and we do not re-key mid-call.
-const MIN_LIFETIME: u64 = 1 << 24;
+/// A lifetime below this is refused. 2^20 packets (RFC 4568's own example) is 5.8 hours of
+/// 20 ms audio; after it the context refuses to go on ([`Error::KeyExhausted`]) until the
+/// call is re-keyed.
+const MIN_LIFETIME: u64 = 1 << 20;
+/// The longest master key identifier RFC 4568 allows, in bytes.
+pub const MAX_MKI_LEN: usize = 128;
 
 pub(super) type Aes128Ctr = ctr::Ctr128BE<aes::Aes128>;
 pub(super) type HmacSha1 = hmac::Hmac<sha1::Sha1>;
@@ -31,6 +34,52 @@ pub(super) type HmacSha1 = hmac::Hmac<sha1::Sha1>;
 pub struct MasterKey {
     bytes: [u8; MASTER_LEN],
     lifetime: u64,
+    mki: Option<Mki>,
+}
+
+/// A master key identifier (RFC 3711 section 3.1): a number that every packet under the key
+/// carries, big-endian in a fixed number of bytes, between the payload and the tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mki {
+    value: u32,
+    len: u8,
+}
+
+impl Mki {
+    /// An MKI of `len` bytes (1 to 128) holding `value`, if it fits.
+    pub fn new(value: u32, len: usize) -> Option<Self> {
+        let fits = len >= 4 || u64::from(value) < 1u64 << (8 * len);
+        ((1..=MAX_MKI_LEN).contains(&len) && fits).then_some(Self {
+            value,
+            len: len as u8,
+        })
+    }
+
+    pub fn byte_len(self) -> usize {
+        usize::from(self.len)
+    }
+
+    pub fn value(self) -> u32 {
+        self.value
+    }
+
+    /// Writes the MKI to `out`, which is exactly [`Self::byte_len`] bytes.
+    pub(super) fn write(self, out: &mut [u8]) {
+        let be = self.value.to_be_bytes();
+        let n = out.len().min(4);
+        let split = out.len() - n;
+        out[..split].fill(0);
+        out[split..].copy_from_slice(&be[4 - n..]);
+    }
+
+    /// Whether `bytes` (exactly [`Self::byte_len`] long) carry this MKI.
+    pub(super) fn matches(self, bytes: &[u8]) -> bool {
+        let n = bytes.len().min(4);
+        let split = bytes.len() - n;
+        let mut be = [0u8; 4];
+        be[4 - n..].copy_from_slice(&bytes[split..]);
+        bytes[..split].iter().all(|&b| b == 0) && u32::from_be_bytes(be) == self.value
+    }
 }
 
 impl Drop for MasterKey {
@@ -46,14 +95,16 @@ impl MasterKey {
         Self {
             bytes,
             lifetime: MAX_LIFETIME,
+            mki: None,
         }
     }
 
     /// Reads the key parameters of an `a=crypto` line (RFC 4568 section 6.1):
     /// `inline:<base64 key||salt>[|<lifetime>][|<MKI>:<length>]`.
     ///
-    /// A lifetime (decimal or `2^n`) is kept and enforced if it is at least 2^24 packets; an
-    /// MKI is refused, as are several keys (`;`-separated), since we send neither.
+    /// A lifetime (decimal or `2^n`) is kept and enforced if it is at least 2^20 packets; an
+    /// MKI of up to 128 bytes is kept and expected in every packet. Several keys
+    /// (`;`-separated, which only make sense with MKIs that switch keys) are refused.
     pub fn parse_key_params(params: &str) -> Result<Self, Error> {
         if params.contains(';') {
             return Err(Error::BadKeyParams("more than one key"));
@@ -76,14 +127,20 @@ impl MasterKey {
         if decoded != MASTER_LEN {
             return Err(Error::BadKeyParams("key is not 30 bytes"));
         }
+        // Grammar: key ["|" lifetime] ["|" mki-value ":" mki-length].
+        let mut lifetime_seen = false;
         for part in parts {
-            if part.contains(':') {
-                return Err(Error::BadKeyParams("MKI not supported"));
+            if key.mki.is_some() {
+                return Err(Error::BadKeyParams("parameters after the MKI"));
             }
-            if key.lifetime != MAX_LIFETIME {
+            if let Some((value, len)) = part.split_once(':') {
+                key.mki = Some(parse_mki(value, len)?);
+            } else if lifetime_seen {
                 return Err(Error::BadKeyParams("lifetime given twice"));
+            } else {
+                key.lifetime = parse_lifetime(part)?;
+                lifetime_seen = true;
             }
-            key.lifetime = parse_lifetime(part)?;
         }
         Ok(key)
     }
@@ -98,6 +155,11 @@ impl MasterKey {
     /// How many packets the key may protect.
     pub fn lifetime(&self) -> u64 {
         self.lifetime
+    }
+
+    /// The key's identifier in packets, if its `a=crypto` line gave one.
+    pub fn mki(&self) -> Option<Mki> {
+        self.mki
     }
 
     fn key(&self) -> &[u8; KEY_LEN] {
@@ -127,8 +189,17 @@ impl fmt::Debug for MasterKey {
         f.debug_struct("MasterKey")
             .field("bytes", &"<redacted>")
             .field("lifetime", &self.lifetime)
+            .field("mki", &self.mki)
             .finish()
     }
+}
+
+fn parse_mki(value: &str, len: &str) -> Result<Mki, Error> {
+    const BAD: Error = Error::BadKeyParams("bad MKI");
+    // At most 10 and 3 digits (RFC 4568 section 9.2); parse() bounds them by type.
+    let value: u32 = value.parse().map_err(|_| BAD)?;
+    let len: usize = len.parse().map_err(|_| BAD)?;
+    Mki::new(value, len).ok_or(BAD)
 }
 
 fn parse_lifetime(s: &str) -> Result<u64, Error> {
@@ -218,22 +289,48 @@ mod tests {
     }
 
     #[test]
-    fn lifetime_is_kept_and_mki_refused() {
+    fn lifetime_and_mki_are_kept_within_bounds() {
         let with = |tail: &str| MasterKey::parse_key_params(&format!("{RFC_KEY}{tail}"));
         assert_eq!(with("|2^31").unwrap().lifetime(), 1 << 31);
         assert_eq!(with("|16777216").unwrap().lifetime(), 1 << 24);
         assert_eq!(with("|2^60").unwrap().lifetime(), MAX_LIFETIME);
+        let k = with("|2^20|1:32").unwrap();
+        assert_eq!(k.lifetime(), 1 << 20);
+        assert_eq!(k.mki(), Mki::new(1, 32));
+        let short = with("|7:1").unwrap().mki().unwrap();
+        assert_eq!((short.value(), short.byte_len()), (7, 1));
+        assert_eq!(with("|2^31").unwrap().mki(), None);
         for bad in [
-            "|2^20",
+            "|2^19",
             "|1000",
             "|2^x",
             "|2^99",
-            "|1:4",
-            "|2^31|1:4",
             "|2^31|2^31",
+            "|1:0",
+            "|1:129",
+            "|256:1",
+            "|x:4",
+            "|1:4|2^31",
+            "|1:4|2:4",
+            "|4294967296:4",
         ] {
             assert!(with(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn mki_is_written_big_endian_in_its_length() {
+        let m = Mki::new(0x0102, 6).unwrap();
+        let mut out = [0xffu8; 6];
+        m.write(&mut out);
+        assert_eq!(out, [0, 0, 0, 0, 1, 2]);
+        assert!(m.matches(&out));
+        assert!(!m.matches(&[0, 1, 0, 0, 1, 2]));
+        let short = Mki::new(0xab, 1).unwrap();
+        let mut one = [0u8; 1];
+        short.write(&mut one);
+        assert_eq!(one, [0xab]);
+        assert!(short.matches(&one) && !short.matches(&[0xac]));
     }
 
     #[test]
@@ -261,7 +358,7 @@ mod tests {
         let shown = format!("{key:?}");
         assert!(shown.contains("redacted"));
         assert!(!shown.contains("4fl6") && !shown.contains("225"), "{shown}");
-        let err = MasterKey::parse_key_params(&format!("{RFC_KEY}|1:4")).unwrap_err();
+        let err = MasterKey::parse_key_params(&format!("{RFC_KEY}|1:0")).unwrap_err();
         assert!(!err.to_string().contains("4fl6"));
     }
 }

@@ -274,3 +274,39 @@ fn parsed_packet_of_an_unprotected_round_trip_is_intact() {
     assert_eq!(p.header.sequence, 77);
     assert_eq!(p.payload, b"voice");
 }
+
+#[test]
+fn a_key_with_an_mki_carries_it_before_the_tag_and_checks_it() {
+    let params = "inline:4fl6DT4Bi+DWT6MsBt5BOQ7Gda1Jiv7rtpYLOqvm|2^31|258:4";
+    let key = MasterKey::parse_key_params(params).unwrap();
+    let mut tx = SrtpContext::new(Suite::AesCm128HmacSha1_32, &key);
+    let mut rx = SrtpContext::new(Suite::AesCm128HmacSha1_32, &key);
+    let plain = packet(5, b"with mki");
+    let mut secured = [0u8; 64];
+    let n = tx.protect_rtp(&plain, &mut secured).unwrap();
+    assert_eq!(n, plain.len() + 4 + 4);
+    assert_eq!(secured[plain.len()..plain.len() + 4], [0, 0, 1, 2]);
+    let mut out = [0u8; 64];
+    let mut wrong = secured;
+    wrong[plain.len() + 3] = 3;
+    assert_eq!(
+        rx.unprotect_rtp(&wrong[..n], &mut out),
+        Err(Error::UnknownMki)
+    );
+    let m = rx.unprotect_rtp(&secured[..n], &mut out).unwrap();
+    assert_eq!(out[..m], plain[..]);
+    // The same for SRTCP: index, MKI, then the 80-bit tag.
+    let rr = [0x80, 201, 0, 1, 0, 0, 0, 9];
+    let n = tx.protect_rtcp(&rr, &mut secured).unwrap();
+    assert_eq!(n, 8 + 4 + 4 + 10);
+    assert_eq!(secured[12..16], [0, 0, 1, 2]);
+    let m = rx.unprotect_rtcp(&secured[..n], &mut out).unwrap();
+    assert_eq!(out[..m], rr);
+    // A receiver whose key has no MKI reads the MKI as part of the packet and fails.
+    let (_, mut plain_rx) = pair(Suite::AesCm128HmacSha1_32);
+    let n = tx.protect_rtp(&packet(6, b"x"), &mut secured).unwrap();
+    assert_eq!(
+        plain_rx.unprotect_rtp(&secured[..n], &mut out),
+        Err(Error::AuthFailed)
+    );
+}
