@@ -1,5 +1,6 @@
-//! RFC 4733 telephone events: the DTMF digits a phone sends in RTP, and the receiver that
-//! turns their packets into each digit exactly once.
+//! RFC 4733 telephone events: the DTMF digits a phone sends in RTP, the receiver that turns
+//! their packets into each digit exactly once, and [`DtmfTone`], the packets of one key press
+//! for sending.
 //!
 //! A key press is one event: every packet of it carries the RTP timestamp of its start and
 //! the duration so far; the last one has the end bit and is sent three times. Packets are
@@ -177,6 +178,60 @@ impl DtmfReceiver {
     }
 }
 
+/// One key press to send (RFC 4733 section 2.5.1): a packet every `step` timestamp units
+/// with the duration so far, the first with the marker bit, then the end packet three times.
+/// Every packet of the press carries the RTP timestamp of its start, which the caller keeps.
+#[derive(Debug, Clone)]
+pub struct DtmfTone {
+    digit: Digit,
+    total: u16,
+    step: u16,
+    sent: u16,
+    ends_left: u8,
+}
+
+impl DtmfTone {
+    /// A press of `total` timestamp units (800 is 100 ms at 8 kHz), reported every `step`
+    /// (160 for 20 ms packets at 8 kHz).
+    pub fn new(digit: Digit, total: u16, step: u16) -> Self {
+        Self {
+            digit,
+            total: total.max(1),
+            step: step.max(1),
+            sent: 0,
+            ends_left: 3,
+        }
+    }
+
+    /// The next packet's marker bit and payload, or `None` once the press is sent.
+    pub fn next_packet(&mut self) -> Option<(bool, [u8; EVENT_LEN])> {
+        let first = self.sent == 0;
+        let duration = if self.sent < self.total {
+            self.sent = self.sent.saturating_add(self.step).min(self.total);
+            self.sent
+        } else if self.ends_left > 0 {
+            self.ends_left -= 1;
+            self.total
+        } else {
+            return None;
+        };
+        let end = duration == self.total;
+        if end && self.ends_left == 3 {
+            // The update that reaches the full duration is the first of the three ends.
+            self.ends_left = 2;
+        }
+        let mut payload = [0u8; EVENT_LEN];
+        let event = TelephoneEvent {
+            event: self.digit.event(),
+            end,
+            volume: 10,
+            duration,
+        };
+        event.write(&mut payload).ok()?;
+        Some((first, payload))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +352,24 @@ mod tests {
         let mut packets = press(3, u32::MAX - 100, 2);
         packets.extend(press(9, 500, 2));
         assert_eq!(digits(&mut rx, &packets), "39");
+    }
+
+    #[test]
+    fn a_sent_press_is_one_digit_with_three_ends() {
+        let mut tone = DtmfTone::new(Digit::from_char('9').unwrap(), 800, 160);
+        let packets: Vec<_> = std::iter::from_fn(|| tone.next_packet()).collect();
+        assert_eq!(packets.len(), 7, "four updates, then the end three times");
+        assert!(packets[0].0 && packets[1..].iter().all(|(m, _)| !m));
+        let events: Vec<_> = packets
+            .iter()
+            .map(|(_, p)| TelephoneEvent::parse(p).unwrap())
+            .collect();
+        assert_eq!(events.iter().filter(|e| e.end).count(), 3);
+        assert!(events[4..].iter().all(|e| e.end && e.duration == 800));
+        assert_eq!(events[0].duration, 160);
+        let mut rx = DtmfReceiver::new();
+        let timed: Vec<_> = packets.iter().map(|(_, p)| (4_000, *p)).collect();
+        assert_eq!(digits(&mut rx, &timed), "9");
     }
 
     #[test]
