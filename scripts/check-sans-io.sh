@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Proves that the two policy and forwarding cores stay sans-IO: no async runtime, no web
+# Proves that the policy, forwarding and telephone-media cores stay sans-IO: no async runtime, no web
 # framework, no database in their dependency trees, and no sockets, threads or clock reads
 # in their code outside tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
-for crate in sluss-relay sluss-meeting; do
+for crate in sluss-relay sluss-meeting sluss-phone; do
   deps=$(cargo tree -p "$crate" -e normal --prefix none --offline 2>/dev/null | awk '{print $1}' | sort -u)
   for banned in tokio mio axum hyper sqlx async-std smol; do
     if grep -qx "$banned" <<<"$deps"; then
@@ -13,7 +13,7 @@ for crate in sluss-relay sluss-meeting; do
     fi
   done
 done
-for dir in gateway/relay/src signaling/meeting/src; do
+for dir in gateway/relay/src signaling/meeting/src gateway/phone/src; do
   # Strip everything from a `#[cfg(test)]` onwards: unit tests may use the clock.
   # Test modules (tests.rs and a tests/ folder beside it) may use the clock; the code they
   # test may not.
@@ -25,4 +25,4 @@ for dir in gateway/relay/src signaling/meeting/src; do
   done
 done
 if [ "$fail" -ne 0 ]; then exit 1; fi
-echo "sans-IO check: sluss-relay and sluss-meeting use no runtime, socket, thread or clock"
+echo "sans-IO check: sluss-relay, sluss-meeting and sluss-phone use no runtime, socket, thread or clock"

@@ -21,7 +21,8 @@
 mod input;
 mod media;
 mod meeting;
-mod phone;
+mod phone_rtp;
+mod phone_sdp;
 mod relay;
 #[cfg(test)]
 mod seeds;
@@ -30,7 +31,8 @@ mod world;
 
 pub use media::{ice_tcp_framing, stun};
 pub use meeting::meeting_commands;
-pub use phone::phone_sdp;
+pub use phone_sdp::phone_sdp;
+pub use phone_rtp::phone_rtp;
 pub use relay::{relay_datagram, relay_rtp, relay_sdp};
 pub use signaling::{personnummer, rest_body, ws_message};
 
@@ -49,4 +51,5 @@ pub const TARGETS: &[Target] = &[
     ("personnummer", personnummer),
     ("meeting_commands", meeting_commands),
     ("phone_sdp", phone_sdp),
+    ("phone_rtp", phone_rtp),
 ];

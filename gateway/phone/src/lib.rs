@@ -10,16 +10,40 @@
 //! # Layout
 //!
 //! Like the relay, the cores here are sans-IO: values in, values out, the time passed in.
-//! - Media: RTP packets as the phone side reads and writes them, SRTP, the codecs, RFC 4733
-//!   telephone events (DTMF), the jitter buffer and the mixer.
+//! - Media: [`rtp`] packets as the phone side reads and writes them (and RTP/RTCP on one
+//!   port), [`srtp`] with SDES keys, the codecs ([`g711`] A-law and µ-law; [`opus`] for the
+//!   meeting side, through the pure-Rust `ropus`), RFC 4733 telephone events ([`dtmf`]), the
+//!   [`jitter`] buffer and the mix-minus [`mixer`]. None of them allocates per packet.
 //! - Signalling: the SDP offer/answer of a call leg ([`sdp`]), dialled numbers and the
 //!   dial-out policy ([`number`]), and the dial-in PIN with its guessing guard ([`pin`]).
 //! - The SIP transaction layer is a maintained library behind a small trait of our own; the
 //!   shell that drives it and the sockets lives in the gateway binary.
 //!
+//! # One phone leg's media, per 20 ms frame
+//!
+//! From the phone: datagram → [`rtp::classify`] → [`srtp::SrtpContext::unprotect_rtp`]
+//! (the trunk's key) → [`rtp::RtpPacket::parse`] → telephone events to
+//! [`dtmf::DtmfReceiver`], audio to [`jitter::JitterBuffer::push`]; every 20 ms
+//! [`jitter::JitterBuffer::pop`] → [`g711::Law::decode`] (or concealment) → resample →
+//! [`opus::OpusEncoder`] → into the meeting.
+//! To the phone: each other participant's Opus → [`opus::OpusDecoder`] at 8 kHz →
+//! [`mixer::Mixer::set_input`]; [`mixer::Mixer::mix`]; [`mixer::Mixer::output`] for the leg →
+//! [`g711::Law::encode`] → [`rtp::RtpHeader::write`] → [`srtp::SrtpContext::protect_rtp`]
+//! (our key) → datagram.
+//!
 //! Nothing from the network is trusted: every parser here bounds what it reads and returns an
 //! error, never panics, and has a fuzz target.
 
+pub mod dtmf;
+mod error;
+pub mod g711;
+pub mod jitter;
+pub mod mixer;
 pub mod number;
+pub mod opus;
 pub mod pin;
+pub mod rtp;
 pub mod sdp;
+pub mod srtp;
+
+pub use error::Error;
