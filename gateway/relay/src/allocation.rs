@@ -235,7 +235,9 @@ impl UpgradeHold {
             .is_some_and(|t| now.saturating_duration_since(t) < STEP_UP_INTERVAL);
         // Within `CALM` of a step down, every step up is a single rung, frame rate too, and
         // they come one at a time: a step that the link cannot carry costs little.
-        let wary = self.wary(now);
+        let wary = self
+            .last_down
+            .is_some_and(|t| now.saturating_duration_since(t) < CALM);
         let mut stepped_down = false;
         let mut stepped_up = false;
         for (t, choice) in tracks.iter().zip(chosen.iter_mut()) {
@@ -307,13 +309,6 @@ impl UpgradeHold {
 }
 
 impl UpgradeHold {
-    /// Whether the subscriber stepped down for bandwidth within `CALM`: its link is the limit,
-    /// and every step up is taken with care.
-    pub(crate) fn wary(&self, now: Instant) -> bool {
-        self.last_down
-            .is_some_and(|t| now.saturating_duration_since(t) < CALM)
-    }
-
     /// Whether a step up may come now: always, unless a step down was recent; then only when
     /// the allocation has wanted one for `UP_SUSTAIN`.
     fn sustained(&mut self, now: Instant, tracks: &[Track], chosen: &[Option<Choice>]) -> bool {
@@ -325,7 +320,10 @@ impl UpgradeHold {
                 _ => false,
             }
         });
-        if !wants_up || !self.wary(now) {
+        let calm = self
+            .last_down
+            .is_none_or(|t| now.saturating_duration_since(t) >= CALM);
+        if !wants_up || calm {
             self.wanted_up_since = None;
             return true;
         }
@@ -334,21 +332,11 @@ impl UpgradeHold {
     }
 }
 
-/// What the subscriber would want with unlimited bandwidth: the rates of every track's
-/// tile-capped layer. On a link that has not failed lately, the estimator probes toward it.
-pub(crate) fn desired(tracks: &[Track]) -> u64 {
-    tracks
-        .iter()
-        .map(|t| tile_cap(t).and_then(|c| t.layers[c as usize]).unwrap_or(0))
-        .sum()
-}
-
 /// What the next step up would cost: `chosen` with one more rung for the first track (largest
 /// tile first) that is below its tile's layer, or dark; `None` when every track has all its
 /// tile can show. The bandwidth estimator probes toward this, with the headroom a step up
-/// needs, and no further, soon after a step down: probing toward the tiles' full wish sent
-/// bursts of several times a weak link's rate every few seconds, and what they cost in lost
-/// packets froze the picture.
+/// needs, and no further: probing toward the tiles' full wish sent bursts of several times a
+/// weak link's rate every few seconds, and what they cost in lost packets froze the picture.
 pub(crate) fn next_step(tracks: &[Track], chosen: &[Option<Choice>]) -> Option<u64> {
     let mut order: Vec<usize> = (0..tracks.len()).collect();
     order.sort_by_key(|i| std::cmp::Reverse(tracks[*i].tile_height.unwrap_or(u32::MAX)));
@@ -545,11 +533,6 @@ mod tests {
         let mut chosen = vec![f(2)];
         hold.apply(t0 + Duration::from_millis(500), &[grown], &mut chosen);
         assert_eq!(chosen, vec![f(1)], "one step, not held");
-    }
-
-    #[test]
-    fn desired_is_the_capped_layers_sum() {
-        assert_eq!(desired(&[camera(None), camera(Some(80))]), 1_000_000);
     }
 
     #[test]

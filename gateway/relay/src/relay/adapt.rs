@@ -154,22 +154,17 @@ impl Relay {
         let mut chosen = allocation::allocate(budget, &tracks);
         peer.hold.apply(now, &tracks, &mut chosen);
         let spent = fixed + allocation::cost(&tracks, &chosen);
-        // What the estimator probes toward. On a link that failed lately, only the estimate
-        // that would let the allocation take its next step up (see `allocation::next_step`);
-        // otherwise all the tiles could use, so that a free link is found at once.
-        let wary = peer.hold.wary(now);
+        // The estimate that would let the allocation take its next step up (see
+        // `allocation::next_step`); with nothing more to take, what is sent now.
         let next = allocation::next_step(&tracks, &chosen);
-        let desired = match next {
-            Some(video) if wary => ((video + fixed) as f64 / BUDGET_SHARE) as u64,
-            Some(_) => fixed + allocation::desired(&tracks),
-            None => spent,
-        };
-        // Padding keeps up what is allocated through a quiet moment, so that the estimate
-        // holds (without it, a viewer freed from a squeeze did not climb back within a
-        // minute). On a link that failed lately and still cannot carry what the tiles want,
-        // padding would only take room from the media: at 300 kbit/s it was a fifth of the
-        // packets.
-        let keep_up = if wary && next.is_some() { 0 } else { spent };
+        let desired = next.map_or(spent, |video| {
+            ((video + fixed) as f64 / BUDGET_SHARE) as u64
+        });
+        // With all the tiles want, padding keeps up what is allocated through a quiet moment,
+        // so the estimate holds (without it, a viewer freed from a squeeze did not climb back
+        // within a minute). Short of it, the link is the limit, and padding would only take
+        // room from the media: on a 300 kbit/s link it was a fifth of the packets.
+        let keep_up = if next.is_some() { 0 } else { spent };
         let mut keyframes = Vec::new();
         let mut turned = Vec::new();
         for ((producer, choice), track) in cameras.iter().zip(&chosen).zip(&tracks) {
