@@ -22,3 +22,4 @@
 
 pub mod number;
 pub mod sdp;
+pub mod sip;

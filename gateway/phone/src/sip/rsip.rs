@@ -1,0 +1,719 @@
+//! [`SipStack`] over `rsipstack`: the only file that knows that crate.
+//!
+//! One endpoint with a TLS listener (rustls with ring; our certificate and key as PEM) and,
+//! only when configured, UDP and TCP. Outgoing TLS trusts exactly the CA bundle given (a
+//! trunk's private CA, or the self-signed peer of a test), never a system store.
+//!
+//! In-dialog requests go out on the connection the dialog uses: rsipstack keeps stream
+//! connections keyed by the peer's address and sends a dialog's requests to its remote
+//! target over the cached one; for calls the trunk places, the dialog is bound to the
+//! connection its INVITE came in on. A new TLS connection for a BYE is what fails against
+//! real trunks (TESTING.md).
+//!
+//! A task per call turns rsipstack's dialog states into our [`LegEvent`]s; one task routes
+//! incoming requests to their dialogs or, for a new INVITE, to [`SipStack::incoming`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog::{
+    DialogState, DialogStateReceiver, TerminatedReason, TransactionHandle,
+};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::{InviteAsyncResult, InviteOption};
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::dialog::registration::Registration;
+use rsipstack::platform::{CancellationToken, JoinHandle};
+use rsipstack::sip::{Header, Method, StatusCode, Transport, Uri};
+use rsipstack::transaction::endpoint::EndpointInner;
+use rsipstack::transaction::key::TransactionRole;
+use rsipstack::transaction::TransactionReceiver;
+use rsipstack::transport::tcp_listener::TcpListenerConnection;
+use rsipstack::transport::tls::{TlsConfig, TlsListenerConnection};
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, TransportLayer};
+use rsipstack::EndpointBuilder;
+use tokio::sync::mpsc;
+
+use super::{
+    CallControl, Credentials, DialRequest, EndReason, IncomingCall, LegEvent, LegEvents, Peer,
+    SdpBody, SipError, SipStack, LEG_EVENT_QUEUE,
+};
+use crate::number::PhoneNumber;
+
+/// Calls the trunk places that may wait for the gateway to take them; more are refused 486.
+const INCOMING_QUEUE: usize = 16;
+const SDP: &str = "application/sdp";
+
+/// The endpoint's configuration.
+#[derive(Clone)]
+pub struct RsipConfig {
+    /// Where SIP over TLS listens (a concrete port: it goes into our Contact and Via).
+    pub tls_listen: SocketAddr,
+    /// Our certificate chain, PEM.
+    pub certificate_pem: Vec<u8>,
+    /// Its private key, PEM (PKCS#8, or PKCS#1 for RSA).
+    pub private_key_pem: Vec<u8>,
+    /// The CAs we trust for outgoing TLS, PEM.
+    pub trusted_ca_pem: Vec<u8>,
+    /// Plain SIP over UDP, only for a trunk marked unencrypted.
+    pub udp_listen: Option<SocketAddr>,
+    /// Plain SIP over TCP, only for a trunk marked unencrypted.
+    pub tcp_listen: Option<SocketAddr>,
+    /// The user part of our address (From, Contact).
+    pub local_user: String,
+    /// The host part of our From address (our SIP domain), or the listen address if None.
+    pub domain: Option<String>,
+    pub user_agent: String,
+}
+
+impl RsipConfig {
+    pub fn new(tls_listen: SocketAddr, certificate_pem: Vec<u8>, private_key_pem: Vec<u8>) -> Self {
+        Self {
+            tls_listen,
+            certificate_pem,
+            private_key_pem,
+            trusted_ca_pem: Vec::new(),
+            udp_listen: None,
+            tcp_listen: None,
+            local_user: "sluss".to_owned(),
+            domain: None,
+            user_agent: concat!("Sluss/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for RsipConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RsipConfig")
+            .field("tls_listen", &self.tls_listen)
+            .field("udp_listen", &self.udp_listen)
+            .field("tcp_listen", &self.tcp_listen)
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rsipstack user agent. Dropping it (or [`RsipStack::shutdown`]) stops the endpoint.
+pub struct RsipStack {
+    endpoint: Arc<EndpointInner>,
+    dialogs: Arc<DialogLayer>,
+    incoming: tokio::sync::Mutex<mpsc::Receiver<RsipIncoming>>,
+    cancel: CancellationToken,
+    local_user: String,
+    domain: String,
+    contact: Uri,
+}
+
+impl fmt::Debug for RsipStack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RsipStack")
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RsipStack {
+    /// Checks the TLS material, binds the listeners and starts the endpoint's tasks.
+    pub async fn start(config: RsipConfig) -> Result<Self, SipError> {
+        tls_check(&config)?;
+        if config.tls_listen.port() == 0 {
+            return Err(SipError::Config("the TLS listen port must not be 0"));
+        }
+        // rsipstack builds its rustls configs with the process-wide provider.
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
+        let cancel = CancellationToken::new();
+        let transports = TransportLayer::new(cancel.child_token());
+        transports.set_tls_config(TlsConfig {
+            ca_certs: Some(config.trusted_ca_pem.clone()),
+            ..TlsConfig::default()
+        });
+        let listener = TlsListenerConnection::new(
+            config.tls_listen,
+            None,
+            TlsConfig {
+                cert: Some(config.certificate_pem.clone()),
+                key: Some(config.private_key_pem.clone()),
+                ..TlsConfig::default()
+            },
+        )
+        .await
+        .map_err(|_| SipError::Tls("the TLS listener could not be set up"))?;
+        transports.add_transport(listener.into());
+        if let Some(addr) = config.udp_listen {
+            let udp = UdpConnection::create_connection(addr, None, Some(cancel.child_token()))
+                .await
+                .map_err(|_| SipError::Config("the UDP address could not be bound"))?;
+            transports.add_transport(udp.into());
+        }
+        if let Some(addr) = config.tcp_listen {
+            let tcp = TcpListenerConnection::new(addr, None)
+                .await
+                .map_err(|_| SipError::Config("the TCP address could not be bound"))?;
+            transports.add_transport(tcp.into());
+        }
+        let endpoint = EndpointBuilder::new()
+            .with_cancel_token(cancel.clone())
+            .with_transport_layer(transports)
+            .with_user_agent(&config.user_agent)
+            .build();
+        let transactions = endpoint
+            .incoming_transactions()
+            .map_err(|_| SipError::Closed)?;
+        let inner = endpoint.inner.clone();
+        tokio::spawn(async move { endpoint.serve().await });
+        let dialogs = Arc::new(DialogLayer::new(inner.clone()));
+        let domain = config
+            .domain
+            .clone()
+            .unwrap_or_else(|| config.tls_listen.ip().to_string());
+        let contact = uri(&format!("sip:{}@{}", config.local_user, config.tls_listen))?;
+        let (calls_tx, calls_rx) = mpsc::channel(INCOMING_QUEUE);
+        tokio::spawn(route_requests(
+            transactions,
+            dialogs.clone(),
+            calls_tx,
+            contact.clone(),
+        ));
+        Ok(Self {
+            endpoint: inner,
+            dialogs,
+            incoming: tokio::sync::Mutex::new(calls_rx),
+            cancel,
+            local_user: config.local_user,
+            domain,
+            contact,
+        })
+    }
+
+    /// Stops the listeners and every task of the endpoint.
+    pub fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Drop for RsipStack {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl SipStack for RsipStack {
+    type Call = RsipCall;
+    type Incoming = RsipIncoming;
+
+    async fn dial(&self, request: DialRequest) -> Result<(RsipCall, LegEvents), SipError> {
+        let peer = &request.target.peer;
+        let callee = uri(&format!(
+            "sip:{}@{}:{};transport=tls",
+            request.target.expose_user(),
+            peer.host,
+            peer.port
+        ))?;
+        let caller = uri(&format!("sip:{}@{}", self.local_user, self.domain))?;
+        let option = InviteOption {
+            caller,
+            destination: Some(SipAddr {
+                r#type: Some(Transport::Tls),
+                addr: callee.host_with_port.clone(),
+            }),
+            callee,
+            content_type: Some(SDP.to_owned()),
+            offer: Some(request.offer.as_bytes().to_vec()),
+            contact: self.contact.clone(),
+            credential: request.credentials.as_ref().map(credential),
+            ..InviteOption::default()
+        };
+        let (states_tx, states) = self.dialogs.new_dialog_state_channel();
+        let (dialog, outcome) = self
+            .dialogs
+            .do_invite_async(option, states_tx)
+            .map_err(|e| classify(&e))?;
+        let (events_tx, events) = mpsc::channel(LEG_EVENT_QUEUE);
+        let call = RsipCall::new(dialog);
+        tokio::spawn(forward_states(
+            states,
+            Some(outcome),
+            events_tx,
+            call.pending.clone(),
+            self.dialogs.clone(),
+            TransactionRole::Client,
+        ));
+        Ok((call, events))
+    }
+
+    async fn incoming(&self) -> Option<RsipIncoming> {
+        self.incoming.lock().await.recv().await
+    }
+
+    async fn register(
+        &self,
+        registrar: &Peer,
+        credentials: &Credentials,
+        expires: u32,
+    ) -> Result<(), SipError> {
+        let server = uri(&format!(
+            "sip:{}:{};transport=tls",
+            registrar.host, registrar.port
+        ))?;
+        let mut registration =
+            Registration::new(self.endpoint.clone(), Some(credential(credentials)));
+        let response = registration
+            .register(server, Some(expires))
+            .await
+            .map_err(|e| classify(&e))?;
+        match response.status_code.code() {
+            200..=299 => Ok(()),
+            401 | 407 => Err(SipError::AuthFailed),
+            code => Err(SipError::Rejected(code)),
+        }
+    }
+}
+
+/// One call, placed or taken.
+pub struct RsipCall {
+    dialog: InviteDialog,
+    /// The re-INVITE waiting for our answer.
+    pending: Arc<Mutex<Option<TransactionHandle>>>,
+}
+
+impl fmt::Debug for RsipCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RsipCall").finish_non_exhaustive()
+    }
+}
+
+impl RsipCall {
+    fn new(dialog: InviteDialog) -> Self {
+        Self {
+            dialog,
+            pending: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+impl CallControl for RsipCall {
+    async fn cancel(&self) -> Result<(), SipError> {
+        // rsipstack's hang-up is a CANCEL while early (deferred until the first provisional
+        // response, as RFC 3261 asks) and a BYE once answered.
+        self.hang_up().await
+    }
+
+    async fn hang_up(&self) -> Result<(), SipError> {
+        if matches!(self.dialog.state(), DialogState::Terminated(..)) {
+            return Err(SipError::CallOver);
+        }
+        self.dialog.hangup().await.map_err(|e| classify(&e))
+    }
+
+    async fn answer_reoffer(&self, answer: Result<SdpBody, u16>) -> Result<(), SipError> {
+        let handle = self
+            .pending
+            .lock()
+            .map_err(|_| SipError::Closed)?
+            .take()
+            .ok_or(SipError::CallOver)?;
+        let sent = match answer {
+            Ok(sdp) => {
+                handle
+                    .respond(
+                        StatusCode::OK,
+                        Some(vec![Header::ContentType(SDP.into())]),
+                        Some(sdp.as_bytes().to_vec()),
+                    )
+                    .await
+            }
+            Err(code) => handle.reply(StatusCode::from(code)).await,
+        };
+        sent.map_err(|_| SipError::CallOver)
+    }
+}
+
+/// A call the trunk places to us.
+pub struct RsipIncoming {
+    dialog: InviteDialog,
+    offer: SdpBody,
+    caller: Option<PhoneNumber>,
+    states: DialogStateReceiver,
+    dialogs: Arc<DialogLayer>,
+}
+
+impl fmt::Debug for RsipIncoming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RsipIncoming")
+            .field("caller", &self.caller)
+            .field("offer", &self.offer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IncomingCall for RsipIncoming {
+    type Call = RsipCall;
+
+    fn caller(&self) -> Option<&PhoneNumber> {
+        self.caller.as_ref()
+    }
+
+    fn offer(&self) -> &SdpBody {
+        &self.offer
+    }
+
+    fn accept(self, answer: SdpBody) -> Result<(RsipCall, LegEvents), SipError> {
+        self.dialog
+            .accept(
+                Some(vec![Header::ContentType(SDP.into())]),
+                Some(answer.as_bytes().to_vec()),
+            )
+            .map_err(|e| classify(&e))?;
+        let (events_tx, events) = mpsc::channel(LEG_EVENT_QUEUE);
+        let call = RsipCall::new(self.dialog);
+        tokio::spawn(forward_states(
+            self.states,
+            None,
+            events_tx,
+            call.pending.clone(),
+            self.dialogs,
+            TransactionRole::Server,
+        ));
+        Ok((call, events))
+    }
+
+    fn reject(self, code: u16) -> Result<(), SipError> {
+        let result = self
+            .dialog
+            .reject(Some(StatusCode::from(code)), None)
+            .map_err(|e| classify(&e));
+        self.dialogs.remove_dialog(&self.dialog.id());
+        result
+    }
+}
+
+/// Routes requests outside a transaction we started: in-dialog ones to their dialog, a new
+/// INVITE to the incoming queue, OPTIONS answered, anything else 481.
+async fn route_requests(
+    mut transactions: TransactionReceiver,
+    dialogs: Arc<DialogLayer>,
+    calls: mpsc::Sender<RsipIncoming>,
+    contact: Uri,
+) {
+    while let Some(mut tx) = transactions.recv().await {
+        if let Some(mut dialog) = dialogs.match_dialog(&tx) {
+            tokio::spawn(async move {
+                if let Err(error) = dialog.handle(&mut tx).await {
+                    tracing::debug!(error = ?classify(&error), "in-dialog request failed");
+                }
+            });
+            continue;
+        }
+        match tx.original.method {
+            Method::Invite => {
+                let (states_tx, states) = dialogs.new_dialog_state_channel();
+                let Ok(mut dialog) = dialogs.get_or_create_server_invite(
+                    &tx,
+                    states_tx,
+                    None,
+                    Some(contact.clone()),
+                ) else {
+                    let _ = tx.reply(StatusCode::ServerInternalError).await;
+                    continue;
+                };
+                let incoming = RsipIncoming {
+                    dialog: dialog.clone(),
+                    offer: SdpBody::new(tx.original.body.clone()),
+                    caller: caller_number(&tx.original),
+                    states,
+                    dialogs: dialogs.clone(),
+                };
+                tokio::spawn(async move {
+                    if let Err(error) = dialog.handle(&mut tx).await {
+                        tracing::debug!(error = ?classify(&error), "incoming INVITE failed");
+                    }
+                });
+                if let Err(mpsc::error::TrySendError::Full(incoming)) = calls.try_send(incoming) {
+                    let _ = incoming.reject(486);
+                }
+            }
+            Method::Options => {
+                let _ = tx.reply(StatusCode::OK).await;
+            }
+            Method::Ack => {}
+            _ => {
+                let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+            }
+        }
+    }
+}
+
+/// The caller's number from the From header's user part, when it is one.
+fn caller_number(request: &rsipstack::sip::Request) -> Option<PhoneNumber> {
+    use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
+    let from = request.from_header().ok()?.typed().ok()?;
+    PhoneNumber::parse(&from.uri.auth?.user).ok()
+}
+
+/// Turns one dialog's states (and, for a call we place, the INVITE's outcome) into events.
+/// Sends `Ended` exactly once, last.
+async fn forward_states(
+    mut states: DialogStateReceiver,
+    mut outcome: Option<JoinHandle<InviteAsyncResult>>,
+    events: mpsc::Sender<LegEvent>,
+    pending: Arc<Mutex<Option<TransactionHandle>>>,
+    dialogs: Arc<DialogLayer>,
+    role: TransactionRole,
+) {
+    let mut progress = Progress::default();
+    let reason = loop {
+        let state = tokio::select! {
+            state = states.recv() => state,
+            done = async { outcome.as_mut().expect("guarded").await }, if outcome.is_some() => {
+                outcome = None;
+                match invite_outcome(done) {
+                    Ok(Some(sdp)) => {
+                        if progress.answer(&events, sdp).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    Ok(None) => continue,
+                    Err(reason) => break reason,
+                }
+            }
+        };
+        let Some(state) = state else {
+            break EndReason::Transport;
+        };
+        match state {
+            DialogState::Early(_, response) if !progress.ringing => {
+                if (180..=183).contains(&response.status_code.code()) {
+                    progress.ringing = true;
+                    if events.send(LegEvent::Ringing).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            DialogState::Confirmed(_, response) if role == TransactionRole::Client => {
+                let sdp = SdpBody::new(response.body);
+                if progress.answer(&events, sdp).await.is_err() {
+                    return;
+                }
+            }
+            DialogState::Updated(_, request, handle) => {
+                let sdp = SdpBody::new(request.body);
+                if let Ok(mut slot) = pending.lock() {
+                    *slot = Some(handle);
+                }
+                if events.send(LegEvent::ReOffer { sdp }).await.is_err() {
+                    return;
+                }
+            }
+            DialogState::Info(_, _, handle) | DialogState::Options(_, _, handle) => {
+                let _ = handle.reply(StatusCode::OK).await;
+            }
+            DialogState::Refer(_, _, handle)
+            | DialogState::Message(_, _, handle)
+            | DialogState::Notify(_, _, handle)
+            | DialogState::Publish(_, _, handle) => {
+                let _ = handle.reply(StatusCode::MethodNotAllowed).await;
+            }
+            DialogState::Terminated(id, reason) => {
+                dialogs.remove_dialog(&id);
+                break end_reason(&reason, role);
+            }
+            _ => {}
+        }
+    };
+    let _ = events.send(LegEvent::Ended { reason }).await;
+}
+
+#[derive(Default)]
+struct Progress {
+    ringing: bool,
+    answered: bool,
+}
+
+impl Progress {
+    /// Sends `Answered` once, whether the dialog state or the INVITE's outcome says it first.
+    async fn answer(
+        &mut self,
+        events: &mpsc::Sender<LegEvent>,
+        sdp: SdpBody,
+    ) -> Result<(), mpsc::error::SendError<LegEvent>> {
+        if self.answered {
+            return Ok(());
+        }
+        self.answered = true;
+        events.send(LegEvent::Answered { sdp }).await
+    }
+}
+
+/// The INVITE's final outcome: the 2xx's SDP, nothing new, or why the call is over.
+fn invite_outcome(
+    done: Result<InviteAsyncResult, tokio::task::JoinError>,
+) -> Result<Option<SdpBody>, EndReason> {
+    match done {
+        Ok(Ok((_, Some(response)))) => match response.status_code.code() {
+            200..=299 => Ok(Some(SdpBody::new(response.body))),
+            401 | 407 => Err(EndReason::AuthFailed),
+            code => Err(EndReason::Rejected(code)),
+        },
+        Ok(Ok((_, None))) => Ok(None),
+        Ok(Err(error)) => Err(match classify(&error) {
+            SipError::AuthFailed => EndReason::AuthFailed,
+            SipError::Rejected(code) => EndReason::Rejected(code),
+            SipError::Timeout => EndReason::Timeout,
+            _ => EndReason::Transport,
+        }),
+        Err(_) => Err(EndReason::Transport),
+    }
+}
+
+/// Our words for how a dialog ended. rsipstack names the sides by role: on a call the trunk
+/// placed, the UAC is the trunk.
+fn end_reason(reason: &TerminatedReason, role: TransactionRole) -> EndReason {
+    let ours = role == TransactionRole::Client;
+    match reason {
+        TerminatedReason::Timeout => EndReason::Timeout,
+        TerminatedReason::UacCancel if ours => EndReason::Cancelled,
+        TerminatedReason::UacCancel => EndReason::RemoteHangUp,
+        TerminatedReason::UacBye if ours => EndReason::LocalHangUp,
+        TerminatedReason::UasBye if !ours => EndReason::LocalHangUp,
+        TerminatedReason::UacBye | TerminatedReason::UasBye => EndReason::RemoteHangUp,
+        TerminatedReason::UacBusy | TerminatedReason::UasBusy => EndReason::Rejected(486),
+        TerminatedReason::UasDecline => EndReason::Rejected(603),
+        TerminatedReason::ProxyAuthRequired => EndReason::AuthFailed,
+        TerminatedReason::ProxyError(code)
+        | TerminatedReason::UacOther(code)
+        | TerminatedReason::UasOther(code) => match code.code() {
+            401 | 407 => EndReason::AuthFailed,
+            code => EndReason::Rejected(code),
+        },
+    }
+}
+
+/// Our error for one of rsipstack's, without its text (which may quote URIs).
+fn classify(error: &rsipstack::Error) -> SipError {
+    match error {
+        rsipstack::Error::DialogError(_, _, code) => match code.code() {
+            401 | 407 => SipError::AuthFailed,
+            408 => SipError::Timeout,
+            code => SipError::Rejected(code),
+        },
+        rsipstack::Error::TransactionError(text, _) if text.contains("timeout") => {
+            SipError::Timeout
+        }
+        _ => SipError::Transport,
+    }
+}
+
+fn credential(credentials: &Credentials) -> Credential {
+    Credential {
+        username: credentials.username.expose().to_owned(),
+        password: credentials.password.expose().to_owned(),
+        realm: credentials.realm.clone(),
+        auth_username: credentials
+            .auth_user
+            .as_ref()
+            .map(|user| user.expose().to_owned()),
+    }
+}
+
+fn uri(text: &str) -> Result<Uri, SipError> {
+    Uri::try_from(text).map_err(|_| SipError::Config("not a valid SIP URI"))
+}
+
+/// Refuses TLS material rsipstack would only complain about in a log line, later.
+fn tls_check(config: &RsipConfig) -> Result<(), SipError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(&config.certificate_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|_| SipError::Tls("the certificate is not PEM"))?;
+    if certs.is_empty() {
+        return Err(SipError::Tls("no certificate in the certificate PEM"));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&config.private_key_pem)
+        .map_err(|_| SipError::Tls("no private key in the key PEM"))?;
+    if !matches!(key, PrivateKeyDer::Pkcs8(_) | PrivateKeyDer::Pkcs1(_)) {
+        return Err(SipError::Tls(
+            "the private key must be PKCS#8 (or PKCS#1 for RSA)",
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| SipError::Tls("no TLS version available"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|_| SipError::Tls("the private key does not match the certificate"))?;
+    let mut cas = CertificateDer::pem_slice_iter(&config.trusted_ca_pem);
+    match cas.next() {
+        Some(Ok(_)) if cas.all(|ca| ca.is_ok()) => Ok(()),
+        _ => Err(SipError::Tls(
+            "the trusted CA bundle has no valid PEM certificate",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_reasons_name_the_side_that_hung_up() {
+        let client = TransactionRole::Client;
+        let server = TransactionRole::Server;
+        assert_eq!(
+            end_reason(&TerminatedReason::UacBye, client),
+            EndReason::LocalHangUp
+        );
+        assert_eq!(
+            end_reason(&TerminatedReason::UasBye, client),
+            EndReason::RemoteHangUp
+        );
+        assert_eq!(
+            end_reason(&TerminatedReason::UacBye, server),
+            EndReason::RemoteHangUp
+        );
+        assert_eq!(
+            end_reason(&TerminatedReason::UasBye, server),
+            EndReason::LocalHangUp
+        );
+        assert_eq!(
+            end_reason(&TerminatedReason::UasOther(StatusCode::from(407)), client),
+            EndReason::AuthFailed
+        );
+        assert_eq!(
+            end_reason(&TerminatedReason::UasBusy, client),
+            EndReason::Rejected(486)
+        );
+    }
+
+    #[test]
+    fn config_debug_hides_the_private_key() {
+        let config = RsipConfig::new(
+            "127.0.0.1:5061".parse().unwrap(),
+            b"CERT".to_vec(),
+            b"-----BEGIN PRIVATE KEY-----SECRETKEY".to_vec(),
+        );
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("SECRETKEY"), "{printed}");
+        assert!(printed.contains("127.0.0.1:5061"), "{printed}");
+    }
+
+    #[tokio::test]
+    async fn start_refuses_tls_material_that_is_not_pem() {
+        let config = RsipConfig::new(
+            "127.0.0.1:5061".parse().unwrap(),
+            b"not a certificate".to_vec(),
+            b"not a key".to_vec(),
+        );
+        let error = RsipStack::start(config).await.expect_err("refused");
+        assert_eq!(
+            error,
+            SipError::Tls("no certificate in the certificate PEM")
+        );
+    }
+}
