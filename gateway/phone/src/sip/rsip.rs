@@ -485,12 +485,12 @@ async fn forward_states(
             break EndReason::Transport;
         };
         match state {
-            DialogState::Early(_, response) if !progress.ringing => {
-                if (180..=183).contains(&response.status_code.code()) {
-                    progress.ringing = true;
-                    if events.send(LegEvent::Ringing).await.is_err() {
-                        return;
-                    }
+            DialogState::Early(_, response)
+                if !progress.ringing && (180..=183).contains(&response.status_code.code()) =>
+            {
+                progress.ringing = true;
+                if events.send(LegEvent::Ringing).await.is_err() {
+                    return;
                 }
             }
             DialogState::Confirmed(_, response) if role == TransactionRole::Client => {
