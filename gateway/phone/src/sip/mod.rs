@@ -20,6 +20,7 @@
 //! Phone numbers (in request URIs), credentials and SDP bodies (which carry SRTP keys) are
 //! secrets or personal data: their types redact in `Debug`, and errors never quote them.
 
+pub mod config;
 pub mod leg;
 pub mod rsip;
 

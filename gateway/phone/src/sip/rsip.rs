@@ -14,7 +14,7 @@
 //! incoming requests to their dialogs or, for a new INVITE, to [`SipStack::incoming`].
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::future::Future as _;
 use std::sync::{Arc, Mutex};
 
 use rsipstack::dialog::authenticate::Credential;
@@ -38,63 +38,14 @@ use rsipstack::EndpointBuilder;
 use tokio::sync::mpsc;
 
 use super::{
-    CallControl, Credentials, DialRequest, EndReason, IncomingCall, LegEvent, LegEvents, Peer,
-    SdpBody, SipError, SipStack, LEG_EVENT_QUEUE,
+    config::SipConfig, CallControl, Credentials, DialRequest, EndReason, IncomingCall, LegEvent,
+    LegEvents, Peer, SdpBody, SipError, SipStack, LEG_EVENT_QUEUE,
 };
 use crate::number::PhoneNumber;
 
 /// Calls the trunk places that may wait for the gateway to take them; more are refused 486.
 const INCOMING_QUEUE: usize = 16;
 const SDP: &str = "application/sdp";
-
-/// The endpoint's configuration.
-#[derive(Clone)]
-pub struct RsipConfig {
-    /// Where SIP over TLS listens (a concrete port: it goes into our Contact and Via).
-    pub tls_listen: SocketAddr,
-    /// Our certificate chain, PEM.
-    pub certificate_pem: Vec<u8>,
-    /// Its private key, PEM (PKCS#8, or PKCS#1 for RSA).
-    pub private_key_pem: Vec<u8>,
-    /// The CAs we trust for outgoing TLS, PEM.
-    pub trusted_ca_pem: Vec<u8>,
-    /// Plain SIP over UDP, only for a trunk marked unencrypted.
-    pub udp_listen: Option<SocketAddr>,
-    /// Plain SIP over TCP, only for a trunk marked unencrypted.
-    pub tcp_listen: Option<SocketAddr>,
-    /// The user part of our address (From, Contact).
-    pub local_user: String,
-    /// The host part of our From address (our SIP domain), or the listen address if None.
-    pub domain: Option<String>,
-    pub user_agent: String,
-}
-
-impl RsipConfig {
-    pub fn new(tls_listen: SocketAddr, certificate_pem: Vec<u8>, private_key_pem: Vec<u8>) -> Self {
-        Self {
-            tls_listen,
-            certificate_pem,
-            private_key_pem,
-            trusted_ca_pem: Vec::new(),
-            udp_listen: None,
-            tcp_listen: None,
-            local_user: "sluss".to_owned(),
-            domain: None,
-            user_agent: concat!("Sluss/", env!("CARGO_PKG_VERSION")).to_owned(),
-        }
-    }
-}
-
-impl fmt::Debug for RsipConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RsipConfig")
-            .field("tls_listen", &self.tls_listen)
-            .field("udp_listen", &self.udp_listen)
-            .field("tcp_listen", &self.tcp_listen)
-            .field("domain", &self.domain)
-            .finish_non_exhaustive()
-    }
-}
 
 /// The rsipstack user agent. Dropping it (or [`RsipStack::shutdown`]) stops the endpoint.
 pub struct RsipStack {
@@ -117,8 +68,8 @@ impl fmt::Debug for RsipStack {
 
 impl RsipStack {
     /// Checks the TLS material, binds the listeners and starts the endpoint's tasks.
-    pub async fn start(config: RsipConfig) -> Result<Self, SipError> {
-        tls_check(&config)?;
+    pub async fn start(config: SipConfig) -> Result<Self, SipError> {
+        config.check_tls()?;
         if config.tls_listen.port() == 0 {
             return Err(SipError::Config("the TLS listen port must not be 0"));
         }
@@ -163,7 +114,16 @@ impl RsipStack {
             .incoming_transactions()
             .map_err(|_| SipError::Closed)?;
         let inner = endpoint.inner.clone();
-        tokio::spawn(async move { endpoint.serve().await });
+        // The first poll of `serve` binds the listeners (rsipstack 0.7.14 binds them before
+        // its first await); polling it once here means that a peer may connect as soon as
+        // `start` returns. The task then runs it on.
+        let mut serve = Box::pin(async move { endpoint.serve().await });
+        std::future::poll_fn(|cx| {
+            let _pending = serve.as_mut().poll(cx);
+            std::task::Poll::Ready(())
+        })
+        .await;
+        tokio::spawn(serve);
         let dialogs = Arc::new(DialogLayer::new(inner.clone()));
         let domain = config
             .domain
@@ -623,40 +583,6 @@ fn uri(text: &str) -> Result<Uri, SipError> {
     Uri::try_from(text).map_err(|_| SipError::Config("not a valid SIP URI"))
 }
 
-/// Refuses TLS material rsipstack would only complain about in a log line, later.
-fn tls_check(config: &RsipConfig) -> Result<(), SipError> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(&config.certificate_pem)
-            .collect::<Result<_, _>>()
-            .map_err(|_| SipError::Tls("the certificate is not PEM"))?;
-    if certs.is_empty() {
-        return Err(SipError::Tls("no certificate in the certificate PEM"));
-    }
-    let key = PrivateKeyDer::from_pem_slice(&config.private_key_pem)
-        .map_err(|_| SipError::Tls("no private key in the key PEM"))?;
-    if !matches!(key, PrivateKeyDer::Pkcs8(_) | PrivateKeyDer::Pkcs1(_)) {
-        return Err(SipError::Tls(
-            "the private key must be PKCS#8 (or PKCS#1 for RSA)",
-        ));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|_| SipError::Tls("no TLS version available"))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|_| SipError::Tls("the private key does not match the certificate"))?;
-    let mut cas = CertificateDer::pem_slice_iter(&config.trusted_ca_pem);
-    match cas.next() {
-        Some(Ok(_)) if cas.all(|ca| ca.is_ok()) => Ok(()),
-        _ => Err(SipError::Tls(
-            "the trusted CA bundle has no valid PEM certificate",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -691,21 +617,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn config_debug_hides_the_private_key() {
-        let config = RsipConfig::new(
-            "127.0.0.1:5061".parse().unwrap(),
-            b"CERT".to_vec(),
-            b"-----BEGIN PRIVATE KEY-----SECRETKEY".to_vec(),
-        );
-        let printed = format!("{config:?}");
-        assert!(!printed.contains("SECRETKEY"), "{printed}");
-        assert!(printed.contains("127.0.0.1:5061"), "{printed}");
-    }
-
     #[tokio::test]
     async fn start_refuses_tls_material_that_is_not_pem() {
-        let config = RsipConfig::new(
+        let config = SipConfig::new(
             "127.0.0.1:5061".parse().unwrap(),
             b"not a certificate".to_vec(),
             b"not a key".to_vec(),
