@@ -217,6 +217,41 @@ async fn call_from_baresip_is_taken_with_srtp_and_our_bye_goes_back_on_its_conne
     assert_eq!(call.hang_up().await, Err(SipError::CallOver));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dial_out_answered_without_srtp_is_hung_up_as_not_encrypted() {
+    if let Err(reason) = peers_available(&["baresip", "kamailio"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let phone = world.start_baresip();
+    let trunk_port = world.start_kamailio(phone.tls_port);
+    let stack = world.start_stack().await;
+    let mut leg = leg();
+    // The trunk relays "plain" to baresip and strips SRTP out of its answer.
+    let mut request = DialRequest::new(
+        DialTarget::account("plain", Peer::new("127.0.0.1", trunk_port)),
+        leg.dial().expect("offer"),
+    );
+    request.credentials = Some(Credentials::new(TRUNK_USER, TRUNK_PASSWORD));
+    let (call, mut events) = stack.dial(request).await.expect("INVITE sent");
+    drive_until(&mut leg, &mut events, &call, LegState::is_over).await;
+    assert_eq!(leg.state(), &LegState::Failed(FailReason::NotEncrypted));
+    assert!(
+        leg.negotiated().is_none(),
+        "no media for an unencrypted answer"
+    );
+    let LegState::Failed(reason) = leg.state() else {
+        unreachable!()
+    };
+    assert_eq!(
+        reason.to_string(),
+        "the answer does not encrypt the audio (SRTP) and the trunk is not marked unencrypted"
+    );
+    // Hung up at once: baresip had answered, and saw our BYE.
+    phone.wait_for_event(&world, "CALL_CLOSED");
+}
+
 /// A dial-out leg offering PCMA with SRTP from a loopback media port nobody reads yet.
 fn leg() -> DialOut {
     let mut local = LocalMedia::new("127.0.0.1".parse().unwrap(), free_udp_port());

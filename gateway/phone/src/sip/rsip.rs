@@ -12,6 +12,10 @@
 //!
 //! A task per call turns rsipstack's dialog states into our [`LegEvent`]s; one task routes
 //! incoming requests to their dialogs or, for a new INVITE, to [`SipStack::incoming`].
+//!
+//! Logging: rsipstack logs every SIP message it receives, whole, at `info` (request URIs with
+//! phone numbers, SDP with SRTP keys). A shell that runs this stack must add
+//! [`LOG_DIRECTIVE`] to its tracing filter.
 
 use std::fmt;
 use std::future::Future as _;
@@ -42,6 +46,10 @@ use super::{
     LegEvents, Peer, SdpBody, SipError, SipStack, LEG_EVENT_QUEUE,
 };
 use crate::number::PhoneNumber;
+
+/// The tracing filter directive that keeps rsipstack's message dumps (personal data, keys)
+/// out of the log.
+pub const LOG_DIRECTIVE: &str = "rsipstack=warn";
 
 /// Calls the trunk places that may wait for the gateway to take them; more are refused 486.
 const INCOMING_QUEUE: usize = 16;

@@ -372,9 +372,18 @@ request_route {{
     if ($au != "{user}") {{ sl_send_reply("403", "Forbidden"); exit; }}
     consume_credentials();
     record_route();
+    # "plain" is a trunk that takes the encryption out of the phone's answer.
+    if ($rU == "plain") {{ t_on_reply("STRIP_SRTP"); }}
     $ru = "sip:alice@127.0.0.1:{phone_tls_port};transport=tls";
     t_relay();
     exit;
+}}
+
+onreply_route[STRIP_SRTP] {{
+    if (status =~ "^2[0-9][0-9]$" && has_body("application/sdp")) {{
+        subst_body("/a=crypto:[^\r\n]*\r\n//g");
+        subst_body("/RTP\/SAVP/RTP\/AVP/g");
+    }}
 }}
 "#,
         folder = folder.display(),
