@@ -14,8 +14,9 @@
 //!   telephone events (DTMF), the jitter buffer and the mixer.
 //! - Signalling: the SDP offer/answer of a call leg, the dialled-number policy and the
 //!   dial-in PIN.
-//! - The SIP transaction layer is a maintained library behind a small trait of our own; the
-//!   shell that drives it and the sockets lives in the gateway binary.
+//! - The SIP transaction layer is a maintained library behind a small trait of our own
+//!   (`sip::SipStack`); its implementation over rsipstack (`sip::rsip`) is the one part of
+//!   this crate with a runtime and sockets, and the dial-out leg (`sip::leg`) is sans-IO.
 //!
 //! Nothing from the network is trusted: every parser here bounds what it reads and returns an
 //! error, never panics, and has a fuzz target.

@@ -252,6 +252,29 @@ async fn dial_out_answered_without_srtp_is_hung_up_as_not_encrypted() {
     phone.wait_for_event(&world, "CALL_CLOSED");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_from_baresip_that_nobody_takes_is_refused_480() {
+    if let Err(reason) = peers_available(&["baresip"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let phone = world.start_baresip();
+    let (stack, port) = world.start_stack_on().await;
+    phone.command(&format!("dial sip:sluss@127.0.0.1:{port};transport=tls"));
+    let incoming = tokio::time::timeout(STEP, stack.incoming())
+        .await
+        .expect("baresip's INVITE within the step")
+        .expect("stack running");
+    assert!(incoming.caller().is_none(), "alice is not a phone number");
+    drop(incoming);
+    phone.wait_for_event(&world, "CALL_CLOSED");
+    assert!(
+        world.log("baresip").contains("SIP/2.0 480 "),
+        "baresip got no 480"
+    );
+}
+
 /// A dial-out leg offering PCMA with SRTP from a loopback media port nobody reads yet.
 fn leg() -> DialOut {
     let mut local = LocalMedia::new("127.0.0.1".parse().unwrap(), free_udp_port());

@@ -175,10 +175,9 @@ impl SipStack for RsipStack {
     async fn dial(&self, request: DialRequest) -> Result<(RsipCall, LegEvents), SipError> {
         let peer = &request.target.peer;
         let callee = uri(&format!(
-            "sip:{}@{}:{};transport=tls",
+            "sip:{}@{};transport=tls",
             request.target.expose_user(),
-            peer.host,
-            peer.port
+            host_port(peer)
         ))?;
         let caller = uri(&format!("sip:{}@{}", self.local_user, self.domain))?;
         let option = InviteOption {
@@ -222,10 +221,7 @@ impl SipStack for RsipStack {
         credentials: &Credentials,
         expires: u32,
     ) -> Result<(), SipError> {
-        let server = uri(&format!(
-            "sip:{}:{};transport=tls",
-            registrar.host, registrar.port
-        ))?;
+        let server = uri(&format!("sip:{};transport=tls", host_port(registrar)))?;
         let mut registration =
             Registration::new(self.endpoint.clone(), Some(credential(credentials)));
         let response = registration
@@ -299,13 +295,38 @@ impl CallControl for RsipCall {
     }
 }
 
-/// A call the trunk places to us.
+/// A call the trunk places to us. Dropped without [`IncomingCall::accept`] or
+/// [`IncomingCall::reject`], it is refused 480 (Temporarily Unavailable).
 pub struct RsipIncoming {
-    dialog: InviteDialog,
     offer: SdpBody,
     caller: Option<PhoneNumber>,
+    /// Taken by `accept` or `reject`; still here on drop means unanswered.
+    pending: Option<PendingInvite>,
+}
+
+struct PendingInvite {
+    dialog: InviteDialog,
     states: DialogStateReceiver,
     dialogs: Arc<DialogLayer>,
+}
+
+impl PendingInvite {
+    fn reject(self, code: u16) -> Result<(), SipError> {
+        let result = self
+            .dialog
+            .reject(Some(StatusCode::from(code)), None)
+            .map_err(|e| classify(&e));
+        self.dialogs.remove_dialog(&self.dialog.id());
+        result
+    }
+}
+
+impl Drop for RsipIncoming {
+    fn drop(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            let _ = pending.reject(480);
+        }
+    }
 }
 
 impl fmt::Debug for RsipIncoming {
@@ -328,33 +349,30 @@ impl IncomingCall for RsipIncoming {
         &self.offer
     }
 
-    fn accept(self, answer: SdpBody) -> Result<(RsipCall, LegEvents), SipError> {
-        self.dialog
+    fn accept(mut self, answer: SdpBody) -> Result<(RsipCall, LegEvents), SipError> {
+        let pending = self.pending.take().ok_or(SipError::CallOver)?;
+        pending
+            .dialog
             .accept(
                 Some(vec![Header::ContentType(SDP.into())]),
                 Some(answer.as_bytes().to_vec()),
             )
             .map_err(|e| classify(&e))?;
         let (events_tx, events) = mpsc::channel(LEG_EVENT_QUEUE);
-        let call = RsipCall::new(self.dialog);
+        let call = RsipCall::new(pending.dialog);
         tokio::spawn(forward_states(
-            self.states,
+            pending.states,
             None,
             events_tx,
             call.pending.clone(),
-            self.dialogs,
+            pending.dialogs,
             TransactionRole::Server,
         ));
         Ok((call, events))
     }
 
-    fn reject(self, code: u16) -> Result<(), SipError> {
-        let result = self
-            .dialog
-            .reject(Some(StatusCode::from(code)), None)
-            .map_err(|e| classify(&e));
-        self.dialogs.remove_dialog(&self.dialog.id());
-        result
+    fn reject(mut self, code: u16) -> Result<(), SipError> {
+        self.pending.take().ok_or(SipError::CallOver)?.reject(code)
     }
 }
 
@@ -388,20 +406,21 @@ async fn route_requests(
                     continue;
                 };
                 let incoming = RsipIncoming {
-                    dialog: dialog.clone(),
                     offer: SdpBody::new(tx.original.body.clone()),
                     caller: caller_number(&tx.original),
-                    states,
-                    dialogs: dialogs.clone(),
+                    pending: Some(PendingInvite {
+                        dialog: dialog.clone(),
+                        states,
+                        dialogs: dialogs.clone(),
+                    }),
                 };
                 tokio::spawn(async move {
                     if let Err(error) = dialog.handle(&mut tx).await {
                         tracing::debug!(error = ?classify(&error), "incoming INVITE failed");
                     }
                 });
-                if let Err(mpsc::error::TrySendError::Full(incoming)) = calls.try_send(incoming) {
-                    let _ = incoming.reject(486);
-                }
+                // Too many calls waiting, or nobody takes calls: the drop refuses it.
+                let _ = calls.try_send(incoming);
             }
             Method::Options => {
                 let _ = tx.reply(StatusCode::OK).await;
@@ -435,7 +454,12 @@ async fn forward_states(
     let reason = loop {
         let state = tokio::select! {
             state = states.recv() => state,
-            done = async { outcome.as_mut().expect("guarded").await }, if outcome.is_some() => {
+            done = async {
+                match outcome.as_mut() {
+                    Some(invite) => invite.await,
+                    None => std::future::pending().await,
+                }
+            }, if outcome.is_some() => {
                 outcome = None;
                 match invite_outcome(done) {
                     Ok(Some(sdp)) => {
@@ -584,6 +608,14 @@ fn credential(credentials: &Credentials) -> Credential {
             .auth_user
             .as_ref()
             .map(|user| user.expose().to_owned()),
+    }
+}
+
+/// `host:port`, with an IPv6 address in brackets.
+fn host_port(peer: &Peer) -> String {
+    match peer.host.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) => format!("[{v6}]:{}", peer.port),
+        Err(_) => format!("{}:{}", peer.host, peer.port),
     }
 }
 
