@@ -16,8 +16,9 @@
 //!   [`jitter`] buffer and the mix-minus [`mixer`]. None of them allocates per packet.
 //! - Signalling: the SDP offer/answer of a call leg ([`sdp`]), dialled numbers and the
 //!   dial-out policy ([`number`]), and the dial-in PIN with its guessing guard ([`pin`]).
-//! - The SIP transaction layer is a maintained library behind a small trait of our own; the
-//!   shell that drives it and the sockets lives in the gateway binary.
+//! - The SIP transaction layer is a maintained library behind a small trait of our own
+//!   (`sip::SipStack`); its implementation over rsipstack (`sip::rsip`) is the one part of
+//!   this crate with a runtime and sockets, and the dial-out leg (`sip::leg`) is sans-IO.
 //!
 //! # One phone leg's media, per 20 ms frame
 //!
@@ -44,6 +45,7 @@ pub mod opus;
 pub mod pin;
 pub mod rtp;
 pub mod sdp;
+pub mod sip;
 pub mod srtp;
 
 pub use error::Error;
