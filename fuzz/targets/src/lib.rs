@@ -31,8 +31,8 @@ mod world;
 
 pub use media::{ice_tcp_framing, stun};
 pub use meeting::meeting_commands;
-pub use phone_sdp::phone_sdp;
 pub use phone_rtp::phone_rtp;
+pub use phone_sdp::phone_sdp;
 pub use relay::{relay_datagram, relay_rtp, relay_sdp};
 pub use signaling::{personnummer, rest_body, ws_message};
 
