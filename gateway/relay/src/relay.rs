@@ -182,6 +182,9 @@ impl Relay {
     ///
     /// `label` is the public id the other browsers know the participant by; it becomes the
     /// msid stream id of its tracks. `local_addr` is the address announced as our candidate.
+    // The offer and what its m-lines carry come together from one signaling message; the
+    // rest says where the peer sits. A struct for them would only be unpacked here.
+    #[allow(clippy::too_many_arguments)]
     pub fn add_peer(
         &mut self,
         now: Instant,
