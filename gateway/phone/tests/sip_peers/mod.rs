@@ -62,9 +62,13 @@ impl World {
         self.dir.path().join(name)
     }
 
+    /// Starts a peer in a process group of its own: kamailio forks workers, and killing its
+    /// main process alone leaves them running.
     pub fn spawn(&mut self, name: &str, command: &mut Command) {
+        use std::os::unix::process::CommandExt as _;
         let log = std::fs::File::create(self.path(&format!("{name}.log"))).expect("log file");
         let child = command
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
@@ -235,6 +239,9 @@ impl Drop for World {
             self.print_logs();
         }
         for (_, child) in &mut self.children {
+            // The group's id is the leader's pid; `kill -KILL -- -<pgid>` ends every member.
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
             let _ = child.kill();
             let _ = child.wait();
         }
