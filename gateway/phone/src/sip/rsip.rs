@@ -137,7 +137,10 @@ impl RsipStack {
             .domain
             .clone()
             .unwrap_or_else(|| config.tls_listen.ip().to_string());
-        let contact = uri(&format!("sip:{}@{}", config.local_user, config.tls_listen))?;
+        let contact = uri(&format!(
+            "sip:{}@{};transport=tls",
+            config.local_user, config.tls_listen
+        ))?;
         let (calls_tx, calls_rx) = mpsc::channel(INCOMING_QUEUE);
         tokio::spawn(route_requests(
             transactions,
@@ -453,6 +456,8 @@ async fn forward_states(
     let mut progress = Progress::default();
     let reason = loop {
         let state = tokio::select! {
+            // The dialog's states first: they come in order, the outcome only at the end.
+            biased;
             state = states.recv() => state,
             done = async {
                 match outcome.as_mut() {
@@ -536,6 +541,8 @@ impl Progress {
             return Ok(());
         }
         self.answered = true;
+        // A 180 still queued behind the outcome is stale now.
+        self.ringing = true;
         events.send(LegEvent::Answered { sdp }).await
     }
 }

@@ -313,6 +313,24 @@ pub fn baresip_requests(log: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Every message in baresip's SIP trace, either way: its kind (the method, or `SIP/2.0 <code>`
+/// for a response), where it came from and where it went.
+pub fn baresip_trace(log: &str) -> Vec<(String, String, String)> {
+    let lines: Vec<&str> = log.lines().collect();
+    lines
+        .windows(2)
+        .filter_map(|pair| {
+            let (from, to) = pair[0].strip_prefix("TLS ")?.split_once(" -> ")?;
+            let kind = if pair[1].starts_with("SIP/2.0 ") {
+                pair[1].get(..11)?
+            } else {
+                pair[1].split(' ').next()?
+            };
+            Some((kind.to_owned(), from.to_owned(), to.trim().to_owned()))
+        })
+        .collect()
+}
+
 /// The requests kamailio routed, with the address they came from (our `xlog` line).
 pub fn kamailio_requests(log: &str) -> Vec<(String, String)> {
     log.lines()
