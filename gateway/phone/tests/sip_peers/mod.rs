@@ -240,10 +240,25 @@ impl Drop for World {
         }
         for (_, child) in &mut self.children {
             // The group's id is the leader's pid; `kill -KILL -- -<pgid>` ends every member.
+            // Once the leader is reaped, again until none is left: a worker forked while the
+            // first signal went out escaped it once (kamailio forks timers after its listener).
             let group = format!("-{}", child.id());
-            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            let kill_group = || {
+                Command::new("kill")
+                    .args(["-KILL", "--", &group])
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            kill_group();
             let _ = child.kill();
             let _ = child.wait();
+            for _ in 0..40 {
+                if !kill_group() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
         }
     }
 }
