@@ -10,10 +10,10 @@ mod sip_peers;
 use std::time::Instant;
 
 use sip_peers::{
-    baresip_requests, free_udp_port, kamailio_requests, peers_available, World, STEP,
-    TRUNK_PASSWORD, TRUNK_USER,
+    baresip_requests, baresip_trace, free_udp_port, kamailio_requests, peers_available, World,
+    STEP, TRUNK_PASSWORD, TRUNK_USER,
 };
-use sluss_phone::sdp::{self, Codec, LocalMedia, MasterKey, RemoteSdp};
+use sluss_phone::sdp::{self, Codec, Direction, LocalMedia, MasterKey, RemoteSdp};
 use sluss_phone::sip::leg::{Action, DialOut, FailReason, LegState};
 use sluss_phone::sip::{
     CallControl, Credentials, DialRequest, DialTarget, EndReason, IncomingCall, LegEvent,
@@ -272,6 +272,72 @@ async fn call_from_baresip_that_nobody_takes_is_refused_480() {
     assert!(
         world.log("baresip").contains("SIP/2.0 480 "),
         "baresip got no 480"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_and_hang_up_from_baresip_are_answered_on_their_connection() {
+    if let Err(reason) = peers_available(&["baresip"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let phone = world.start_baresip();
+    let (stack, port) = world.start_stack_on().await;
+    let mut leg = leg();
+    let target = DialTarget::account("alice", Peer::new("127.0.0.1", phone.tls_port));
+    let (call, mut events) = stack
+        .dial(DialRequest::new(target, leg.dial().expect("offer")))
+        .await
+        .expect("INVITE sent");
+    drive_until(&mut leg, &mut events, &call, |s| *s == LegState::Answered).await;
+    phone.wait_for_event(&world, "CALL_ESTABLISHED");
+
+    phone.command("hold");
+    let event = tokio::time::timeout(STEP, events.recv())
+        .await
+        .expect("the re-INVITE within the step")
+        .expect("events open");
+    assert!(matches!(event, LegEvent::ReOffer { .. }), "{event:?}");
+    let actions = leg.on_event(event);
+    let [Action::AnswerReOffer(answer), Action::UpdateMedia(agreed)] = actions.as_slice() else {
+        panic!("expected an answer and a media update, got {actions:?}");
+    };
+    assert_eq!(
+        agreed.direction,
+        Direction::RecvOnly,
+        "baresip holds: we only receive"
+    );
+    call.answer_reoffer(Ok(answer.clone()))
+        .await
+        .expect("200 sent");
+    assert_eq!(leg.state(), &LegState::Answered);
+
+    // baresip hangs up: its BYE reaches us too.
+    phone.command("hangup");
+    drive_until(&mut leg, &mut events, &call, LegState::is_over).await;
+    assert_eq!(leg.state(), &LegState::Ended(EndReason::RemoteHangUp));
+    phone.wait_for_event(&world, "CALL_CLOSED");
+    // baresip sends its in-dialog requests to our Contact (our listener), all on the one
+    // connection it opened, and the 200 to its re-INVITE went back on that connection.
+    let trace = baresip_trace(&world.log("baresip"));
+    let listener = format!("127.0.0.1:{port}");
+    let to_us: Vec<_> = trace
+        .iter()
+        .filter(|(kind, _, to)| !kind.starts_with("SIP/") && *to == listener)
+        .collect();
+    let kinds: Vec<&str> = to_us.iter().map(|(kind, _, _)| kind.as_str()).collect();
+    assert_eq!(kinds, ["INVITE", "ACK", "BYE"], "{trace:?}");
+    let connection = &to_us[0].1;
+    assert!(
+        to_us.iter().all(|(_, from, _)| from == connection),
+        "{trace:?}"
+    );
+    assert!(
+        trace
+            .iter()
+            .any(|(k, f, t)| k == "SIP/2.0 200" && *f == listener && t == connection),
+        "no 200 to the re-INVITE on its connection: {trace:?}"
     );
 }
 

@@ -8,7 +8,9 @@
 //! connections keyed by the peer's address and sends a dialog's requests to its remote
 //! target over the cached one; for calls the trunk places, the dialog is bound to the
 //! connection its INVITE came in on. A new TLS connection for a BYE is what fails against
-//! real trunks (TESTING.md).
+//! real trunks (TESTING.md). Our Contact is `sip:…;transport=tls` at our listener, so the
+//! trunk's own in-dialog requests reach us; with rsipstack's default (a `sips:` Contact at
+//! the connection's local port) baresip could send us none.
 //!
 //! A task per call turns rsipstack's dialog states into our [`LegEvent`]s; one task routes
 //! incoming requests to their dialogs or, for a new INVITE, to [`SipStack::incoming`].
@@ -51,7 +53,7 @@ use crate::number::PhoneNumber;
 /// out of the log.
 pub const LOG_DIRECTIVE: &str = "rsipstack=warn";
 
-/// Calls the trunk places that may wait for the gateway to take them; more are refused 486.
+/// Calls the trunk places that may wait for the gateway to take them; more are refused 480.
 const INCOMING_QUEUE: usize = 16;
 const SDP: &str = "application/sdp";
 
@@ -137,7 +139,10 @@ impl RsipStack {
             .domain
             .clone()
             .unwrap_or_else(|| config.tls_listen.ip().to_string());
-        let contact = uri(&format!("sip:{}@{}", config.local_user, config.tls_listen))?;
+        let contact = uri(&format!(
+            "sip:{}@{};transport=tls",
+            config.local_user, config.tls_listen
+        ))?;
         let (calls_tx, calls_rx) = mpsc::channel(INCOMING_QUEUE);
         tokio::spawn(route_requests(
             transactions,
@@ -453,6 +458,8 @@ async fn forward_states(
     let mut progress = Progress::default();
     let reason = loop {
         let state = tokio::select! {
+            // The dialog's states first: they come in order, the outcome only at the end.
+            biased;
             state = states.recv() => state,
             done = async {
                 match outcome.as_mut() {
@@ -536,6 +543,8 @@ impl Progress {
             return Ok(());
         }
         self.answered = true;
+        // A 180 still queued behind the outcome is stale now.
+        self.ringing = true;
         events.send(LegEvent::Answered { sdp }).await
     }
 }

@@ -62,9 +62,13 @@ impl World {
         self.dir.path().join(name)
     }
 
+    /// Starts a peer in a process group of its own: kamailio forks workers, and killing its
+    /// main process alone leaves them running.
     pub fn spawn(&mut self, name: &str, command: &mut Command) {
+        use std::os::unix::process::CommandExt as _;
         let log = std::fs::File::create(self.path(&format!("{name}.log"))).expect("log file");
         let child = command
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
@@ -235,8 +239,26 @@ impl Drop for World {
             self.print_logs();
         }
         for (_, child) in &mut self.children {
+            // The group's id is the leader's pid; `kill -KILL -- -<pgid>` ends every member.
+            // Once the leader is reaped, again until none is left: a worker forked while the
+            // first signal went out escaped it once (kamailio forks timers after its listener).
+            let group = format!("-{}", child.id());
+            let kill_group = || {
+                Command::new("kill")
+                    .args(["-KILL", "--", &group])
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            kill_group();
             let _ = child.kill();
             let _ = child.wait();
+            for _ in 0..40 {
+                if !kill_group() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
         }
     }
 }
@@ -302,6 +324,24 @@ pub fn baresip_requests(log: &str) -> Vec<(String, String)> {
             let method = pair[1].split(' ').next()?;
             let request = pair[1].ends_with(" SIP/2.0") && !method.starts_with("SIP/");
             request.then(|| (method.to_owned(), from.to_owned()))
+        })
+        .collect()
+}
+
+/// Every message in baresip's SIP trace, either way: its kind (the method, or `SIP/2.0 <code>`
+/// for a response), where it came from and where it went.
+pub fn baresip_trace(log: &str) -> Vec<(String, String, String)> {
+    let lines: Vec<&str> = log.lines().collect();
+    lines
+        .windows(2)
+        .filter_map(|pair| {
+            let (from, to) = pair[0].strip_prefix("TLS ")?.split_once(" -> ")?;
+            let kind = if pair[1].starts_with("SIP/2.0 ") {
+                pair[1].get(..11)?
+            } else {
+                pair[1].split(' ').next()?
+            };
+            Some((kind.to_owned(), from.to_owned(), to.trim().to_owned()))
         })
         .collect()
 }
