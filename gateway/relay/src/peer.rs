@@ -68,6 +68,8 @@ pub(crate) struct Peer {
     pub(crate) hold: crate::allocation::UpgradeHold,
     /// The (minimum, desired) bitrate last given to the estimator.
     pub(crate) bwe_wanted: (u64, u64),
+    /// When the estimator was last asked to probe toward a step up it does not allow yet.
+    pub(crate) probe_again: Option<Instant>,
     /// The remote ICE candidates its transport holds (bounded).
     pub(crate) candidates: crate::bounds::RemoteCandidates,
     /// m-lines the relay added to this session: they widen the bounds of the peer's SDPs.

@@ -286,6 +286,7 @@ impl Relay {
                 tiles: Vec::new(),
                 estimate: self.config.initial_bitrate,
                 bwe_wanted: (0, 0),
+                probe_again: None,
                 hold: Default::default(),
                 candidates,
                 relay_media: 0,

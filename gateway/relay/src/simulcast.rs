@@ -294,6 +294,7 @@ impl LayerSwitch {
     }
 
     /// The highest temporal layer being forwarded (`None`: all of them).
+    #[cfg(test)]
     pub(crate) fn temporal(&self) -> Option<u8> {
         self.temporal
     }

@@ -1,7 +1,7 @@
 //! Bandwidth adaptation: which simulcast layer of each camera a subscriber gets, from its
 //! downlink estimate and the size of the tiles its page shows.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
 use tracing::debug;
@@ -22,6 +22,10 @@ const MIN_LAYER_RATE: u64 = 50_000;
 /// keyframes (a burst several times a layer's average rate). At 0.9, a viewer on a 300 kbit/s
 /// link lost a keyframe often enough to stop for over 3 s.
 const BUDGET_SHARE: f64 = 0.8;
+
+/// While the next step up is wanted and the estimate does not allow it, the estimator is asked
+/// to probe toward it again this often.
+const PROBE_AGAIN: Duration = Duration::from_secs(3);
 
 impl Relay {
     /// The height in device pixels of the tile each camera is shown in on this peer's page.
@@ -118,12 +122,16 @@ impl Relay {
                         .collect()
                 })
                 .unwrap_or_default();
-            let current = c.switch.current().map(|layer| Choice {
-                layer,
+            // Where this subscriber stands: the layer decided on, even while the switch to it
+            // waits for its keyframe. (Taking the layer still forwarded instead, a step up
+            // held back for spacing was undone before its keyframe came, every time: a viewer
+            // on a free link stayed on the lowest layer for a minute.)
+            let current = c.switch.current().map(|_| Choice {
+                layer: c.switch.target,
                 // Everything the publisher sends is the full frame rate.
-                temporal: c.switch.temporal().filter(|t| {
+                temporal: c.switch.temporal_target.filter(|t| {
                     p.layers
-                        .get(usize::from(layer))
+                        .get(usize::from(c.switch.target))
                         .is_some_and(|l| t + 1 < l.temporal_layers)
                 }),
             });
@@ -203,12 +211,31 @@ impl Relay {
         }
         if let Some(peer) = self.peers.get_mut(&id) {
             // Probe toward the next step up, so that a recovered link is found again, one
-            // step at a time.
-            if peer.estimate.is_some() && peer.bwe_wanted != (keep_up, desired) {
-                peer.bwe_wanted = (keep_up, desired);
+            // step at a time. str0m probes when the wanted rate rises, and otherwise only
+            // when the link is idle or the estimate has not moved for 15 s: a sender at two
+            // thirds of its estimate, as a viewer held one step down is, was never probed, and
+            // a freed viewer took most of a minute to climb back. So while the step is
+            // wanted and not allowed, the wanted rate drops to what is sent for one round
+            // and rises again every `PROBE_AGAIN`: each rise is a small probe toward it.
+            let mut wanted = desired.max(spent);
+            if next.is_some() && peer.estimate.is_some_and(|e| e < desired) {
+                if peer
+                    .probe_again
+                    .is_none_or(|t| now.saturating_duration_since(t) >= PROBE_AGAIN)
+                {
+                    peer.probe_again = Some(now);
+                    wanted = spent;
+                }
+            } else {
+                peer.probe_again = None;
+            }
+            if peer.estimate.is_some() && peer.bwe_wanted != (keep_up, wanted) {
+                peer.bwe_wanted = (keep_up, wanted);
                 peer.rtc
                     .bwe()
-                    .set_bitrate(Bitrate::bps(keep_up), Bitrate::bps(desired.max(spent)));
+                    .set_bitrate(Bitrate::bps(keep_up), Bitrate::bps(wanted));
+                // The estimator sees the dip before the rise that follows it.
+                self.dirty.push(id);
             }
         }
         for (producer, layer) in keyframes {
