@@ -195,15 +195,13 @@ impl Relay {
             marker: false,
             payload: media.payload.into(),
         };
-        let mut targets = Targets {
+        Targets {
             peers: &mut self.peers,
             directs: &mut self.directs,
             stats: &mut self.stats,
             dirty: &mut self.dirty,
-        };
-        for consumer in &mut producer.consumers {
-            targets.send(consumer, id, &out);
         }
+        .send_all(&mut producer.consumers, id, &out);
         self.poll_dirty(now);
         Ok(())
     }

@@ -139,15 +139,13 @@ impl Relay {
             marker: packet.header.marker,
             payload: packet.payload.clone(),
         };
-        let mut targets = Targets {
+        Targets {
             peers: &mut self.peers,
             directs: &mut self.directs,
             stats: &mut self.stats,
             dirty: &mut self.dirty,
-        };
-        for consumer in &mut producer.consumers {
-            targets.send(consumer, from, &out);
         }
+        .send_all(&mut producer.consumers, from, &out);
     }
 
     /// Asks a publisher for a keyframe of one of its tracks (of `layer`, when simulcast), at
@@ -212,6 +210,13 @@ pub(super) struct Targets<'a> {
 }
 
 impl Targets<'_> {
+    /// Writes one packet to every consumer of its producer.
+    pub(super) fn send_all(&mut self, consumers: &mut [ConsumerRef], from: PeerId, out: &Outgoing) {
+        for consumer in consumers {
+            self.send(consumer, from, out);
+        }
+    }
+
     /// Writes one packet to one consumer, on whichever kind of transport it has.
     pub(super) fn send(&mut self, consumer: &mut ConsumerRef, from: PeerId, out: &Outgoing) {
         if let Some(direct) = self.directs.get_mut(&consumer.peer) {
