@@ -26,7 +26,7 @@ const SQUEEZE = '500kbit';
 const WEAK = '300kbit';
 // Too narrow for both cameras even at their slowest: the voices must still get through.
 const WEAKEST = '200kbit';
-const deadlineAll = Date.now() + 260_000;
+const deadlineAll = Date.now() + 290_000;
 
 const { check, counts } = checks();
 const until = waiter(deadlineAll);
@@ -78,7 +78,12 @@ async function open(page, url) {
   }
 }
 
-const squeeze = (rate, verb = 'add') => console.log(`${verb === 'add' ? '' : `   ${shaped()}\n`}   ${rate} at ${new Date().toISOString()}`) || sh('tc', 'qdisc', verb, 'dev', 'sq0', 'root', 'tbf', 'rate', rate, 'burst', '16kb', 'latency', '250ms');
+// The bucket holds two packets (3000 bytes), so the rate holds from packet to packet, as on a
+// narrow link. With 16 KB (640 ms at 200 kbit/s) the estimator's short probes passed whole at
+// the veth's speed while the link was not full: the estimate read 500 kbit/s on a 200 kbit/s
+// link for seconds, a step up followed, and the loss it caused froze the picture (half the
+// runs on a 2-core machine).
+const squeeze = (rate, verb = 'add') => console.log(`${verb === 'add' ? '' : `   ${shaped()}\n`}   ${rate} at ${new Date().toISOString()}`) || sh('tc', 'qdisc', verb, 'dev', 'sq0', 'root', 'tbf', 'rate', rate, 'burst', '3000', 'latency', '250ms');
 /// What the squeeze did so far: bytes and packets the shaper sent and dropped (printed).
 const shaped = () => {
   const text = sh('tc', '-s', 'qdisc', 'show', 'dev', 'sq0');
@@ -147,6 +152,15 @@ async function watch(page, id, ms, rateMs = Math.min(ms, 8000)) {
   return { heights, longestStall, stallAt, final: last.height, fps, repair };
 }
 
+/// What the chair's browser sends (a browser short of CPU drops or shrinks its top layer).
+const chairSends = (chair) => chair.evaluate(async () => {
+  const out = [];
+  (await window.sluss.pc.getStats()).forEach((r) => {
+    if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid) out.push(`${r.rid} ${r.frameHeight ?? 0}p ${r.qualityLimitationReason ?? ''}`);
+  });
+  return out.join(', ');
+});
+
 async function main() {
   const chromiumInViewerNs = viewerNetwork();
   const config = path.join(tmp, 'sluss.toml');
@@ -154,7 +168,7 @@ async function main() {
     '[server]', `listen = "0.0.0.0:${PORT}"`, 'http_redirect_listen = ""',
     `public_url = "${ORIGIN}"`, `data_dir = "${path.join(tmp, 'data')}"`,
     '[media]', 'port = 41200', 'workers = 1', `announce_ip = "${GATEWAY_IP}"`,
-    '[log]', `level = "${process.env.SLUSS_LOG__LEVEL || 'info'}"`, '',
+    '[log]', `level = "${process.env.SLUSS_LOG__LEVEL || 'info,sluss_relay::relay::adapt=debug'}"`, '',
   ].join('\n'));
   sluss = new Sluss(bin, config);
   const setupUrl = await sluss.setupLink(ORIGIN, until);
@@ -208,15 +222,7 @@ async function main() {
   await viewer.waitForSelector(`[data-participant-id="${chairId}"] video`, { timeout: 20_000 });
   await viewer.click(`[data-participant-id="${chairId}"] video`);
   const top = await until('the top layer on a free link', async () => (await picture(viewer, chairId)).height === 540, 40_000).catch(() => false);
-  // What the chair's browser sends (a browser short of CPU drops or shrinks its top layer).
-  const sent = await chair.evaluate(async () => {
-    const out = [];
-    (await window.sluss.pc.getStats()).forEach((r) => {
-      if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid) out.push(`${r.rid} ${r.frameHeight ?? 0}p ${r.qualityLimitationReason ?? ''}`);
-    });
-    return out.join(', ');
-  });
-  check('on a free link the large tile gets the top layer (540 px)', top, `${(await picture(viewer, chairId)).height} px; the chair sends ${sent}`);
+  check('on a free link the large tile gets the top layer (540 px)', top, `${(await picture(viewer, chairId)).height} px; the chair sends ${await chairSends(chair)}`);
   const free = await watch(viewer, chairId, 4000);
 
   // Squeezed: smaller layers, and the picture keeps moving.
@@ -270,14 +276,17 @@ async function main() {
   }
   else console.log('   (the thumbnail was not dark throughout: its label is not checked)');
 
-  // Freed: the estimate grows and the top layer comes back.
+  // Freed: the estimate grows and the top layer comes back. Usually within 20 s; a machine
+  // short of CPU makes the viewer's arrival times uneven, the estimate wavers, and each step
+  // down it causes restarts the pause before the next step up (up to 16 s): once in CI that
+  // took over 60 s, so the bound is 90 s.
   release();
   const start = Date.now();
-  const back = await until('the top layer again', async () => (await picture(viewer, chairId)).height === 540, 60_000).catch(() => false);
-  check('when the link recovers, the viewer climbs back to the top layer', back, back ? `after ${((Date.now() - start) / 1000).toFixed(1)} s` : `${(await picture(viewer, chairId)).height} px`);
+  const back = await until('the top layer again', async () => (await picture(viewer, chairId)).height === 540, 90_000).catch(() => false);
+  check('when the link recovers, the viewer climbs back to the top layer', back, back ? `after ${((Date.now() - start) / 1000).toFixed(1)} s` : `${(await picture(viewer, chairId)).height} px; the chair sends ${await chairSends(chair)}`);
 }
 
-const watchdog = setTimeout(() => { console.log('FAIL the squeeze test ran out of time'); process.exit(1); }, 265_000);
+const watchdog = setTimeout(() => { console.log('FAIL the squeeze test ran out of time'); process.exit(1); }, 300_000);
 try {
   await main();
 } catch (e) {

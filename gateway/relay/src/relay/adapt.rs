@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
-use tracing::debug;
+use tracing::{debug, trace};
 
 use super::{Relay, RelayEvent, ALLOCATION_INTERVAL};
 use crate::allocation::{self, Choice, Track};
@@ -231,6 +231,7 @@ impl Relay {
             }
             if peer.estimate.is_some() && peer.bwe_wanted != (keep_up, wanted) {
                 peer.bwe_wanted = (keep_up, wanted);
+                trace!(subscriber = %id, keep_up, wanted, "estimator told");
                 peer.rtc
                     .bwe()
                     .set_bitrate(Bitrate::bps(keep_up), Bitrate::bps(wanted));
