@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use sluss_relay::{PeerId, RelayConfig, RelayError, RelayEvent, RelayStats, RouterId, Source};
+use sluss_relay::{
+    DirectPacket, PeerId, RelayConfig, RelayError, RelayEvent, RelayStats, RouterId, Source,
+};
 use tokio::sync::{mpsc, oneshot};
 
 pub use shard::Command;
@@ -25,6 +27,11 @@ pub use tcp::split_frames;
 
 /// Where relay events for one router go: (peer, event).
 pub type EventSink = mpsc::UnboundedSender<RelayEvent>;
+/// Where a direct transport's share of its meeting's voices goes (bounded: see
+/// [`DIRECT_SINK`]).
+pub type DirectSink = mpsc::Sender<DirectPacket>;
+/// Packets a direct transport's sink holds: two seconds of twenty voices.
+pub const DIRECT_SINK: usize = 2_000;
 /// A reply from a worker.
 pub type Reply<T> = oneshot::Sender<Result<T, RelayError>>;
 
@@ -71,6 +78,8 @@ pub struct ShardStats {
     pub tcp_refused: AtomicU64,
     /// Turns of the worker's loop: an idle worker makes about a hundred a second.
     pub wakeups: AtomicU64,
+    /// Voices a direct transport's bridge did not take in time (its sink was full).
+    pub direct_dropped: AtomicU64,
 }
 
 impl ShardStats {
@@ -220,6 +229,37 @@ impl Media {
             },
         );
         rx.await.unwrap_or(Err(RelayError::UnknownPeer))
+    }
+
+    /// A direct transport (a phone leg's bridge) joins `router`; what it is to hear comes on
+    /// the returned receiver. Its voice goes in with [`Media::send_direct`].
+    pub async fn add_direct(
+        &self,
+        router: RouterId,
+        peer: PeerId,
+        label: String,
+        events: EventSink,
+    ) -> Result<mpsc::Receiver<DirectPacket>, RelayError> {
+        let (voices, heard) = mpsc::channel(DIRECT_SINK);
+        let (reply, rx) = oneshot::channel();
+        self.send(
+            router,
+            Command::AddDirect {
+                router,
+                peer,
+                label,
+                voices,
+                events,
+                reply,
+            },
+        );
+        rx.await.unwrap_or(Err(RelayError::UnknownPeer))?;
+        Ok(heard)
+    }
+
+    /// One frame of a direct transport's voice.
+    pub fn send_direct(&self, router: RouterId, peer: PeerId, media: sluss_relay::DirectMedia) {
+        self.send(router, Command::SendDirect { peer, media });
     }
 
     pub async fn offer(

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
-use sluss_relay::{PeerId, Relay, RelayConfig, RelayEvent, RouterId, Source};
+use sluss_relay::{DirectMedia, PeerId, Relay, RelayConfig, RelayEvent, RouterId, Source};
 use tracing::{debug, warn};
 
 use crate::batch::Batch;
 use crate::tcp::{Connections, Limits};
-use crate::{EventSink, Reply, ShardStats};
+use crate::{DirectSink, EventSink, Reply, ShardStats};
 
 /// The largest datagram read; anything longer is truncated and then refused by the parsers.
 const RECV_BUFFER: usize = 2048;
@@ -53,6 +53,21 @@ pub enum Command {
     RemovePeer {
         peer: PeerId,
     },
+    /// A media endpoint in this process (a phone leg's bridge) joins `router`: its voice
+    /// comes in through `SendDirect`, everyone else's goes out to `voices`.
+    AddDirect {
+        router: RouterId,
+        peer: PeerId,
+        label: String,
+        voices: DirectSink,
+        events: EventSink,
+        reply: Reply<()>,
+    },
+    /// One frame of a direct transport's voice.
+    SendDirect {
+        peer: PeerId,
+        media: DirectMedia,
+    },
     /// R11: forward this peer's screen track, or stop forwarding it.
     SetScreenSharing {
         peer: PeerId,
@@ -84,6 +99,8 @@ pub(crate) struct Worker {
     commands: Receiver<Command>,
     relay: Relay,
     sinks: HashMap<PeerId, EventSink>,
+    /// Where each direct transport's share of the meeting's voices goes.
+    voices: HashMap<PeerId, DirectSink>,
     stats: Arc<ShardStats>,
 }
 
@@ -110,6 +127,7 @@ impl Worker {
             commands,
             relay: Relay::new(config),
             sinks: HashMap::new(),
+            voices: HashMap::new(),
             stats,
         }
     }
@@ -285,9 +303,30 @@ impl Worker {
                     debug!(%peer, error = %e, "candidate refused");
                 }
             }
+            Command::AddDirect {
+                router,
+                peer,
+                label,
+                voices,
+                events,
+                reply,
+            } => {
+                let result = self.relay.add_direct(router, peer, &label);
+                if result.is_ok() {
+                    self.sinks.insert(peer, events);
+                    self.voices.insert(peer, voices);
+                }
+                let _ = reply.send(result);
+            }
+            Command::SendDirect { peer, media } => {
+                if let Err(e) = self.relay.send_direct(now, peer, media) {
+                    debug!(%peer, error = %e, "direct media refused");
+                }
+            }
             Command::RemovePeer { peer } => {
                 self.relay.remove_peer(now, peer);
                 self.sinks.remove(&peer);
+                self.voices.remove(&peer);
             }
             Command::SetScreenSharing { peer, allowed } => {
                 self.relay.set_screen_sharing(now, peer, allowed);
@@ -325,6 +364,15 @@ impl Worker {
                     .send_errors
                     .fetch_add(failed as u64, Ordering::Relaxed);
                 debug!(failed, "media sends failed");
+            }
+        }
+        // Voices for the direct transports: a bridge that does not keep up loses packets
+        // (its jitter buffer conceals them), never the worker's time.
+        for (peer, sink) in &self.voices {
+            while let Some(packet) = self.relay.poll_direct(*peer) {
+                if sink.try_send(packet).is_err() {
+                    self.stats.direct_dropped.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         while let Some(event) = self.relay.poll_event() {

@@ -32,13 +32,18 @@
 //! [`g711::Law::encode`] → [`rtp::RtpHeader::write`] → [`srtp::SrtpContext::protect_rtp`]
 //! (our key) → datagram.
 //!
+//! [`bridge::Bridge`] is that frame loop as a sans-IO core; [`leg_media`] is its shell, with the
+//! leg's socket, SRTP and the relay's direct transport.
+//!
 //! Nothing from the network is trusted: every parser here bounds what it reads and returns an
 //! error, never panics, and has a fuzz target.
 
+pub mod bridge;
 pub mod dtmf;
 mod error;
 pub mod g711;
 pub mod jitter;
+pub mod leg_media;
 pub mod mixer;
 pub mod number;
 pub mod opus;

@@ -1,0 +1,352 @@
+//! The bridge of one phone leg: the phone's G.711 to the meeting's Opus and back, one 20 ms
+//! frame at a time. Sans-IO: packets and the time go in, packets come out; the shell owns the
+//! socket, SRTP and the relay's direct transport.
+//!
+//! Toward the meeting, the phone's RTP goes through a jitter buffer, is decoded (a lost frame
+//! is concealed from the last one heard), and encoded as Opus straight from 8 kHz (Opus takes
+//! narrowband input itself, so no resampler is needed), with its audio level for the
+//! active-speaker detector. Toward the phone, each other participant's Opus has a jitter
+//! buffer and a decoder of its own, decoded straight to 8 kHz (Opus concealing its own
+//! losses), summed by the [`Mixer`] and encoded in the trunk's law. The relay's direct
+//! transport never hands a participant its own voice, so the sum is already the mix-minus.
+//!
+//! Everything is allocated when the bridge is made or a voice first speaks, never per frame;
+//! the number of voices mixed is bounded by [`MAX_VOICES`].
+
+use std::time::{Duration, Instant};
+
+use crate::g711::Law;
+use crate::jitter::{Incoming, JitterBuffer, JitterConfig, JitterStats, Pop};
+use crate::mixer::{AudioLevel, MemberId, Mixer};
+use crate::opus::{self, OpusDecoder, OpusEncoder, OpusRate};
+use crate::rtp::{PayloadType, RtpHeader, RtpPacket, Ssrc};
+use crate::sdp::Codec;
+use crate::Error;
+
+/// One frame: 20 ms.
+pub const FRAME: Duration = Duration::from_millis(20);
+/// Samples in a frame at the phone's 8 kHz.
+const SAMPLES: usize = 160;
+/// A 20 ms frame on the meeting's 48 kHz RTP clock.
+const OPUS_TICKS: u32 = 960;
+/// Meeting voices mixed for one phone at most; more are left out (and counted) until one of
+/// those falls silent for [`VOICE_IDLE`].
+pub const MAX_VOICES: usize = 32;
+/// A voice silent this long gives its place (decoder and buffer) back.
+const VOICE_IDLE: Duration = Duration::from_secs(10);
+/// Opus for a narrowband voice: more would carry nothing the phone line had.
+const OPUS_BITRATE: u32 = 24_000;
+/// The phone's own place in the mixer: it has no input there, so it hears the whole sum.
+const LISTENER: MemberId = MemberId(0);
+/// Room for one RTP packet to the phone: header and a frame of G.711.
+pub const MAX_PHONE_PACKET: usize = 12 + SAMPLES;
+
+/// The phone's voice for the meeting, one frame of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeetingFrame {
+    /// Counted on by one for each frame sent (it starts at 0).
+    pub seq: u64,
+    /// On the meeting's 48 kHz clock; it advances with time, also while the phone is silent.
+    pub timestamp: u32,
+    /// How loud it is in dBov (0 loudest, -127 silence), as the relay's audio level
+    /// extension carries it.
+    pub audio_level: i8,
+    pub payload: Vec<u8>,
+}
+
+/// What one call to [`Bridge::tick`] produced; kept by the caller and reused every frame.
+#[derive(Debug, Default)]
+pub struct TickOutput {
+    /// The phone's voice for the meeting: `None` while the phone sends nothing (idle, on hold).
+    pub meeting: Option<MeetingFrame>,
+    /// The RTP packet for the phone (before SRTP): the meeting's mix, silence included.
+    pub phone: Vec<u8>,
+}
+
+/// Counters for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BridgeStats {
+    pub frames_to_meeting: u64,
+    /// Frames of the phone's voice concealed (lost or late).
+    pub concealed: u64,
+    pub frames_to_phone: u64,
+    /// Packets from the phone with a payload type other than the call's codec (comfort
+    /// noise, a codec never agreed): ignored.
+    pub foreign_payload: u64,
+    /// Meeting packets left out: the bridge already mixed `MAX_VOICES` voices.
+    pub voices_refused: u64,
+    /// Meeting packets the Opus decoder refused.
+    pub undecodable: u64,
+    pub phone_jitter: JitterStats,
+}
+
+#[derive(Debug)]
+struct Voice {
+    publisher: u64,
+    member: MemberId,
+    jitter: JitterBuffer,
+    decoder: OpusDecoder,
+    last_heard: Instant,
+}
+
+/// One phone leg's bridge.
+#[derive(Debug)]
+pub struct Bridge {
+    law: Law,
+    payload_type: PayloadType,
+    ssrc: Ssrc,
+    next_tick: Option<Instant>,
+    // The phone toward the meeting.
+    from_phone: JitterBuffer,
+    encoder: OpusEncoder,
+    /// The last frame heard from the phone, for concealment: repeated once, softer.
+    last_phone: Vec<i16>,
+    concealed_in_row: u32,
+    meeting_seq: u64,
+    meeting_ts: u32,
+    // The meeting toward the phone.
+    voices: Vec<Voice>,
+    next_member: u32,
+    mixer: Mixer,
+    /// Decoding scratch (the largest Opus frame at 8 kHz).
+    pcm: Vec<i16>,
+    codes: Vec<u8>,
+    rtp_seq: u16,
+    rtp_ts: u32,
+    stats: BridgeStats,
+}
+
+impl Bridge {
+    /// A bridge for a call in `codec` under payload type `payload_type`, sending to the phone
+    /// as `ssrc`. G.722 is not mixed yet: a call that chose it is refused here.
+    pub fn new(codec: Codec, payload_type: u8, ssrc: Ssrc) -> Result<Self, Error> {
+        let law = match codec {
+            Codec::Pcma => Law::A,
+            Codec::Pcmu => Law::Mu,
+            Codec::G722 => return Err(Error::Codec("G.722 is not bridged")),
+        };
+        let payload_type =
+            PayloadType::new(payload_type).ok_or(Error::FieldOutOfRange("payload type"))?;
+        let mut mixer = Mixer::new(SAMPLES);
+        mixer.add(LISTENER)?;
+        Ok(Self {
+            law,
+            payload_type,
+            ssrc,
+            next_tick: None,
+            from_phone: JitterBuffer::new(JitterConfig::default()),
+            encoder: OpusEncoder::new(OpusRate::Hz8000, OPUS_BITRATE)?,
+            last_phone: vec![0; SAMPLES],
+            concealed_in_row: 0,
+            meeting_seq: 0,
+            meeting_ts: 0,
+            voices: Vec::new(),
+            next_member: 1,
+            mixer,
+            pcm: vec![0; OpusRate::Hz8000.max_frame()],
+            codes: vec![0; SAMPLES],
+            rtp_seq: 0,
+            rtp_ts: 0,
+            stats: BridgeStats::default(),
+        })
+    }
+
+    pub fn stats(&self) -> BridgeStats {
+        BridgeStats {
+            phone_jitter: self.from_phone.stats(),
+            ..self.stats
+        }
+    }
+
+    /// When [`Bridge::tick`] wants to be called next; `None` before the first call.
+    pub fn next_tick(&self) -> Option<Instant> {
+        self.next_tick
+    }
+
+    /// A packet from the phone, after SRTP. Other payload types than the call's codec are
+    /// ignored (telephone events are the shell's to route to its DTMF receiver first).
+    pub fn from_phone(&mut self, now: Instant, packet: &RtpPacket<'_>) {
+        if packet.header.payload_type != self.payload_type {
+            self.stats.foreign_payload += 1;
+            return;
+        }
+        self.from_phone.push(
+            Incoming {
+                ssrc: packet.header.ssrc,
+                sequence: packet.header.sequence,
+                timestamp: packet.header.timestamp,
+                payload: packet.payload,
+            },
+            now,
+        );
+    }
+
+    /// A packet of another participant's voice (Opus, 48 kHz clock), in its publisher's own
+    /// numbering.
+    pub fn from_meeting(
+        &mut self,
+        now: Instant,
+        publisher: u64,
+        seq: u64,
+        timestamp: u32,
+        payload: &[u8],
+    ) {
+        let i = match self.voices.iter().position(|v| v.publisher == publisher) {
+            Some(i) => i,
+            None => match self.add_voice(now, publisher) {
+                Some(i) => i,
+                None => {
+                    self.stats.voices_refused += 1;
+                    return;
+                }
+            },
+        };
+        let voice = &mut self.voices[i];
+        voice.last_heard = now;
+        voice.jitter.push(
+            Incoming {
+                ssrc: Ssrc(publisher as u32),
+                sequence: seq as u16,
+                timestamp,
+                payload,
+            },
+            now,
+        );
+    }
+
+    /// A participant left: its voice is forgotten at once.
+    pub fn forget(&mut self, publisher: u64) {
+        if let Some(i) = self.voices.iter().position(|v| v.publisher == publisher) {
+            let voice = self.voices.swap_remove(i);
+            self.mixer.remove(voice.member);
+        }
+    }
+
+    /// Makes the frames that are due: fills `out` and says whether a frame was made (false
+    /// when called before [`Bridge::next_tick`]). The first call starts the clock.
+    pub fn tick(&mut self, now: Instant, out: &mut TickOutput) -> Result<bool, Error> {
+        let due = *self.next_tick.get_or_insert(now);
+        if now < due {
+            return Ok(false);
+        }
+        // Far behind (the process stalled): start again from now rather than catch up.
+        let next = due + FRAME;
+        self.next_tick = Some(if now > next + FRAME * 5 {
+            now + FRAME
+        } else {
+            next
+        });
+        self.frame_for_meeting(now, out)?;
+        self.frame_for_phone(now, out)?;
+        Ok(true)
+    }
+
+    fn frame_for_meeting(&mut self, now: Instant, out: &mut TickOutput) -> Result<(), Error> {
+        let timestamp = self.meeting_ts;
+        self.meeting_ts = self.meeting_ts.wrapping_add(OPUS_TICKS);
+        let pcm = &mut self.pcm[..SAMPLES];
+        match self.from_phone.pop(now) {
+            Pop::Frame(codes) => {
+                let n = self.law.decode(codes, pcm);
+                pcm[n..].fill(0);
+                self.last_phone.copy_from_slice(pcm);
+                self.concealed_in_row = 0;
+            }
+            Pop::Lost => {
+                // The last frame again, half as loud each time: a gap of one or two frames
+                // is not heard as a click, a longer one fades out.
+                self.concealed_in_row += 1;
+                self.stats.concealed += 1;
+                for s in &mut self.last_phone {
+                    *s /= 2;
+                }
+                pcm.copy_from_slice(&self.last_phone);
+            }
+            Pop::Nothing => {
+                out.meeting = None;
+                return Ok(());
+            }
+        }
+        let level = AudioLevel::of(pcm);
+        let frame = out.meeting.get_or_insert_with(MeetingFrame::default);
+        frame.payload.resize(opus::MAX_PACKET, 0);
+        let n = self.encoder.encode(pcm, &mut frame.payload)?;
+        frame.payload.truncate(n);
+        frame.seq = self.meeting_seq;
+        frame.timestamp = timestamp;
+        frame.audio_level = -(level.minus_dbov() as i8);
+        self.meeting_seq += 1;
+        self.stats.frames_to_meeting += 1;
+        Ok(())
+    }
+
+    fn frame_for_phone(&mut self, now: Instant, out: &mut TickOutput) -> Result<(), Error> {
+        let mixer = &mut self.mixer;
+        self.voices.retain(|v| {
+            let keep = now.saturating_duration_since(v.last_heard) < VOICE_IDLE;
+            if !keep {
+                mixer.remove(v.member);
+            }
+            keep
+        });
+        for voice in &mut self.voices {
+            let decoded = match voice.jitter.pop(now) {
+                Pop::Frame(packet) => match voice.decoder.decode(packet, &mut self.pcm) {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        self.stats.undecodable += 1;
+                        voice.decoder.conceal(&mut self.pcm).ok()
+                    }
+                },
+                Pop::Lost => voice.decoder.conceal(&mut self.pcm).ok(),
+                Pop::Nothing => None,
+            };
+            if let Some(n) = decoded {
+                self.mixer.set_input(voice.member, &self.pcm[..n])?;
+            }
+        }
+        self.mixer.mix();
+        let pcm = &mut self.pcm[..SAMPLES];
+        self.mixer.output(LISTENER, pcm)?;
+        let n = self.law.encode(pcm, &mut self.codes);
+        let header = RtpHeader {
+            marker: self.stats.frames_to_phone == 0,
+            payload_type: self.payload_type,
+            sequence: self.rtp_seq,
+            timestamp: self.rtp_ts,
+            ssrc: self.ssrc,
+        };
+        out.phone.resize(MAX_PHONE_PACKET, 0);
+        let h = header.write(&mut out.phone)?;
+        out.phone[h..h + n].copy_from_slice(&self.codes[..n]);
+        out.phone.truncate(h + n);
+        self.rtp_seq = self.rtp_seq.wrapping_add(1);
+        self.rtp_ts = self.rtp_ts.wrapping_add(SAMPLES as u32);
+        self.stats.frames_to_phone += 1;
+        Ok(())
+    }
+
+    fn add_voice(&mut self, now: Instant, publisher: u64) -> Option<usize> {
+        if self.voices.len() >= MAX_VOICES {
+            return None;
+        }
+        let member = MemberId(self.next_member);
+        self.next_member = self.next_member.wrapping_add(1).max(1);
+        let decoder = OpusDecoder::new(OpusRate::Hz8000).ok()?;
+        self.mixer.add(member).ok()?;
+        self.voices.push(Voice {
+            publisher,
+            member,
+            jitter: JitterBuffer::new(JitterConfig {
+                clock_rate: 48_000,
+                ..JitterConfig::default()
+            }),
+            decoder,
+            last_heard: now,
+        });
+        Some(self.voices.len() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,180 @@
+//! The shell around one phone leg's [`Bridge`]: its RTP socket toward the trunk, SRTP both
+//! ways, telephone events, and the relay's direct transport toward the meeting. One task per
+//! call; it ends when told to stop or when the meeting side goes away.
+//!
+//! Everything from the trunk passes SRTP first (a packet that fails authentication, comes
+//! from another address than the negotiated one, or is a replay is dropped and counted), and
+//! only then is parsed.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use sluss_relay::{DirectMedia, DirectPacket};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tracing::debug;
+
+use crate::bridge::{Bridge, BridgeStats, TickOutput, MAX_PHONE_PACKET};
+use crate::dtmf::{Digit, DtmfReceiver};
+use crate::rtp::{self, PacketKind, RtpPacket};
+use crate::srtp::SrtpContext;
+
+/// The largest datagram read from the trunk; anything longer is cut and then fails SRTP.
+const MAX_DATAGRAM: usize = 1_500;
+
+/// SRTP for both directions, or none on a trunk the configuration marks unencrypted (R1: the
+/// meeting shows that leg as unencrypted while the call lasts).
+pub struct LegCrypto {
+    /// Protects what we send, under our key.
+    pub outbound: SrtpContext,
+    /// Checks what the trunk sends, under its key.
+    pub inbound: SrtpContext,
+}
+
+/// Where one leg's media goes.
+pub struct LegMedia {
+    pub socket: UdpSocket,
+    /// The trunk's RTP address from its SDP; media from anywhere else is dropped.
+    pub remote: SocketAddr,
+    pub crypto: Option<LegCrypto>,
+    /// The payload type of RFC 4733 telephone events, if both sides do them.
+    pub telephone_event: Option<u8>,
+    pub bridge: Bridge,
+}
+
+/// What the task counted, returned when it ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LegMediaStats {
+    pub bridge: BridgeStats,
+    pub datagrams_in: u64,
+    /// Dropped before parsing: SRTP failed (tag, replay), or the source was not the trunk.
+    pub refused: u64,
+    pub rtcp_in: u64,
+    pub digits: u64,
+}
+
+/// Runs the leg until `stop` fires (or is dropped) or the meeting side closes `voices`.
+/// `send` hands the phone's voice to the relay; `digits` hears the keys pressed on the phone.
+pub async fn run(
+    mut leg: LegMedia,
+    mut voices: mpsc::Receiver<DirectPacket>,
+    send: impl Fn(DirectMedia),
+    digits: mpsc::Sender<Digit>,
+    mut stop: oneshot::Receiver<()>,
+) -> LegMediaStats {
+    let mut stats = LegMediaStats::default();
+    let mut datagram = vec![0u8; MAX_DATAGRAM];
+    let mut clear = vec![0u8; MAX_DATAGRAM];
+    let mut sealed = vec![0u8; MAX_PHONE_PACKET + 64];
+    let mut out = TickOutput::default();
+    let mut dtmf = DtmfReceiver::new();
+    let start = Instant::now();
+    leg.bridge.tick(start, &mut out).ok();
+    loop {
+        let due = leg.bridge.next_tick().unwrap_or(start);
+        tokio::select! {
+            _ = &mut stop => break,
+            packet = voices.recv() => {
+                let Some(p) = packet else { break };
+                leg.bridge.from_meeting(Instant::now(), p.publisher.0, p.seq, p.timestamp, &p.payload);
+            }
+            received = leg.socket.recv_from(&mut datagram) => {
+                let Ok((n, source)) = received else { continue };
+                stats.datagrams_in += 1;
+                if source != leg.remote {
+                    stats.refused += 1;
+                    continue;
+                }
+                match from_trunk(&mut leg, &datagram[..n], &mut clear, &mut dtmf) {
+                    Inbound::Refused => stats.refused += 1,
+                    Inbound::Rtcp => stats.rtcp_in += 1,
+                    Inbound::Media => {}
+                    Inbound::Digit(d) => {
+                        stats.digits += 1;
+                        let _ = digits.try_send(d);
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(due.into()) => {
+                match leg.bridge.tick(Instant::now(), &mut out) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        debug!(error = %e, "phone bridge frame failed");
+                        continue;
+                    }
+                }
+                if let Some(frame) = out.meeting.take() {
+                    send(DirectMedia {
+                        seq: frame.seq,
+                        timestamp: frame.timestamp,
+                        audio_level: Some(frame.audio_level),
+                        payload: frame.payload,
+                    });
+                }
+                let packet = match &mut leg.crypto {
+                    Some(c) => match c.outbound.protect_rtp(&out.phone, &mut sealed) {
+                        Ok(n) => &sealed[..n],
+                        Err(e) => {
+                            debug!(error = %e, "phone media not protected");
+                            continue;
+                        }
+                    },
+                    None => &out.phone[..],
+                };
+                let _ = leg.socket.send_to(packet, leg.remote).await;
+            }
+        }
+    }
+    stats.bridge = leg.bridge.stats();
+    stats
+}
+
+enum Inbound {
+    Refused,
+    Rtcp,
+    Media,
+    Digit(Digit),
+}
+
+fn from_trunk(
+    leg: &mut LegMedia,
+    datagram: &[u8],
+    clear: &mut [u8],
+    dtmf: &mut DtmfReceiver,
+) -> Inbound {
+    match rtp::classify(datagram) {
+        PacketKind::Rtp => {}
+        PacketKind::Rtcp => {
+            // Reports are authenticated and otherwise not used yet.
+            let authentic = match &mut leg.crypto {
+                Some(c) => c.inbound.unprotect_rtcp(datagram, clear).is_ok(),
+                None => true,
+            };
+            return if authentic {
+                Inbound::Rtcp
+            } else {
+                Inbound::Refused
+            };
+        }
+        _ => return Inbound::Refused,
+    }
+    let plain: &[u8] = match &mut leg.crypto {
+        Some(c) => match c.inbound.unprotect_rtp(datagram, clear) {
+            Ok(n) => &clear[..n],
+            Err(_) => return Inbound::Refused,
+        },
+        None => datagram,
+    };
+    let Ok(packet) = RtpPacket::parse(plain) else {
+        return Inbound::Refused;
+    };
+    if Some(packet.header.payload_type.get()) == leg.telephone_event {
+        return match dtmf.on_packet(packet.header.timestamp, packet.payload) {
+            Ok(Some(digit)) => Inbound::Digit(digit),
+            _ => Inbound::Media,
+        };
+    }
+    leg.bridge.from_phone(Instant::now(), &packet);
+    Inbound::Media
+}
