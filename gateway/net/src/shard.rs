@@ -68,6 +68,12 @@ pub enum Command {
         peer: PeerId,
         media: DirectMedia,
     },
+    /// R14: this participant's voice goes by phone (its browser's audio is cut both ways),
+    /// or back to its browser.
+    SetAudioByPhone {
+        peer: PeerId,
+        on: bool,
+    },
     /// R11: forward this peer's screen track, or stop forwarding it.
     SetScreenSharing {
         peer: PeerId,
@@ -327,6 +333,9 @@ impl Worker {
                 self.relay.remove_peer(now, peer);
                 self.sinks.remove(&peer);
                 self.voices.remove(&peer);
+            }
+            Command::SetAudioByPhone { peer, on } => {
+                self.relay.set_audio_by_phone(peer, on);
             }
             Command::SetScreenSharing { peer, allowed } => {
                 self.relay.set_screen_sharing(now, peer, allowed);

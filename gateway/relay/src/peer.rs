@@ -57,6 +57,9 @@ pub(crate) struct Peer {
     pub(crate) declared: Vec<(Mid, Source)>,
     /// Whether this peer's screen track may be forwarded now (R11).
     pub(crate) screen_allowed: bool,
+    /// R14: this participant's voice goes by phone. Nothing from its microphone is forwarded
+    /// and no voice is sent to it; its video goes on.
+    pub(crate) audio_by_phone: bool,
     /// Publishers whose camera this peer's page does not show (an off-screen or hidden tile):
     /// their video is not sent to it. Audio always is.
     pub(crate) hidden: Vec<PeerId>,

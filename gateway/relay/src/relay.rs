@@ -282,6 +282,7 @@ impl Relay {
                 sources: Vec::new(),
                 declared: Vec::new(),
                 screen_allowed: false,
+                audio_by_phone: false,
                 hidden: Vec::new(),
                 tiles: Vec::new(),
                 estimate: self.config.initial_bitrate,
@@ -352,6 +353,16 @@ impl Relay {
 
     /// R11: whether this peer's screen track is forwarded. Turning it off stops a running
     /// share at the next packet; turning it on asks the sharer for a keyframe.
+    /// R14: moves this participant's voice to a phone (`true`) or back to its browser. While
+    /// it is on the phone, nothing from the browser's microphone is forwarded (nor counted for
+    /// the active speaker) and no voice is sent to the browser, so that nothing said in the
+    /// meeting comes out of the browser's speaker; its video goes on both ways.
+    pub fn set_audio_by_phone(&mut self, id: PeerId, on: bool) {
+        if let Some(peer) = self.peers.get_mut(&id) {
+            peer.audio_by_phone = on;
+        }
+    }
+
     pub fn set_screen_sharing(&mut self, now: Instant, id: PeerId, allowed: bool) {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;

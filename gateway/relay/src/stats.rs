@@ -41,11 +41,13 @@ pub struct RelayStats {
     /// Packets a direct transport's caller did not collect in time: the oldest are dropped
     /// from its bounded queue.
     pub direct_overflow: u64,
+    /// Voice packets not forwarded from or to a participant whose voice goes by phone (R14).
+    pub audio_by_phone_cut: u64,
 }
 
 impl RelayStats {
     /// How many counters [`RelayStats::named`] lists.
-    pub const COUNT: usize = 21;
+    pub const COUNT: usize = 22;
 
     /// Every counter with a metric-friendly name, in a fixed order.
     pub fn named(&self) -> [(&'static str, u64); Self::COUNT] {
@@ -70,6 +72,7 @@ impl RelayStats {
             ("sdp_refused", self.sdp_refused),
             ("candidates_refused", self.candidates_refused),
             ("direct_overflow", self.direct_overflow),
+            ("audio_by_phone_cut", self.audio_by_phone_cut),
             ("send_errors", 0),
         ]
     }

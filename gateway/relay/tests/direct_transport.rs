@@ -166,3 +166,67 @@ fn a_direct_transport_that_is_not_drained_holds_a_bounded_queue() {
     assert_eq!(queued, DIRECT_QUEUE);
     assert_eq!(w.relay.stats().direct_overflow, 200);
 }
+
+#[test]
+fn a_participant_whose_voice_goes_by_phone_is_cut_from_the_browsers_audio_both_ways() {
+    let mut w = World::new();
+    w.join_many(1, 3);
+    w.relay.add_direct(RouterId(1), PHONE, PHONE_LABEL).unwrap();
+    w.settle();
+    // Browser 0's voice moves to the phone (R14): the relay cuts its browser's audio.
+    let moved = w.clients[0].peer;
+    w.relay.set_audio_by_phone(moved, true);
+    w.events.clear();
+    for _ in 0..20 {
+        for idx in 0..3 {
+            w.send(idx, MediaKind::Audio, 80);
+            w.send(idx, MediaKind::Video, 500);
+        }
+        w.advance(Duration::from_millis(20), Duration::from_millis(20));
+    }
+    phone_says(&mut w, 20, -10);
+    // Nothing from its microphone reaches anyone, the phone leg included.
+    assert_eq!(
+        w.received_of(1, 0, common::AUDIO),
+        0,
+        "browser 1 hears none of it"
+    );
+    assert_eq!(w.received_of(2, 0, common::AUDIO), 0, "browser 2 neither");
+    let mut heard = Vec::new();
+    while let Some(p) = w.relay.poll_direct(PHONE) {
+        heard.push(p.publisher);
+    }
+    assert!(!heard.contains(&moved), "nor the phone leg");
+    assert!(
+        heard.contains(&w.clients[1].peer),
+        "the others' voices still reach it"
+    );
+    // Its browser plays no voice: neither the others' nor the phone's.
+    assert_eq!(
+        w.received_of(0, 1, common::AUDIO),
+        0,
+        "no voice to its browser"
+    );
+    assert_eq!(heard_from_phone(&w, 0), 0, "not the phone's either");
+    assert!(heard_from_phone(&w, 1) >= 15, "the others hear the phone");
+    // Its video goes on, both ways.
+    assert!(
+        w.received_of(1, 0, common::VIDEO) >= 15,
+        "its camera is seen"
+    );
+    assert!(
+        w.received_of(0, 1, common::VIDEO) >= 15,
+        "and it sees the others"
+    );
+    assert!(w.relay.stats().audio_by_phone_cut >= 40);
+    // Back to the browser: its voice goes out and comes in again.
+    w.relay.set_audio_by_phone(moved, false);
+    for _ in 0..10 {
+        for idx in 0..2 {
+            w.send(idx, MediaKind::Audio, 80);
+        }
+        w.advance(Duration::from_millis(20), Duration::from_millis(20));
+    }
+    assert!(w.received_of(1, 0, common::AUDIO) >= 8);
+    assert!(w.received_of(0, 1, common::AUDIO) >= 8);
+}

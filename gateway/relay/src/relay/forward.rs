@@ -56,6 +56,11 @@ impl Relay {
         self.stats.rtp_received += 1;
         let publisher_screen_allowed = publisher.screen_allowed;
         let router_id = publisher.router;
+        if publisher.audio_by_phone && codec.is_audio() {
+            // R14: its voice goes by phone; the browser's microphone goes nowhere.
+            self.stats.audio_by_phone_cut += 1;
+            return;
+        }
         let Some(router) = self.routers.get_mut(&router_id) else {
             return;
         };
@@ -229,6 +234,11 @@ impl Targets<'_> {
             return;
         };
         if subscriber.consent_lost || subscriber.closed {
+            return;
+        }
+        if subscriber.audio_by_phone && out.codec.is_audio() {
+            // R14: its phone carries the meeting's voices; its browser plays none.
+            self.stats.audio_by_phone_cut += 1;
             return;
         }
         if out.camera && (subscriber.hidden.contains(&from) || consumer.switch.off) {
