@@ -46,6 +46,11 @@ opaque_id!(
     /// A staff account (its opaque id in the store): whose staff login a connection carries.
     StaffAccount
 );
+opaque_id!(
+    /// A telephone call of the meeting (R14): random, opaque, safe to log. The number it
+    /// dials is the shell's, never the core's.
+    CallId
+);
 
 /// The secret that takes a seat back after a dropped connection. The shell makes a fresh one
 /// for every join and hands it only to that connection; the core keeps the seat's current one

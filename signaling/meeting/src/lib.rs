@@ -58,8 +58,9 @@ mod meeting;
 mod name;
 mod personnummer;
 
-pub use ids::{LinkId, MeetingId, ParticipantId, ResumeKey, StaffAccount};
+pub use ids::{CallId, LinkId, MeetingId, ParticipantId, ResumeKey, StaffAccount};
 pub use meeting::{ActionError, Admission, ChairAction, Identification, Participant, Presence};
+pub use meeting::{AudioRoute, CallEnd, MAX_CALLS, MAX_DIALS_PER_WINDOW};
 pub use meeting::{Effect, JoinError, JoinOutcome, JoinRequest, Meeting, MeetingConfig, Role};
 pub use meeting::{Invitee, RecordingKind, RefusalReason, ScreenStopReason};
 pub use name::{ChatText, DisplayName, MeetingTitle, NameError, PHONE_NUMBER_EXAMPLE};

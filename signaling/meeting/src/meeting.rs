@@ -5,8 +5,10 @@ use std::time::Instant;
 
 use crate::{ChatText, LinkId, ParticipantId};
 
+mod phone;
 mod seat;
 mod types;
+pub use phone::{AudioRoute, CallEnd, MAX_CALLS, MAX_DIALS_PER_WINDOW};
 pub use types::*;
 
 #[derive(Debug)]
@@ -26,6 +28,8 @@ pub struct Meeting {
     cooldowns: HashMap<LinkId, seat::Cooldown>,
     /// Arrivals per link in the current window (knock floods).
     knocks: HashMap<LinkId, (Instant, u32)>,
+    /// R14: its phone calls, and whose voice goes by phone.
+    phones: phone::Phones,
 }
 
 impl Meeting {
@@ -44,6 +48,7 @@ impl Meeting {
             require_eid: false,
             cooldowns: HashMap::new(),
             knocks: HashMap::new(),
+            phones: phone::Phones::default(),
         }
     }
 
@@ -174,7 +179,19 @@ impl Meeting {
     }
 
     /// The chair acts. Refused, with nothing changed, for anyone but the chair.
+    /// Whoever an action takes out of the meeting, their phone call ends with them (R14).
     pub fn act(
+        &mut self,
+        now: Instant,
+        actor: &ParticipantId,
+        action: ChairAction,
+    ) -> Result<Vec<Effect>, ActionError> {
+        let mut effects = self.act_as_chair(now, actor, action)?;
+        effects.extend(self.hang_up_the_gone());
+        Ok(effects)
+    }
+
+    fn act_as_chair(
         &mut self,
         now: Instant,
         actor: &ParticipantId,
@@ -320,6 +337,15 @@ impl Meeting {
                 self.consent = Some((by.clone(), now));
                 Ok(vec![Effect::ConsentRecorded { by }])
             }
+            ChairAction::MoveAudioToPhone { participant, call } => {
+                self.move_audio_to_phone(now, by, participant, call)
+            }
+            ChairAction::AudioToBrowser(id) => {
+                if !self.find_mut(&id)?.is_admitted() {
+                    return Err(ActionError::NotInRoom);
+                }
+                self.audio_to_browser(&id)
+            }
             ChairAction::End => {
                 self.screen_sharer = None;
                 self.ended = true;
@@ -348,7 +374,9 @@ impl Meeting {
         self.participants.clear();
         self.chair = None;
         self.screen_sharer = None;
-        vec![Effect::Cancelled]
+        let mut effects = vec![Effect::Cancelled];
+        effects.extend(self.hang_up_the_gone());
+        effects
     }
 
     pub fn set_media_state(

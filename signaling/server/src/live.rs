@@ -11,8 +11,8 @@ use sluss_meeting::{
     ActionError, DisplayName, Effect, JoinError, JoinOutcome, JoinRequest, LinkId, ResumeKey,
     StaffAccount,
 };
+use sluss_meeting::{AudioRoute, Invitee, RefusalReason, Role};
 use sluss_meeting::{ChatText, Meeting, NameError, ParticipantId, RecordingKind};
-use sluss_meeting::{Invitee, RefusalReason, Role};
 use sluss_net::Command;
 use sluss_protocol::MAX_TILE_HEIGHT;
 use sluss_protocol::{
@@ -492,6 +492,12 @@ impl Live {
                                 let allowed = true;
                                 media
                                     .send(self.router, Command::SetScreenSharing { peer, allowed });
+                            }
+                            // R14: a voice that goes by phone stays cut on the new transport.
+                            let route = self.core.audio_route(&participant);
+                            if matches!(route, AudioRoute::Phone(_) | AudioRoute::PhoneHungUp) {
+                                media
+                                    .send(self.router, Command::SetAudioByPhone { peer, on: true });
                             }
                         }
                         result

@@ -234,6 +234,7 @@ impl Meeting {
             }
         }
         effects.extend(self.chair_left(id));
+        effects.extend(self.hang_up_the_gone());
         effects
     }
 
@@ -322,6 +323,7 @@ impl Meeting {
             effects.extend(self.stop_share_if(|s| s == &id, ScreenStopReason::Left));
             effects.extend(self.chair_left(&id));
         }
+        effects.extend(self.hang_up_the_gone());
         effects
     }
 
@@ -352,6 +354,7 @@ impl Meeting {
         effects.extend(self.stop_share_if(|s| s == id, ScreenStopReason::Left));
         self.screen_allowed.retain(|p| p != id);
         effects.extend(self.chair_left(id));
+        effects.extend(self.hang_up_the_gone());
         effects
     }
 
@@ -382,6 +385,8 @@ impl Meeting {
                 Presence::Reconnecting { since } => now.saturating_duration_since(since) >= grace,
                 Presence::Connected => false,
             })
+            // R14: someone on the phone is still in the meeting while their browser is gone.
+            .filter(|p| !self.phones.on_call(&p.id))
             .map(|p| p.id.clone())
             .collect();
         expired.iter().flat_map(|id| self.leave(id)).collect()
@@ -391,6 +396,7 @@ impl Meeting {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.participants
             .iter()
+            .filter(|p| !self.phones.on_call(&p.id))
             .filter_map(|p| match p.presence {
                 Presence::Reconnecting { since } => Some(since + self.config.reconnect_grace),
                 Presence::Connected => None,

@@ -464,5 +464,6 @@ fn a_meeting_that_requires_e_identification_lets_only_the_identified_knock() {
     m.join(now, staff).unwrap();
 }
 
+mod phone;
 mod rules;
 mod seats;

@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{ChatText, DisplayName, LinkId, ParticipantId, ResumeKey, StaffAccount};
+use super::phone::CallEnd;
+use crate::{CallId, ChatText, DisplayName, LinkId, ParticipantId, ResumeKey, StaffAccount};
 
 #[derive(Debug, Clone)]
 pub struct MeetingConfig {
@@ -190,6 +191,14 @@ pub enum ChairAction {
     Identify(ParticipantId, Identification),
     /// The patient's consent to the meeting and to who takes part (R6).
     RecordConsent,
+    /// R14: call this participant's phone (the shell holds the number and names the call);
+    /// when it is answered, their voice goes by phone and their browser's audio is cut.
+    MoveAudioToPhone {
+        participant: ParticipantId,
+        call: CallId,
+    },
+    /// R14: their voice goes by their browser again; a call still up is hung up.
+    AudioToBrowser(ParticipantId),
     End,
 }
 
@@ -205,6 +214,12 @@ pub enum ActionError {
     NotStaff,
     /// R5: e-identification and staff login are proven by those flows, never recorded by hand.
     NotAttestable,
+    /// R14: that participant's voice already goes by phone, or a call to them is ringing.
+    AlreadyByPhone,
+    /// R14: their voice goes by their browser already.
+    NotByPhone,
+    /// R14: the meeting has as many calls as it may, or dialled too many lately.
+    TooManyCalls,
     Ended,
 }
 
@@ -224,6 +239,9 @@ impl std::fmt::Display for ActionError {
             ActionError::NotAttestable => {
                 "e-identification and staff login are recorded by those logins, not by hand"
             }
+            ActionError::AlreadyByPhone => "that person's voice already goes by phone",
+            ActionError::NotByPhone => "that person's voice goes by their browser already",
+            ActionError::TooManyCalls => "this meeting cannot place more phone calls now",
             ActionError::Ended => "the meeting has ended",
         })
     }
@@ -326,6 +344,27 @@ pub enum Effect {
     ScreenShareStopped {
         participant: ParticipantId,
         reason: ScreenStopReason,
+    },
+    /// R14: place the call (the number is the shell's, from the chair's request).
+    DialOut {
+        participant: ParticipantId,
+        call: CallId,
+        by: ParticipantId,
+    },
+    /// R14: this participant's voice goes by phone now (`true`: cut their browser's audio
+    /// both ways) or by their browser again. Tell the room: the tile says which.
+    AudioRouted {
+        participant: ParticipantId,
+        by_phone: bool,
+    },
+    /// R14: end this call (it is no longer wanted, or its participant is gone).
+    HangUp(CallId),
+    /// R14: the call ended (hung up, not answered, failed). If it had been answered, the
+    /// participant's browser audio stays cut until the chair or they ask for it back.
+    CallEnded {
+        participant: ParticipantId,
+        call: CallId,
+        how: CallEnd,
     },
 }
 

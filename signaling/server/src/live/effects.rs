@@ -152,6 +152,41 @@ impl Live {
                 who(participant),
                 serde_json::json!({ "put_out": put_out }),
             ),
+            // R14: calls by their opaque id; the number is in the trail only as the SIP side
+            // records it, hash-masked.
+            Effect::DialOut {
+                participant,
+                call,
+                by,
+            } => (
+                "phone_dial_out",
+                who(by),
+                who(participant),
+                serde_json::json!({ "call": call.as_str() }),
+            ),
+            Effect::AudioRouted {
+                participant,
+                by_phone,
+            } => {
+                let event = if *by_phone {
+                    "audio_by_phone"
+                } else {
+                    "audio_by_browser"
+                };
+                (event, None, who(participant), none)
+            }
+            Effect::CallEnded {
+                participant,
+                call,
+                how,
+            } => (
+                "phone_call_ended",
+                None,
+                who(participant),
+                serde_json::json!({ "call": call.as_str(), "how": format!("{how:?}") }),
+            ),
+            // Followed by `phone_call_ended` when the SIP side reports the end.
+            Effect::HangUp(_) => return None,
             // Recorded by the API as `meeting_cancelled`, with who cancelled.
             Effect::Cancelled => return None,
             Effect::Updated(_) => return None,
@@ -310,6 +345,23 @@ impl Live {
                     ServerMessage::MeetingStateChanged { meeting },
                 );
             }
+            Effect::AudioRouted {
+                participant,
+                by_phone,
+            } => {
+                // R14: the relay cuts (or restores) the browser's audio both ways; the tile
+                // update follows as its own `Updated` effect.
+                if let Some(peer) = self.conns.get(&participant).and_then(|c| c.peer) {
+                    self.registry.media.send(
+                        self.router,
+                        sluss_net::Command::SetAudioByPhone { peer, on: by_phone },
+                    );
+                }
+            }
+            // R14: the SIP side is not joined to live meetings yet (no `[sip]` in this build's
+            // configuration), so no chair request reaches the core's dial-out: these come from
+            // the core's tests only. The gateway's leg (sluss-phone) carries them out next.
+            Effect::DialOut { .. } | Effect::HangUp(_) | Effect::CallEnded { .. } => {}
             Effect::ChairChanged { .. } => {
                 let meeting = self.meeting_state();
                 self.to_room(

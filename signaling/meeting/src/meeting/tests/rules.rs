@@ -1,6 +1,7 @@
 //! The property test: random command sequences against the meeting's invariants.
 
 use super::*;
+use crate::CallId;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -14,6 +15,13 @@ enum Op {
     Advance(u8),
     Share(u8),
     StaffEnded(u8),
+    /// R14: the shell reports a call (picked among those placed, or one never placed)
+    /// answered (`true`) or ended.
+    Call(u8, bool),
+    /// R14: a participant asks for their voice back in the browser.
+    OwnAudio(u8),
+    /// R14: the chair of the moment moves someone's voice to the phone.
+    Dial(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -22,10 +30,13 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..12).prop_map(Op::Lost),
         (0u8..12).prop_map(Op::Leave),
         ((0u8..12), any::<bool>()).prop_map(|(p, b)| Op::Mute(p, b)),
-        ((0u8..13), (0u8..12), (0u8..13)).prop_map(|(a, k, t)| Op::Act(a, k, t)),
+        ((0u8..13), (0u8..14), (0u8..13)).prop_map(|(a, k, t)| Op::Act(a, k, t)),
         (0u8..90).prop_map(Op::Advance),
         (0u8..12).prop_map(Op::Share),
         (0u8..12).prop_map(Op::StaffEnded),
+        ((0u8..8), any::<bool>()).prop_map(|(c, a)| Op::Call(c, a)),
+        (0u8..12).prop_map(Op::OwnAudio),
+        (0u8..12).prop_map(Op::Dial),
     ]
 }
 
@@ -47,7 +58,7 @@ fn id_of(m: &Meeting, t: u8) -> ParticipantId {
         .unwrap_or_else(|| ParticipantId::new(format!("absent{t}")))
 }
 
-fn action(kind: u8, target: ParticipantId) -> ChairAction {
+fn action(kind: u8, target: ParticipantId, call: CallId) -> ChairAction {
     match kind {
         0 => ChairAction::Admit(target),
         1 => ChairAction::Deny(target),
@@ -60,6 +71,11 @@ fn action(kind: u8, target: ParticipantId) -> ChairAction {
         8 => ChairAction::AllowScreenShare(target, true),
         9 => ChairAction::Identify(target, Identification::EIdentification),
         10 => ChairAction::Identify(target, Identification::StaffLogin),
+        12 => ChairAction::MoveAudioToPhone {
+            participant: target,
+            call,
+        },
+        13 => ChairAction::AudioToBrowser(target),
         _ => ChairAction::End,
     }
 }
@@ -72,6 +88,27 @@ struct Ledger {
     resume: std::collections::HashMap<ParticipantId, ResumeKey>,
     /// Seats that went through e-identification on their connection or a taken-back one.
     e_identified: std::collections::HashSet<ParticipantId>,
+    /// Calls placed (`DialOut`) and not yet hung up or ended, with whose they are.
+    calls: Vec<(CallId, ParticipantId)>,
+}
+
+impl Ledger {
+    /// Follows the calls through the effects: placed, hung up, ended.
+    fn follow_calls(&mut self, effects: &[Effect]) {
+        for e in effects {
+            match e {
+                Effect::DialOut {
+                    participant, call, ..
+                } => {
+                    self.calls.push((call.clone(), participant.clone()));
+                }
+                Effect::HangUp(call) | Effect::CallEnded { call, .. } => {
+                    self.calls.retain(|(c, _)| c != call);
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 impl Ledger {
@@ -134,7 +171,9 @@ proptest! {
     /// - after the end nothing is admitted and no link joins;
     /// - nobody is kept past the reconnection grace;
     /// - where e-identification is required, no guest is present (lobby or room) without it
-    ///   or a staff login.
+    ///   or a staff login;
+    /// - R14: a phone call is only for someone in the room, never outlives its participant
+    ///   (whatever took them out) nor the meeting, and a call never placed changes nothing.
     #[test]
     fn the_meeting_rules_hold(ops in proptest::collection::vec(op(), 1..250), require_eid in any::<bool>()) {
         let start = Instant::now();
@@ -163,7 +202,9 @@ proptest! {
                 Op::Act(actor, kind, target) => {
                     let actor_id = if actor == 12 { ParticipantId::new("stranger") } else { id_of(&m, actor) };
                     let target = id_of(&m, target);
-                    let result = m.act(now, &actor_id, action(kind, target));
+                    ledger.counter += 1;
+                    let call = CallId::new(format!("k{}", ledger.counter));
+                    let result = m.act(now, &actor_id, action(kind, target, call));
                     if chair_before.as_ref() != Some(&actor_id) {
                         prop_assert!(result.is_err(), "a non-chair action took effect");
                     }
@@ -181,6 +222,42 @@ proptest! {
                     if let Ok(e) = m.start_screen_share(&id) { effects = e; }
                 }
                 Op::StaffEnded(t) => { let id = id_of(&m, t); effects = m.staff_login_ended(&id); }
+                Op::Call(c, answered) => {
+                    let call = ledger.calls.get(usize::from(c)).map_or_else(|| CallId::new("never"), |(k, _)| k.clone());
+                    effects = if answered { m.call_answered(&call) } else { m.call_ended(now, &call) };
+                    if !ledger.calls.iter().any(|(k, _)| k == &call) {
+                        prop_assert!(
+                            effects.iter().all(|e| matches!(e, Effect::HangUp(_))),
+                            "a call never placed (or already over) changed the meeting"
+                        );
+                    }
+                }
+                Op::Dial(t) => {
+                    if let Some(chair) = chair_before.clone() {
+                        ledger.counter += 1;
+                        let call = CallId::new(format!("k{}", ledger.counter));
+                        let target = id_of(&m, t);
+                        if let Ok(e) = m.act(now, &chair, action(12, target, call)) { effects = e; }
+                    }
+                }
+                Op::OwnAudio(t) => {
+                    let id = id_of(&m, t);
+                    if let Ok(e) = m.audio_to_browser(&id) { effects = e; }
+                }
+            }
+            ledger.follow_calls(&effects);
+            // R14: a call never outlives its participant, and none is left after the end.
+            for (call, who) in &ledger.calls {
+                prop_assert!(m.participant(who).is_some_and(|p| p.is_admitted()), "call {call:?} outlived its participant");
+            }
+            if m.is_ended() {
+                prop_assert!(ledger.calls.is_empty(), "a call survived the end");
+            }
+            for p in m.participants() {
+                if let AudioRoute::Phone(call) | AudioRoute::Ringing(call) = m.audio_route(&p.id) {
+                    prop_assert!(p.is_admitted(), "a phone call for someone not in the room");
+                    prop_assert!(ledger.calls.iter().any(|(c, who)| c == &call && who == &p.id), "a route to a call never placed");
+                }
             }
             for e in &effects {
                 if let Effect::Admitted { by, .. } = e {
@@ -203,8 +280,10 @@ proptest! {
                     Admission::Admitted { by: Some(_) } => {}
                     Admission::Waiting { .. } => prop_assert!(p.role == Role::Guest || p.reopened),
                 }
+                // (Someone on the phone is in the meeting by phone: no grace runs out for them.)
+                let by_phone = matches!(m.audio_route(&p.id), AudioRoute::Phone(_));
                 if let Presence::Reconnecting { since } = p.presence {
-                    prop_assert!(now.saturating_duration_since(since) < config.reconnect_grace);
+                    prop_assert!(by_phone || now.saturating_duration_since(since) < config.reconnect_grace);
                 }
                 match p.identification {
                     Some(Identification::EIdentification) => prop_assert!(
