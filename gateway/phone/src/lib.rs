@@ -33,12 +33,14 @@
 //! (our key) → datagram.
 //!
 //! [`bridge::Bridge`] is that frame loop as a sans-IO core; [`leg_media`] is its shell, with the
-//! leg's socket, SRTP and the relay's direct transport.
+//! leg's socket, SRTP and the relay's direct transport; [`call`] places one call and runs it,
+//! signalling and media, to its end.
 //!
 //! Nothing from the network is trusted: every parser here bounds what it reads and returns an
 //! error, never panics, and has a fuzz target.
 
 pub mod bridge;
+pub mod call;
 pub mod dtmf;
 mod error;
 pub mod g711;

@@ -1,0 +1,224 @@
+//! One call we place, from INVITE to its end, with its media (a shell around the sans-IO
+//! [`DialOut`] leg): the SIP stack carries the signalling, and once the call is answered with
+//! media both sides agreed (SRTP unless the trunk is marked unencrypted, R1) the leg's media
+//! task joins the phone to the meeting through the relay's direct transport.
+//!
+//! The caller hears how it goes on `reports` and ends the call by firing `hang_up` (or
+//! dropping it). Numbers and keys never reach a log: the target prints masked, keys redacted.
+
+use std::net::IpAddr;
+
+use sluss_relay::{DirectMedia, DirectPacket};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::debug;
+
+use crate::bridge::Bridge;
+use crate::dtmf::Digit;
+use crate::leg_media::{self, LegCrypto, LegMedia, LegMediaStats};
+use crate::rtp::Ssrc;
+use crate::sdp::{Codec, LocalMedia, MasterKey, Negotiated};
+use crate::sip::leg::{Action, DialOut, LegState};
+use crate::sip::{CallControl, Credentials, DialRequest, DialTarget, SipStack};
+use crate::srtp::{self, SrtpContext, Suite};
+
+/// What a placed call needs.
+pub struct DialPlan {
+    pub target: DialTarget,
+    /// For the trunk's digest challenge; None for an IP-authenticated trunk.
+    pub credentials: Option<Credentials>,
+    /// Our RTP socket for this call, bound; its port goes in the offer.
+    pub socket: UdpSocket,
+    /// The address the trunk is to send media to.
+    pub announce: IpAddr,
+    /// R1: the trunk is marked unencrypted (plain RTP offered and accepted).
+    pub unencrypted: bool,
+    /// Our SRTP master key and salt, from a cryptographic random source.
+    pub key: [u8; 30],
+    /// Our RTP stream's SSRC, random.
+    pub ssrc: u32,
+}
+
+/// The meeting's side of the call: the relay's direct transport.
+pub struct MeetingSide<F> {
+    /// Everyone else's voice.
+    pub voices: mpsc::Receiver<DirectPacket>,
+    /// The phone's voice into the meeting.
+    pub send: F,
+    /// Keys pressed on the phone.
+    pub digits: mpsc::Sender<Digit>,
+}
+
+/// How the call goes, as the caller hears it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallReport {
+    Ringing,
+    /// Answered, media flowing. `encrypted` is false only on a trunk marked unencrypted: then
+    /// the meeting must show that a leg is unencrypted while the call lasts (R1).
+    Answered {
+        encrypted: bool,
+    },
+    /// The last report: how the call ended, and what its media counted.
+    Ended {
+        state: LegState,
+        media: Option<LegMediaStats>,
+    },
+}
+
+/// Places the call and runs it to its end; returns its final state.
+pub async fn dial_out<S, F>(
+    stack: &S,
+    plan: DialPlan,
+    meeting: MeetingSide<F>,
+    reports: mpsc::Sender<CallReport>,
+    mut hang_up: oneshot::Receiver<()>,
+) -> LegState
+where
+    S: SipStack,
+    F: Fn(DirectMedia) + Send + 'static,
+{
+    let port = plan.socket.local_addr().map(|a| a.port()).unwrap_or(0);
+    let mut local = LocalMedia::new(plan.announce, port);
+    // G.722 is not bridged yet: only what the bridge mixes is offered.
+    local.codecs = vec![Codec::Pcma, Codec::Pcmu];
+    local.unencrypted = plan.unencrypted;
+    let mut leg = DialOut::new(local, MasterKey::new(plan.key));
+    let mut media = Some((plan.socket, meeting));
+    let mut running: Option<(oneshot::Sender<()>, JoinHandle<LegMediaStats>)> = None;
+    let offer = match leg.dial() {
+        Ok(offer) => offer,
+        Err(_) => return finish(leg.state().clone(), None, &reports).await,
+    };
+    let request = DialRequest {
+        target: plan.target,
+        offer,
+        credentials: plan.credentials,
+    };
+    let (call, mut events) = match stack.dial(request).await {
+        Ok(placed) => placed,
+        Err(e) => {
+            debug!(error = %e, "the call could not be placed");
+            let state = LegState::Failed(crate::sip::leg::FailReason::Transport);
+            return finish(state, None, &reports).await;
+        }
+    };
+    let mut asked_to_hang_up = false;
+    loop {
+        let actions = tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => leg.on_event(event),
+                None => break,
+            },
+            _ = &mut hang_up, if !asked_to_hang_up => {
+                asked_to_hang_up = true;
+                leg.hang_up().into_iter().collect()
+            }
+        };
+        let was_ringing = *leg.state() == LegState::Ringing;
+        for action in actions {
+            match action {
+                Action::Cancel => log_err(call.cancel().await),
+                Action::HangUp => log_err(call.hang_up().await),
+                Action::AnswerReOffer(sdp) => log_err(call.answer_reoffer(Ok(sdp)).await),
+                Action::RefuseReOffer(code) => log_err(call.answer_reoffer(Err(code)).await),
+                Action::StartMedia(agreed) => {
+                    let Some((socket, side)) = media.take() else {
+                        continue;
+                    };
+                    match start_media(socket, side, &agreed, plan.ssrc) {
+                        Some(started) => {
+                            running = Some(started);
+                            let encrypted = agreed.crypto.is_some();
+                            let _ = reports.send(CallReport::Answered { encrypted }).await;
+                        }
+                        None => {
+                            // Unusable media (a codec the bridge cannot mix): end the call.
+                            if leg.hang_up() == Some(Action::HangUp) {
+                                log_err(call.hang_up().await);
+                            }
+                        }
+                    }
+                }
+                // Hold or a new address: the media keeps its first agreement for now.
+                Action::UpdateMedia(_) => debug!("re-offer taken; media unchanged"),
+            }
+        }
+        if !was_ringing && *leg.state() == LegState::Ringing {
+            let _ = reports.send(CallReport::Ringing).await;
+        }
+        if leg.state().is_over() {
+            break;
+        }
+    }
+    let stats = match running {
+        Some((stop, task)) => {
+            let _ = stop.send(());
+            task.await.ok()
+        }
+        None => None,
+    };
+    finish(leg.state().clone(), stats, &reports).await
+}
+
+async fn finish(
+    state: LegState,
+    media: Option<LegMediaStats>,
+    reports: &mpsc::Sender<CallReport>,
+) -> LegState {
+    let _ = reports
+        .send(CallReport::Ended {
+            state: state.clone(),
+            media,
+        })
+        .await;
+    state
+}
+
+fn log_err<E: std::fmt::Display>(result: Result<(), E>) {
+    if let Err(e) = result {
+        debug!(error = %e, "call control failed");
+    }
+}
+
+/// Starts the leg's media task for what was agreed; None when the bridge cannot take it.
+fn start_media<F>(
+    socket: UdpSocket,
+    side: MeetingSide<F>,
+    agreed: &Negotiated,
+    ssrc: u32,
+) -> Option<(oneshot::Sender<()>, JoinHandle<LegMediaStats>)>
+where
+    F: Fn(DirectMedia) + Send + 'static,
+{
+    let remote = agreed.remote?;
+    let bridge = Bridge::new(agreed.codec.codec, agreed.codec.pt, Ssrc(ssrc)).ok()?;
+    let crypto = match &agreed.crypto {
+        Some(choice) => {
+            let suite = Suite::from_sdp_name(choice.suite.as_str())?;
+            let ours = srtp::MasterKey::parse_key_params(choice.local.expose()).ok()?;
+            let theirs = srtp::MasterKey::parse_key_params(choice.remote.expose()).ok()?;
+            Some(LegCrypto {
+                outbound: SrtpContext::new(suite, &ours),
+                inbound: SrtpContext::new(suite, &theirs),
+            })
+        }
+        None => None,
+    };
+    let leg = LegMedia {
+        socket,
+        remote,
+        crypto,
+        telephone_event: agreed.telephone_event,
+        bridge,
+    };
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(leg_media::run(
+        leg,
+        side.voices,
+        side.send,
+        side.digits,
+        stopped,
+    ));
+    Some((stop, task))
+}

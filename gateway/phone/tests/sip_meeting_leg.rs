@@ -1,0 +1,165 @@
+//! A phone joined to a meeting, end to end: we dial baresip over TLS (it answers by itself,
+//! insists on SRTP and says a 440 Hz tone), the call's media task bridges it into a meeting on
+//! a real media worker, and another participant of that meeting (a second direct transport)
+//! hears the tone through the relay as Opus, while the phone receives the participant's voice.
+//! Then the meeting side hangs up.
+
+mod sip_peers;
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sip_peers::{peers_available, World, STEP};
+use sluss_net::{Media, MediaConfig};
+use sluss_phone::call::{self, CallReport, DialPlan, MeetingSide};
+use sluss_phone::opus::{OpusDecoder, OpusEncoder, OpusRate, MAX_PACKET};
+use sluss_phone::sip::leg::LegState;
+use sluss_phone::sip::{DialTarget, EndReason, Peer};
+use sluss_relay::{DirectMedia, PeerId, RelayConfig, RouterId};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+fn power(pcm: &[i16], rate: f64, hz: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / rate;
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in pcm {
+        let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2).sqrt() / pcm.len() as f64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_dialled_out_is_heard_in_the_meeting_and_hung_up_from_it() {
+    if let Err(reason) = peers_available(&["baresip"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let started = Instant::now();
+    let mut world = World::new();
+    let phone = world.start_baresip();
+    let stack = world.start_stack().await;
+    let media = Arc::new(
+        Media::start(&MediaConfig {
+            bind_ip: Ipv4Addr::LOCALHOST.into(),
+            port: 0,
+            workers: 1,
+            batched_io: false,
+            relay: RelayConfig::default(),
+        })
+        .unwrap(),
+    );
+    let router = RouterId(3);
+    let (leg_id, other_id) = (PeerId(10), PeerId(11));
+    let (events, _events_rx) = mpsc::unbounded_channel();
+    let leg_voices = media
+        .add_direct(router, leg_id, "phone".into(), events.clone())
+        .await
+        .unwrap();
+    let mut other_hears = media
+        .add_direct(router, other_id, "other".into(), events)
+        .await
+        .unwrap();
+
+    let (reports_tx, mut reports) = mpsc::channel(8);
+    let (digits, _digits_rx) = mpsc::channel(8);
+    let (hang_up, hang_up_rx) = oneshot::channel();
+    let sender = media.clone();
+    let plan = DialPlan {
+        target: DialTarget::account("alice", Peer::new("127.0.0.1", phone.tls_port)),
+        credentials: None,
+        socket: UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap(),
+        announce: Ipv4Addr::LOCALHOST.into(),
+        unencrypted: false,
+        key: [0x42; 30],
+        ssrc: 0x5eed,
+    };
+    let side = MeetingSide {
+        voices: leg_voices,
+        send: move |m: DirectMedia| sender.send_direct(router, leg_id, m),
+        digits,
+    };
+    let call =
+        tokio::spawn(
+            async move { call::dial_out(&stack, plan, side, reports_tx, hang_up_rx).await },
+        );
+    let answered = tokio::time::timeout(STEP, async {
+        while let Some(report) = reports.recv().await {
+            match report {
+                CallReport::Answered { encrypted } => return Some(encrypted),
+                CallReport::Ended { state, .. } => panic!("ended unanswered: {state:?}"),
+                CallReport::Ringing => {}
+            }
+        }
+        None
+    })
+    .await
+    .expect("answered within the step");
+    assert_eq!(answered, Some(true), "answered, with SRTP");
+    phone.wait_for_event(&world, "CALL_ESTABLISHED");
+
+    // Two seconds of the meeting: the other participant speaks (1 kHz) and listens.
+    let mut encoder = OpusEncoder::new(OpusRate::Hz48000, 32_000).unwrap();
+    let mut decoder = OpusDecoder::new(OpusRate::Hz48000).unwrap();
+    let mut packet = vec![0u8; MAX_PACKET];
+    let mut pcm = vec![0i16; OpusRate::Hz48000.max_frame()];
+    let mut heard = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for k in 0..100usize {
+        tick.tick().await;
+        let tone: Vec<i16> = (0..960)
+            .map(|i| {
+                let t = (k * 960 + i) as f64 / 48_000.0;
+                (6_000.0 * (2.0 * std::f64::consts::PI * 1_000.0 * t).sin()) as i16
+            })
+            .collect();
+        let n = encoder.encode(&tone, &mut packet).unwrap();
+        media.send_direct(
+            router,
+            other_id,
+            DirectMedia {
+                seq: k as u64,
+                timestamp: (k * 960) as u32,
+                audio_level: Some(-20),
+                payload: packet[..n].to_vec(),
+            },
+        );
+        while let Ok(p) = other_hears.try_recv() {
+            assert_eq!(p.publisher, leg_id);
+            let n = decoder.decode(&p.payload, &mut pcm).unwrap();
+            heard.extend_from_slice(&pcm[..n]);
+        }
+    }
+    // baresip's tone, through SRTP, the jitter buffer, G.711 and Opus.
+    assert!(heard.len() >= 960 * 60, "{} samples heard", heard.len());
+    let tail = &heard[960 * 20..];
+    let (p440, p1000) = (power(tail, 48_000.0, 440.0), power(tail, 48_000.0, 1_000.0));
+    assert!(
+        p440 > 100.0 && p440 > 10.0 * p1000,
+        "440 Hz {p440}, 1 kHz {p1000}"
+    );
+
+    // The meeting side hangs up: BYE, and the call's last report counts its media.
+    let _ = hang_up.send(());
+    let end = tokio::time::timeout(STEP, async {
+        while let Some(report) = reports.recv().await {
+            if let CallReport::Ended { state, media } = report {
+                return (state, media);
+            }
+        }
+        panic!("no end reported");
+    })
+    .await
+    .expect("ended within the step");
+    assert_eq!(end.0, LegState::Ended(EndReason::LocalHangUp));
+    let stats = end.1.expect("media ran");
+    assert!(stats.bridge.frames_to_phone >= 90, "{stats:?}");
+    assert!(stats.bridge.frames_to_meeting >= 80, "{stats:?}");
+    assert_eq!(stats.refused, 0, "{stats:?}");
+    assert_eq!(call.await.unwrap(), LegState::Ended(EndReason::LocalHangUp));
+    phone.wait_for_event(&world, "CALL_CLOSED");
+    media.shutdown();
+    eprintln!("phone in a meeting took {:?}", started.elapsed());
+}
