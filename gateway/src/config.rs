@@ -24,6 +24,8 @@ pub struct Config {
     pub turn: TurnSection,
     /// Abuse limits on the unauthenticated endpoints and the audit tally.
     pub limits: LimitsSection,
+    /// R14: the telephone trunk. Off while `trunk_host` is empty.
+    pub sip: crate::sip::SipSection,
     pub log: LogSection,
 }
 

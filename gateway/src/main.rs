@@ -3,6 +3,7 @@
 
 mod audit;
 mod config;
+mod sip;
 mod tls;
 mod tokens;
 
@@ -161,7 +162,8 @@ fn init_logging(config: &Config) {
     // The WebRTC stack's own debug output carries addresses; keep it quiet unless asked.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(format!(
-            "str0m=warn,is=warn,dimpl=warn,{}",
+            "str0m=warn,is=warn,dimpl=warn,{},{}",
+            sluss_phone::sip::rsip::LOG_DIRECTIVE,
             config.log.level
         ))
     });
@@ -203,6 +205,9 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         },
     })?);
 
+    let (cert, key) = tls::files(&config);
+    let phone = sip::service(&config, &cert, &key).await?;
+
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = AppState::new(
         SignalingConfig {
@@ -218,6 +223,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
             citizen_eid: config.citizen_eid.provider(),
             turn: config.turn.server(),
             limits: config.limits.limits(),
+            phone,
         },
         store.clone(),
         media.clone(),

@@ -1,28 +1,29 @@
 //! The HTTPS certificate: the operator's files, or a self-signed one made once and kept.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use axum_server::tls_rustls::RustlsConfig;
 use tracing::info;
 
 use crate::config::Config;
 
+/// The certificate and key files the HTTPS listener (and the SIP listener) use.
+pub fn files(config: &Config) -> (PathBuf, PathBuf) {
+    config.tls_files().unwrap_or_else(|| {
+        let dir = config.server.data_dir.join("tls");
+        (dir.join("cert.pem"), dir.join("key.pem"))
+    })
+}
+
 pub async fn load_or_create(
     config: &Config,
 ) -> Result<RustlsConfig, Box<dyn std::error::Error + Send + Sync>> {
-    let (cert, key) = match config.tls_files() {
-        Some(files) => files,
-        None => {
-            let dir = config.server.data_dir.join("tls");
-            let cert = dir.join("cert.pem");
-            let key = dir.join("key.pem");
-            if !cert.exists() || !key.exists() {
-                create_self_signed(&dir, &cert, &key, &config.public_url())?;
-                info!(path = %cert.display(), "made a self-signed certificate");
-            }
-            (cert, key)
-        }
-    };
+    let (cert, key) = files(config);
+    if config.tls_files().is_none() && (!cert.exists() || !key.exists()) {
+        let dir = config.server.data_dir.join("tls");
+        create_self_signed(&dir, &cert, &key, &config.public_url())?;
+        info!(path = %cert.display(), "made a self-signed certificate");
+    }
     RustlsConfig::from_pem_file(&cert, &key).await.map_err(|e| {
         format!(
             "cannot load TLS certificate {} / key {}: {e}",
@@ -59,7 +60,7 @@ fn create_self_signed(
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -72,6 +73,6 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, data)
 }

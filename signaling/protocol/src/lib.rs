@@ -17,7 +17,8 @@ pub use bounds::{MAX_EXPIRY_AHEAD_SECS, MAX_START_AHEAD_SECS, MAX_START_BEHIND_S
 pub use rest::{ApiError, CreateMeeting, CreatedMeeting, ErrorBody, LinkInfo, MeetingSummary};
 pub use rest::{CallerRole, ClaimSetup, InspectLink, Invitation, InvitationRole, MeetingList};
 pub use rest::{NewInvitation, UpdateMeeting};
-pub use ws::{ClientMessage, IdentificationMethod, MeetingState, ParseError, ParticipantInfo};
+pub use ws::ParticipantInfo;
+pub use ws::{AudioRoute, ClientMessage, IdentificationMethod, MeetingState, ParseError};
 pub use ws::{Connection, ErrorCode, IceServer, Kind, Role, MAX_FRAME_BYTES, MAX_SDP_BYTES};
 pub use ws::{
     MediaSource, ServerMessage, TileSize, TrackInfo, TrackSource, MAX_SOURCES, MAX_TILE_HEIGHT,

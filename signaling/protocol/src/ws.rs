@@ -10,6 +10,8 @@ pub const MAX_FRAME_BYTES: usize = 320 * 1024;
 pub const MAX_SDP_BYTES: usize = 256 * 1024;
 const MAX_TOKEN_CHARS: usize = 128;
 const MAX_CANDIDATE_CHARS: usize = 512;
+/// A typed phone number, spaces and hyphens included (R14).
+const MAX_NUMBER_CHARS: usize = 32;
 const MAX_NAME_CHARS: usize = 64;
 
 /// What a page's sending m-line carries, as the page declares it with its offer.
@@ -111,6 +113,17 @@ pub enum ClientMessage {
     /// small tile a small simulcast layer.
     TileSizes {
         tiles: Vec<TileSize>,
+    },
+    /// R14: the chair moves this participant's voice to their phone: Sluss calls `number`
+    /// and, once it is answered, cuts their browser's audio both ways.
+    MoveAudioToPhone {
+        participant_id: String,
+        number: String,
+    },
+    /// R14: their voice goes by their browser again (the chair, or the participant for
+    /// themself); a call still up is hung up.
+    AudioToBrowser {
+        participant_id: String,
     },
     /// R11: start sharing (the client's screen transceiver carries it once granted).
     StartScreenShare,
@@ -221,8 +234,16 @@ impl ClientMessage {
             | ClientMessage::Mute { participant_id }
             | ClientMessage::HandOver { participant_id }
             | ClientMessage::AllowScreenShare { participant_id, .. }
-            | ClientMessage::Identify { participant_id, .. } => {
+            | ClientMessage::Identify { participant_id, .. }
+            | ClientMessage::AudioToBrowser { participant_id } => {
                 within(participant_id, 64, "participant_id")?;
+            }
+            ClientMessage::MoveAudioToPhone {
+                participant_id,
+                number,
+            } => {
+                within(participant_id, 64, "participant_id")?;
+                within(number, MAX_NUMBER_CHARS, "number")?;
             }
             ClientMessage::Chat { text } => within(text, 1000, "text")?,
             ClientMessage::HiddenVideos { participant_ids } => {
@@ -312,6 +333,23 @@ pub struct ParticipantInfo {
     /// the resume secret, or a forwarded link). Admitting this one closes the other.
     #[serde(default)]
     pub reopened: bool,
+    /// R14: where their voice goes.
+    #[serde(default)]
+    pub audio: AudioRoute,
+}
+
+/// R14: where a participant's voice goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudioRoute {
+    #[default]
+    Browser,
+    /// Their phone is ringing; the browser still carries their voice.
+    Ringing,
+    /// Their phone carries it; their browser's audio is cut both ways.
+    Phone,
+    /// Their call ended; their browser's audio stays cut until they or the chair ask.
+    PhoneHungUp,
 }
 
 /// The meeting's own state, as everyone in the room sees it.
@@ -380,6 +418,12 @@ pub enum ErrorCode {
     /// The connection did not read what the server sent it in time. The socket closes; the
     /// page reconnects with its resume secret.
     SlowConsumer,
+    /// R14: this gateway has no telephone trunk configured.
+    PhoneUnavailable,
+    /// R14: not a phone number, or not one this gateway may call.
+    PhoneNumberRefused,
+    /// R14: refused by the meeting's rules for calls (already by phone, too many calls).
+    PhoneRefused,
 }
 
 impl ErrorCode {

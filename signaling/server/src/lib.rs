@@ -10,6 +10,7 @@ mod live;
 mod metrics;
 pub mod oidc;
 mod pages;
+pub mod phone;
 pub mod secret;
 mod staff;
 pub mod store;
@@ -56,6 +57,8 @@ pub struct SignalingConfig {
     pub turn: Option<turn::TurnConfig>,
     /// Rate limits, lockout, hashing slots, pending logins and the audit tally.
     pub limits: limits::Limits,
+    /// R14: the telephone trunk; without it no voice can be moved to a phone.
+    pub phone: Option<Arc<phone::PhoneService>>,
 }
 
 pub struct Inner {
@@ -108,6 +111,7 @@ impl AppState {
             config.turn.clone(),
             metrics.clone(),
             audit_tally.clone(),
+            config.phone.clone(),
         );
         let base = config.public_url.trim_end_matches('/').to_owned();
         let staff_rp = config

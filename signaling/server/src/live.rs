@@ -28,6 +28,7 @@ use crate::store::AuditEvent;
 
 mod churn;
 mod effects;
+mod phone;
 mod queue;
 mod registry;
 use effects::{chair_action, wire_role};
@@ -131,6 +132,8 @@ struct Live {
     registry: Arc<Registry>,
     participants: Arc<AtomicU64>,
     next_conn: u64,
+    /// R14: its phone calls.
+    calls: phone::Calls,
 }
 
 impl Live {
@@ -141,12 +144,16 @@ impl Live {
     ) {
         let mut recheck = tokio::time::interval(STAFF_RECHECK);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let Some(mut call_reports) = self.calls.reports.take() else {
+            return;
+        };
         loop {
             let deadline = self.core.poll_timeout();
             tokio::select! {
                 _ = recheck.tick(), if !self.staff.is_empty() => self.recheck_staff().await,
                 cmd = rx.recv() => match cmd {
                     Some(Cmd::Shutdown) | None => {
+                        self.hang_up_all();
                         self.close_all();
                         self.registry.forget(&self.meeting_id);
                         break;
@@ -154,6 +161,7 @@ impl Live {
                     Some(cmd) => self.handle(cmd).await,
                 },
                 Some(event) = events.recv() => self.relay_event(event),
+                Some((call, report)) = call_reports.recv() => self.call_report(call, report).await,
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     let effects = self.core.handle_timeout(Instant::now());
                     self.apply(effects).await;
@@ -384,6 +392,9 @@ impl Live {
                 &participant,
                 ServerMessage::error(ErrorCode::NotAdmitted, "Wait until the chair lets you in."),
             );
+            return;
+        }
+        if self.phone_message(&participant, &message).await {
             return;
         }
         if let Some(action) = chair_action(&message) {

@@ -377,5 +377,8 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::EidRequired => "eid_required",
         ErrorCode::KnockTooSoon => "knock_too_soon",
         ErrorCode::SlowConsumer => "slow_consumer",
+        ErrorCode::PhoneUnavailable => "phone_unavailable",
+        ErrorCode::PhoneNumberRefused => "phone_number_refused",
+        ErrorCode::PhoneRefused => "phone_refused",
     }
 }

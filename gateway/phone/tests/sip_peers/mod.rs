@@ -29,6 +29,8 @@ pub const PACKAGES: &[&str] = &[
 pub const STEP: Duration = Duration::from_secs(10);
 pub const TRUNK_USER: &str = "sluss-trunk";
 pub const TRUNK_PASSWORD: &str = "correct horse battery";
+/// The number baresip answers as (by itself), for calls to a number rather than an account.
+pub const PHONE_NUMBER: &str = "+46701234567";
 
 /// The peers of one test, in a temporary folder; dropping it kills them.
 pub struct World {
@@ -123,6 +125,8 @@ impl World {
             "<sip:alice@127.0.0.1;transport=tls>;regint=0;answermode=auto;\
              mediaenc=srtp-mand;audio_codecs=PCMA\n\
              <sip:bob@127.0.0.1;transport=tls>;regint=0;answermode=manual;\
+             mediaenc=srtp-mand;audio_codecs=PCMA\n\
+             <sip:+46701234567@127.0.0.1;transport=tls>;regint=0;answermode=auto;\
              mediaenc=srtp-mand;audio_codecs=PCMA\n",
         )
         .expect("accounts");
@@ -278,15 +282,20 @@ impl Phone {
 
     /// Waits (bounded) until baresip reported this call event on ctrl_tcp.
     pub fn wait_for_event(&self, world: &World, event: &str) {
+        self.wait_for_nth_event(world, event, 1);
+    }
+
+    /// Waits (bounded) until baresip reported this call event `n` times.
+    pub fn wait_for_nth_event(&self, world: &World, event: &str, n: usize) {
         let needle = format!("\"type\":\"{event}\"");
         let deadline = Instant::now() + STEP;
         while Instant::now() < deadline {
-            if self.ctrl.lock().expect("ctrl").contains(&needle) {
+            if self.ctrl.lock().expect("ctrl").matches(&needle).count() >= n {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        world.fail(&format!("baresip did not report {event}"));
+        world.fail(&format!("baresip did not report {event} {n} times"));
     }
 }
 

@@ -49,6 +49,9 @@ pub(super) struct Call {
 #[derive(Debug, Default)]
 pub(super) struct Phones {
     calls: Vec<Call>,
+    /// Calls we asked to end and whose end is not reported yet: they still hold a line, and
+    /// their end goes into the trail when it comes.
+    ending: Vec<Call>,
     /// Participants whose browser audio is cut (answered, or hung up and not restored).
     cut: Vec<ParticipantId>,
     /// When each call of the last `DIAL_WINDOW` was placed.
@@ -56,7 +59,8 @@ pub(super) struct Phones {
 }
 
 impl Phones {
-    /// Whether this participant's call is answered: their seat outlasts their browser.
+    /// Whether this participant's call is answered (and not being hung up): their seat
+    /// outlasts their browser.
     pub(super) fn on_call(&self, id: &ParticipantId) -> bool {
         self.calls
             .iter()
@@ -96,7 +100,8 @@ impl Meeting {
         phones
             .dialled
             .retain(|t| now.saturating_duration_since(*t) < DIAL_WINDOW);
-        if phones.calls.len() >= MAX_CALLS || phones.dialled.len() >= MAX_DIALS_PER_WINDOW {
+        let lines = phones.calls.len() + phones.ending.len();
+        if lines >= MAX_CALLS || phones.dialled.len() >= MAX_DIALS_PER_WINDOW {
             return Err(ActionError::TooManyCalls);
         }
         phones.dialled.push(now);
@@ -126,7 +131,9 @@ impl Meeting {
         match route {
             AudioRoute::Browser => return Err(ActionError::NotByPhone),
             AudioRoute::Ringing(call) | AudioRoute::Phone(call) => {
-                phones.calls.retain(|c| c.id != call);
+                if let Some(i) = phones.calls.iter().position(|c| c.id == call) {
+                    phones.ending.push(phones.calls.swap_remove(i));
+                }
                 effects.push(Effect::HangUp(call));
             }
             AudioRoute::PhoneHungUp => {}
@@ -145,8 +152,12 @@ impl Meeting {
 
     /// The shell's report: the call was answered. Its participant's voice goes by phone.
     pub fn call_answered(&mut self, call: &CallId) -> Vec<Effect> {
+        if self.phones.ending.iter().any(|c| &c.id == call) {
+            // Answered just as we hung up: the hang-up is on its way.
+            return Vec::new();
+        }
         let Some(c) = self.phones.calls.iter_mut().find(|c| &c.id == call) else {
-            // Unknown (hung up meanwhile, or its participant gone): it must not stay up.
+            // Unknown: it must not stay up.
             return vec![Effect::HangUp(call.clone())];
         };
         if c.answered {
@@ -171,23 +182,28 @@ impl Meeting {
     /// routine moved the voice off the speaker for a reason. If the participant's browser
     /// was gone longer than the reconnection grace, their seat goes now.
     pub fn call_ended(&mut self, now: Instant, call: &CallId) -> Vec<Effect> {
-        let Some(i) = self.phones.calls.iter().position(|c| &c.id == call) else {
+        let phones = &mut self.phones;
+        let c = if let Some(i) = phones.calls.iter().position(|c| &c.id == call) {
+            phones.calls.swap_remove(i)
+        } else if let Some(i) = phones.ending.iter().position(|c| &c.id == call) {
+            phones.ending.swap_remove(i)
+        } else {
             return Vec::new();
         };
-        let c = self.phones.calls.swap_remove(i);
         let how = if c.answered {
             CallEnd::HungUp
         } else {
             CallEnd::NotAnswered
         };
-        let mut effects = vec![
-            Effect::CallEnded {
-                participant: c.participant.clone(),
-                call: c.id,
-                how,
-            },
-            Effect::Updated(c.participant),
-        ];
+        let present = self.participants.iter().any(|p| p.id == c.participant);
+        let mut effects = vec![Effect::CallEnded {
+            participant: c.participant.clone(),
+            call: c.id,
+            how,
+        }];
+        if present {
+            effects.push(Effect::Updated(c.participant));
+        }
         effects.extend(self.handle_timeout(now));
         effects
     }
@@ -198,13 +214,16 @@ impl Meeting {
         let phones = &mut self.phones;
         phones.cut.retain(|p| present.contains(p));
         let mut effects = Vec::new();
-        phones.calls.retain(|c| {
-            let keep = present.contains(&c.participant);
-            if !keep {
-                effects.push(Effect::HangUp(c.id.clone()));
+        let mut i = 0;
+        while i < phones.calls.len() {
+            if present.contains(&phones.calls[i].participant) {
+                i += 1;
+                continue;
             }
-            keep
-        });
+            let gone = phones.calls.swap_remove(i);
+            effects.push(Effect::HangUp(gone.id.clone()));
+            phones.ending.push(gone);
+        }
         effects
     }
 }

@@ -1,7 +1,8 @@
 //! The meeting core's effects, carried out: who is told what, whose media stops, what is kept.
 
+use sluss_meeting::{AudioRoute, RecordingKind, Role};
 use sluss_meeting::{ChairAction, Effect, Identification, ParticipantId, Presence};
-use sluss_meeting::{RecordingKind, Role};
+use sluss_protocol::AudioRoute as WireAudioRoute;
 use sluss_protocol::{ClientMessage, Connection, IdentificationMethod, MeetingState};
 use sluss_protocol::{ErrorCode, ParticipantInfo, ServerMessage};
 use tracing::{error, info};
@@ -46,6 +47,13 @@ impl Live {
                 if let Err(e) = ended {
                     error!(meeting = %self.meeting_id, error = %e, "could not record the end");
                 }
+            }
+            if let Effect::DialOut {
+                participant, call, ..
+            } = &effect
+            {
+                // R14: placed once its audit entry (with the number's hash) is written.
+                self.dial(participant, call.clone()).await;
             }
             self.apply_one(effect);
         }
@@ -162,7 +170,7 @@ impl Live {
                 "phone_dial_out",
                 who(by),
                 who(participant),
-                serde_json::json!({ "call": call.as_str() }),
+                serde_json::json!({ "call": call.as_str(), "number": self.call_number(call) }),
             ),
             Effect::AudioRouted {
                 participant,
@@ -357,11 +365,13 @@ impl Live {
                         sluss_net::Command::SetAudioByPhone { peer, on: by_phone },
                     );
                 }
+                self.tell_own_audio(&participant);
             }
-            // R14: the SIP side is not joined to live meetings yet (no `[sip]` in this build's
-            // configuration), so no chair request reaches the core's dial-out: these come from
-            // the core's tests only. The gateway's leg (sluss-phone) carries them out next.
-            Effect::DialOut { .. } | Effect::HangUp(_) | Effect::CallEnded { .. } => {}
+            // R14: placed in `apply` (it waits for the media worker); the tile follows as
+            // its own `Updated` effect.
+            Effect::DialOut { .. } => {}
+            Effect::CallEnded { participant, .. } => self.tell_own_audio(&participant),
+            Effect::HangUp(call) => self.hang_up(&call),
             Effect::ChairChanged { .. } => {
                 let meeting = self.meeting_state();
                 self.to_room(
@@ -399,6 +409,14 @@ impl Live {
         self.drop_conn(id);
     }
 
+    /// R14: the participant's own page hears where their voice goes (the room hears it from
+    /// the `Updated` that follows): it shows it, and offers the voice back after a hang-up.
+    fn tell_own_audio(&self, id: &ParticipantId) {
+        if let Some(participant) = self.info(id) {
+            self.send(id, ServerMessage::ParticipantUpdated { participant });
+        }
+    }
+
     fn tell_left(&self, id: &ParticipantId) {
         let message = ServerMessage::ParticipantLeft {
             participant_id: id.to_string(),
@@ -432,6 +450,12 @@ impl Live {
             staff: p.is_staff(),
             may_share_screen: self.core.may_share_screen(&p.id),
             reopened: p.reopened,
+            audio: match self.core.audio_route(&p.id) {
+                AudioRoute::Browser => WireAudioRoute::Browser,
+                AudioRoute::Ringing(_) => WireAudioRoute::Ringing,
+                AudioRoute::Phone(_) => WireAudioRoute::Phone,
+                AudioRoute::PhoneHungUp => WireAudioRoute::PhoneHungUp,
+            },
         })
     }
 

@@ -63,6 +63,8 @@ pub struct Registry {
     /// R15: where repeated events are counted rather than written one row each.
     pub(super) tally: Arc<AuditTally>,
     pub(super) next_peer: AtomicU64,
+    /// R14: the telephone trunk, when configured.
+    pub(super) phone: Option<Arc<crate::phone::PhoneService>>,
 }
 
 impl Registry {
@@ -73,6 +75,7 @@ impl Registry {
         turn: Option<TurnConfig>,
         metrics: Arc<Metrics>,
         tally: Arc<AuditTally>,
+        phone: Option<Arc<crate::phone::PhoneService>>,
     ) -> Arc<Registry> {
         Arc::new(Registry {
             meetings: Mutex::new(HashMap::new()),
@@ -83,6 +86,7 @@ impl Registry {
             metrics,
             tally,
             next_peer: AtomicU64::new(1),
+            phone,
         })
     }
 
@@ -133,6 +137,7 @@ impl Registry {
             registry: self.clone(),
             participants: participants.clone(),
             next_conn: 1,
+            calls: super::phone::Calls::default(),
         };
         self.metrics.meetings_active.inc();
         info!(meeting = %meeting_id, "meeting started");

@@ -66,6 +66,22 @@ pub async fn start_full(
     staff_oidc: Option<sluss_signaling::oidc::OidcConfig>,
     limits: sluss_signaling::limits::Limits,
 ) -> Server {
+    start_all(meeting, turn, staff_oidc, limits, None).await
+}
+
+/// With a telephone trunk (R14).
+pub async fn start_with_phone(phone: Arc<sluss_signaling::phone::PhoneService>) -> Server {
+    let limits = sluss_signaling::limits::Limits::default();
+    start_all(MeetingConfig::default(), None, None, limits, Some(phone)).await
+}
+
+async fn start_all(
+    meeting: MeetingConfig,
+    turn: Option<sluss_signaling::turn::TurnConfig>,
+    staff_oidc: Option<sluss_signaling::oidc::OidcConfig>,
+    limits: sluss_signaling::limits::Limits,
+    phone: Option<Arc<sluss_signaling::phone::PhoneService>>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("t.db")).await.unwrap();
     let media = Arc::new(
@@ -90,6 +106,7 @@ pub async fn start_full(
             citizen_eid: None,
             turn,
             limits,
+            phone,
         },
         store.clone(),
         media,

@@ -90,6 +90,8 @@ struct Ledger {
     e_identified: std::collections::HashSet<ParticipantId>,
     /// Calls placed (`DialOut`) and not yet hung up or ended, with whose they are.
     calls: Vec<(CallId, ParticipantId)>,
+    /// Calls hung up (`HangUp`) whose end is not reported yet.
+    ending: Vec<CallId>,
 }
 
 impl Ledger {
@@ -102,8 +104,14 @@ impl Ledger {
                 } => {
                     self.calls.push((call.clone(), participant.clone()));
                 }
-                Effect::HangUp(call) | Effect::CallEnded { call, .. } => {
+                // (A hang-up of a call never placed, answered late, holds no line.)
+                Effect::HangUp(call) if self.calls.iter().any(|(c, _)| c == call) => {
                     self.calls.retain(|(c, _)| c != call);
+                    self.ending.push(call.clone());
+                }
+                Effect::CallEnded { call, .. } => {
+                    self.calls.retain(|(c, _)| c != call);
+                    self.ending.retain(|c| c != call);
                 }
                 _ => {}
             }
@@ -223,9 +231,10 @@ proptest! {
                 }
                 Op::StaffEnded(t) => { let id = id_of(&m, t); effects = m.staff_login_ended(&id); }
                 Op::Call(c, answered) => {
-                    let call = ledger.calls.get(usize::from(c)).map_or_else(|| CallId::new("never"), |(k, _)| k.clone());
+                    let known: Vec<CallId> = ledger.calls.iter().map(|(k, _)| k.clone()).chain(ledger.ending.iter().cloned()).collect();
+                    let call = known.get(usize::from(c)).cloned().unwrap_or_else(|| CallId::new("never"));
                     effects = if answered { m.call_answered(&call) } else { m.call_ended(now, &call) };
-                    if !ledger.calls.iter().any(|(k, _)| k == &call) {
+                    if !known.contains(&call) {
                         prop_assert!(
                             effects.iter().all(|e| matches!(e, Effect::HangUp(_))),
                             "a call never placed (or already over) changed the meeting"
@@ -253,6 +262,7 @@ proptest! {
             if m.is_ended() {
                 prop_assert!(ledger.calls.is_empty(), "a call survived the end");
             }
+            prop_assert!(ledger.calls.len() + ledger.ending.len() <= MAX_CALLS, "more lines than a meeting may hold");
             for p in m.participants() {
                 if let AudioRoute::Phone(call) | AudioRoute::Ringing(call) = m.audio_route(&p.id) {
                     prop_assert!(p.is_admitted(), "a phone call for someone not in the room");

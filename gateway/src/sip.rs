@@ -1,0 +1,138 @@
+//! `[sip]`: the region's telephone trunk (R14), and the phone service made from it at start.
+//! Off while `trunk_host` is empty: then a chair's request to move a voice to a phone is
+//! refused with `phone_unavailable`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sluss_phone::sip::config::SipConfig;
+use sluss_phone::sip::rsip::RsipStack;
+use sluss_phone::sip::{Credentials, Peer, SipStack};
+use sluss_signaling::phone::{PhoneConfig, PhoneService};
+use tracing::info;
+
+use crate::config::Config;
+
+/// Where Debian keeps the system's trusted CAs: the default for the trunk's certificate.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipSection {
+    /// The trunk's (or registrar's) host name or address; empty turns the telephone off.
+    pub trunk_host: String,
+    /// The trunk's SIP over TLS port.
+    pub trunk_port: u16,
+    /// Our SIP over TLS listener. Its certificate is the HTTPS one (`server.tls_cert`).
+    pub listen: SocketAddr,
+    /// The account the trunk knows us by, for its digest challenge; empty for a trunk that
+    /// knows us by our address.
+    pub username: String,
+    /// Its password; better from `SLUSS_SIP__PASSWORD` than from this file.
+    pub password: String,
+    /// REGISTER at the trunk at start (and every `register_secs`), when it wants that.
+    pub register: bool,
+    pub register_secs: u32,
+    /// The numbers dial-out may call, E.164 patterns: `+46*` is every Swedish number,
+    /// `+4670*` Swedish mobiles, `?` one digit. Empty allows none.
+    pub allowed_numbers: Vec<String>,
+    /// R1: the trunk neither does TLS-protected SRTP nor can: calls are placed with plain
+    /// RTP, and every participant sees that a leg is unencrypted while such a call lasts.
+    pub unencrypted_trunk: bool,
+    /// The CA bundle that signs the trunk's certificate (a region's own CA); empty for the
+    /// system's bundle.
+    pub trunk_ca_file: String,
+    /// The user part of our SIP address.
+    pub local_user: String,
+}
+
+impl Default for SipSection {
+    fn default() -> Self {
+        SipSection {
+            trunk_host: String::new(),
+            trunk_port: 5061,
+            listen: SocketAddr::from(([0, 0, 0, 0], 5061)),
+            username: String::new(),
+            password: String::new(),
+            register: false,
+            register_secs: 600,
+            allowed_numbers: Vec::new(),
+            unencrypted_trunk: false,
+            trunk_ca_file: String::new(),
+            local_user: "sluss".into(),
+        }
+    }
+}
+
+/// The phone service when `[sip]` names a trunk: our SIP stack started (and registered when
+/// asked), its TLS from the HTTPS certificate and key.
+pub async fn service(
+    config: &Config,
+    cert: &Path,
+    key: &Path,
+) -> Result<Option<Arc<PhoneService>>, String> {
+    let sip = &config.sip;
+    if sip.trunk_host.is_empty() {
+        return Ok(None);
+    }
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|e| format!("sip: cannot read {}: {e}", path.display()))
+    };
+    let ca_path = if sip.trunk_ca_file.is_empty() {
+        PathBuf::from(SYSTEM_CA_BUNDLE)
+    } else {
+        PathBuf::from(&sip.trunk_ca_file)
+    };
+    let mut stack_config = SipConfig::new(sip.listen, read(cert)?, read(key)?);
+    stack_config.trusted_ca_pem = read(&ca_path)?;
+    stack_config.local_user = sip.local_user.clone();
+    let stack = RsipStack::start(stack_config)
+        .await
+        .map_err(|e| format!("sip: {e}"))?;
+    let trunk = Peer::new(sip.trunk_host.clone(), sip.trunk_port);
+    let credentials = (!sip.username.is_empty())
+        .then(|| Credentials::new(sip.username.clone(), sip.password.clone()));
+    if sip.register {
+        let Some(credentials) = &credentials else {
+            return Err("sip.register needs sip.username and sip.password".into());
+        };
+        stack
+            .register(&trunk, credentials, sip.register_secs)
+            .await
+            .map_err(|e| format!("sip: REGISTER at the trunk: {e}"))?;
+        info!("registered at the SIP trunk");
+    }
+    let media_announce = config.announce_ip().unwrap_or_else(|| config.media.bind_ip);
+    let phone = PhoneConfig {
+        trunk,
+        credentials,
+        allowed_numbers: sip.allowed_numbers.clone(),
+        media_bind: config.media.bind_ip,
+        media_announce,
+        unencrypted: sip.unencrypted_trunk,
+    };
+    let secret = audit_secret(&config.server.data_dir)?;
+    let service = PhoneService::new(stack, phone, &secret)?;
+    info!(listen = %sip.listen, unencrypted = sip.unencrypted_trunk, "telephone trunk configured");
+    Ok(Some(service))
+}
+
+/// The key that hashes numbers in the audit trail: made once, kept in the data directory, so
+/// that an auditor can tell two calls to one number apart from calls to two.
+fn audit_secret(data_dir: &Path) -> Result<Vec<u8>, String> {
+    let path = data_dir.join("phone-audit.key");
+    if let Ok(secret) = std::fs::read(&path) {
+        if secret.len() == 32 {
+            return Ok(secret);
+        }
+        return Err(format!("{}: not a 32-byte key", path.display()));
+    }
+    let mut secret = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    crate::tls::write_private(&path, &secret)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(secret)
+}

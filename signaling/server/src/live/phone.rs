@@ -1,0 +1,244 @@
+//! A live meeting's phone calls (R14): the chair's request checked and handed to the core, the
+//! core's `DialOut` placed through the SIP stack with its media joined to this meeting's
+//! router as a direct transport, and what the call reports fed back to the core.
+//!
+//! The number lives here only from the chair's request until the call is placed; the audit
+//! trail gets its keyed hash, and nothing else keeps or prints it.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use sluss_meeting::{CallId, ChairAction, ParticipantId};
+use sluss_phone::call::{self, CallReport, MeetingSide};
+use sluss_phone::number::PhoneNumber;
+use sluss_protocol::{ClientMessage, ErrorCode, ServerMessage};
+use sluss_relay::PeerId;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info};
+
+use super::Live;
+use crate::phone::NumberRefusal;
+use crate::secret::random_id;
+
+/// A placed call: whose it is, its direct transport, and how to end it.
+pub(super) struct PlacedCall {
+    peer: PeerId,
+    hang_up: Option<oneshot::Sender<()>>,
+}
+
+/// The meeting's calls and the channel their reports come back on.
+pub(super) struct Calls {
+    placed: HashMap<CallId, PlacedCall>,
+    /// Numbers from the chair's request, until the core's `DialOut` places the call.
+    numbers: HashMap<CallId, PhoneNumber>,
+    reports_tx: mpsc::UnboundedSender<(CallId, CallReport)>,
+    pub(super) reports: Option<mpsc::UnboundedReceiver<(CallId, CallReport)>>,
+}
+
+impl Default for Calls {
+    fn default() -> Self {
+        let (reports_tx, reports) = mpsc::unbounded_channel();
+        Self {
+            placed: HashMap::new(),
+            numbers: HashMap::new(),
+            reports_tx,
+            reports: Some(reports),
+        }
+    }
+}
+
+impl Live {
+    /// The phone messages; false for any other message.
+    pub(super) async fn phone_message(
+        &mut self,
+        participant: &ParticipantId,
+        message: &ClientMessage,
+    ) -> bool {
+        match message {
+            ClientMessage::MoveAudioToPhone {
+                participant_id,
+                number,
+            } => {
+                self.move_audio_to_phone(participant, participant_id, number)
+                    .await;
+                true
+            }
+            ClientMessage::AudioToBrowser { participant_id } => {
+                let target = ParticipantId::new(participant_id.as_str());
+                // The participant for themself, or the chair for anyone in the room.
+                let result = if &target == participant {
+                    self.core.audio_to_browser(&target)
+                } else {
+                    self.core.act(
+                        Instant::now(),
+                        participant,
+                        ChairAction::AudioToBrowser(target),
+                    )
+                };
+                match result {
+                    Ok(effects) => self.apply(effects).await,
+                    Err(e) => self.refuse_phone(participant, ErrorCode::PhoneRefused, &e),
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    async fn move_audio_to_phone(&mut self, chair: &ParticipantId, target: &str, typed: &str) {
+        if self.core.chair() != Some(chair) {
+            let message = ServerMessage::error(ErrorCode::NotChair, "Only the chair may do that.");
+            self.send(chair, message);
+            return;
+        }
+        let Some(service) = self.registry.phone.clone() else {
+            let message = ServerMessage::error(
+                ErrorCode::PhoneUnavailable,
+                "This gateway has no telephone trunk.",
+            );
+            self.send(chair, message);
+            return;
+        };
+        let number = match service.check(typed) {
+            Ok(number) => number,
+            Err(refusal) => {
+                let text = match refusal {
+                    NumberRefusal::Unreadable => "That is not a phone number.",
+                    NumberRefusal::NotAllowed => "This gateway may not call that number.",
+                };
+                let message = ServerMessage::error(ErrorCode::PhoneNumberRefused, text);
+                self.send(chair, message);
+                return;
+            }
+        };
+        let call = CallId::new(random_id("k"));
+        self.calls.numbers.insert(call.clone(), number);
+        let action = ChairAction::MoveAudioToPhone {
+            participant: ParticipantId::new(target),
+            call: call.clone(),
+        };
+        match self.core.act(Instant::now(), chair, action) {
+            Ok(effects) => self.apply(effects).await,
+            Err(e) => {
+                self.calls.numbers.remove(&call);
+                self.refuse_phone(chair, ErrorCode::PhoneRefused, &e);
+            }
+        }
+    }
+
+    fn refuse_phone(&self, to: &ParticipantId, code: ErrorCode, e: &dyn std::fmt::Display) {
+        self.send(to, ServerMessage::error(code, format!("Refused: {e}.")));
+    }
+
+    /// The number of a call about to be placed, for the audit trail's hash.
+    pub(super) fn call_number(&self, call: &CallId) -> Option<String> {
+        let service = self.registry.phone.as_ref()?;
+        let number = self.calls.numbers.get(call)?;
+        Some(service.hashed(number).to_string())
+    }
+
+    /// The core's `DialOut`: place the call, its media a direct transport in this meeting.
+    pub(super) async fn dial(&mut self, participant: &ParticipantId, call: CallId) {
+        let number = self.calls.numbers.remove(&call);
+        let (Some(service), Some(number)) = (self.registry.phone.clone(), number) else {
+            let effects = self.core.call_ended(Instant::now(), &call);
+            Box::pin(self.apply(effects)).await;
+            return;
+        };
+        let peer = PeerId(self.registry.next_peer.fetch_add(1, Ordering::Relaxed));
+        let label = format!("{participant}");
+        let voices = self
+            .registry
+            .media
+            .add_direct(self.router, peer, label, self.events_tx.clone())
+            .await;
+        let plan = service.plan(&number).await;
+        let (voices, plan) = match (voices, plan) {
+            (Ok(voices), Ok(plan)) => (voices, plan),
+            (voices, plan) => {
+                debug!(call = %call, direct = voices.is_ok(), socket = plan.is_ok(), "call not placed");
+                self.registry
+                    .media
+                    .send(self.router, sluss_net::Command::RemovePeer { peer });
+                let effects = self.core.call_ended(Instant::now(), &call);
+                Box::pin(self.apply(effects)).await;
+                return;
+            }
+        };
+        drop(number);
+        let (hang_up, hang_up_rx) = oneshot::channel();
+        let (reports_tx, mut reports) = mpsc::channel(8);
+        let (digits, _digits) = mpsc::channel(8);
+        let media = self.registry.media.clone();
+        let router = self.router;
+        let side = MeetingSide {
+            voices,
+            send: move |m| media.send_direct(router, peer, m),
+            digits,
+        };
+        tokio::spawn(async move {
+            call::dial_out(service.stack(), plan, side, reports_tx, hang_up_rx).await;
+        });
+        // Forward the call's reports into this meeting's loop.
+        let back = self.calls.reports_tx.clone();
+        let id = call.clone();
+        tokio::spawn(async move {
+            while let Some(report) = reports.recv().await {
+                if back.send((id.clone(), report)).is_err() {
+                    break;
+                }
+            }
+        });
+        self.peers.insert(peer, participant.clone());
+        let placed = PlacedCall {
+            peer,
+            hang_up: Some(hang_up),
+        };
+        self.calls.placed.insert(call.clone(), placed);
+        info!(meeting = %self.meeting_id, call = %call, "phone call placed");
+    }
+
+    /// The core's `HangUp`: end the call (CANCEL while ringing, BYE once answered).
+    pub(super) fn hang_up(&mut self, call: &CallId) {
+        self.calls.numbers.remove(call);
+        if let Some(placed) = self.calls.placed.get_mut(call) {
+            if let Some(tx) = placed.hang_up.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+
+    /// What a call reports, fed to the core.
+    pub(super) async fn call_report(&mut self, call: CallId, report: CallReport) {
+        let effects = match report {
+            CallReport::Ringing => return,
+            CallReport::Answered { encrypted } => {
+                if !encrypted {
+                    info!(meeting = %self.meeting_id, call = %call, "unencrypted phone leg answered");
+                }
+                self.core.call_answered(&call)
+            }
+            CallReport::Ended { state, media } => {
+                if let Some(placed) = self.calls.placed.remove(&call) {
+                    self.peers.remove(&placed.peer);
+                    self.registry.media.send(
+                        self.router,
+                        sluss_net::Command::RemovePeer { peer: placed.peer },
+                    );
+                }
+                debug!(call = %call, ?state, ?media, "phone call ended");
+                self.core.call_ended(Instant::now(), &call)
+            }
+        };
+        self.apply(effects).await;
+    }
+
+    /// Every call still up ends with the meeting's loop.
+    pub(super) fn hang_up_all(&mut self) {
+        let calls: Vec<CallId> = self.calls.placed.keys().cloned().collect();
+        for call in calls {
+            self.hang_up(&call);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! R14 from the chair's and the guest's connections, against a real phone: the chair moves a
+//! guest's voice to their phone (baresip answers over TLS with SRTP), everyone's tile says so,
+//! the guest takes their voice back to the browser (the call is hung up), and a removal hangs
+//! up a call too. A guest cannot dial; a number outside the configured patterns is refused;
+//! the audit trail names the call and the number's keyed hash, never the number.
+
+mod common;
+#[path = "../../../gateway/phone/tests/sip_peers/mod.rs"]
+mod sip_peers;
+
+use common::{admit, join, recv_type, send, Ws};
+use serde_json::json;
+use sip_peers::{peers_available, World, PHONE_NUMBER};
+use sluss_phone::sip::Peer;
+use sluss_signaling::phone::{PhoneConfig, PhoneService};
+
+fn pid(joined: &serde_json::Value) -> String {
+    joined["participant_id"].as_str().unwrap().to_owned()
+}
+
+/// Waits for an update of `who` whose audio route is `route`.
+async fn audio_becomes(ws: &mut Ws, who: &str, route: &str) {
+    for _ in 0..20 {
+        let m = recv_type(ws, "participant_updated").await;
+        if m["participant"]["participant_id"] == who && m["participant"]["audio"] == route {
+            return;
+        }
+    }
+    panic!("{who}'s audio never became {route}");
+}
+
+fn move_to_phone(who: &str, number: &str) -> String {
+    json!({"type":"move_audio_to_phone","participant_id":who,"number":number}).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
+    if let Err(reason) = peers_available(&["baresip"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let phone = world.start_baresip();
+    let (stack, _) = world.start_stack_on().await;
+    let config = PhoneConfig {
+        trunk: Peer::new("127.0.0.1", phone.tls_port),
+        credentials: None,
+        allowed_numbers: vec!["+4670*".into()],
+        media_bind: [127, 0, 0, 1].into(),
+        media_announce: [127, 0, 0, 1].into(),
+        unencrypted: false,
+    };
+    let service = PhoneService::new(stack, config, &[7; 32]).unwrap();
+    let server = common::start_with_phone(service).await;
+    let (chair, guests) = server.meeting(2).await;
+    let (mut a, _) = join(&server, &chair, "Anna").await;
+    let (mut b, joined_b) = join(&server, &guests[0], "Bertil").await;
+    admit(&mut a, &mut b, &joined_b).await;
+    let b_id = pid(&joined_b);
+
+    // A guest cannot dial, not even their own phone.
+    send(&mut b, &move_to_phone(&b_id, "070-123 45 67")).await;
+    assert_eq!(recv_type(&mut b, "error").await["code"], "not_chair");
+    // Numbers outside the patterns, or no number at all, are refused with a code.
+    for number in ["08-123 456 78", "ring mig", ""] {
+        send(&mut a, &move_to_phone(&b_id, number)).await;
+        let refused = recv_type(&mut a, "error").await;
+        assert_eq!(
+            refused["code"], "phone_number_refused",
+            "{number}: {refused}"
+        );
+    }
+    // A number far too long is refused before anything reads it.
+    send(&mut a, &move_to_phone(&b_id, &"7".repeat(5_000))).await;
+    assert!(recv_type(&mut a, "error").await["code"].is_string());
+
+    // The chair moves Bertil's voice to his phone; the phone rings and answers.
+    send(&mut a, &move_to_phone(&b_id, "070-123 45 67")).await;
+    audio_becomes(&mut a, &b_id, "phone").await;
+    phone.wait_for_event(&world, "CALL_ESTABLISHED");
+    audio_becomes(&mut b, &b_id, "phone").await;
+    // A second call for the same voice is refused.
+    send(&mut a, &move_to_phone(&b_id, "070-123 45 67")).await;
+    assert_eq!(recv_type(&mut a, "error").await["code"], "phone_refused");
+
+    // Bertil asks for his voice back in the browser: the call is hung up.
+    let back = json!({"type":"audio_to_browser","participant_id":b_id}).to_string();
+    send(&mut b, &back).await;
+    phone.wait_for_event(&world, "CALL_CLOSED");
+    audio_becomes(&mut a, &b_id, "browser").await;
+
+    // Moved again, then removed by the chair: the call ends with him.
+    send(&mut a, &move_to_phone(&b_id, "0701234567")).await;
+    phone.wait_for_nth_event(&world, "CALL_ESTABLISHED", 2);
+    let remove = json!({"type":"remove","participant_id":b_id}).to_string();
+    send(&mut a, &remove).await;
+    phone.wait_for_nth_event(&world, "CALL_CLOSED", 2);
+
+    // The trail: who moved whose voice, the call, the number's hash; never the number.
+    let meeting = server
+        .store
+        .audit_entries(None, None, None, None)
+        .await
+        .unwrap();
+    let dialled: Vec<_> = meeting
+        .iter()
+        .filter(|e| e.event == "phone_dial_out")
+        .collect();
+    assert_eq!(dialled.len(), 2, "{meeting:?}");
+    let hashed = dialled[0].details["number"].as_str().unwrap_or_default();
+    assert!(hashed.starts_with("hmac-sha256:"), "{hashed}");
+    assert_eq!(dialled[0].details["number"], dialled[1].details["number"]);
+    for event in ["audio_by_phone", "audio_by_browser", "phone_call_ended"] {
+        assert!(meeting.iter().any(|e| e.event == event), "no {event}");
+    }
+    let printed = format!("{meeting:?}");
+    for plain in [PHONE_NUMBER, "701234567", "070-123"] {
+        assert!(!printed.contains(plain), "{plain} in the audit trail");
+    }
+}
