@@ -105,7 +105,12 @@ pub async fn service(
             .map_err(|e| format!("sip: REGISTER at the trunk: {e}"))?;
         info!("registered at the SIP trunk");
     }
-    let media_announce = config.announce_ip().unwrap_or_else(|| config.media.bind_ip);
+    // The trunk must be told an address it can send media to.
+    let media_announce = match config.announce_ip() {
+        Some(ip) => ip,
+        None if !config.media.bind_ip.is_unspecified() => config.media.bind_ip,
+        None => return Err("sip needs media.announce_ip: the address the trunk sends to".into()),
+    };
     let phone = PhoneConfig {
         trunk,
         credentials,
