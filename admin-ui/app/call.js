@@ -178,6 +178,7 @@ export class Call extends EventTarget {
         const p = m.participant;
         if (p.participant_id === this.participantId) {
           this.mayShare = p.may_share_screen;
+          this.myAudio = p.audio ?? 'browser';
           this.emit('self');
           break;
         }
@@ -300,6 +301,10 @@ export class Call extends EventTarget {
   }
 
   allowScreen(id, allowed) { this.send({ type: 'allow_screen_share', participant_id: id, allowed }); }
+  /// R14: Sluss calls `number` and, once answered, that person's voice goes by phone.
+  moveAudioToPhone(id, number) { this.send({ type: 'move_audio_to_phone', participant_id: id, number }); }
+  /// R14: the voice goes by the browser again (the chair for anyone, anyone for themself).
+  audioToBrowser(id) { this.send({ type: 'audio_to_browser', participant_id: id }); }
 
   /// A fresh peer connection that publishes our camera and microphone.
   async negotiate() {

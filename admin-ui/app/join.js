@@ -168,6 +168,15 @@ function enterMeeting(name, stream, camera) {
     renderShare();
   });
   call.addEventListener('self', renderShare);
+  // R14: one's own voice by phone: said in words, with the way back to the browser.
+  const renderPhone = () => {
+    const route = call.myAudio ?? 'browser';
+    $('phone-banner').hidden = route === 'browser';
+    $('phone-banner-text').textContent = route === 'browser' ? '' : t(`phone.self.${route}`);
+    tiles.renderSelf();
+  };
+  $('audio-back').addEventListener('click', () => call.audioToBrowser(call.participantId));
+  call.addEventListener('self', renderPhone);
   call.addEventListener('meeting', renderShare);
   call.addEventListener('track', renderShare);
   mic.addEventListener('click', () => { call.setAudioMuted(!call.audioMuted); renderControls(); });

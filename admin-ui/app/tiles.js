@@ -108,7 +108,8 @@ export class Tiles {
   renderSelf() {
     if (!this.self) return;
     const muted = this.call.audioMuted ? ` · ${t('meeting.muted')}` : '';
-    this.self.caption.textContent = `${this.self.name} (${t('meeting.you')})${muted}`;
+    const route = this.call.myAudio && this.call.myAudio !== 'browser' ? ` · ${t(`phone.route.${this.call.myAudio}`)}` : '';
+    this.self.caption.textContent = `${this.self.name} (${t('meeting.you')})${muted}${route}`;
     this.self.li.classList.toggle('camera-off', Boolean(this.call.videoMuted));
   }
 
@@ -127,8 +128,28 @@ export class Tiles {
     const handOver = h('button', { type: 'button', class: 'secondary small hand-over', hidden: true, onclick: () => this.call.handOver(id) }, t('chair.handOver'));
     const share = h('button', { type: 'button', class: 'secondary small allow-share', 'aria-pressed': 'false' }, t('chair.allowShare'));
     share.addEventListener('click', () => this.call.allowScreen(id, share.getAttribute('aria-pressed') !== 'true'));
-    el.append(handOver, share);
-    return { el, select, handOver, share };
+    // R14: move this person's voice to their phone (a number to call), or back.
+    const number = h('input', { type: 'tel', class: 'phone-number', autocomplete: 'off', maxlength: '32',
+      placeholder: '070-123 45 67', 'aria-label': t('phone.number') });
+    const form = h('form', { class: 'phone-form', hidden: true }, number,
+      h('button', { type: 'submit', class: 'primary small' }, t('phone.call')),
+      h('button', { type: 'button', class: 'secondary small', onclick: () => { form.hidden = true; phone.focus(); } }, t('phone.cancel')));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!number.value.trim()) { number.focus(); return; }
+      this.call.moveAudioToPhone(id, number.value.trim());
+      number.value = '';
+      form.hidden = true;
+    });
+    const phone = h('button', { type: 'button', class: 'secondary small to-phone' }, t('phone.move'));
+    phone.addEventListener('click', () => {
+      const route = this.call.participants.get(id)?.audio ?? 'browser';
+      if (route !== 'browser') { this.call.audioToBrowser(id); return; }
+      form.hidden = false;
+      number.focus();
+    });
+    el.append(handOver, share, phone, form);
+    return { el, select, handOver, share, phone, form };
   }
 
   /// Brings the grid in line with the call's participants and remote streams.
@@ -166,6 +187,8 @@ export class Tiles {
       if (p.role === 'chair') notes.push(t('meeting.chair'));
       if (p.audio_muted) notes.push(t('meeting.muted'));
       if (p.connection === 'reconnecting') notes.push(t('meeting.tileReconnecting'));
+      // R14: where their voice goes, in words on the tile.
+      if (p.audio && p.audio !== 'browser') notes.push(t(`phone.route.${p.audio}`));
       tile.caption.textContent = notes.length ? `${p.display_name} · ${notes.join(' · ')}` : p.display_name;
       tile.li.classList.toggle('reconnecting', p.connection === 'reconnecting');
       // R5: everyone sees how each person was identified, and who is not.
@@ -181,6 +204,8 @@ export class Tiles {
       tile.actions.handOver.hidden = !p.staff;
       tile.actions.share.setAttribute('aria-pressed', String(Boolean(p.may_share_screen)));
       tile.actions.share.textContent = t(p.may_share_screen ? 'chair.disallowShare' : 'chair.allowShare');
+      tile.actions.phone.textContent = t((p.audio ?? 'browser') === 'browser' ? 'phone.move' : 'phone.back');
+      tile.li.classList.toggle('audio-by-phone', p.audio === 'phone');
       tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
       tile.li.classList.toggle('speaking', this.call.speaker === id);
     }

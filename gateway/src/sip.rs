@@ -31,7 +31,9 @@ pub struct SipSection {
     /// The account the trunk knows us by, for its digest challenge; empty for a trunk that
     /// knows us by our address.
     pub username: String,
-    /// Its password; better from `SLUSS_SIP__PASSWORD` than from this file.
+    /// Its password; better from `SLUSS_SIP__PASSWORD` than from this file. `check-config`
+    /// prints it redacted.
+    #[serde(serialize_with = "redacted")]
     pub password: String,
     /// REGISTER at the trunk at start (and every `register_secs`), when it wants that.
     pub register: bool,
@@ -140,4 +142,9 @@ fn audit_secret(data_dir: &Path) -> Result<Vec<u8>, String> {
     crate::tls::write_private(&path, &secret)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(secret)
+}
+
+/// A secret as `check-config` prints it: whether it is set, never what it is.
+fn redacted<S: serde::Serializer>(value: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(if value.is_empty() { "" } else { "[redacted]" })
 }
