@@ -30,6 +30,8 @@ export class ChairPanel {
     const flags = [];
     if (call.meeting?.sensitive) flags.push(t('meeting.sensitive'));
     if (call.meeting?.locked) flags.push(t('meeting.locked'));
+    // R1: said to everyone while a phone leg goes over a trunk marked unencrypted.
+    if (call.meeting?.unencrypted_leg) flags.push(t('meeting.unencryptedLeg'));
     $('chat').hidden = !call.meeting?.chat_enabled;
     $('meeting-flags').textContent = flags.join(' · ');
     if (!call.isChair) return;

@@ -363,6 +363,9 @@ pub struct MeetingState {
     pub chat_enabled: bool,
     /// Who is sharing a window or tab now, if anyone (R11).
     pub screen_sharer: Option<String>,
+    /// R1: a phone call of this meeting goes over a trunk marked unencrypted, while it lasts.
+    #[serde(default)]
+    pub unencrypted_leg: bool,
 }
 
 /// One remote track in a server offer.

@@ -10,7 +10,7 @@ mod sip_peers;
 
 use common::{admit, join, recv_type, send, Ws};
 use serde_json::json;
-use sip_peers::{peers_available, World, PHONE_NUMBER};
+use sip_peers::{peers_available, World, PHONE_NUMBER, PLAIN_NUMBER};
 use sluss_phone::sip::Peer;
 use sluss_signaling::phone::{PhoneConfig, PhoneService};
 
@@ -117,4 +117,52 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
     for plain in [PHONE_NUMBER, "701234567", "070-123"] {
         assert!(!printed.contains(plain), "{plain} in the audit trail");
     }
+}
+
+/// Waits for a meeting state whose `unencrypted_leg` is `expected`.
+async fn unencrypted_becomes(ws: &mut Ws, expected: bool) {
+    for _ in 0..20 {
+        let m = recv_type(ws, "meeting_state_changed").await;
+        if m["meeting"]["unencrypted_leg"] == expected {
+            return;
+        }
+    }
+    panic!("unencrypted_leg never became {expected}");
+}
+
+/// R1 on a trunk marked unencrypted: the call is placed with plain RTP, and everyone in the
+/// room is told that a leg of the meeting is unencrypted for exactly as long as it lasts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unencrypted_leg_is_shown_to_everyone_while_it_lasts() {
+    if let Err(reason) = peers_available(&["baresip"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let phone = world.start_baresip();
+    let (stack, _) = world.start_stack_on().await;
+    let config = PhoneConfig {
+        trunk: Peer::new("127.0.0.1", phone.tls_port),
+        credentials: None,
+        allowed_numbers: vec!["+4670*".into()],
+        media_bind: [127, 0, 0, 1].into(),
+        media_announce: [127, 0, 0, 1].into(),
+        unencrypted: true,
+    };
+    let service = PhoneService::new(stack, config, &[7; 32]).unwrap();
+    let server = common::start_with_phone(service).await;
+    let (chair, guests) = server.meeting(2).await;
+    let (mut a, _) = join(&server, &chair, "Anna").await;
+    let (mut b, joined_b) = join(&server, &guests[0], "Bertil").await;
+    admit(&mut a, &mut b, &joined_b).await;
+    let b_id = pid(&joined_b);
+    send(&mut a, &move_to_phone(&b_id, PLAIN_NUMBER)).await;
+    phone.wait_for_event(&world, "CALL_ESTABLISHED");
+    unencrypted_becomes(&mut a, true).await;
+    unencrypted_becomes(&mut b, true).await;
+    let back = json!({"type":"audio_to_browser","participant_id":b_id}).to_string();
+    send(&mut a, &back).await;
+    phone.wait_for_event(&world, "CALL_CLOSED");
+    unencrypted_becomes(&mut a, false).await;
+    unencrypted_becomes(&mut b, false).await;
 }

@@ -31,6 +31,8 @@ pub const TRUNK_USER: &str = "sluss-trunk";
 pub const TRUNK_PASSWORD: &str = "correct horse battery";
 /// The number baresip answers as (by itself), for calls to a number rather than an account.
 pub const PHONE_NUMBER: &str = "+46701234567";
+/// A number baresip answers without SRTP (for a trunk marked unencrypted).
+pub const PLAIN_NUMBER: &str = "+46700000000";
 
 /// The peers of one test, in a temporary folder; dropping it kills them.
 pub struct World {
@@ -127,7 +129,9 @@ impl World {
              <sip:bob@127.0.0.1;transport=tls>;regint=0;answermode=manual;\
              mediaenc=srtp-mand;audio_codecs=PCMA\n\
              <sip:+46701234567@127.0.0.1;transport=tls>;regint=0;answermode=auto;\
-             mediaenc=srtp-mand;audio_codecs=PCMA\n",
+             mediaenc=srtp-mand;audio_codecs=PCMA\n\
+             <sip:+46700000000@127.0.0.1;transport=tls>;regint=0;answermode=auto;\
+             audio_codecs=PCMA\n",
         )
         .expect("accounts");
         self.spawn(

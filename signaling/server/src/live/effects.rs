@@ -476,6 +476,7 @@ impl Live {
             sensitive: self.core.is_sensitive(),
             chat_enabled: self.core.chat_enabled(),
             screen_sharer: self.core.screen_sharer().map(|s| s.to_string()),
+            unencrypted_leg: self.calls.any_unencrypted(),
         }
     }
 

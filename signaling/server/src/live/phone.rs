@@ -5,7 +5,7 @@
 //! The number lives here only from the chair's request until the call is placed; the audit
 //! trail gets its keyed hash, and nothing else keeps or prints it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -32,6 +32,8 @@ pub(super) struct Calls {
     placed: HashMap<CallId, PlacedCall>,
     /// Numbers from the chair's request, until the core's `DialOut` places the call.
     numbers: HashMap<CallId, PhoneNumber>,
+    /// R1: answered calls over a trunk marked unencrypted; everyone is shown it meanwhile.
+    unencrypted: HashSet<CallId>,
     reports_tx: mpsc::UnboundedSender<(CallId, CallReport)>,
     pub(super) reports: Option<mpsc::UnboundedReceiver<(CallId, CallReport)>>,
 }
@@ -42,9 +44,16 @@ impl Default for Calls {
         Self {
             placed: HashMap::new(),
             numbers: HashMap::new(),
+            unencrypted: HashSet::new(),
             reports_tx,
             reports: Some(reports),
         }
+    }
+}
+
+impl Calls {
+    pub(super) fn any_unencrypted(&self) -> bool {
+        !self.unencrypted.is_empty()
     }
 }
 
@@ -216,10 +225,15 @@ impl Live {
             CallReport::Answered { encrypted } => {
                 if !encrypted {
                     info!(meeting = %self.meeting_id, call = %call, "unencrypted phone leg answered");
+                    self.calls.unencrypted.insert(call.clone());
+                    self.tell_meeting_state();
                 }
                 self.core.call_answered(&call)
             }
             CallReport::Ended { state, media } => {
+                if self.calls.unencrypted.remove(&call) {
+                    self.tell_meeting_state();
+                }
                 if let Some(placed) = self.calls.placed.remove(&call) {
                     self.peers.remove(&placed.peer);
                     self.registry.media.send(
@@ -232,6 +246,14 @@ impl Live {
             }
         };
         self.apply(effects).await;
+    }
+
+    fn tell_meeting_state(&self) {
+        let meeting = self.meeting_state();
+        self.to_room(
+            &ParticipantId::new(""),
+            ServerMessage::MeetingStateChanged { meeting },
+        );
     }
 
     /// Every call still up ends with the meeting's loop.
