@@ -14,6 +14,9 @@ pub struct Metrics {
     pub ws_connections: IntGauge,
     pub joins: IntCounter,
     pub ws_refusals: IntCounterVec,
+    /// R14: phone calls placed by the meetings, by how they ended.
+    pub phone_calls: IntCounterVec,
+    pub phone_calls_active: IntGauge,
     relay_peers: IntGauge,
     ice_tcp_connections: IntGauge,
     ice_tcp_refused: IntCounter,
@@ -61,6 +64,21 @@ impl Metrics {
         )
         .unwrap_or_else(|_| unreachable_metric());
         let _ = registry.register(Box::new(ws_refusals.clone()));
+        let phone_calls = IntCounterVec::new(
+            Opts::new(
+                "phone_calls_total",
+                "Phone calls placed for meetings, by outcome: hung_up (answered, then ended), \
+                 cancelled, rejected, auth_failed, timeout, transport, not_encrypted, \
+                 bad_answer, not_answered, not_placed.",
+            ),
+            &["outcome"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let _ = registry.register(Box::new(phone_calls.clone()));
+        let phone_calls_active = gauge(
+            "phone_calls_active",
+            "Phone calls placed and not yet ended (ringing or answered).",
+        );
         let relay_counters = sluss_relay::RelayStats::default()
             .named()
             .iter()
@@ -81,6 +99,8 @@ impl Metrics {
             ws_connections,
             joins,
             ws_refusals,
+            phone_calls,
+            phone_calls_active,
             relay_peers,
             ice_tcp_connections,
             ice_tcp_refused,

@@ -96,6 +96,28 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
     send(&mut a, &remove).await;
     phone.wait_for_nth_event(&world, "CALL_CLOSED", 2);
 
+    // Metrics: two calls placed and hung up, none up now; never a number. (Our side hears
+    // the end of the second a moment after the phone reports it: asked again for up to 5 s.)
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = reqwest::get(server.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("sluss_phone_calls_total{outcome=\"hung_up\"} 2") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        metrics.contains("sluss_phone_calls_total{outcome=\"hung_up\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("sluss_phone_calls_active 0"), "{metrics}");
+    assert!(!metrics.contains("70123"), "a number in the metrics");
+
     // The trail: who moved whose voice, the call, the number's hash; never the number.
     let meeting = server
         .store

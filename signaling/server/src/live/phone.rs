@@ -12,6 +12,7 @@ use std::time::Instant;
 use sluss_meeting::{CallId, ChairAction, ParticipantId};
 use sluss_phone::call::{self, CallReport, MeetingSide};
 use sluss_phone::number::PhoneNumber;
+use sluss_phone::sip::leg::{FailReason, LegState};
 use sluss_protocol::{ClientMessage, ErrorCode, ServerMessage};
 use sluss_relay::PeerId;
 use tokio::sync::{mpsc, oneshot};
@@ -167,6 +168,8 @@ impl Live {
             (Ok(voices), Ok(plan)) => (voices, plan),
             (voices, plan) => {
                 debug!(call = %call, direct = voices.is_ok(), socket = plan.is_ok(), "call not placed");
+                let metric = &self.registry.metrics.phone_calls;
+                metric.with_label_values(&["not_placed"]).inc();
                 self.registry
                     .media
                     .send(self.router, sluss_net::Command::RemovePeer { peer });
@@ -205,6 +208,7 @@ impl Live {
             hang_up: Some(hang_up),
         };
         self.calls.placed.insert(call.clone(), placed);
+        self.registry.metrics.phone_calls_active.inc();
         info!(meeting = %self.meeting_id, call = %call, "phone call placed");
     }
 
@@ -235,6 +239,12 @@ impl Live {
                     self.tell_meeting_state();
                 }
                 if let Some(placed) = self.calls.placed.remove(&call) {
+                    let metrics = &self.registry.metrics;
+                    metrics.phone_calls_active.dec();
+                    metrics
+                        .phone_calls
+                        .with_label_values(&[outcome(&state)])
+                        .inc();
                     self.peers.remove(&placed.peer);
                     self.registry.media.send(
                         self.router,
@@ -262,5 +272,20 @@ impl Live {
         for call in calls {
             self.hang_up(&call);
         }
+    }
+}
+
+/// The `outcome` label of `phone_calls_total`: a small fixed set, never a number or reason text.
+fn outcome(state: &LegState) -> &'static str {
+    match state {
+        LegState::Ended(_) => "hung_up",
+        LegState::Cancelled => "cancelled",
+        LegState::Failed(FailReason::Rejected(_)) => "rejected",
+        LegState::Failed(FailReason::AuthFailed) => "auth_failed",
+        LegState::Failed(FailReason::Timeout) => "timeout",
+        LegState::Failed(FailReason::Transport) => "transport",
+        LegState::Failed(FailReason::NotEncrypted) => "not_encrypted",
+        LegState::Failed(FailReason::BadAnswer(_)) => "bad_answer",
+        _ => "not_answered",
     }
 }
