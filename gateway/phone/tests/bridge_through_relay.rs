@@ -4,6 +4,8 @@
 //! hears the participant, the participant hears the phone with its audio level, keys pressed
 //! on the phone arrive as digits, and nothing that fails SRTP or comes from elsewhere gets in.
 
+mod audio;
+
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -12,11 +14,12 @@ use sluss_phone::bridge::Bridge;
 use sluss_phone::dtmf::{Digit, DtmfTone};
 use sluss_phone::g711::Law;
 use sluss_phone::leg_media::{self, LegCrypto, LegMedia};
-use sluss_phone::opus::{OpusDecoder, OpusEncoder, OpusRate, MAX_PACKET};
 use sluss_phone::rtp::{PayloadType, RtpHeader, RtpPacket, Ssrc};
 use sluss_phone::sdp::Codec;
 use sluss_phone::srtp::{MasterKey, SrtpContext, Suite};
 use sluss_relay::{DirectMedia, PeerId, RelayConfig, RouterId};
+
+use audio::{power, tone, Participant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,27 +29,6 @@ const SUITE: Suite = Suite::AesCm128HmacSha1_80;
 
 fn key(fill: u8) -> MasterKey {
     MasterKey::from_bytes([fill; 30])
-}
-
-fn tone(hz: f64, rate: f64, len: usize, k: usize) -> Vec<i16> {
-    (0..len)
-        .map(|i| {
-            let t = (k * len + i) as f64 / rate;
-            (7_000.0 * (2.0 * std::f64::consts::PI * hz * t).sin()) as i16
-        })
-        .collect()
-}
-
-/// The power of `hz` in `pcm` (Goertzel), per sample.
-fn power(pcm: &[i16], rate: f64, hz: f64) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * hz / rate;
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in pcm {
-        let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2).sqrt() / pcm.len() as f64
 }
 
 fn rtp(pt: u8, seq: u16, timestamp: u32, payload: &[u8]) -> Vec<u8> {
@@ -116,15 +98,10 @@ async fn a_phone_leg_hears_the_meeting_and_is_heard_in_it() {
     // forger send too. Halfway, the phone's user presses 5.
     let mut trunk_tx = SrtpContext::new(SUITE, &key(2));
     let mut trunk_rx = SrtpContext::new(SUITE, &key(1));
-    let mut opus = OpusEncoder::new(OpusRate::Hz48000, 32_000).unwrap();
+    let mut other = Participant::new(router, other_id);
     let stranger = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let mut sealed = vec![0u8; 400];
-    let mut packet = vec![0u8; MAX_PACKET];
     let mut heard_by_phone = Vec::new();
-    let mut heard_by_other = Vec::new();
-    let mut levels = Vec::new();
-    let mut decoder = OpusDecoder::new(OpusRate::Hz48000).unwrap();
-    let mut pcm48 = vec![0i16; OpusRate::Hz48000.max_frame()];
     let mut buf = vec![0u8; 1500];
     let t0 = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -133,7 +110,7 @@ async fn a_phone_leg_hears_the_meeting_and_is_heard_in_it() {
     for k in 0..100usize {
         tick.tick().await;
         let mut codes = vec![0u8; 160];
-        Law::A.encode(&tone(440.0, 8_000.0, 160, k), &mut codes);
+        Law::A.encode(&tone(440.0, 8_000.0, 160, k, 7_000.0), &mut codes);
         seq += 1;
         let plain = rtp(PCMA, seq, (k * 160) as u32, &codes);
         let n = trunk_tx.protect_rtp(&plain, &mut sealed).unwrap();
@@ -152,26 +129,8 @@ async fn a_phone_leg_hears_the_meeting_and_is_heard_in_it() {
         stranger.send_to(&plain, our_addr).await.unwrap();
         trunk.send_to(&plain, our_addr).await.unwrap();
 
-        let n = opus
-            .encode(&tone(1_000.0, 48_000.0, 960, k), &mut packet)
-            .unwrap();
-        media.send_direct(
-            router,
-            other_id,
-            DirectMedia {
-                seq: k as u64,
-                timestamp: (k * 960) as u32,
-                audio_level: Some(-20),
-                payload: packet[..n].to_vec(),
-            },
-        );
-
-        while let Ok(p) = other_hears.try_recv() {
-            assert_eq!(p.publisher, phone_id);
-            levels.extend(p.audio_level);
-            let n = decoder.decode(&p.payload, &mut pcm48).unwrap();
-            heard_by_other.extend_from_slice(&pcm48[..n]);
-        }
+        other.say(&media, k, 1_000.0);
+        other.listen(&mut other_hears, phone_id);
         while let Ok(Ok((n, from))) =
             tokio::time::timeout(Duration::from_millis(1), trunk.recv_from(&mut buf)).await
         {
@@ -187,6 +146,7 @@ async fn a_phone_leg_hears_the_meeting_and_is_heard_in_it() {
         }
     }
     let elapsed = t0.elapsed();
+    let (heard_by_other, levels) = (&other.heard, &other.levels);
     let _ = stop.send(());
     let stats = task.await.unwrap();
 

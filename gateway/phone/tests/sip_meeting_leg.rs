@@ -4,6 +4,7 @@
 //! hears the tone through the relay as Opus, while the phone receives the participant's voice.
 //! Then the meeting side hangs up.
 
+mod audio;
 mod sip_peers;
 
 use std::net::Ipv4Addr;
@@ -13,23 +14,13 @@ use std::time::{Duration, Instant};
 use sip_peers::{peers_available, World, STEP};
 use sluss_net::{Media, MediaConfig};
 use sluss_phone::call::{self, CallReport, DialPlan, MeetingSide};
-use sluss_phone::opus::{OpusDecoder, OpusEncoder, OpusRate, MAX_PACKET};
 use sluss_phone::sip::leg::LegState;
 use sluss_phone::sip::{DialTarget, EndReason, Peer};
 use sluss_relay::{DirectMedia, PeerId, RelayConfig, RouterId};
+
+use audio::{power, Participant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
-
-fn power(pcm: &[i16], rate: f64, hz: f64) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * hz / rate;
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in pcm {
-        let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2).sqrt() / pcm.len() as f64
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_dialled_out_is_heard_in_the_meeting_and_hung_up_from_it() {
@@ -101,37 +92,14 @@ async fn a_phone_dialled_out_is_heard_in_the_meeting_and_hung_up_from_it() {
     phone.wait_for_event(&world, "CALL_ESTABLISHED");
 
     // Two seconds of the meeting: the other participant speaks (1 kHz) and listens.
-    let mut encoder = OpusEncoder::new(OpusRate::Hz48000, 32_000).unwrap();
-    let mut decoder = OpusDecoder::new(OpusRate::Hz48000).unwrap();
-    let mut packet = vec![0u8; MAX_PACKET];
-    let mut pcm = vec![0i16; OpusRate::Hz48000.max_frame()];
-    let mut heard = Vec::new();
+    let mut other = Participant::new(router, other_id);
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     for k in 0..100usize {
         tick.tick().await;
-        let tone: Vec<i16> = (0..960)
-            .map(|i| {
-                let t = (k * 960 + i) as f64 / 48_000.0;
-                (6_000.0 * (2.0 * std::f64::consts::PI * 1_000.0 * t).sin()) as i16
-            })
-            .collect();
-        let n = encoder.encode(&tone, &mut packet).unwrap();
-        media.send_direct(
-            router,
-            other_id,
-            DirectMedia {
-                seq: k as u64,
-                timestamp: (k * 960) as u32,
-                audio_level: Some(-20),
-                payload: packet[..n].to_vec(),
-            },
-        );
-        while let Ok(p) = other_hears.try_recv() {
-            assert_eq!(p.publisher, leg_id);
-            let n = decoder.decode(&p.payload, &mut pcm).unwrap();
-            heard.extend_from_slice(&pcm[..n]);
-        }
+        other.say(&media, k, 1_000.0);
+        other.listen(&mut other_hears, leg_id);
     }
+    let heard = &other.heard;
     // baresip's tone, through SRTP, the jitter buffer, G.711 and Opus.
     assert!(heard.len() >= 960 * 60, "{} samples heard", heard.len());
     let tail = &heard[960 * 20..];

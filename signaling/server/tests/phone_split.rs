@@ -10,7 +10,7 @@ mod sip_peers;
 
 use common::{admit, join, recv_type, send, Ws};
 use serde_json::json;
-use sip_peers::{peers_available, World, PHONE_NUMBER, PLAIN_NUMBER};
+use sip_peers::{peers_available, Phone, World, PHONE_NUMBER, PLAIN_NUMBER};
 use sluss_phone::sip::Peer;
 use sluss_signaling::phone::{PhoneConfig, PhoneService};
 
@@ -29,15 +29,21 @@ async fn audio_becomes(ws: &mut Ws, who: &str, route: &str) {
     panic!("{who}'s audio never became {route}");
 }
 
-fn move_to_phone(who: &str, number: &str) -> String {
-    json!({"type":"move_audio_to_phone","participant_id":who,"number":number}).to_string()
+/// A meeting on a gateway whose trunk is baresip (answering by itself), with the chair Anna
+/// (`a`) and the guest Bertil (`b`) in the room. None (and a line saying why) without baresip.
+struct Room {
+    world: World,
+    phone: Phone,
+    server: common::Server,
+    a: Ws,
+    b: Ws,
+    b_id: String,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
+async fn room_with_phone(unencrypted: bool) -> Option<Room> {
     if let Err(reason) = peers_available(&["baresip"]) {
         eprintln!("SKIPPED: {reason}");
-        return;
+        return None;
     }
     let mut world = World::new();
     let phone = world.start_baresip();
@@ -48,7 +54,7 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
         allowed_numbers: vec!["+4670*".into()],
         media_bind: [127, 0, 0, 1].into(),
         media_announce: [127, 0, 0, 1].into(),
-        unencrypted: false,
+        unencrypted,
     };
     let service = PhoneService::new(stack, config, &[7; 32]).unwrap();
     let server = common::start_with_phone(service).await;
@@ -57,6 +63,33 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
     let (mut b, joined_b) = join(&server, &guests[0], "Bertil").await;
     admit(&mut a, &mut b, &joined_b).await;
     let b_id = pid(&joined_b);
+    Some(Room {
+        world,
+        phone,
+        server,
+        a,
+        b,
+        b_id,
+    })
+}
+
+fn move_to_phone(who: &str, number: &str) -> String {
+    json!({"type":"move_audio_to_phone","participant_id":who,"number":number}).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
+    let Some(Room {
+        world,
+        phone,
+        server,
+        mut a,
+        mut b,
+        b_id,
+    }) = room_with_phone(false).await
+    else {
+        return;
+    };
 
     // A guest cannot dial, not even their own phone.
     send(&mut b, &move_to_phone(&b_id, "070-123 45 67")).await;
@@ -156,28 +189,17 @@ async fn unencrypted_becomes(ws: &mut Ws, expected: bool) {
 /// room is told that a leg of the meeting is unencrypted for exactly as long as it lasts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unencrypted_leg_is_shown_to_everyone_while_it_lasts() {
-    if let Err(reason) = peers_available(&["baresip"]) {
-        eprintln!("SKIPPED: {reason}");
+    let Some(Room {
+        world,
+        phone,
+        server: _server,
+        mut a,
+        mut b,
+        b_id,
+    }) = room_with_phone(true).await
+    else {
         return;
-    }
-    let mut world = World::new();
-    let phone = world.start_baresip();
-    let (stack, _) = world.start_stack_on().await;
-    let config = PhoneConfig {
-        trunk: Peer::new("127.0.0.1", phone.tls_port),
-        credentials: None,
-        allowed_numbers: vec!["+4670*".into()],
-        media_bind: [127, 0, 0, 1].into(),
-        media_announce: [127, 0, 0, 1].into(),
-        unencrypted: true,
     };
-    let service = PhoneService::new(stack, config, &[7; 32]).unwrap();
-    let server = common::start_with_phone(service).await;
-    let (chair, guests) = server.meeting(2).await;
-    let (mut a, _) = join(&server, &chair, "Anna").await;
-    let (mut b, joined_b) = join(&server, &guests[0], "Bertil").await;
-    admit(&mut a, &mut b, &joined_b).await;
-    let b_id = pid(&joined_b);
     send(&mut a, &move_to_phone(&b_id, PLAIN_NUMBER)).await;
     phone.wait_for_event(&world, "CALL_ESTABLISHED");
     unencrypted_becomes(&mut a, true).await;
