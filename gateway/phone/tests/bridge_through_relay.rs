@@ -9,7 +9,6 @@ mod audio;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use sluss_net::{Media, MediaConfig};
 use sluss_phone::bridge::Bridge;
 use sluss_phone::dtmf::{Digit, DtmfTone};
 use sluss_phone::g711::Law;
@@ -17,7 +16,7 @@ use sluss_phone::leg_media::{self, LegCrypto, LegMedia};
 use sluss_phone::rtp::{PayloadType, RtpHeader, RtpPacket, Ssrc};
 use sluss_phone::sdp::Codec;
 use sluss_phone::srtp::{MasterKey, SrtpContext, Suite};
-use sluss_relay::{DirectMedia, PeerId, RelayConfig, RouterId};
+use sluss_relay::{DirectMedia, PeerId, RouterId};
 
 use audio::{power, tone, Participant};
 use tokio::net::UdpSocket;
@@ -48,25 +47,10 @@ fn rtp(pt: u8, seq: u16, timestamp: u32, payload: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_leg_hears_the_meeting_and_is_heard_in_it() {
-    let media = Media::start(&MediaConfig {
-        bind_ip: Ipv4Addr::LOCALHOST.into(),
-        port: 0,
-        workers: 1,
-        batched_io: false,
-        relay: RelayConfig::default(),
-    })
-    .unwrap();
     let router = RouterId(7);
     let (phone_id, other_id) = (PeerId(1), PeerId(2));
-    let (events, _events_rx) = mpsc::unbounded_channel();
-    let phone_voices = media
-        .add_direct(router, phone_id, "phone".into(), events.clone())
-        .await
-        .unwrap();
-    let mut other_hears = media
-        .add_direct(router, other_id, "other".into(), events)
-        .await
-        .unwrap();
+    let (media, phone_voices, mut other_hears) =
+        audio::meeting_of_two(router, phone_id, other_id).await;
 
     // The trunk's end of the call, and ours.
     let trunk = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();

@@ -8,15 +8,13 @@ mod audio;
 mod sip_peers;
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sip_peers::{peers_available, World, STEP};
-use sluss_net::{Media, MediaConfig};
 use sluss_phone::call::{self, CallReport, DialPlan, MeetingSide};
 use sluss_phone::sip::leg::LegState;
 use sluss_phone::sip::{DialTarget, EndReason, Peer};
-use sluss_relay::{DirectMedia, PeerId, RelayConfig, RouterId};
+use sluss_relay::{DirectMedia, PeerId, RouterId};
 
 use audio::{power, Participant};
 use tokio::net::UdpSocket;
@@ -32,27 +30,10 @@ async fn a_phone_dialled_out_is_heard_in_the_meeting_and_hung_up_from_it() {
     let mut world = World::new();
     let phone = world.start_baresip();
     let stack = world.start_stack().await;
-    let media = Arc::new(
-        Media::start(&MediaConfig {
-            bind_ip: Ipv4Addr::LOCALHOST.into(),
-            port: 0,
-            workers: 1,
-            batched_io: false,
-            relay: RelayConfig::default(),
-        })
-        .unwrap(),
-    );
     let router = RouterId(3);
     let (leg_id, other_id) = (PeerId(10), PeerId(11));
-    let (events, _events_rx) = mpsc::unbounded_channel();
-    let leg_voices = media
-        .add_direct(router, leg_id, "phone".into(), events.clone())
-        .await
-        .unwrap();
-    let mut other_hears = media
-        .add_direct(router, other_id, "other".into(), events)
-        .await
-        .unwrap();
+    let (media, leg_voices, mut other_hears) =
+        audio::meeting_of_two(router, leg_id, other_id).await;
 
     let (reports_tx, mut reports) = mpsc::channel(8);
     let (digits, _digits_rx) = mpsc::channel(8);

@@ -10,7 +10,7 @@ use rand::RngCore;
 use sluss_phone::call::DialPlan;
 use sluss_phone::number::{AuditKey, HashedNumber, NumberPolicy, PhoneNumber};
 use sluss_phone::sip::rsip::RsipStack;
-use sluss_phone::sip::{Credentials, DialTarget, Peer};
+use sluss_phone::sip::{Credentials, DialTarget, IncomingCall, Peer, SipStack};
 use tokio::net::UdpSocket;
 
 /// What the operator configured for the trunk.
@@ -53,16 +53,30 @@ impl PhoneService {
     ) -> Result<Arc<Self>, String> {
         let policy = NumberPolicy::new(config.allowed_numbers.iter().map(String::as_str))
             .map_err(|e| format!("sip.allowed_numbers: {e}"))?;
-        Ok(Arc::new(Self {
+        let service = Arc::new(Self {
             stack,
             config,
             policy,
             audit_key: AuditKey::new(audit_secret),
-        }))
+        });
+        service.refuse_dial_in();
+        Ok(service)
     }
 
     pub fn stack(&self) -> &RsipStack {
         &self.stack
+    }
+
+    /// Dial-in is not built yet: a call the trunk places to us is refused at once (480), so
+    /// that the caller hears it fail rather than ring until the queue's bound refuses it.
+    /// (The task keeps the service, and with it the stack, for the life of the process.)
+    fn refuse_dial_in(self: &Arc<Self>) {
+        let service = self.clone();
+        tokio::spawn(async move {
+            while let Some(call) = service.stack.incoming().await {
+                let _ = call.reject(480);
+            }
+        });
     }
 
     /// The number as typed, if it may be called.
@@ -102,11 +116,5 @@ impl std::fmt::Debug for PhoneService {
             .field("trunk", &self.config.trunk)
             .field("unencrypted", &self.config.unencrypted)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for PhoneService {
-    fn drop(&mut self) {
-        self.stack.shutdown();
     }
 }

@@ -38,6 +38,8 @@ struct Room {
     a: Ws,
     b: Ws,
     b_id: String,
+    /// Our SIP listener's TLS port.
+    sip_port: u16,
 }
 
 async fn room_with_phone(unencrypted: bool) -> Option<Room> {
@@ -47,7 +49,7 @@ async fn room_with_phone(unencrypted: bool) -> Option<Room> {
     }
     let mut world = World::new();
     let phone = world.start_baresip();
-    let (stack, _) = world.start_stack_on().await;
+    let (stack, sip_port) = world.start_stack_on().await;
     let config = PhoneConfig {
         trunk: Peer::new("127.0.0.1", phone.tls_port),
         credentials: None,
@@ -70,6 +72,7 @@ async fn room_with_phone(unencrypted: bool) -> Option<Room> {
         a,
         b,
         b_id,
+        sip_port,
     })
 }
 
@@ -86,6 +89,7 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
         mut a,
         mut b,
         b_id,
+        sip_port,
     }) = room_with_phone(false).await
     else {
         return;
@@ -107,6 +111,13 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
     send(&mut a, &move_to_phone(&b_id, &"7".repeat(5_000))).await;
     assert!(recv_type(&mut a, "error").await["code"].is_string());
 
+    // Dial-in is not built yet: a call to the gateway is refused at once, not left ringing.
+    phone.command(&format!(
+        "dial sip:sluss@127.0.0.1:{sip_port};transport=tls"
+    ));
+    phone.wait_for_event(&world, "CALL_CLOSED");
+    let closed_before = 1;
+
     // The chair moves Bertil's voice to his phone; the phone rings and answers.
     send(&mut a, &move_to_phone(&b_id, "070-123 45 67")).await;
     audio_becomes(&mut a, &b_id, "phone").await;
@@ -119,7 +130,7 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
     // Bertil asks for his voice back in the browser: the call is hung up.
     let back = json!({"type":"audio_to_browser","participant_id":b_id}).to_string();
     send(&mut b, &back).await;
-    phone.wait_for_event(&world, "CALL_CLOSED");
+    phone.wait_for_nth_event(&world, "CALL_CLOSED", closed_before + 1);
     audio_becomes(&mut a, &b_id, "browser").await;
 
     // Moved again, then removed by the chair: the call ends with him.
@@ -127,7 +138,7 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
     phone.wait_for_nth_event(&world, "CALL_ESTABLISHED", 2);
     let remove = json!({"type":"remove","participant_id":b_id}).to_string();
     send(&mut a, &remove).await;
-    phone.wait_for_nth_event(&world, "CALL_CLOSED", 2);
+    phone.wait_for_nth_event(&world, "CALL_CLOSED", closed_before + 2);
 
     // Metrics: two calls placed and hung up, none up now; never a number. (Our side hears
     // the end of the second a moment after the phone reports it: asked again for up to 5 s.)
@@ -196,6 +207,7 @@ async fn an_unencrypted_leg_is_shown_to_everyone_while_it_lasts() {
         mut a,
         mut b,
         b_id,
+        ..
     }) = room_with_phone(true).await
     else {
         return;

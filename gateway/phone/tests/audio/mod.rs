@@ -3,9 +3,12 @@
 
 #![allow(dead_code)]
 
-use sluss_net::Media;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use sluss_net::{Media, MediaConfig};
 use sluss_phone::opus::{OpusDecoder, OpusEncoder, OpusRate, MAX_PACKET};
-use sluss_relay::{DirectMedia, DirectPacket, PeerId, RouterId};
+use sluss_relay::{DirectMedia, DirectPacket, PeerId, RelayConfig, RouterId};
 use tokio::sync::mpsc;
 
 /// Frame `k` of a sine of `hz` at `rate`, `len` samples long.
@@ -80,4 +83,37 @@ impl Participant {
             self.heard.extend_from_slice(&self.pcm[..n]);
         }
     }
+}
+
+/// A meeting on a real media worker (one, on loopback) with two direct transports: the phone
+/// leg's, and another participant's. Gives the worker and what each of the two hears.
+pub async fn meeting_of_two(
+    router: RouterId,
+    leg: PeerId,
+    other: PeerId,
+) -> (
+    Arc<Media>,
+    mpsc::Receiver<DirectPacket>,
+    mpsc::Receiver<DirectPacket>,
+) {
+    let media = Arc::new(
+        Media::start(&MediaConfig {
+            bind_ip: Ipv4Addr::LOCALHOST.into(),
+            port: 0,
+            workers: 1,
+            batched_io: false,
+            relay: RelayConfig::default(),
+        })
+        .unwrap(),
+    );
+    let (events, _) = mpsc::unbounded_channel();
+    let leg_hears = media
+        .add_direct(router, leg, "phone".into(), events.clone())
+        .await
+        .unwrap();
+    let other_hears = media
+        .add_direct(router, other, "other".into(), events)
+        .await
+        .unwrap();
+    (media, leg_hears, other_hears)
 }

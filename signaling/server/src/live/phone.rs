@@ -189,8 +189,18 @@ impl Live {
             send: move |m| media.send_direct(router, peer, m),
             digits,
         };
+        // The call's task also cleans up after it, whether or not this meeting's loop is
+        // still there to hear the end: a meeting that ends mid-call leaves no transport behind.
+        let (media, metrics) = (self.registry.media.clone(), self.registry.metrics.clone());
+        metrics.phone_calls_active.inc();
         tokio::spawn(async move {
-            call::dial_out(service.stack(), plan, side, reports_tx, hang_up_rx).await;
+            let state = call::dial_out(service.stack(), plan, side, reports_tx, hang_up_rx).await;
+            media.send(router, sluss_net::Command::RemovePeer { peer });
+            metrics.phone_calls_active.dec();
+            metrics
+                .phone_calls
+                .with_label_values(&[outcome(&state)])
+                .inc();
         });
         // Forward the call's reports into this meeting's loop.
         let back = self.calls.reports_tx.clone();
@@ -208,7 +218,6 @@ impl Live {
             hang_up: Some(hang_up),
         };
         self.calls.placed.insert(call.clone(), placed);
-        self.registry.metrics.phone_calls_active.inc();
         info!(meeting = %self.meeting_id, call = %call, "phone call placed");
     }
 
@@ -238,18 +247,9 @@ impl Live {
                 if self.calls.unencrypted.remove(&call) {
                     self.tell_meeting_state();
                 }
+                // (The call's task removes its transport and counts it.)
                 if let Some(placed) = self.calls.placed.remove(&call) {
-                    let metrics = &self.registry.metrics;
-                    metrics.phone_calls_active.dec();
-                    metrics
-                        .phone_calls
-                        .with_label_values(&[outcome(&state)])
-                        .inc();
                     self.peers.remove(&placed.peer);
-                    self.registry.media.send(
-                        self.router,
-                        sluss_net::Command::RemovePeer { peer: placed.peer },
-                    );
                 }
                 debug!(call = %call, ?state, ?media, "phone call ended");
                 self.core.call_ended(Instant::now(), &call)
