@@ -19,6 +19,7 @@ use crate::g711::Law;
 use crate::jitter::{Incoming, JitterBuffer, JitterConfig, JitterStats, Pop};
 use crate::mixer::{AudioLevel, MemberId, Mixer};
 use crate::opus::{self, OpusDecoder, OpusEncoder, OpusRate};
+use crate::prompt::{Prompt, PromptPlayer};
 use crate::rtp::{PayloadType, RtpHeader, RtpPacket, Ssrc};
 use crate::sdp::Codec;
 use crate::Error;
@@ -114,6 +115,9 @@ pub struct Bridge {
     rtp_seq: u16,
     rtp_ts: u32,
     stats: BridgeStats,
+    /// While set, the phone is not in the meeting (a caller entering the PIN or waiting in
+    /// the lobby): it hears this prompt, and nothing it says goes anywhere.
+    prompt: Option<PromptPlayer>,
 }
 
 impl Bridge {
@@ -148,7 +152,27 @@ impl Bridge {
             rtp_seq: 0,
             rtp_ts: 0,
             stats: BridgeStats::default(),
+            prompt: None,
         })
+    }
+
+    /// Takes the phone out of the meeting to hear `prompt` (R4: a caller in the lobby hears
+    /// nothing of the meeting and is heard by nobody), or with `None` puts it in. Voices
+    /// already buffered are forgotten either way.
+    pub fn set_prompt(&mut self, prompt: Option<Prompt>) {
+        match (prompt, &mut self.prompt) {
+            (Some(p), Some(player)) if player.prompt() == p => {}
+            (Some(p), player) => *player = Some(PromptPlayer::new(p)),
+            (None, player) => *player = None,
+        }
+        for voice in self.voices.drain(..) {
+            self.mixer.remove(voice.member);
+        }
+    }
+
+    /// The prompt being played, or `None` while the phone is in the meeting.
+    pub fn prompt(&self) -> Option<&PromptPlayer> {
+        self.prompt.as_ref()
     }
 
     pub fn stats(&self) -> BridgeStats {
@@ -191,6 +215,9 @@ impl Bridge {
         timestamp: u32,
         payload: &[u8],
     ) {
+        if self.prompt.is_some() {
+            return;
+        }
         let i = match self.voices.iter().position(|v| v.publisher == publisher) {
             Some(i) => i,
             None => match self.add_voice(now, publisher) {
@@ -267,6 +294,11 @@ impl Bridge {
                 return Ok(());
             }
         }
+        if self.prompt.is_some() {
+            // Not in the meeting: what the phone says is dropped here.
+            out.meeting = None;
+            return Ok(());
+        }
         let level = AudioLevel::of(pcm);
         let frame = out.meeting.get_or_insert_with(MeetingFrame::default);
         frame.payload.resize(opus::MAX_PACKET, 0);
@@ -305,9 +337,14 @@ impl Bridge {
                 self.mixer.set_input(voice.member, &self.pcm[..n])?;
             }
         }
-        self.mixer.mix();
         let pcm = &mut self.pcm[..SAMPLES];
-        self.mixer.output(LISTENER, pcm)?;
+        match &mut self.prompt {
+            Some(player) => player.fill(pcm),
+            None => {
+                self.mixer.mix();
+                self.mixer.output(LISTENER, pcm)?;
+            }
+        }
         let n = self.law.encode(pcm, &mut self.codes);
         let header = RtpHeader {
             marker: self.stats.frames_to_phone == 0,

@@ -6,6 +6,9 @@
 //! The caller hears how it goes on `reports` and ends the call by firing `hang_up` (or
 //! dropping it). Numbers and keys never reach a log: the target prints masked, keys redacted.
 
+mod answer;
+pub use answer::{answer_call, AnswerError, AnswerPlan, AnsweredCall};
+
 use std::net::IpAddr;
 
 use sluss_relay::{DirectMedia, DirectPacket};
@@ -16,7 +19,7 @@ use tracing::debug;
 
 use crate::bridge::Bridge;
 use crate::dtmf::Digit;
-use crate::leg_media::{self, LegCrypto, LegMedia, LegMediaStats};
+use crate::leg_media::{self, LegControl, LegCrypto, LegMedia, LegMediaStats, MeetingLink};
 use crate::rtp::Ssrc;
 use crate::sdp::{Codec, LocalMedia, MasterKey, Negotiated};
 use crate::sip::leg::{Action, DialOut, LegState};
@@ -85,7 +88,7 @@ where
     local.unencrypted = plan.unencrypted;
     let mut leg = DialOut::new(local, MasterKey::new(plan.key));
     let mut media = Some((plan.socket, meeting));
-    let mut running: Option<(oneshot::Sender<()>, JoinHandle<LegMediaStats>)> = None;
+    let mut running: Option<RunningMedia> = None;
     let offer = match leg.dial() {
         Ok(offer) => offer,
         Err(_) => return finish(leg.state().clone(), None, &reports).await,
@@ -126,7 +129,16 @@ where
                     let Some((socket, side)) = media.take() else {
                         continue;
                     };
-                    match start_media(socket, side, &agreed, plan.ssrc) {
+                    let MeetingSide {
+                        voices,
+                        send,
+                        digits,
+                    } = side;
+                    let link = MeetingLink {
+                        voices,
+                        send: Box::new(send),
+                    };
+                    match start_media(socket, Some(link), digits, &agreed, plan.ssrc) {
                         Some(started) => {
                             running = Some(started);
                             let encrypted = agreed.crypto.is_some();
@@ -152,10 +164,7 @@ where
         }
     }
     let stats = match running {
-        Some((stop, task)) => {
-            let _ = stop.send(());
-            task.await.ok()
-        }
+        Some(media) => media.stop().await,
         None => None,
     };
     finish(leg.state().clone(), stats, &reports).await
@@ -181,16 +190,29 @@ fn log_err<E: std::fmt::Display>(result: Result<(), E>) {
     }
 }
 
+/// A leg's media task, running.
+pub struct RunningMedia {
+    /// Moves the leg into the meeting and out; dropping it stops the task.
+    pub control: mpsc::Sender<LegControl>,
+    task: JoinHandle<LegMediaStats>,
+}
+
+impl RunningMedia {
+    /// Stops the task and returns what it counted.
+    pub async fn stop(self) -> Option<LegMediaStats> {
+        drop(self.control);
+        self.task.await.ok()
+    }
+}
+
 /// Starts the leg's media task for what was agreed; None when the bridge cannot take it.
-fn start_media<F>(
+pub(crate) fn start_media(
     socket: UdpSocket,
-    side: MeetingSide<F>,
+    meeting: Option<MeetingLink>,
+    digits: mpsc::Sender<Digit>,
     agreed: &Negotiated,
     ssrc: u32,
-) -> Option<(oneshot::Sender<()>, JoinHandle<LegMediaStats>)>
-where
-    F: Fn(DirectMedia) + Send + 'static,
-{
+) -> Option<RunningMedia> {
     let remote = agreed.remote?;
     let bridge = Bridge::new(agreed.codec.codec, agreed.codec.pt, Ssrc(ssrc)).ok()?;
     let crypto = match &agreed.crypto {
@@ -212,13 +234,7 @@ where
         telephone_event: agreed.telephone_event,
         bridge,
     };
-    let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(leg_media::run(
-        leg,
-        side.voices,
-        side.send,
-        side.digits,
-        stopped,
-    ));
-    Some((stop, task))
+    let (control, told) = mpsc::channel(4);
+    let task = tokio::spawn(leg_media::run(leg, meeting, digits, told));
+    Some(RunningMedia { control, task })
 }

@@ -11,11 +11,12 @@ use std::time::Instant;
 
 use sluss_relay::{DirectMedia, DirectPacket};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::bridge::{Bridge, BridgeStats, TickOutput, MAX_PHONE_PACKET};
 use crate::dtmf::{Digit, DtmfReceiver};
+use crate::prompt::Prompt;
 use crate::rtp::{self, PacketKind, RtpPacket};
 use crate::srtp::SrtpContext;
 
@@ -42,6 +43,26 @@ pub struct LegMedia {
     pub bridge: Bridge,
 }
 
+/// Hands the phone's voice to the relay's direct transport.
+pub type SendVoice = Box<dyn Fn(DirectMedia) + Send>;
+
+/// The leg's place in a meeting: the relay's direct transport, both ways.
+pub struct MeetingLink {
+    /// Everyone else's voice.
+    pub voices: mpsc::Receiver<DirectPacket>,
+    /// The phone's voice into the meeting.
+    pub send: SendVoice,
+}
+
+/// What the call's owner tells a running leg.
+pub enum LegControl {
+    /// Into the meeting (a caller admitted from the lobby).
+    Join(MeetingLink),
+    /// Out of the meeting, or not yet in it, hearing this prompt (R4: nothing of the meeting
+    /// reaches a caller in the lobby, and nothing they say reaches it).
+    Prompt(Prompt),
+}
+
 /// What the task counted, returned when it ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LegMediaStats {
@@ -53,14 +74,13 @@ pub struct LegMediaStats {
     pub digits: u64,
 }
 
-/// Runs the leg until `stop` fires (or is dropped) or the meeting side closes `voices`.
-/// `send` hands the phone's voice to the relay; `digits` hears the keys pressed on the phone.
+/// Runs the leg until `control` closes. It starts in `meeting` if given, else hearing a
+/// silent prompt; `control` moves it in and out. `digits` hears the keys pressed on the phone.
 pub async fn run(
     mut leg: LegMedia,
-    mut voices: mpsc::Receiver<DirectPacket>,
-    send: impl Fn(DirectMedia),
+    meeting: Option<MeetingLink>,
     digits: mpsc::Sender<Digit>,
-    mut stop: oneshot::Receiver<()>,
+    mut control: mpsc::Receiver<LegControl>,
 ) -> LegMediaStats {
     let mut stats = LegMediaStats::default();
     let mut datagram = vec![0u8; MAX_DATAGRAM];
@@ -68,14 +88,38 @@ pub async fn run(
     let mut sealed = vec![0u8; MAX_PHONE_PACKET + 64];
     let mut out = TickOutput::default();
     let mut dtmf = DtmfReceiver::new();
+    let mut meeting = meeting;
+    if meeting.is_none() {
+        leg.bridge.set_prompt(Some(Prompt::Silence));
+    }
     let start = Instant::now();
     leg.bridge.tick(start, &mut out).ok();
     loop {
         let due = leg.bridge.next_tick().unwrap_or(start);
         tokio::select! {
-            _ = &mut stop => break,
-            packet = voices.recv() => {
-                let Some(p) = packet else { break };
+            told = control.recv() => match told {
+                None => break,
+                Some(LegControl::Join(link)) => {
+                    leg.bridge.set_prompt(None);
+                    meeting = Some(link);
+                }
+                Some(LegControl::Prompt(prompt)) => {
+                    leg.bridge.set_prompt(Some(prompt));
+                    meeting = None;
+                }
+            },
+            packet = async {
+                match meeting.as_mut() {
+                    Some(m) => m.voices.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let Some(p) = packet else {
+                    // The meeting let go of this leg: nothing more to say or hear there.
+                    leg.bridge.set_prompt(Some(Prompt::Silence));
+                    meeting = None;
+                    continue;
+                };
                 leg.bridge.from_meeting(Instant::now(), p.publisher.0, p.seq, p.timestamp, &p.payload);
             }
             received = leg.socket.recv_from(&mut datagram) => {
@@ -104,8 +148,8 @@ pub async fn run(
                         continue;
                     }
                 }
-                if let Some(frame) = out.meeting.take() {
-                    send(DirectMedia {
+                if let (Some(frame), Some(m)) = (out.meeting.take(), meeting.as_ref()) {
+                    (m.send)(DirectMedia {
                         seq: frame.seq,
                         timestamp: frame.timestamp,
                         audio_level: Some(frame.audio_level),

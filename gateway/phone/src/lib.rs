@@ -50,6 +50,7 @@ pub mod mixer;
 pub mod number;
 pub mod opus;
 pub mod pin;
+pub mod prompt;
 pub mod rtp;
 pub mod sdp;
 pub mod sip;

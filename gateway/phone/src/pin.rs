@@ -30,6 +30,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod entry;
+pub use entry::{Entered, PinEntry, DIGIT_PAUSE};
+
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sluss_phone::bridge::Bridge;
 use sluss_phone::dtmf::{Digit, DtmfTone};
 use sluss_phone::g711::Law;
-use sluss_phone::leg_media::{self, LegCrypto, LegMedia};
+use sluss_phone::leg_media::{self, LegCrypto, LegMedia, MeetingLink};
 use sluss_phone::rtp::{PayloadType, RtpHeader, RtpPacket, Ssrc};
 use sluss_phone::sdp::Codec;
 use sluss_phone::srtp::{MasterKey, SrtpContext, Suite};
@@ -20,7 +20,7 @@ use sluss_relay::{DirectMedia, PeerId, RouterId};
 
 use audio::{power, tone, Participant};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 const PCMA: u8 = 8;
 const EVENT: u8 = 101;
@@ -67,16 +67,14 @@ async fn a_phone_leg_hears_the_meeting_and_is_heard_in_it() {
         bridge: Bridge::new(Codec::Pcma, PCMA, Ssrc(0x0b1d)).unwrap(),
     };
     let (digits_tx, mut digits) = mpsc::channel(8);
-    let (stop, stopped) = oneshot::channel();
+    let (stop, stopped) = mpsc::channel::<leg_media::LegControl>(1);
     let media = std::sync::Arc::new(media);
     let sender = media.clone();
-    let task = tokio::spawn(leg_media::run(
-        leg,
-        phone_voices,
-        move |m: DirectMedia| sender.send_direct(router, phone_id, m),
-        digits_tx,
-        stopped,
-    ));
+    let link = MeetingLink {
+        voices: phone_voices,
+        send: Box::new(move |m: DirectMedia| sender.send_direct(router, phone_id, m)),
+    };
+    let task = tokio::spawn(leg_media::run(leg, Some(link), digits_tx, stopped));
 
     // For two seconds: the phone says 440 Hz, the other participant 1 kHz; a stranger and a
     // forger send too. Halfway, the phone's user presses 5.
@@ -131,7 +129,7 @@ async fn a_phone_leg_hears_the_meeting_and_is_heard_in_it() {
     }
     let elapsed = t0.elapsed();
     let (heard_by_other, levels) = (&other.heard, &other.levels);
-    let _ = stop.send(());
+    drop(stop);
     let stats = task.await.unwrap();
 
     // The phone heard the other participant (and not itself).

@@ -1,5 +1,6 @@
 use super::*;
 use crate::opus::OpusDecoder;
+use crate::prompt::Prompt;
 
 const PT: u8 = 8; // PCMA
 
@@ -62,7 +63,16 @@ fn run(
     phone: impl Fn(usize) -> Option<Vec<i16>>,
     voices: &[(u64, f64)],
 ) -> Run {
-    let t0 = Instant::now();
+    run_from(Instant::now(), bridge, frames, phone, voices)
+}
+
+fn run_from(
+    t0: Instant,
+    bridge: &mut Bridge,
+    frames: usize,
+    phone: impl Fn(usize) -> Option<Vec<i16>>,
+    voices: &[(u64, f64)],
+) -> Run {
     let mut encoders: Vec<OpusEncoder> = voices
         .iter()
         .map(|_| OpusEncoder::new(OpusRate::Hz48000, 32_000).unwrap())
@@ -241,4 +251,34 @@ fn frames_come_every_20_ms_and_a_stalled_caller_starts_again_from_now() {
     // G.722 calls are refused rather than mixed wrongly.
     assert!(Bridge::new(Codec::G722, 9, Ssrc(1)).is_err());
     assert!(Bridge::new(Codec::Pcmu, 200, Ssrc(1)).is_err());
+}
+
+#[test]
+fn a_caller_with_a_prompt_is_out_of_the_meeting_both_ways_until_put_in() {
+    let mut bridge = bridge();
+    bridge.set_prompt(Some(Prompt::Waiting));
+    let phone = |k| Some(tone(440.0, 8_000.0, 160, k, 8_000.0));
+    let t0 = Instant::now();
+    let lobby = run_from(t0, &mut bridge, 50, phone, &[(7, 1_000.0)]);
+    assert!(
+        lobby.to_meeting.is_empty(),
+        "the lobby was heard in the meeting"
+    );
+    let heard = heard_by_phone(&lobby.to_phone, 0);
+    let power = strongest(&heard[..1_600], 8_000.0, &[425.0, 1_000.0]);
+    assert!(
+        power[0] > 10.0 * power[1],
+        "the caller heard the meeting: {power:?}"
+    );
+    assert_eq!(lobby.to_phone.len(), 50, "the prompt keeps the line alive");
+
+    bridge.set_prompt(None);
+    let room = run_from(t0 + FRAME * 50, &mut bridge, 50, phone, &[(7, 1_000.0)]);
+    assert!(room.to_meeting.len() > 40, "admitted, the caller is heard");
+    let heard = heard_by_phone(&room.to_phone, 20);
+    let power = strongest(&heard, 8_000.0, &[425.0, 1_000.0]);
+    assert!(
+        power[1] > 10.0 * power[0],
+        "admitted, the caller hears the meeting: {power:?}"
+    );
 }
