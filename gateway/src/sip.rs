@@ -5,13 +5,15 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use sluss_phone::pin::{PinPolicy, Rate};
 use sluss_phone::sip::config::SipConfig;
 use sluss_phone::sip::rsip::RsipStack;
 use sluss_phone::sip::{Credentials, Peer, SipStack};
-use sluss_signaling::phone::{PhoneConfig, PhoneService};
+use sluss_signaling::phone::{DialInConfig, PhoneConfig, PhoneService};
 use tracing::info;
 
 use crate::config::Config;
@@ -49,6 +51,20 @@ pub struct SipSection {
     pub trunk_ca_file: String,
     /// The user part of our SIP address.
     pub local_user: String,
+    /// Dial-in: the number callers ring, as invitations print it (`010-123 45 67`); the
+    /// trunk routes it to `listen`. Empty: every call to us is refused (480).
+    pub dial_in_number: String,
+    /// Digits of each invitation's dial-in PIN, 9 to 16.
+    pub pin_digits: usize,
+    /// Wrong PINs one call may type before it is hung up.
+    pub pin_tries_per_call: u32,
+    /// Wrong PINs one caller (by number) may type per 30 minutes, across calls.
+    pub pin_tries_per_caller: u32,
+    /// Wrong PINs all callers together may type per 10 minutes: the limit that holds when
+    /// callers hide or forge their number. Past it, dial-in waits for the count to decay.
+    pub pin_tries_per_number: u32,
+    /// Callers typing a PIN or waiting in a lobby at once; more hear busy (486).
+    pub max_dial_in_calls: usize,
 }
 
 impl Default for SipSection {
@@ -65,6 +81,12 @@ impl Default for SipSection {
             unencrypted_trunk: false,
             trunk_ca_file: String::new(),
             local_user: "sluss".into(),
+            dial_in_number: String::new(),
+            pin_digits: 9,
+            pin_tries_per_call: 3,
+            pin_tries_per_caller: 6,
+            pin_tries_per_number: 60,
+            max_dial_in_calls: 20,
         }
     }
 }
@@ -120,11 +142,33 @@ pub async fn service(
         media_bind: config.media.bind_ip,
         media_announce,
         unencrypted: sip.unencrypted_trunk,
+        dial_in: dial_in(sip),
     };
     let secret = audit_secret(&config.server.data_dir)?;
     let service = PhoneService::new(stack, phone, &secret)?;
     info!(listen = %sip.listen, unencrypted = sip.unencrypted_trunk, "telephone trunk configured");
     Ok(Some(service))
+}
+
+/// Dial-in as configured: on when `dial_in_number` is set.
+fn dial_in(sip: &SipSection) -> Option<DialInConfig> {
+    if sip.dial_in_number.trim().is_empty() {
+        return None;
+    }
+    let rate = |tries, minutes: u64| Rate {
+        tries,
+        window: Duration::from_secs(60 * minutes),
+    };
+    Some(DialInConfig {
+        number: sip.dial_in_number.trim().to_owned(),
+        pin_digits: sip.pin_digits,
+        policy: PinPolicy {
+            per_call: sip.pin_tries_per_call,
+            per_caller: rate(sip.pin_tries_per_caller, 30),
+            per_meeting: rate(sip.pin_tries_per_number, 10),
+        },
+        max_calls: sip.max_dial_in_calls.clamp(1, 1_000),
+    })
 }
 
 /// The key that hashes numbers in the audit trail: made once, kept in the data directory, so

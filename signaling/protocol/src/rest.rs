@@ -104,6 +104,17 @@ pub struct Invitation {
     pub text: String,
     /// An iCalendar file for the invitee's calendar, when the meeting has a start time.
     pub ics: Option<String>,
+    /// R14: how to take part by phone, when the gateway takes calls (never for the chair).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dial_in: Option<DialIn>,
+}
+
+/// The number to ring and the invitation's PIN, shown this once like the link (only the
+/// PIN's keyed hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialIn {
+    pub number: String,
+    pub pin: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -336,6 +336,10 @@ pub struct ParticipantInfo {
     /// R14: where their voice goes.
     #[serde(default)]
     pub audio: AudioRoute,
+    /// R14: in the meeting by phone alone (dialled in): no picture, and no browser to take
+    /// the voice back to.
+    #[serde(default)]
+    pub by_phone: bool,
 }
 
 /// R14: where a participant's voice goes.

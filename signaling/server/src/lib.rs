@@ -125,7 +125,7 @@ impl AppState {
         let lockout = std::sync::Mutex::new(limits::Lockout::new(config.limits.lockout.clone()));
         let hash_gate =
             limits::HashGate::new(config.limits.hash_concurrency, config.limits.hash_wait);
-        AppState(Arc::new(Inner {
+        let state = AppState(Arc::new(Inner {
             audit_tally,
             rate,
             lockout,
@@ -139,7 +139,12 @@ impl AppState {
             registry,
             metrics,
             shutdown,
-        }))
+        }));
+        if let Some(phone) = &state.config.phone {
+            // R14: calls to the dial-in number (refused when dial-in is not configured).
+            phone.take_calls(state.clone());
+        }
+        state
     }
 
     /// The failed-login lockout table (held for microseconds, never across an await).

@@ -14,6 +14,7 @@ use sluss_meeting::{
 use sluss_meeting::{AudioRoute, Invitee, RefusalReason, Role};
 use sluss_meeting::{ChatText, Meeting, NameError, ParticipantId, RecordingKind};
 use sluss_net::Command;
+use sluss_phone::leg_media::LegControl;
 use sluss_protocol::MAX_TILE_HEIGHT;
 use sluss_protocol::{
     ClientMessage, ErrorCode, Kind, MediaSource, ServerMessage, TrackInfo, TrackSource,
@@ -79,6 +80,9 @@ pub struct JoinArgs {
     pub name: DisplayName,
     pub announce: IpAddr,
     pub conn: ConnTx,
+    /// R14: a caller on the phone (dial-in): once admitted, the meeting joins its leg to the
+    /// room through a direct transport of its own.
+    pub phone: Option<mpsc::Sender<LegControl>>,
 }
 
 enum Cmd {
@@ -111,6 +115,8 @@ struct Conn {
     tx: ConnTx,
     announce: IpAddr,
     peer: Option<PeerId>,
+    /// A caller on the phone: the leg's control, to join it to the room when admitted.
+    phone: Option<mpsc::Sender<LegControl>>,
 }
 
 struct Live {
@@ -332,6 +338,7 @@ impl Live {
                 tx: args.conn,
                 announce: args.announce,
                 peer: None,
+                phone: args.phone,
             },
         );
         let (role, admitted) = self

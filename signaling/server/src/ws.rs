@@ -194,14 +194,7 @@ async fn run(
         return;
     }
     let (out_tx, mut out_rx) = conn_channel();
-    let (role, invitee) = match link.role {
-        InvitationRole::Chair => (Role::Chair, Invitee::Staff),
-        InvitationRole::Patient => (Role::Guest, Invitee::Patient),
-        InvitationRole::Relative => (Role::Guest, Invitee::Relative),
-        InvitationRole::Staff => (Role::Guest, Invitee::Staff),
-        InvitationRole::Professional => (Role::Guest, Invitee::Professional),
-        InvitationRole::Guest => (Role::Guest, Invitee::Other),
-    };
+    let (role, invitee) = seat_of(link.role);
     if role == Role::Chair && staff.is_none() {
         // R2, R7: whoever chairs has logged in as staff.
         let _ = send_within(
@@ -245,6 +238,7 @@ async fn run(
         name,
         announce,
         conn: out_tx,
+        phone: None,
     };
     let (meeting, joined) = match state.registry.join(&link.meeting_id, args).await {
         Ok(ok) => ok,
@@ -380,5 +374,17 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::PhoneUnavailable => "phone_unavailable",
         ErrorCode::PhoneNumberRefused => "phone_number_refused",
         ErrorCode::PhoneRefused => "phone_refused",
+    }
+}
+
+/// What an invitation makes its holder in the meeting (R3).
+pub(crate) fn seat_of(role: InvitationRole) -> (Role, Invitee) {
+    match role {
+        InvitationRole::Chair => (Role::Chair, Invitee::Staff),
+        InvitationRole::Patient => (Role::Guest, Invitee::Patient),
+        InvitationRole::Relative => (Role::Guest, Invitee::Relative),
+        InvitationRole::Staff => (Role::Guest, Invitee::Staff),
+        InvitationRole::Professional => (Role::Guest, Invitee::Professional),
+        InvitationRole::Guest => (Role::Guest, Invitee::Other),
     }
 }

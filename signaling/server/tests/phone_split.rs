@@ -57,6 +57,7 @@ async fn room_with_phone(unencrypted: bool) -> Option<Room> {
         media_bind: [127, 0, 0, 1].into(),
         media_announce: [127, 0, 0, 1].into(),
         unencrypted,
+        dial_in: None,
     };
     let service = PhoneService::new(stack, config, &[7; 32]).unwrap();
     let server = common::start_with_phone(service).await;
@@ -111,7 +112,7 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
     send(&mut a, &move_to_phone(&b_id, &"7".repeat(5_000))).await;
     assert!(recv_type(&mut a, "error").await["code"].is_string());
 
-    // Dial-in is not built yet: a call to the gateway is refused at once, not left ringing.
+    // Without dial-in configured, a call to the gateway is refused at once, not left ringing.
     phone.command(&format!(
         "dial sip:sluss@127.0.0.1:{sip_port};transport=tls"
     ));

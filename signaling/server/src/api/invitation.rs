@@ -6,8 +6,25 @@ pub const NEUTRAL_SENTENCE: &str = "Klicka för att delta i ditt bokade vårdmö
 /// The calendar entry's title.
 const NEUTRAL_SUMMARY: &str = "Vårdmöte";
 
-pub fn text(link: &str) -> String {
-    format!("{NEUTRAL_SENTENCE}\n{link}\n")
+pub fn text(link: &str, dial_in: Option<&sluss_protocol::DialIn>) -> String {
+    match dial_in {
+        Some(d) => format!(
+            "{NEUTRAL_SENTENCE}\n{link}\n\nDu kan också delta per telefon: ring {} och slå koden {} följd av #.\n",
+            d.number,
+            grouped(&d.pin)
+        ),
+        None => format!("{NEUTRAL_SENTENCE}\n{link}\n"),
+    }
+}
+
+/// A PIN in groups of three digits, easier to read out and type.
+fn grouped(pin: &str) -> String {
+    let digits: Vec<char> = pin.chars().collect();
+    digits
+        .chunks(3)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// An iCalendar (RFC 5545) file for one invitation.
@@ -101,7 +118,7 @@ mod tests {
     #[test]
     fn the_text_is_one_neutral_sentence_and_the_link() {
         assert_eq!(
-            text("https://m.example.se/join#abc"),
+            text("https://m.example.se/join#abc", None),
             "Klicka för att delta i ditt bokade vårdmöte.\nhttps://m.example.se/join#abc\n"
         );
     }

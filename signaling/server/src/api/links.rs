@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use sluss_protocol::{check_id, Invitation, NewInvitation};
+use sluss_protocol::{check_id, DialIn, Invitation, InvitationRole, NewInvitation};
 
 use super::owners::{changeable_meeting, meeting_gone, refused};
 use super::{invitation, principal, SCOPE_INVITATIONS};
@@ -60,7 +60,8 @@ pub async fn add_invitation(
         .details
         .starts_at
         .map(|s| (s, meeting.details.duration_minutes.unwrap_or(60)));
-    let invitation = make_invitation(&state, &link, &secret, schedule, now);
+    let dial_in = dial_in_pin(&state, &link).await?;
+    let invitation = make_invitation(&state, &link, &secret, schedule, dial_in, now);
     Ok((StatusCode::CREATED, Json(invitation)).into_response())
 }
 
@@ -132,6 +133,7 @@ pub(super) fn make_invitation(
     link: &NewLink,
     secret: &Secret,
     schedule: Option<(i64, i64)>,
+    dial_in: Option<DialIn>,
     now: i64,
 ) -> Invitation {
     let url = link_url(state, secret);
@@ -139,9 +141,48 @@ pub(super) fn make_invitation(
     Invitation {
         invitation_id: link.id.clone(),
         role: link.role,
-        text: invitation::text(&url),
+        text: invitation::text(&url, dial_in.as_ref()),
         ics: schedule.map(|(start, minutes)| invitation::ics(&link.id, &url, start, minutes, now)),
         link: url,
         expires_at,
+        dial_in,
     }
+}
+
+/// R14: the invitation's dial-in PIN, when the gateway takes calls (never for the chair, who
+/// logs in). Only the PIN's keyed hash is stored; the PIN is shown this once.
+pub(super) async fn dial_in_pin(
+    state: &AppState,
+    link: &NewLink,
+) -> Result<Option<DialIn>, HttpError> {
+    let Some(phone) = &state.config.phone else {
+        return Ok(None);
+    };
+    let Some(config) = phone.dial_in() else {
+        return Ok(None);
+    };
+    if link.role == InvitationRole::Chair {
+        return Ok(None);
+    }
+    // A PIN another invitation drew already is drawn again (rare: 10^9 PINs and more).
+    for _ in 0..4 {
+        let Some(pin) = phone.new_pin() else {
+            return Ok(None);
+        };
+        if state
+            .store
+            .set_link_pin(&link.id, &phone.pin_hash(pin.expose()))
+            .await?
+        {
+            return Ok(Some(DialIn {
+                number: config.number.clone(),
+                pin: pin.expose().to_owned(),
+            }));
+        }
+    }
+    Err(HttpError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "internal",
+        "No free dial-in PIN was found; try again.",
+    ))
 }

@@ -9,7 +9,7 @@ use sluss_meeting::MeetingTitle;
 use sluss_protocol::{CallerRole, CreateMeeting, CreatedMeeting, InvitationRole, MeetingList};
 use sluss_protocol::{MeetingSummary, NewInvitation, UpdateMeeting};
 
-use super::links::{check_staff_invitee, link_url, make_invitation};
+use super::links::{check_staff_invitee, dial_in_pin, link_url, make_invitation};
 use super::owners::{changeable_meeting, meeting_gone, refused, require_lister, standing};
 use super::{principal, text_refused, SCOPE_MEETINGS};
 use crate::error::{ApiJson, HttpError};
@@ -105,10 +105,11 @@ pub async fn create_meeting(
     state.store.audit(event, now).await?;
     tracing::info!(meeting = %meeting_id, invitations = guests.len(), "meeting created");
     let schedule = body.starts_at.map(|s| (s, duration.unwrap_or(60)));
-    let invitations = guests
-        .iter()
-        .map(|(secret, l)| make_invitation(&state, l, secret, schedule, now))
-        .collect::<Vec<_>>();
+    let mut invitations = Vec::with_capacity(guests.len());
+    for (secret, l) in &guests {
+        let dial_in = dial_in_pin(&state, l).await?;
+        invitations.push(make_invitation(&state, l, secret, schedule, dial_in, now));
+    }
     let created = CreatedMeeting {
         meeting_id,
         title: title.as_str().to_owned(),

@@ -55,7 +55,15 @@ impl Live {
                 // R14: placed once its audit entry (with the number's hash) is written.
                 self.dial(participant, call.clone()).await;
             }
+            let admitted = match &effect {
+                Effect::Admitted { participant, .. } => Some(participant.clone()),
+                _ => None,
+            };
             self.apply_one(effect);
+            if let Some(participant) = admitted {
+                // R14: a caller on the phone joins the room through a transport of its own.
+                self.join_caller(&participant).await;
+            }
         }
     }
 
@@ -402,7 +410,7 @@ impl Live {
     }
 
     /// Sends a last message and closes the participant's connection and media.
-    fn close(&mut self, id: &ParticipantId, message: ServerMessage) {
+    pub(super) fn close(&mut self, id: &ParticipantId, message: ServerMessage) {
         if let Some(conn) = self.conns.get(id) {
             conn.tx.send(Outbound::Close(Some(message)));
         }
@@ -450,7 +458,9 @@ impl Live {
             staff: p.is_staff(),
             may_share_screen: self.core.may_share_screen(&p.id),
             reopened: p.reopened,
+            by_phone: self.conns.get(id).is_some_and(|c| c.phone.is_some()),
             audio: match self.core.audio_route(&p.id) {
+                _ if self.conns.get(id).is_some_and(|c| c.phone.is_some()) => WireAudioRoute::Phone,
                 AudioRoute::Browser => WireAudioRoute::Browser,
                 AudioRoute::Ringing(_) => WireAudioRoute::Ringing,
                 AudioRoute::Phone(_) => WireAudioRoute::Phone,

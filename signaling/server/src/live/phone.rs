@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use sluss_meeting::{CallId, ChairAction, ParticipantId};
 use sluss_phone::call::{self, CallReport, MeetingSide};
+use sluss_phone::leg_media::{LegControl, MeetingLink};
 use sluss_phone::number::PhoneNumber;
 use sluss_phone::sip::leg::{FailReason, LegState};
 use sluss_protocol::{ClientMessage, ErrorCode, ServerMessage};
@@ -219,6 +220,47 @@ impl Live {
         };
         self.calls.placed.insert(call.clone(), placed);
         info!(meeting = %self.meeting_id, call = %call, "phone call placed");
+    }
+
+    /// A caller on the phone was admitted (R4): their leg joins the room through a direct
+    /// transport of its own, made only now, so the lobby never had any media.
+    pub(super) async fn join_caller(&mut self, participant: &ParticipantId) {
+        let Some(conn) = self.conns.get(participant) else {
+            return;
+        };
+        let (Some(control), None) = (conn.phone.clone(), conn.peer) else {
+            return;
+        };
+        let peer = PeerId(self.registry.next_peer.fetch_add(1, Ordering::Relaxed));
+        let media = self.registry.media.clone();
+        let router = self.router;
+        let label = participant.to_string();
+        let voices = match media
+            .add_direct(router, peer, label, self.events_tx.clone())
+            .await
+        {
+            Ok(voices) => voices,
+            Err(e) => {
+                debug!(error = %e, "no transport for a caller");
+                self.close(
+                    participant,
+                    ServerMessage::error(ErrorCode::Internal, "No media."),
+                );
+                return;
+            }
+        };
+        let link = MeetingLink {
+            voices,
+            send: Box::new(move |m| media.send_direct(router, peer, m)),
+        };
+        self.peers.insert(peer, participant.clone());
+        if let Some(conn) = self.conns.get_mut(participant) {
+            conn.peer = Some(peer);
+        }
+        if control.try_send(LegControl::Join(link)).is_err() {
+            // The call ended meanwhile: its connection closes and takes the transport along.
+            debug!(%participant, "caller gone before joining");
+        }
     }
 
     /// The core's `HangUp`: end the call (CANCEL while ringing, BYE once answered).

@@ -177,6 +177,39 @@ impl Store {
         }))
     }
 
+    /// The invitation a dial-in PIN (its keyed hash) belongs to.
+    pub async fn find_link_by_pin(
+        &self,
+        pin_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<LinkRecord>, StoreError> {
+        let token: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT l.token_hash FROM dial_in_pins p JOIN links l ON l.id = p.link_id
+             WHERE p.pin_hash = ?",
+        )
+        .bind(pin_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        match token {
+            Some(token) => self.find_link(&token, now).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Gives an invitation its dial-in PIN (its keyed hash). False when the hash is taken
+    /// (another invitation drew the same PIN: the caller draws again).
+    pub async fn set_link_pin(&self, link_id: &str, pin_hash: &[u8]) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO dial_in_pins (pin_hash, link_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(pin_hash)
+        .bind(link_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
     /// Adds an invitation to an open meeting. False when the meeting is unknown or ended.
     pub async fn add_link(
         &self,

@@ -1,0 +1,220 @@
+//! R14 dial-in and R4 for callers, against a real phone: baresip rings our SIP listener over
+//! TLS with SRTP from a Swedish mobile number and types its PIN as RFC 4733 events.
+//! - The booking API gives every invitation but the chair's a PIN and the number to ring,
+//!   shown once, in the invitation text too.
+//! - A wrong PIN is told with a tone and may be typed again; too many end the call.
+//! - The right PIN seats the caller in the lobby under the invitation's role, named by their
+//!   masked number; the chair admits them, and they are in the room by phone; the chair's
+//!   removal hangs up the call.
+//! - The audit trail has the dial-in with the number's keyed hash and the refusals as a
+//!   count; neither it nor the metrics ever hold the number or a PIN.
+
+mod common;
+#[path = "../../../gateway/phone/tests/sip_peers/mod.rs"]
+mod sip_peers;
+
+use std::time::Duration;
+
+use common::{join, recv_type, send, Server, Ws};
+use serde_json::json;
+use sip_peers::{peers_available, Phone, World, PHONE_NUMBER};
+use sluss_phone::pin::{PinPolicy, Rate};
+use sluss_phone::sip::Peer;
+use sluss_signaling::phone::{DialInConfig, PhoneConfig, PhoneService};
+use sluss_signaling::secret::Secret;
+
+const DIAL_IN: &str = "010-123 45 67";
+
+/// A gateway whose dial-in takes calls on `sip_port`; baresip is the phone.
+async fn gateway(world: &mut World) -> (Server, Phone, u16) {
+    let phone = world.start_baresip();
+    let (stack, sip_port) = world.start_stack_on().await;
+    let config = PhoneConfig {
+        trunk: Peer::new("127.0.0.1", phone.tls_port),
+        credentials: None,
+        allowed_numbers: Vec::new(),
+        media_bind: [127, 0, 0, 1].into(),
+        media_announce: [127, 0, 0, 1].into(),
+        unencrypted: false,
+        dial_in: Some(DialInConfig {
+            number: DIAL_IN.into(),
+            pin_digits: 9,
+            policy: PinPolicy {
+                per_call: 2,
+                per_caller: Rate {
+                    tries: 10,
+                    window: Duration::from_secs(1_800),
+                },
+                per_meeting: Rate {
+                    tries: 20,
+                    window: Duration::from_secs(600),
+                },
+            },
+            max_calls: 4,
+        }),
+    };
+    let service = PhoneService::new(stack, config, &[9; 32]).unwrap();
+    (common::start_with_phone(service).await, phone, sip_port)
+}
+
+/// A meeting made through the booking API with one patient invitation: the chair's link and
+/// the patient's invitation as answered.
+async fn booked(server: &Server) -> (String, serde_json::Value) {
+    let secret = Secret::generate();
+    let scopes = vec!["meetings:write".to_owned()];
+    let id = sluss_signaling::secret::random_id("t_");
+    server
+        .store
+        .create_api_token(&id, "booking", &secret.hash(), &scopes, 0)
+        .await
+        .unwrap();
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(server.url("/api/v1/meetings"))
+        .bearer_auth(secret.expose())
+        .json(&json!({"title": "Uppföljning", "invitations": [{"role": "patient"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let chair = created["chair_link"].as_str().unwrap();
+    let chair = chair.rsplit('#').next().unwrap().to_owned();
+    server.mark_chair(&chair);
+    (chair, created["invitations"][0].clone())
+}
+
+/// Waits (bounded) for a knock in the chair's lobby list; returns the participant.
+async fn knock(chair: &mut Ws) -> serde_json::Value {
+    recv_type(chair, "knock").await["participant"].clone()
+}
+
+/// Asks the metrics (for up to 5 s) until `line` is there.
+async fn metrics_with(server: &Server, line: &str) -> String {
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = reqwest::get(server.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains(line) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    metrics
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_types_the_pin_waits_in_the_lobby_and_the_chair_admits_them() {
+    if let Err(reason) = peers_available(&["baresip"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let (server, phone, sip_port) = gateway(&mut world).await;
+
+    // The invitation carries the number and a PIN of nine digits, in its text too.
+    let (chair, invitation) = booked(&server).await;
+    let pin = invitation["dial_in"]["pin"].as_str().unwrap().to_owned();
+    assert_eq!(invitation["dial_in"]["number"], DIAL_IN);
+    assert!(
+        pin.len() == 9 && pin.bytes().all(|b| b.is_ascii_digit()),
+        "{pin}"
+    );
+    let text = invitation["text"].as_str().unwrap();
+    let grouped = format!("{} {} {}", &pin[..3], &pin[3..6], &pin[6..]);
+    assert!(text.contains(DIAL_IN) && text.contains(&grouped), "{text}");
+    let (mut anna, _) = join(&server, &chair, "Anna").await;
+
+    // The phone rings in from a mobile number. A wrong PIN: the call stays, nobody knocks.
+    phone.command("uafind sip:+46701234567@127.0.0.1");
+    phone.command(&format!(
+        "dial sip:dialin@127.0.0.1:{sip_port};transport=tls"
+    ));
+    phone.wait_for_event(&world, "CALL_ESTABLISHED");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    phone.command("sndcode 000000000#");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    phone.command(&format!("sndcode {pin}#"));
+
+    // The right PIN: a knock in the chair's lobby, as the patient, by masked number.
+    let caller = knock(&mut anna).await;
+    assert_eq!(caller["admitted"], false);
+    assert_eq!(caller["by_phone"], true, "{caller}");
+    let name = caller["display_name"].as_str().unwrap();
+    assert_eq!(name, "Telefon +46 70*** **67");
+    assert!(
+        caller["identification"].is_null(),
+        "a caller is unidentified"
+    );
+    let caller_id = caller["participant_id"].as_str().unwrap().to_owned();
+
+    // Admitted: in the room by phone. The patient is known to the nurse from before.
+    let admit = json!({"type":"admit","participant_id":caller_id}).to_string();
+    send(&mut anna, &admit).await;
+    let joined = recv_type(&mut anna, "participant_joined").await;
+    assert_eq!(joined["participant"]["participant_id"], caller_id.as_str());
+    assert_eq!(joined["participant"]["audio"], "phone");
+    let identify = json!({"type":"identify","participant_id":caller_id,
+        "method":"known_from_before"})
+    .to_string();
+    send(&mut anna, &identify).await;
+    let updated = recv_type(&mut anna, "participant_updated").await;
+    assert_eq!(
+        updated["participant"]["identification"],
+        "known_from_before"
+    );
+    let metrics = metrics_with(&server, "sluss_phone_calls_active 1").await;
+    assert!(metrics.contains("sluss_phone_calls_active 1"), "{metrics}");
+
+    // Removed by the chair: the call is hung up.
+    let remove = json!({"type":"remove","participant_id":caller_id}).to_string();
+    send(&mut anna, &remove).await;
+    phone.wait_for_event(&world, "CALL_CLOSED");
+    let metrics = metrics_with(&server, "outcome=\"dial_in_ended\"} 1").await;
+    assert!(metrics.contains("sluss_phone_calls_active 0"), "{metrics}");
+
+    // A caller who keeps getting it wrong is hung up after the call's tries.
+    phone.command(&format!(
+        "dial sip:dialin@127.0.0.1:{sip_port};transport=tls"
+    ));
+    phone.wait_for_nth_event(&world, "CALL_ESTABLISHED", 2);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    phone.command("sndcode 111111111#");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    phone.command("sndcode 222222222#");
+    phone.wait_for_nth_event(&world, "CALL_CLOSED", 2);
+    let metrics = metrics_with(&server, "outcome=\"dial_in_wrong_pin\"} 1").await;
+    assert!(
+        metrics.contains("outcome=\"dial_in_wrong_pin\"} 1"),
+        "{metrics}"
+    );
+
+    // The trail: the dial-in with the number's hash; the refusals counted; never the
+    // number or a PIN, there or in the metrics.
+    server.state.audit_tally.flush().await.unwrap();
+    let trail = server
+        .store
+        .audit_entries(None, None, None, None)
+        .await
+        .unwrap();
+    let dialled: Vec<_> = trail
+        .iter()
+        .filter(|e| e.event == "phone_dial_in")
+        .collect();
+    assert_eq!(dialled.len(), 1, "{trail:?}");
+    let number = dialled[0].details["number"].as_str().unwrap_or_default();
+    assert!(number.starts_with("hmac-sha256:"), "{number}");
+    assert!(trail.iter().any(|e| e.event == "phone_dial_in_refused"));
+    assert!(trail.iter().any(|e| e.event == "identified"));
+    let printed = format!("{trail:?}{metrics}");
+    for secret in [PHONE_NUMBER, "701234567", &pin, "111111111"] {
+        assert!(
+            !printed.contains(secret),
+            "{secret} in the trail or metrics"
+        );
+    }
+}
