@@ -42,6 +42,8 @@ export class ChairPanel {
       list.replaceChildren(...[...call.lobby.values()].map((p) => h('li', { dataset: { participantId: p.participant_id } },
         h('span', { class: 'lobby-name' }, p.display_name),
         p.reopened ? h('p', { class: 'lobby-reopened' }, t('lobby.reopened')) : null,
+        // R14: a caller on the phone, known by their masked number and the PIN's invitation.
+        p.by_phone ? h('p', { class: 'lobby-phone' }, t('lobby.byPhone')) : null,
         verifiedNote(call, p.participant_id),
         h('button', { type: 'button', class: 'primary', onclick: () => call.admit(p.participant_id) }, t('lobby.admit')),
         h('button', { type: 'button', class: 'secondary', onclick: () => call.deny(p.participant_id) }, t('lobby.deny')))));

@@ -187,8 +187,9 @@ export class Tiles {
       if (p.role === 'chair') notes.push(t('meeting.chair'));
       if (p.audio_muted) notes.push(t('meeting.muted'));
       if (p.connection === 'reconnecting') notes.push(t('meeting.tileReconnecting'));
-      // R14: where their voice goes, in words on the tile.
-      if (p.audio && p.audio !== 'browser') notes.push(t(`phone.route.${p.audio}`));
+      // R14: where their voice goes, in words on the tile; a caller is there by phone alone.
+      if (p.by_phone) notes.push(t('phone.caller'));
+      else if (p.audio && p.audio !== 'browser') notes.push(t(`phone.route.${p.audio}`));
       tile.caption.textContent = notes.length ? `${p.display_name} · ${notes.join(' · ')}` : p.display_name;
       tile.li.classList.toggle('reconnecting', p.connection === 'reconnecting');
       // R5: everyone sees how each person was identified, and who is not.
@@ -205,6 +206,9 @@ export class Tiles {
       tile.actions.share.setAttribute('aria-pressed', String(Boolean(p.may_share_screen)));
       tile.actions.share.textContent = t(p.may_share_screen ? 'chair.disallowShare' : 'chair.allowShare');
       tile.actions.phone.textContent = t((p.audio ?? 'browser') === 'browser' ? 'phone.move' : 'phone.back');
+      // A caller has no browser to move a voice from or back to, and no screen to share.
+      tile.actions.phone.hidden = Boolean(p.by_phone);
+      tile.actions.share.hidden = Boolean(p.by_phone);
       tile.li.classList.toggle('audio-by-phone', p.audio === 'phone');
       tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
       tile.li.classList.toggle('speaking', this.call.speaker === id);

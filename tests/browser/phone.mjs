@@ -4,6 +4,9 @@
 // tile says "Ljud via telefon", the patient's own page says their voice goes by phone, no
 // audio flows to or from the patient's browser while their video goes on, and the chair hears
 // the phone as the patient. Then the patient takes the voice back to the browser.
+// Dial-in: the phone rings Sluss, types the relative's invitation PIN, waits in the lobby (the
+// chair sees the masked number), is admitted in Chromium and heard by the chair, and is hung
+// up when the chair removes them.
 // Run inside a loopback-only namespace (run-in-netns.sh). Skipped when baresip is missing.
 import { chromium } from 'playwright-core';
 import { checks, waiter, sleep, chromiumArgs, totp, Sluss, joinMeeting, admitNext } from './lib.mjs';
@@ -22,6 +25,8 @@ const PORT = 18447;
 const ORIGIN = `https://127.0.0.1:${PORT}`;
 const SIP_PORT = 15061; // ours
 const PHONE_PORT = 15070; // baresip's UDP/TCP; its TLS is one above
+const CTRL_PORT = 15090; // baresip's control socket
+const DIAL_IN = '010-123 45 67';
 const NUMBER = '+46701234567';
 const { check, counts } = checks();
 const until = waiter(Date.now() + 170_000);
@@ -45,7 +50,7 @@ function startPhone(certDir) {
     'call_local_timeout 30', 'audio_player aubridge,nil', 'audio_alert aubridge,nil', 'audio_source ausine,440',
     'ausrc_srate 48000', 'ausrc_channels 2', 'rtp_ports 15100-15140', 'module_path /usr/lib/baresip/modules',
     'module g711.so', 'module aubridge.so', 'module ausine.so', 'module srtp.so', 'module_tmp account.so',
-    'module_app menu.so', '',
+    'module_app menu.so', 'module_app ctrl_tcp.so', `ctrl_tcp_listen 127.0.0.1:${CTRL_PORT}`, '',
   ].join('\n'));
   fs.writeFileSync(path.join(dir, 'accounts'),
     `<sip:${NUMBER}@127.0.0.1;transport=tls>;regint=0;answermode=auto;mediaenc=srtp-mand;audio_codecs=PCMA\n`);
@@ -54,6 +59,19 @@ function startPhone(certDir) {
   baresip.stdout.on('data', (d) => { baresip.log += d; });
   baresip.stderr.on('data', (d) => { baresip.log += d; });
 }
+
+/// Sends baresip a command line (`dial <uri>`) on its control socket, as a JSON netstring.
+async function phoneCommand(line) {
+  const [command, ...rest] = line.split(' ');
+  const json = JSON.stringify({ command, params: rest.join(' '), token: 't' });
+  await new Promise((resolve, reject) => {
+    const s = net.connect(CTRL_PORT, '127.0.0.1', () => s.end(`${Buffer.byteLength(json)}:${json},`, resolve));
+    s.on('error', reject);
+  });
+}
+
+/// How often `pattern` is in baresip's log.
+const phoneSaid = (pattern) => (baresip.log.match(pattern) || []).length;
 
 const tlsOpen = (port) => new Promise((resolve) => {
   const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
@@ -81,7 +99,7 @@ async function main() {
     '[server]', `listen = "127.0.0.1:${PORT}"`, 'http_redirect_listen = ""', `public_url = "${ORIGIN}"`, `data_dir = "${data}"`,
     '[media]', 'port = 41300', 'workers = 1', 'announce_ip = "127.0.0.1"',
     '[sip]', 'trunk_host = "127.0.0.1"', `trunk_port = ${PHONE_PORT + 1}`, `listen = "127.0.0.1:${SIP_PORT}"`,
-    'allowed_numbers = ["+4670*"]', `trunk_ca_file = "${path.join(data, 'tls', 'cert.pem')}"`,
+    'allowed_numbers = ["+4670*"]', `dial_in_number = "${DIAL_IN}"`, `trunk_ca_file = "${path.join(data, 'tls', 'cert.pem')}"`,
     '[log]', 'level = "info"', '',
   ].join('\n'));
   // Sluss makes its certificate before it reads the trunk's CA: one start to make it.
@@ -110,7 +128,9 @@ async function main() {
     token, username: 'sara.chair', display_name: 'Sara', password: 'ett långt och bra lösenord', code: totp(begin.body.secret),
   });
   check('the chair enrols', enrolled.status >= 200 && enrolled.status < 300, `${enrolled.status}`);
-  const meeting = await api('/api/v1/meetings', { title: 'Uppföljning', invitations: [{ role: 'patient' }] });
+  const meeting = await api('/api/v1/meetings', { title: 'Uppföljning', invitations: [{ role: 'patient' }, { role: 'relative' }] });
+  const dialIn = meeting.body.invitations?.[1]?.dial_in;
+  check('the invitation says the number to ring and its PIN', dialIn?.number === DIAL_IN && /^\d{9}$/.test(dialIn?.pin ?? ''), JSON.stringify(dialIn));
   await joinMeeting(chair, meeting.body.chair_link, 'Sara');
   await chair.waitForSelector('#meeting:not([hidden])', { timeout: 20_000 });
   const patient = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 390, height: 844 } })).newPage();
@@ -160,6 +180,53 @@ async function main() {
   const p2 = await audioCounts(patient);
   check("the patient's browser hears the meeting again", p2.received - p1.received > 40, `+${p2.received - p1.received} audio packets in 2 s`);
   check('the tile no longer says "Ljud via telefon"', !(await caption(chair, pid)).includes('telefon'), await caption(chair, pid));
+
+  await dialInWalk(chair, dialIn.pin);
+}
+
+/// The relative rings in, types the PIN, waits in the lobby and is let in by the chair.
+async function dialInWalk(chair, pin) {
+  const established = phoneSaid(/Call established/g);
+  const ended = phoneSaid(/terminated/g);
+  await phoneCommand(`dial sip:dialin@127.0.0.1:${SIP_PORT};transport=tls`);
+  await until('the dial-in answered', () => phoneSaid(/Call established/g) > established, 15_000);
+  await sleep(500);
+  await phoneCommand(`sndcode ${pin}#`);
+  const knocked = await until('the caller in the lobby', () => chair.evaluate(() => document.querySelector('#lobby-list .lobby-phone') !== null), 20_000).catch(() => false);
+  const lobby = await chair.evaluate(() => document.getElementById('lobby-list').textContent);
+  check('the caller waits in the lobby, named by a masked number', knocked && lobby.includes('Telefon +46 70*** **67'), lobby);
+  check('the number is never shown whole', !lobby.includes('701234567'), lobby);
+  await chair.screenshot({ path: path.join(repo, 'target', 'screenshots', 'phone-dial-in-lobby-1280.png') });
+  await admitNext(chair);
+  const callerId = await until('a tile that says "Deltar per telefon"', () => chair.evaluate(() => {
+    for (const li of document.querySelectorAll('#tiles [data-participant-id]')) {
+      if (li.querySelector('.caption')?.textContent.includes('Deltar per telefon')) return li.dataset.participantId;
+    }
+    return null;
+  }), 15_000).catch(() => null);
+  check('admitted, the caller is in the room and the tile says "Deltar per telefon"', Boolean(callerId));
+  if (!callerId) return;
+  // The chair hears the caller: packets on the caller's own audio track.
+  const heard = () => chair.evaluate(async (id) => {
+    const video = document.querySelector(`[data-participant-id="${id}"] video`);
+    const track = video?.srcObject?.getAudioTracks()[0];
+    if (!track) return 0;
+    let n = 0;
+    (await window.sluss.pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.trackIdentifier === track.id) n += r.packetsReceived || 0;
+    });
+    return n;
+  }, callerId);
+  await until("the caller's voice at the chair", async () => (await heard()) > 0, 15_000).catch(() => null);
+  const h1 = await heard();
+  await sleep(2000);
+  const h2 = await heard();
+  check('the chair hears the caller', h2 - h1 > 60, `+${h2 - h1} packets of the caller's voice in 2 s`);
+  await chair.screenshot({ path: path.join(repo, 'target', 'screenshots', 'phone-dial-in-room-1280.png') });
+  // Removed by the chair: the phone is hung up.
+  await chair.click(`[data-participant-id="${callerId}"] .tile-actions button:has-text("Ta bort")`);
+  const hungUp = await until('the caller hung up', () => phoneSaid(/terminated/g) > ended, 15_000).catch(() => false);
+  check("the chair's removal hangs up the caller's phone", hungUp);
 }
 
 const watchdog = setTimeout(() => { console.log('FAIL the phone test ran out of time'); process.exit(1); }, 180_000);

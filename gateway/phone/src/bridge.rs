@@ -118,6 +118,8 @@ pub struct Bridge {
     /// While set, the phone is not in the meeting (a caller entering the PIN or waiting in
     /// the lobby): it hears this prompt, and nothing it says goes anywhere.
     prompt: Option<PromptPlayer>,
+    /// Muted (by the chair, or by the caller's `*6`): what the phone says goes nowhere.
+    muted: bool,
 }
 
 impl Bridge {
@@ -153,6 +155,7 @@ impl Bridge {
             rtp_ts: 0,
             stats: BridgeStats::default(),
             prompt: None,
+            muted: false,
         })
     }
 
@@ -168,6 +171,15 @@ impl Bridge {
         for voice in self.voices.drain(..) {
             self.mixer.remove(voice.member);
         }
+    }
+
+    /// Mutes or unmutes the phone toward the meeting; it goes on hearing the meeting.
+    pub fn set_muted(&mut self, muted: bool) {
+        self.muted = muted;
+    }
+
+    pub fn is_muted(&self) -> bool {
+        self.muted
     }
 
     /// The prompt being played, or `None` while the phone is in the meeting.
@@ -294,8 +306,8 @@ impl Bridge {
                 return Ok(());
             }
         }
-        if self.prompt.is_some() {
-            // Not in the meeting: what the phone says is dropped here.
+        if self.prompt.is_some() || self.muted {
+            // Not in the meeting, or muted: what the phone says is dropped here.
             out.meeting = None;
             return Ok(());
         }

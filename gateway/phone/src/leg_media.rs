@@ -61,6 +61,8 @@ pub enum LegControl {
     /// Out of the meeting, or not yet in it, hearing this prompt (R4: nothing of the meeting
     /// reaches a caller in the lobby, and nothing they say reaches it).
     Prompt(Prompt),
+    /// Muted (true) or not toward the meeting; the phone goes on hearing it.
+    Mute(bool),
 }
 
 /// What the task counted, returned when it ends.
@@ -107,6 +109,7 @@ pub async fn run(
                     leg.bridge.set_prompt(Some(prompt));
                     meeting = None;
                 }
+                Some(LegControl::Mute(muted)) => leg.bridge.set_muted(muted),
             },
             packet = async {
                 match meeting.as_mut() {

@@ -282,3 +282,22 @@ fn a_caller_with_a_prompt_is_out_of_the_meeting_both_ways_until_put_in() {
         "admitted, the caller hears the meeting: {power:?}"
     );
 }
+
+#[test]
+fn a_muted_phone_is_not_heard_but_still_hears() {
+    let mut bridge = bridge();
+    bridge.set_muted(true);
+    let phone = |k| Some(tone(440.0, 8_000.0, 160, k, 8_000.0));
+    let t0 = Instant::now();
+    let muted = run_from(t0, &mut bridge, 50, phone, &[(7, 1_000.0)]);
+    assert!(muted.to_meeting.is_empty(), "a muted phone was heard");
+    let heard = heard_by_phone(&muted.to_phone, 20);
+    let power = strongest(&heard, 8_000.0, &[1_000.0, 440.0]);
+    assert!(
+        power[0] > 10.0 * power[1],
+        "muted, it still hears the meeting: {power:?}"
+    );
+    bridge.set_muted(false);
+    let unmuted = run_from(t0 + FRAME * 50, &mut bridge, 50, phone, &[(7, 1_000.0)]);
+    assert!(unmuted.to_meeting.len() > 40);
+}

@@ -216,6 +216,13 @@ async fn in_meeting(
     info!(meeting = %link.meeting_id, %participant, "caller knocked by phone");
     let deadline = tokio::time::Instant::now() + LOBBY_TIME;
     let mut in_room = false;
+    let mut keys = InCallKeys::default();
+    let tell = |muted: bool| ClientMessage::MediaState {
+        audio_muted: muted,
+        // A phone has no camera: its tile shows that in words.
+        video_muted: true,
+    };
+    meeting.client(participant.clone(), joined.conn_id, tell(false));
     let outcome = loop {
         tokio::select! {
             event = call.events.recv() => {
@@ -228,10 +235,27 @@ async fn in_meeting(
                     break "dial_in_ended";
                 }
             }
-            // Keys pressed in the meeting mean nothing yet; they are read so none wait.
-            Some(_) = call.digits.recv() => {}
+            Some(digit) = call.digits.recv() => {
+                // `*6` mutes and unmutes, as on most meeting bridges.
+                if let Some(muted) = keys.key(digit.as_char()) {
+                    let _ = call.media.control.send(LegControl::Mute(muted)).await;
+                    meeting.client(participant.clone(), joined.conn_id, tell(muted));
+                }
+            }
             frame = frames.recv() => match frame {
-                Some(Queued::Text(text)) => in_room |= is_admitted(&text),
+                Some(Queued::Text(text)) => match message_type(&text).as_deref() {
+                    Some("admitted") => {
+                        in_room = true;
+                        meeting.client(participant.clone(), joined.conn_id, tell(keys.muted));
+                    }
+                    // The chair muted the caller: the gateway does it, as a browser would.
+                    Some("mute_requested") => {
+                        keys.muted = true;
+                        let _ = call.media.control.send(LegControl::Mute(true)).await;
+                        meeting.client(participant.clone(), joined.conn_id, tell(true));
+                    }
+                    _ => {}
+                },
                 // Denied, removed, the meeting ended, or the leg could not join: hang up.
                 Some(Queued::Close(_)) | None => break "dial_in_ended",
             },
@@ -245,11 +269,30 @@ async fn in_meeting(
     outcome
 }
 
-/// Whether a message to the caller's connection says they were let in (the lobby's time
-/// limit then no longer applies).
-fn is_admitted(text: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(text)
-        .is_ok_and(|m| m.get("type").and_then(|t| t.as_str()) == Some("admitted"))
+/// The `type` of a message to the caller's connection.
+fn message_type(text: &str) -> Option<String> {
+    let message: serde_json::Value = serde_json::from_str(text).ok()?;
+    Some(message.get("type")?.as_str()?.to_owned())
+}
+
+/// The keys a caller presses in the meeting: `*6` toggles their microphone.
+#[derive(Default)]
+struct InCallKeys {
+    star: bool,
+    muted: bool,
+}
+
+impl InCallKeys {
+    /// A key; returns the new mute state when it changed.
+    fn key(&mut self, key: char) -> Option<bool> {
+        let toggle = self.star && key == '6';
+        self.star = key == '*';
+        if toggle {
+            self.muted = !self.muted;
+            return Some(self.muted);
+        }
+        None
+    }
 }
 
 async fn prompt(call: &Call, prompt: Prompt) {
