@@ -10,6 +10,8 @@
 //!   count; neither it nor the metrics ever hold the number or a PIN.
 
 mod common;
+#[path = "phone_dial_in/hostile.rs"]
+mod hostile;
 #[path = "../../../gateway/phone/tests/sip_peers/mod.rs"]
 mod sip_peers;
 
@@ -27,8 +29,14 @@ const DIAL_IN: &str = "010-123 45 67";
 
 /// A gateway whose dial-in takes calls on `sip_port`; baresip is the phone.
 async fn gateway(world: &mut World) -> (Server, Phone, u16) {
+    let (server, phone, sip_port, _) = gateway_with(world, false).await;
+    (server, phone, sip_port)
+}
+
+/// The same, with a plain UDP listener too when asked; its port last.
+async fn gateway_with(world: &mut World, udp: bool) -> (Server, Phone, u16, Option<u16>) {
     let phone = world.start_baresip();
-    let (stack, sip_port) = world.start_stack_on().await;
+    let (stack, sip_port, udp_port) = world.start_stack_with(udp).await;
     let config = PhoneConfig {
         trunk: Peer::new("127.0.0.1", phone.tls_port),
         credentials: None,
@@ -54,7 +62,8 @@ async fn gateway(world: &mut World) -> (Server, Phone, u16) {
         }),
     };
     let service = PhoneService::new(stack, config, &[9; 32]).unwrap();
-    (common::start_with_phone(service).await, phone, sip_port)
+    let server = common::start_with_phone(service).await;
+    (server, phone, sip_port, udp_port)
 }
 
 /// A meeting made through the booking API with one patient invitation: the chair's link and
@@ -222,4 +231,129 @@ async fn a_caller_types_the_pin_waits_in_the_lobby_and_the_chair_admits_them() {
             "{secret} in the trail or metrics"
         );
     }
+}
+
+/// The caller `phone` rings in with `pin` and the chair admits them; returns their id.
+async fn caller_in_the_room(
+    world: &World,
+    phone: &Phone,
+    sip_port: u16,
+    anna: &mut Ws,
+    pin: &str,
+) -> String {
+    phone.command("uafind sip:+46701234567@127.0.0.1");
+    phone.command(&format!(
+        "dial sip:dialin@127.0.0.1:{sip_port};transport=tls"
+    ));
+    phone.wait_for_event(world, "CALL_ESTABLISHED");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    phone.command(&format!("sndcode {pin}#"));
+    let caller = knock(anna).await;
+    let id = caller["participant_id"].as_str().unwrap().to_owned();
+    send(
+        anna,
+        &json!({"type":"admit","participant_id":id}).to_string(),
+    )
+    .await;
+    let joined = recv_type(anna, "participant_joined").await;
+    assert_eq!(joined["participant"]["participant_id"], id.as_str());
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_sip_learns_nothing_and_a_flood_leaves_the_caller_in_the_meeting() {
+    if let Err(reason) = peers_available(&["baresip"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let (server, phone, sip_port) = gateway(&mut world).await;
+    let (chair, invitation) = booked(&server).await;
+    let pin = invitation["dial_in"]["pin"].as_str().unwrap().to_owned();
+    let (mut anna, _) = join(&server, &chair, "Anna").await;
+    let caller = caller_in_the_room(&world, &phone, sip_port, &mut anna, &pin).await;
+
+    let attacker = hostile::Attacker::new(&world, sip_port);
+    hostile::enumeration_learns_nothing(&attacker, sip_port).await;
+    // Four places, one taken by the caller.
+    let busy = hostile::invite_flood(&attacker, sip_port, 3).await;
+    hostile::garbage_is_dropped(&attacker, sip_port).await;
+
+    // The caller's call went on through all of it, and the meeting still answers the chair.
+    assert_eq!(
+        phone.events("CALL_CLOSED"),
+        0,
+        "the flood ended the caller's call"
+    );
+    let metrics = metrics_with(&server, "dial_in_busy").await;
+    let counted: usize = metrics
+        .lines()
+        .find(|l| l.starts_with("sluss_phone_calls_total{outcome=\"dial_in_busy\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0);
+    // (The 486s are counted; the 480s of a full queue before the dial-in are not.)
+    assert!(
+        counted >= 1 && counted <= busy,
+        "{counted} busy counted, {busy} seen"
+    );
+    let remove = json!({"type":"remove","participant_id":caller}).to_string();
+    send(&mut anna, &remove).await;
+    phone.wait_for_event(&world, "CALL_CLOSED");
+}
+
+/// The sipvicious tools (UDP only, so against a listener with UDP, as a trunk marked
+/// unencrypted would have): the map finds a SIP device and nothing more, the extension
+/// scan lists no extension, the password guesser finds no password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipvicious_maps_enumerates_and_guesses_and_learns_nothing() {
+    if let Err(reason) = peers_available(&["baresip", "svwar"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let (_server, _phone, _, udp) = gateway_with(&mut world, true).await;
+    let port = udp.unwrap().to_string();
+    let run = |tool: &str, args: &[&str]| {
+        let out = std::process::Command::new("timeout")
+            .arg("60")
+            .arg(tool)
+            .args(args)
+            .output()
+            .expect("sipvicious runs");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let map = run("svmap", &["-p", &port, "127.0.0.1"]);
+    assert!(
+        map.contains("127.0.0.1"),
+        "svmap found no SIP device: {map}"
+    );
+    assert!(
+        !map.contains(env!("CARGO_PKG_VERSION")),
+        "the release shows: {map}"
+    );
+    let war = run("svwar", &["-p", &port, "-e", "100-149", "127.0.0.1"]);
+    assert!(
+        war.contains("found nothing"),
+        "svwar listed extensions: {war}"
+    );
+    let war = run(
+        "svwar",
+        &["-p", &port, "-e", "100-149", "-m", "INVITE", "127.0.0.1"],
+    );
+    assert!(
+        war.contains("found nothing") || war.contains("same response"),
+        "svwar (INVITE) listed extensions: {war}"
+    );
+    let crack = run(
+        "svcrack",
+        &["-p", &port, "-u", "100", "-r", "1000-1100", "127.0.0.1"],
+    );
+    assert!(
+        crack.contains("found nothing"),
+        "svcrack found a password: {crack}"
+    );
 }

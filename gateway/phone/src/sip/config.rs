@@ -73,7 +73,8 @@ impl SipConfig {
             tcp_listen: None,
             local_user: "sluss".to_owned(),
             domain: None,
-            user_agent: concat!("Sluss/", env!("CARGO_PKG_VERSION")).to_owned(),
+            // No version: a scanner learns which product answers, not which release to attack.
+            user_agent: "Sluss".to_owned(),
         }
     }
 }

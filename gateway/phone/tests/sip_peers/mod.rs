@@ -25,6 +25,7 @@ pub const PACKAGES: &[&str] = &[
     "kamailio",
     "kamailio-tls-modules",
     "sox",
+    "sipvicious",
 ];
 pub const STEP: Duration = Duration::from_secs(10);
 pub const TRUNK_USER: &str = "sluss-trunk";
@@ -207,6 +208,13 @@ impl World {
 
     /// Our stack, and its TLS port.
     pub async fn start_stack_on(&self) -> (RsipStack, u16) {
+        let (stack, port, _) = self.start_stack_with(false).await;
+        (stack, port)
+    }
+
+    /// Our stack with its TLS port, and with a plain UDP listener too when asked (as for a
+    /// trunk marked unencrypted), on a port of its own.
+    pub async fn start_stack_with(&self, udp: bool) -> (RsipStack, u16, Option<u16>) {
         let port = free_tcp_port();
         let mut config = SipConfig::new(
             SocketAddr::from(([127, 0, 0, 1], port)),
@@ -214,10 +222,17 @@ impl World {
             self.tls.key_pem.clone().into_bytes(),
         );
         config.trusted_ca_pem = self.tls.ca_pem.clone().into_bytes();
+        let udp = udp.then(free_udp_port);
+        config.udp_listen = udp.map(|p| SocketAddr::from(([127, 0, 0, 1], p)));
         let stack = RsipStack::start(config)
             .await
             .expect("our SIP stack starts");
-        (stack, port)
+        (stack, port, udp)
+    }
+
+    /// The PEM of the CA every peer's certificate is signed by.
+    pub fn ca_pem(&self) -> &str {
+        &self.tls.ca_pem
     }
 
     pub fn log(&self, name: &str) -> String {
@@ -282,6 +297,12 @@ impl Phone {
             .expect("ctrl_tcp")
             .write_all(netstring.as_bytes())
             .expect("command sent");
+    }
+
+    /// How often baresip reported this call event so far.
+    pub fn events(&self, event: &str) -> usize {
+        let needle = format!("\"type\":\"{event}\"");
+        self.ctrl.lock().expect("ctrl").matches(&needle).count()
     }
 
     /// Waits (bounded) until baresip reported this call event on ctrl_tcp.
