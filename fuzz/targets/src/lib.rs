@@ -23,6 +23,7 @@ mod media;
 mod meeting;
 mod phone_rtp;
 mod phone_sdp;
+mod phone_sip;
 mod relay;
 #[cfg(test)]
 mod seeds;
@@ -33,6 +34,7 @@ pub use media::{ice_tcp_framing, stun};
 pub use meeting::meeting_commands;
 pub use phone_rtp::phone_rtp;
 pub use phone_sdp::phone_sdp;
+pub use phone_sip::phone_sip;
 pub use relay::{relay_datagram, relay_rtp, relay_sdp};
 pub use signaling::{personnummer, rest_body, ws_message};
 
@@ -52,4 +54,5 @@ pub const TARGETS: &[Target] = &[
     ("meeting_commands", meeting_commands),
     ("phone_sdp", phone_sdp),
     ("phone_rtp", phone_rtp),
+    ("phone_sip", phone_sip),
 ];

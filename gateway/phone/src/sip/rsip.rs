@@ -438,6 +438,23 @@ async fn route_requests(
     }
 }
 
+/// What the stack takes from a request off the network, as `route_requests` takes it: the
+/// message parsed by the SIP library, and of an INVITE the caller's number and the offer.
+/// None when the bytes are not a request. For the fuzz target of this path.
+#[doc(hidden)]
+pub fn read_request(bytes: &[u8]) -> Option<(bool, Option<PhoneNumber>, SdpBody)> {
+    let message = rsipstack::sip::SipMessage::try_from(bytes).ok()?;
+    let rsipstack::sip::SipMessage::Request(request) = message else {
+        return None;
+    };
+    let invite = request.method == Method::Invite;
+    Some((
+        invite,
+        caller_number(&request),
+        SdpBody::new(request.body.clone()),
+    ))
+}
+
 /// The caller's number from the From header's user part, when it is one.
 fn caller_number(request: &rsipstack::sip::Request) -> Option<PhoneNumber> {
     use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
