@@ -357,3 +357,46 @@ async fn sipvicious_maps_enumerates_and_guesses_and_learns_nothing() {
         "svcrack found a password: {crack}"
     );
 }
+
+/// Dial-in as the region runs it: the phone calls the trunk's dial-in number, the trunk
+/// (kamailio, TLS) routes it to Sluss; the caller types the PIN, waits in the lobby, is
+/// admitted, and the chair's removal hangs up through the trunk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_rings_in_through_the_trunk() {
+    if let Err(reason) = peers_available(&["baresip", "kamailio"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let (server, phone, sip_port) = gateway(&mut world).await;
+    let trunk = world.start_kamailio_with(phone.tls_port, Some(sip_port));
+    let (chair, invitation) = booked(&server).await;
+    let pin = invitation["dial_in"]["pin"].as_str().unwrap().to_owned();
+    let (mut anna, _) = join(&server, &chair, "Anna").await;
+    phone.command("uafind sip:+46701234567@127.0.0.1");
+    phone.command(&format!("dial sip:dialin@127.0.0.1:{trunk};transport=tls"));
+    phone.wait_for_event(&world, "CALL_ESTABLISHED");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    phone.command(&format!("sndcode {pin}#"));
+    let caller = knock(&mut anna).await;
+    assert_eq!(caller["display_name"], "Telefon +46 70*** **67");
+    let id = caller["participant_id"].as_str().unwrap().to_owned();
+    send(
+        &mut anna,
+        &json!({"type":"admit","participant_id":id}).to_string(),
+    )
+    .await;
+    let joined = recv_type(&mut anna, "participant_joined").await;
+    assert_eq!(joined["participant"]["by_phone"], true);
+    send(
+        &mut anna,
+        &json!({"type":"remove","participant_id":id}).to_string(),
+    )
+    .await;
+    phone.wait_for_event(&world, "CALL_CLOSED");
+    let routed = world.log("kamailio");
+    assert!(
+        routed.contains("sluss-test: INVITE"),
+        "the call did not go through the trunk"
+    );
+}

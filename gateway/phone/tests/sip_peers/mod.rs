@@ -158,6 +158,13 @@ impl World {
     /// kamailio as the trunk: TLS only, every INVITE challenged (digest, plaintext password
     /// in its config), then relayed to baresip over TLS. Returns its TLS port.
     pub fn start_kamailio(&mut self, phone_tls_port: u16) -> u16 {
+        self.start_kamailio_with(phone_tls_port, None)
+    }
+
+    /// The same, and when `sluss_tls_port` is given, calls to the user `dialin` are routed to
+    /// Sluss there (the region's dial-in number), without a challenge: the trunk knows its
+    /// own phones.
+    pub fn start_kamailio_with(&mut self, phone_tls_port: u16, sluss_tls_port: Option<u16>) -> u16 {
         let port = free_tcp_port();
         let folder = self.path("kamailio");
         std::fs::create_dir_all(&folder).expect("kamailio folder");
@@ -172,7 +179,7 @@ impl World {
             d = folder.display()
         );
         std::fs::write(folder.join("tls.cfg"), tls_cfg).expect("tls.cfg");
-        let cfg = kamailio_cfg(&folder, port, phone_tls_port);
+        let cfg = kamailio_cfg(&folder, port, phone_tls_port, sluss_tls_port);
         let cfg_path = folder.join("kamailio.cfg");
         std::fs::write(&cfg_path, cfg).expect("kamailio.cfg");
         let check = Command::new("kamailio")
@@ -393,7 +400,21 @@ pub fn kamailio_requests(log: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn kamailio_cfg(folder: &Path, port: u16, phone_tls_port: u16) -> String {
+pub fn kamailio_cfg(
+    folder: &Path,
+    port: u16,
+    phone_tls_port: u16,
+    sluss_tls_port: Option<u16>,
+) -> String {
+    let dial_in = match sluss_tls_port {
+        Some(sluss) => format!(
+            "if (is_method(\"INVITE\") && $rU == \"dialin\") {{\n        \
+             record_route();\n        \
+             $ru = \"sip:dialin@127.0.0.1:{sluss};transport=tls\";\n        \
+             t_relay();\n        exit;\n    }}"
+        ),
+        None => String::new(),
+    };
     format!(
         r#"#!KAMAILIO
 debug=2
@@ -438,6 +459,7 @@ request_route {{
         sl_send_reply("200", "OK");
         exit;
     }}
+    {dial_in}
     if (!is_method("INVITE")) {{ sl_send_reply("405", "Method Not Allowed"); exit; }}
     if (!pv_auth_check("sluss-test", "{password}", "0", "0")) {{
         proxy_challenge("sluss-test", "0");
