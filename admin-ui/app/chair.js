@@ -13,6 +13,14 @@ export class ChairPanel {
     $('end').addEventListener('click', () => { $('end-confirm').hidden = false; $('end-yes').focus(); });
     $('end-no').addEventListener('click', () => { $('end-confirm').hidden = true; $('end').focus(); });
     $('end-yes').addEventListener('click', () => call.endMeeting());
+    // R14: call someone in by phone; they come to the lobby when they answer.
+    $('call-in').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const number = $('call-in-number');
+      if (!number.value.trim()) { number.focus(); return; }
+      call.callIn(number.value.trim());
+      number.value = '';
+    });
   }
 
   /// Someone knocked: show them, announce it and make a sound, so the chair cannot miss it.

@@ -182,6 +182,30 @@ async function main() {
   check('the tile no longer says "Ljud via telefon"', !(await caption(chair, pid)).includes('telefon'), await caption(chair, pid));
 
   await dialInWalk(chair, dialIn.pin);
+  await callInWalk(chair);
+}
+
+/// The chair calls someone in from the chair's panel; they answer, knock and are let in.
+async function callInWalk(chair) {
+  const ended = phoneSaid(/terminated/g);
+  await chair.fill('#call-in-number', '070-123 45 67');
+  await chair.click('#call-in button[type=submit]');
+  const knocked = await until('the called-in person in the lobby', () => chair.evaluate(() => document.querySelector('#lobby-list .lobby-phone') !== null), 20_000).catch(() => false);
+  check('"Ring in någon per telefon": whoever answers knocks in the lobby', knocked);
+  if (!knocked) return;
+  await chair.screenshot({ path: path.join(repo, 'target', 'screenshots', 'phone-call-in-lobby-1280.png') });
+  await admitNext(chair);
+  const id = await until('their tile', () => chair.evaluate(() => {
+    for (const li of document.querySelectorAll('#tiles [data-participant-id]')) {
+      if (li.querySelector('.caption')?.textContent.includes('Deltar per telefon')) return li.dataset.participantId;
+    }
+    return null;
+  }), 15_000).catch(() => null);
+  check('admitted, the called-in person is in the room by phone', Boolean(id));
+  if (!id) return;
+  await chair.click(`[data-participant-id="${id}"] .tile-actions button:has-text("Ta bort")`);
+  const hungUp = await until('the call hung up', () => phoneSaid(/terminated/g) > ended, 15_000).catch(() => false);
+  check("the chair's removal hangs up the called-in phone", hungUp);
 }
 
 /// The relative rings in, types the PIN, waits in the lobby and is let in by the chair.

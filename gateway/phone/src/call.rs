@@ -170,6 +170,76 @@ where
     finish(leg.state().clone(), stats, &reports).await
 }
 
+/// Places a call for someone who takes part by phone alone (the chair calls them in): once
+/// answered, its media runs outside any meeting, as a dial-in call's does, and the owner moves
+/// it in (`LegControl::Join`) when the person is admitted. `Err` is how the call ended
+/// unanswered (or cancelled: fire or drop `cancel`).
+pub async fn place_call<S: SipStack>(
+    stack: &S,
+    plan: DialPlan,
+    mut cancel: oneshot::Receiver<()>,
+) -> Result<AnsweredCall<S::Call>, LegState> {
+    let port = plan.socket.local_addr().map(|a| a.port()).unwrap_or(0);
+    let mut local = LocalMedia::new(plan.announce, port);
+    local.codecs = vec![Codec::Pcma, Codec::Pcmu];
+    local.unencrypted = plan.unencrypted;
+    let mut leg = DialOut::new(local, MasterKey::new(plan.key));
+    let offer = leg.dial().map_err(|_| leg.state().clone())?;
+    let request = DialRequest {
+        target: plan.target,
+        offer,
+        credentials: plan.credentials,
+    };
+    let (call, mut events) = stack.dial(request).await.map_err(|e| {
+        debug!(error = %e, "the call could not be placed");
+        LegState::Failed(crate::sip::leg::FailReason::Transport)
+    })?;
+    let mut socket = Some(plan.socket);
+    let mut cancelled = false;
+    loop {
+        let actions = tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => leg.on_event(event),
+                None => return Err(leg.state().clone()),
+            },
+            _ = &mut cancel, if !cancelled => {
+                cancelled = true;
+                leg.hang_up().into_iter().collect()
+            }
+        };
+        for action in actions {
+            match action {
+                Action::Cancel => log_err(call.cancel().await),
+                Action::HangUp => log_err(call.hang_up().await),
+                Action::AnswerReOffer(sdp) => log_err(call.answer_reoffer(Ok(sdp)).await),
+                Action::RefuseReOffer(code) => log_err(call.answer_reoffer(Err(code)).await),
+                Action::UpdateMedia(_) => {}
+                Action::StartMedia(agreed) => {
+                    let Some(socket) = socket.take() else {
+                        continue;
+                    };
+                    let (digits_tx, digits) = mpsc::channel(32);
+                    match start_media(socket, None, digits_tx, &agreed, plan.ssrc) {
+                        Some(media) => {
+                            let (local, key) = leg.local();
+                            let parts = (local.clone(), key.clone(), *agreed);
+                            return Ok(AnsweredCall::placed(call, events, media, digits, parts));
+                        }
+                        None => {
+                            if leg.hang_up() == Some(Action::HangUp) {
+                                log_err(call.hang_up().await);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if leg.state().is_over() {
+            return Err(leg.state().clone());
+        }
+    }
+}
+
 async fn finish(
     state: LegState,
     media: Option<LegMediaStats>,

@@ -120,6 +120,11 @@ pub enum ClientMessage {
         participant_id: String,
         number: String,
     },
+    /// R14: the chair calls someone into the meeting by phone: once they answer, they knock
+    /// like anyone else and the chair admits them.
+    CallIn {
+        number: String,
+    },
     /// R14: their voice goes by their browser again (the chair, or the participant for
     /// themself); a call still up is hung up.
     AudioToBrowser {
@@ -245,6 +250,7 @@ impl ClientMessage {
                 within(participant_id, 64, "participant_id")?;
                 within(number, MAX_NUMBER_CHARS, "number")?;
             }
+            ClientMessage::CallIn { number } => within(number, MAX_NUMBER_CHARS, "number")?,
             ClientMessage::Chat { text } => within(text, 1000, "text")?,
             ClientMessage::HiddenVideos { participant_ids } => {
                 if participant_ids.len() > 500 {
@@ -431,6 +437,8 @@ pub enum ErrorCode {
     PhoneNumberRefused,
     /// R14: refused by the meeting's rules for calls (already by phone, too many calls).
     PhoneRefused,
+    /// R14: the phone the chair called in was not answered (busy, no answer, refused).
+    PhoneNotAnswered,
 }
 
 impl ErrorCode {

@@ -4,6 +4,7 @@
 //! without it, every request to move a voice to a phone is refused with `phone_unavailable`.
 
 mod dial_in;
+pub(crate) use dial_in::call_in;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};

@@ -374,6 +374,7 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::PhoneUnavailable => "phone_unavailable",
         ErrorCode::PhoneNumberRefused => "phone_number_refused",
         ErrorCode::PhoneRefused => "phone_refused",
+        ErrorCode::PhoneNotAnswered => "phone_not_answered",
     }
 }
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use common::{join, recv_type, send, Server, Ws};
 use serde_json::json;
-use sip_peers::{peers_available, Phone, World, PHONE_NUMBER};
+use sip_peers::{peers_available, Phone, World, PHONE_NUMBER, PLAIN_NUMBER};
 use sluss_phone::pin::{PinPolicy, Rate};
 use sluss_phone::sip::Peer;
 use sluss_signaling::phone::{DialInConfig, PhoneConfig, PhoneService};
@@ -40,7 +40,7 @@ async fn gateway_with(world: &mut World, udp: bool) -> (Server, Phone, u16, Opti
     let config = PhoneConfig {
         trunk: Peer::new("127.0.0.1", phone.tls_port),
         credentials: None,
-        allowed_numbers: Vec::new(),
+        allowed_numbers: vec!["+4670*".into()],
         media_bind: [127, 0, 0, 1].into(),
         media_announce: [127, 0, 0, 1].into(),
         unencrypted: false,
@@ -399,4 +399,59 @@ async fn a_caller_rings_in_through_the_trunk() {
         routed.contains("sluss-test: INVITE"),
         "the call did not go through the trunk"
     );
+}
+
+/// The chair calls someone in (R14): they answer, knock under their masked number, and the
+/// chair lets them in; a number outside the patterns is refused, a call that cannot be
+/// encrypted counts as not answered, and ending the meeting hangs up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chair_calls_someone_in_who_then_waits_in_the_lobby() {
+    if let Err(reason) = peers_available(&["baresip"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let (server, phone, _) = gateway(&mut world).await;
+    let (chair, _) = booked(&server).await;
+    let (mut anna, _) = join(&server, &chair, "Anna").await;
+    let call_in = |number: &str| json!({"type":"call_in","number":number}).to_string();
+
+    send(&mut anna, &call_in("08-123 456 78")).await;
+    assert_eq!(
+        recv_type(&mut anna, "error").await["code"],
+        "phone_number_refused"
+    );
+    // baresip answers this number without SRTP: the call is ended, and the chair told.
+    send(&mut anna, &call_in(PLAIN_NUMBER)).await;
+    assert_eq!(
+        recv_type(&mut anna, "error").await["code"],
+        "phone_not_answered"
+    );
+
+    send(&mut anna, &call_in("070-123 45 67")).await;
+    let caller = knock(&mut anna).await;
+    assert_eq!(caller["display_name"], "Telefon +46 70*** **67");
+    assert_eq!(caller["by_phone"], true);
+    let id = caller["participant_id"].as_str().unwrap().to_owned();
+    send(
+        &mut anna,
+        &json!({"type":"admit","participant_id":id}).to_string(),
+    )
+    .await;
+    let joined = recv_type(&mut anna, "participant_joined").await;
+    assert_eq!(joined["participant"]["audio"], "phone");
+    let closed = phone.events("CALL_CLOSED");
+    send(&mut anna, &json!({"type":"end_meeting"}).to_string()).await;
+    phone.wait_for_nth_event(&world, "CALL_CLOSED", closed + 1);
+
+    let trail = server
+        .store
+        .audit_entries(None, None, None, None)
+        .await
+        .unwrap();
+    for event in ["phone_call_in", "phone_called_in"] {
+        assert!(trail.iter().any(|e| e.event == event), "no {event}");
+    }
+    let printed = format!("{trail:?}");
+    assert!(!printed.contains("701234567"), "a number in the trail");
 }

@@ -1,5 +1,6 @@
 //! A call the trunk places to us (dial-in): answered with our own SDP, its media started
-//! outside any meeting. The owner plays the caller prompts, reads the PIN from the keys they
+//! outside any meeting. (A call we place for a phone-only participant ends up the same way:
+//! see `place_call`.) The owner plays the caller prompts, reads the PIN from the keys they
 //! press, and moves the leg into a meeting (`LegControl::Join`) once the chair admits them.
 //!
 //! R1 holds as for a call we place: an offer without SRTP on a trunk not marked unencrypted
@@ -96,6 +97,28 @@ pub fn answer_call<I: IncomingCall>(
         key,
         agreed,
     })
+}
+
+impl<C> AnsweredCall<C> {
+    /// A call we placed, answered, with its media started outside any meeting.
+    pub(crate) fn placed(
+        call: C,
+        events: LegEvents,
+        media: RunningMedia,
+        digits: mpsc::Receiver<Digit>,
+        (local, key, agreed): (LocalMedia, MasterKey, Negotiated),
+    ) -> Self {
+        Self {
+            call,
+            events,
+            media,
+            digits,
+            encrypted: agreed.crypto.is_some(),
+            local,
+            key,
+            agreed,
+        }
+    }
 }
 
 impl<C: CallControl> AnsweredCall<C> {

@@ -120,6 +120,11 @@ impl DialOut {
         &self.state
     }
 
+    /// What we offered with, and our key: for answering the trunk's re-offers later.
+    pub fn local(&self) -> (&LocalMedia, &MasterKey) {
+        (&self.local, &self.key)
+    }
+
     /// What was agreed, once answered.
     pub fn negotiated(&self) -> Option<&Negotiated> {
         self.negotiated.as_ref()

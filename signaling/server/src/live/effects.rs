@@ -401,6 +401,8 @@ impl Live {
             Effect::Identified { .. } => {}
             Effect::Ended { .. } | Effect::Cancelled => {
                 info!(meeting = %self.meeting_id, "meeting ended");
+                // R8: every call ends with the meeting, a call-in still ringing too.
+                self.hang_up_all();
                 let everyone: Vec<ParticipantId> = self.conns.keys().cloned().collect();
                 for id in everyone {
                     self.close(&id, ServerMessage::MeetingEnded);

@@ -7,9 +7,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use sluss_meeting::{CallId, ChairAction, ParticipantId};
+use sluss_meeting::{CallId, ChairAction, ParticipantId, MAX_CALLS, MAX_DIALS_PER_WINDOW};
 use sluss_phone::call::{self, CallReport, MeetingSide};
 use sluss_phone::leg_media::{LegControl, MeetingLink};
 use sluss_phone::number::PhoneNumber;
@@ -20,8 +21,11 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
 
 use super::Live;
-use crate::phone::NumberRefusal;
+use crate::phone::{NumberRefusal, PhoneService};
 use crate::secret::random_id;
+
+/// The window of `MAX_DIALS_PER_WINDOW` for calls-in, as for the split's calls.
+const CALL_IN_WINDOW: Duration = Duration::from_secs(600);
 
 /// A placed call: whose it is, its direct transport, and how to end it.
 pub(super) struct PlacedCall {
@@ -36,6 +40,10 @@ pub(super) struct Calls {
     numbers: HashMap<CallId, PhoneNumber>,
     /// R1: answered calls over a trunk marked unencrypted; everyone is shown it meanwhile.
     unencrypted: HashSet<CallId>,
+    /// Calls the chair placed to bring someone in, while they ring: cancelled with the meeting.
+    ringing_in: HashMap<CallId, oneshot::Sender<()>>,
+    /// When each call-in of the last ten minutes was placed.
+    called_in: Vec<Instant>,
     reports_tx: mpsc::UnboundedSender<(CallId, CallReport)>,
     pub(super) reports: Option<mpsc::UnboundedReceiver<(CallId, CallReport)>>,
 }
@@ -47,6 +55,8 @@ impl Default for Calls {
             placed: HashMap::new(),
             numbers: HashMap::new(),
             unencrypted: HashSet::new(),
+            ringing_in: HashMap::new(),
+            called_in: Vec::new(),
             reports_tx,
             reports: Some(reports),
         }
@@ -75,6 +85,10 @@ impl Live {
                     .await;
                 true
             }
+            ClientMessage::CallIn { number } => {
+                self.call_in(participant, number).await;
+                true
+            }
             ClientMessage::AudioToBrowser { participant_id } => {
                 let target = ParticipantId::new(participant_id.as_str());
                 // The participant for themself, or the chair for anyone in the room.
@@ -97,11 +111,17 @@ impl Live {
         }
     }
 
-    async fn move_audio_to_phone(&mut self, chair: &ParticipantId, target: &str, typed: &str) {
+    /// The chair's request to call `typed`, checked: the chair, a trunk, a number it may
+    /// call. None (the chair told why) otherwise.
+    fn checked_number(
+        &self,
+        chair: &ParticipantId,
+        typed: &str,
+    ) -> Option<(Arc<PhoneService>, PhoneNumber)> {
         if self.core.chair() != Some(chair) {
             let message = ServerMessage::error(ErrorCode::NotChair, "Only the chair may do that.");
             self.send(chair, message);
-            return;
+            return None;
         }
         let Some(service) = self.registry.phone.clone() else {
             let message = ServerMessage::error(
@@ -109,10 +129,10 @@ impl Live {
                 "This gateway has no telephone trunk.",
             );
             self.send(chair, message);
-            return;
+            return None;
         };
-        let number = match service.check(typed) {
-            Ok(number) => number,
+        match service.check(typed) {
+            Ok(number) => Some((service, number)),
             Err(refusal) => {
                 let text = match refusal {
                     NumberRefusal::Unreadable => "That is not a phone number.",
@@ -120,8 +140,14 @@ impl Live {
                 };
                 let message = ServerMessage::error(ErrorCode::PhoneNumberRefused, text);
                 self.send(chair, message);
-                return;
+                None
             }
+        }
+    }
+
+    async fn move_audio_to_phone(&mut self, chair: &ParticipantId, target: &str, typed: &str) {
+        let Some((_, number)) = self.checked_number(chair, typed) else {
+            return;
         };
         let call = CallId::new(random_id("k"));
         self.calls.numbers.insert(call.clone(), number);
@@ -136,6 +162,78 @@ impl Live {
                 self.refuse_phone(chair, ErrorCode::PhoneRefused, &e);
             }
         }
+    }
+
+    /// R14: the chair calls someone in by phone. Bounded like the split's calls: at most
+    /// `MAX_CALLS` ringing at once and `MAX_DIALS_PER_WINDOW` in ten minutes per meeting.
+    async fn call_in(&mut self, chair: &ParticipantId, typed: &str) {
+        let Some((service, number)) = self.checked_number(chair, typed) else {
+            return;
+        };
+        let now = Instant::now();
+        self.calls
+            .called_in
+            .retain(|t| now.saturating_duration_since(*t) < CALL_IN_WINDOW);
+        self.calls
+            .ringing_in
+            .retain(|_, cancel| !cancel.is_closed());
+        if self.calls.ringing_in.len() >= MAX_CALLS
+            || self.calls.called_in.len() >= MAX_DIALS_PER_WINDOW
+        {
+            self.refuse_phone(chair, ErrorCode::PhoneRefused, &"too many calls");
+            return;
+        }
+        let plan = match service.plan(&number).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                debug!(error = %e, "no media socket for a call-in");
+                self.refuse_phone(chair, ErrorCode::PhoneUnavailable, &"no media socket");
+                return;
+            }
+        };
+        self.calls.called_in.push(now);
+        let call = CallId::new(random_id("k"));
+        let event = crate::store::AuditEvent {
+            meeting_id: Some(self.meeting_id.clone()),
+            event: "phone_call_in",
+            actor: Some(chair.to_string()),
+            subject: Some(call.to_string()),
+            details: serde_json::json!({ "number": service.hashed(&number).to_string() }),
+        };
+        if let Err(e) = self.registry.store.audit(event, crate::unix_now()).await {
+            tracing::error!(error = %e, "audit entry for a call-in not written");
+        }
+        let link = crate::store::LinkRecord {
+            link_id: format!("phone_{call}"),
+            meeting_id: self.meeting_id.clone(),
+            role: sluss_protocol::InvitationRole::Guest,
+            usable: true,
+            meeting_ended: false,
+            sensitive: self.core.is_sensitive(),
+            require_eid: false,
+        };
+        let (cancel, cancelled) = oneshot::channel();
+        let (unanswered_tx, unanswered) = oneshot::channel();
+        self.calls.ringing_in.insert(call.clone(), cancel);
+        let registry = self.registry.clone();
+        tokio::spawn(crate::phone::call_in(
+            service,
+            registry,
+            link,
+            number,
+            plan,
+            cancelled,
+            unanswered_tx,
+        ));
+        // Tell the chair when nobody answers (through this meeting's loop).
+        let back = self.calls.reports_tx.clone();
+        tokio::spawn(async move {
+            if unanswered.await.is_ok() {
+                let state = LegState::Failed(FailReason::EndedUnanswered);
+                let _ = back.send((call, CallReport::Ended { state, media: None }));
+            }
+        });
+        info!(meeting = %self.meeting_id, "phone call-in placed");
     }
 
     fn refuse_phone(&self, to: &ParticipantId, code: ErrorCode, e: &dyn std::fmt::Display) {
@@ -286,6 +384,17 @@ impl Live {
                 self.core.call_answered(&call)
             }
             CallReport::Ended { state, media } => {
+                if self.calls.ringing_in.remove(&call).is_some() {
+                    // A call-in nobody answered: the chair hears of it.
+                    if let Some(chair) = self.core.chair().cloned() {
+                        let message = ServerMessage::error(
+                            ErrorCode::PhoneNotAnswered,
+                            "The phone was not answered.",
+                        );
+                        self.send(&chair, message);
+                    }
+                    return;
+                }
                 if self.calls.unencrypted.remove(&call) {
                     self.tell_meeting_state();
                 }
@@ -310,6 +419,9 @@ impl Live {
 
     /// Every call still up ends with the meeting's loop.
     pub(super) fn hang_up_all(&mut self) {
+        for (_, cancel) in self.calls.ringing_in.drain() {
+            let _ = cancel.send(());
+        }
         let calls: Vec<CallId> = self.calls.placed.keys().cloned().collect();
         for call in calls {
             self.hang_up(&call);

@@ -56,10 +56,10 @@ struct Entry {
 pub struct Registry {
     meetings: Mutex<HashMap<String, Entry>>,
     pub(super) media: Arc<Media>,
-    pub(super) store: Store,
+    pub(crate) store: Store,
     pub(super) config: MeetingConfig,
     pub(super) turn: Option<TurnConfig>,
-    pub(super) metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// R15: where repeated events are counted rather than written one row each.
     pub(super) tally: Arc<AuditTally>,
     pub(super) next_peer: AtomicU64,

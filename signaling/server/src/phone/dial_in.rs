@@ -11,6 +11,7 @@
 //! The caller's number is personal data: it is hashed for the audit trail and the guessing
 //! guard, shown masked to the chair, and printed nowhere.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluss_meeting::{DisplayName, LinkId, ParticipantId, Role};
@@ -25,7 +26,7 @@ use sluss_protocol::ClientMessage;
 use tracing::{debug, info};
 
 use super::PhoneService;
-use crate::live::{conn_channel, JoinArgs, Queued};
+use crate::live::{conn_channel, JoinArgs, Queued, Registry};
 use crate::store::{AuditEvent, LinkRecord};
 use crate::{unix_now, AppState};
 
@@ -36,7 +37,7 @@ const WRONG_TONE: Duration = Duration::from_millis(1_300);
 /// The longest a caller waits in a lobby; a chair who never answers does not hold a line.
 const LOBBY_TIME: Duration = Duration::from_secs(60 * 60);
 
-type Call = AnsweredCall<RsipCall>;
+pub(super) type Call = AnsweredCall<RsipCall>;
 
 pub(super) async fn take_call(service: &PhoneService, state: &AppState, incoming: RsipIncoming) {
     let caller = incoming.caller().cloned();
@@ -68,7 +69,13 @@ pub(super) async fn take_call(service: &PhoneService, state: &AppState, incoming
     };
     metrics.phone_calls_active.inc();
     let outcome = match read_pin(service, state, &mut call, &caller_key).await {
-        Ok(link) => in_meeting(service, state, &mut call, link, caller.as_ref()).await,
+        Ok(link) => {
+            let how = Arrival {
+                event: "phone_dial_in",
+                caller: caller.as_ref(),
+            };
+            in_meeting(service, &state.registry, &mut call, link, how).await
+        }
         Err(outcome) => outcome,
     };
     let _ = call.call.hang_up().await;
@@ -158,15 +165,22 @@ async fn read_pin(
     }
 }
 
-/// The caller knocks with the invitation their PIN names and stays until the call or their
-/// place in the meeting ends.
-async fn in_meeting(
+/// How a caller came: the audit event that records it, and their number.
+pub(super) struct Arrival<'a> {
+    pub event: &'static str,
+    pub caller: Option<&'a PhoneNumber>,
+}
+
+/// The caller knocks with the invitation their PIN names (or the one made for the chair's
+/// call) and stays until the call or their place in the meeting ends.
+pub(super) async fn in_meeting(
     service: &PhoneService,
-    state: &AppState,
+    registry: &Arc<Registry>,
     call: &mut Call,
     link: LinkRecord,
-    caller: Option<&PhoneNumber>,
+    how: Arrival<'_>,
 ) -> &'static str {
+    let caller = how.caller;
     let (role, invitee) = crate::ws::seat_of(link.role);
     if role == Role::Chair {
         // R2, R7: the chair logs in; a chair's link never gets a PIN, and none is taken.
@@ -193,7 +207,7 @@ async fn in_meeting(
         conn,
         phone: Some(call.media.control.clone()),
     };
-    let (meeting, joined) = match state.registry.join(&link.meeting_id, args).await {
+    let (meeting, joined) = match registry.join(&link.meeting_id, args).await {
         Ok(ok) => ok,
         Err(code) => {
             debug!(?code, "dial-in caller not seated");
@@ -205,12 +219,12 @@ async fn in_meeting(
     let caller_hash = caller.map(|n| service.hashed(n).to_string());
     let event = AuditEvent {
         meeting_id: Some(link.meeting_id.clone()),
-        event: "phone_dial_in",
+        event: how.event,
         actor: None,
         subject: Some(participant.to_string()),
         details: serde_json::json!({ "invitation": link.link_id, "number": caller_hash }),
     };
-    if let Err(e) = state.store.audit(event, unix_now()).await {
+    if let Err(e) = registry.store.audit(event, unix_now()).await {
         tracing::error!(error = %e, "audit entry for a dial-in not written");
     }
     info!(meeting = %link.meeting_id, %participant, "caller knocked by phone");
@@ -304,4 +318,39 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
     }
+}
+
+/// The chair calls someone in (R14): once they answer, they knock like a caller with a PIN
+/// and wait for the chair in the lobby (R4). `cancel` ends the call while it rings (the
+/// meeting ended); an unanswered call is reported on `unanswered`.
+pub(crate) async fn call_in(
+    service: Arc<PhoneService>,
+    registry: Arc<Registry>,
+    link: LinkRecord,
+    number: PhoneNumber,
+    plan: sluss_phone::call::DialPlan,
+    cancel: tokio::sync::oneshot::Receiver<()>,
+    unanswered: tokio::sync::oneshot::Sender<()>,
+) {
+    let metrics = registry.metrics.clone();
+    metrics.phone_calls_active.inc();
+    let outcome = match sluss_phone::call::place_call(service.stack(), plan, cancel).await {
+        Ok(mut call) => {
+            let how = Arrival {
+                event: "phone_called_in",
+                caller: Some(&number),
+            };
+            let outcome = in_meeting(&service, &registry, &mut call, link, how).await;
+            let _ = call.call.hang_up().await;
+            call.media.stop().await;
+            outcome
+        }
+        Err(state) => {
+            debug!(?state, "called-in phone not answered");
+            let _ = unanswered.send(());
+            "call_in_not_answered"
+        }
+    };
+    metrics.phone_calls_active.dec();
+    metrics.phone_calls.with_label_values(&[outcome]).inc();
 }
