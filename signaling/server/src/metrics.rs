@@ -17,6 +17,8 @@ pub struct Metrics {
     /// R14: phone calls placed by the meetings, by how they ended.
     pub phone_calls: IntCounterVec,
     pub phone_calls_active: IntGauge,
+    /// The phone legs' media, counted when each call ends.
+    pub phone_media: IntCounterVec,
     relay_peers: IntGauge,
     ice_tcp_connections: IntGauge,
     ice_tcp_refused: IntCounter,
@@ -67,9 +69,12 @@ impl Metrics {
         let phone_calls = IntCounterVec::new(
             Opts::new(
                 "phone_calls_total",
-                "Phone calls placed for meetings, by outcome: hung_up (answered, then ended), \
-                 cancelled, rejected, auth_failed, timeout, transport, not_encrypted, \
-                 bad_answer, not_answered, not_placed.",
+                "Phone calls for meetings, by outcome: placed by the chair: hung_up (answered, \
+                 then ended), cancelled, rejected, auth_failed, timeout, transport, \
+                 not_encrypted, bad_answer, not_answered, not_placed, call_in_not_answered; \
+                 dial-in: dial_in_ended, dial_in_hung_up, dial_in_wrong_pin, dial_in_locked, \
+                 dial_in_no_pin, dial_in_busy, dial_in_not_acceptable, dial_in_refused, \
+                 dial_in_failed.",
             ),
             &["outcome"],
         )
@@ -79,6 +84,19 @@ impl Metrics {
             "phone_calls_active",
             "Phone calls placed and not yet ended (ringing or answered).",
         );
+        let phone_media = IntCounterVec::new(
+            Opts::new(
+                "phone_media_total",
+                "Phone legs' media, counted as each call ends: frames_to_meeting, \
+                 frames_to_phone, concealed (a frame of the phone's voice made up for a lost \
+                 or late one), late and lost (the phone's packets), refused (failed SRTP, or \
+                 from another address), voices_refused (meeting voices past the mixer's \
+                 bound).",
+            ),
+            &["what"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let _ = registry.register(Box::new(phone_media.clone()));
         let relay_counters = sluss_relay::RelayStats::default()
             .named()
             .iter()
@@ -101,6 +119,7 @@ impl Metrics {
             ws_refusals,
             phone_calls,
             phone_calls_active,
+            phone_media,
             relay_peers,
             ice_tcp_connections,
             ice_tcp_refused,
@@ -146,4 +165,22 @@ impl Metrics {
 /// Metric names and help texts here are constants; construction cannot fail on them.
 fn unreachable_metric<T>() -> T {
     panic!("invalid constant metric definition")
+}
+
+impl Metrics {
+    /// What one phone leg's media counted, added as its call ends.
+    pub fn count_phone_media(&self, stats: &sluss_phone::leg_media::LegMediaStats) {
+        let b = &stats.bridge;
+        for (what, n) in [
+            ("frames_to_meeting", b.frames_to_meeting),
+            ("frames_to_phone", b.frames_to_phone),
+            ("concealed", b.concealed),
+            ("late", b.phone_jitter.late),
+            ("lost", b.phone_jitter.lost),
+            ("refused", stats.refused),
+            ("voices_refused", b.voices_refused),
+        ] {
+            self.phone_media.with_label_values(&[what]).inc_by(n);
+        }
+    }
 }

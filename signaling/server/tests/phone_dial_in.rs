@@ -184,12 +184,25 @@ async fn a_caller_types_the_pin_waits_in_the_lobby_and_the_chair_admits_them() {
     let metrics = metrics_with(&server, "sluss_phone_calls_active 1").await;
     assert!(metrics.contains("sluss_phone_calls_active 1"), "{metrics}");
 
+    // A second in the room, so that the caller's voice goes into the meeting.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     // Removed by the chair: the call is hung up.
     let remove = json!({"type":"remove","participant_id":caller_id}).to_string();
     send(&mut anna, &remove).await;
     phone.wait_for_event(&world, "CALL_CLOSED");
     let metrics = metrics_with(&server, "outcome=\"dial_in_ended\"} 1").await;
     assert!(metrics.contains("sluss_phone_calls_active 0"), "{metrics}");
+    // The leg's media was counted as it ended: frames both ways, nothing refused.
+    let count = |what: &str| -> u64 {
+        let key = format!("sluss_phone_media_total{{what=\"{what}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str())?.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(count("frames_to_phone") > 50, "{metrics}");
+    assert!(count("frames_to_meeting") > 0, "{metrics}");
+    assert_eq!(count("refused"), 0, "{metrics}");
 
     // A caller who keeps getting it wrong is hung up after the call's tries.
     phone.command(&format!(

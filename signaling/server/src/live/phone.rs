@@ -403,6 +403,9 @@ impl Live {
                     self.peers.remove(&placed.peer);
                 }
                 debug!(call = %call, ?state, ?media, "phone call ended");
+                if let Some(stats) = &media {
+                    self.registry.metrics.count_phone_media(stats);
+                }
                 self.core.call_ended(Instant::now(), &call)
             }
         };

@@ -81,6 +81,9 @@ pub(super) async fn take_call(service: &PhoneService, state: &AppState, incoming
     let _ = call.call.hang_up().await;
     let stats = call.media.stop().await;
     debug!(outcome, ?stats, "dial-in call over");
+    if let Some(stats) = &stats {
+        metrics.count_phone_media(stats);
+    }
     metrics.phone_calls_active.dec();
     metrics.phone_calls.with_label_values(&[outcome]).inc();
 }
@@ -342,7 +345,9 @@ pub(crate) async fn call_in(
             };
             let outcome = in_meeting(&service, &registry, &mut call, link, how).await;
             let _ = call.call.hang_up().await;
-            call.media.stop().await;
+            if let Some(stats) = call.media.stop().await {
+                registry.metrics.count_phone_media(&stats);
+            }
             outcome
         }
         Err(state) => {
