@@ -29,7 +29,7 @@ const CTRL_PORT = 15090; // baresip's control socket
 const DIAL_IN = '010-123 45 67';
 const NUMBER = '+46701234567';
 const { check, counts } = checks();
-const until = waiter(Date.now() + 170_000);
+const until = waiter(Date.now() + 240_000);
 let sluss;
 let baresip;
 const browsers = [];
@@ -253,7 +253,7 @@ async function dialInWalk(chair, pin) {
   check("the chair's removal hangs up the caller's phone", hungUp);
 }
 
-const watchdog = setTimeout(() => { console.log('FAIL the phone test ran out of time'); process.exit(1); }, 180_000);
+const watchdog = setTimeout(() => { console.log('FAIL the phone test ran out of time'); process.exit(1); }, 250_000);
 try {
   if (!hasBaresip()) console.log('SKIPPED: baresip is not installed');
   else await main();
