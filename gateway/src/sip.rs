@@ -10,6 +10,7 @@ use std::time::Duration;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sluss_phone::pin::{PinPolicy, Rate};
+use sluss_phone::sdp::Codec;
 use sluss_phone::sip::config::SipConfig;
 use sluss_phone::sip::rsip::RsipStack;
 use sluss_phone::sip::{Credentials, Peer, SipStack};
@@ -65,6 +66,9 @@ pub struct SipSection {
     pub pin_tries_per_number: u32,
     /// Callers typing a PIN or waiting in a lobby at once; more hear busy (486).
     pub max_dial_in_calls: usize,
+    /// Voice codecs offered and taken, best first: any of "G722" (wideband), "PCMA",
+    /// "PCMU".
+    pub codecs: Vec<String>,
 }
 
 impl Default for SipSection {
@@ -87,6 +91,7 @@ impl Default for SipSection {
             pin_tries_per_caller: 6,
             pin_tries_per_number: 60,
             max_dial_in_calls: 20,
+            codecs: vec!["G722".into(), "PCMA".into(), "PCMU".into()],
         }
     }
 }
@@ -143,11 +148,29 @@ pub async fn service(
         media_announce,
         unencrypted: sip.unencrypted_trunk,
         dial_in: dial_in(sip),
+        codecs: codecs(&sip.codecs)?,
     };
     let secret = audit_secret(&config.server.data_dir)?;
     let service = PhoneService::new(stack, phone, &secret)?;
     info!(listen = %sip.listen, unencrypted = sip.unencrypted_trunk, "telephone trunk configured");
     Ok(Some(service))
+}
+
+/// The codec preference as configured; an unknown name or an empty list is an error.
+fn codecs(names: &[String]) -> Result<Vec<Codec>, String> {
+    let all = [Codec::G722, Codec::Pcma, Codec::Pcmu];
+    let codecs = names
+        .iter()
+        .map(|n| {
+            all.into_iter()
+                .find(|c| c.name().eq_ignore_ascii_case(n.trim()))
+                .ok_or_else(|| format!("sip.codecs: {n:?} is none of G722, PCMA, PCMU"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if codecs.is_empty() {
+        return Err("sip.codecs: at least one codec".into());
+    }
+    Ok(codecs)
 }
 
 /// Dial-in as configured: on when `dial_in_number` is set.

@@ -54,7 +54,7 @@ function startPhone(certDir) {
   ].join('\n'));
   fs.writeFileSync(path.join(dir, 'accounts'),
     `<sip:${NUMBER}@127.0.0.1;transport=tls>;regint=0;answermode=auto;mediaenc=srtp-mand;audio_codecs=PCMA\n`);
-  baresip = spawn('baresip', ['-f', dir, '-n', '127.0.0.1', '-v'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  baresip = spawn('baresip', ['-f', dir, '-n', '127.0.0.1', '-v', ...(process.env.PHONE_LOG ? ['-s'] : [])], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   baresip.log = '';
   baresip.stdout.on('data', (d) => { baresip.log += d; });
   baresip.stderr.on('data', (d) => { baresip.log += d; });
@@ -187,7 +187,7 @@ async function main() {
 
 /// The chair calls someone in from the chair's panel; they answer, knock and are let in.
 async function callInWalk(chair) {
-  const ended = phoneSaid(/terminated/g);
+  const ended = phoneSaid(/terminated|session closed/g);
   await chair.fill('#call-in-number', '070-123 45 67');
   await chair.click('#call-in button[type=submit]');
   const knocked = await until('the called-in person in the lobby', () => chair.evaluate(() => document.querySelector('#lobby-list .lobby-phone') !== null), 20_000).catch(() => false);
@@ -204,14 +204,14 @@ async function callInWalk(chair) {
   check('admitted, the called-in person is in the room by phone', Boolean(id));
   if (!id) return;
   await chair.click(`[data-participant-id="${id}"] .tile-actions button:has-text("Ta bort")`);
-  const hungUp = await until('the call hung up', () => phoneSaid(/terminated/g) > ended, 15_000).catch(() => false);
+  const hungUp = await until('the call hung up', () => phoneSaid(/terminated|session closed/g) > ended, 15_000).catch(() => false);
   check("the chair's removal hangs up the called-in phone", hungUp);
 }
 
 /// The relative rings in, types the PIN, waits in the lobby and is let in by the chair.
 async function dialInWalk(chair, pin) {
   const established = phoneSaid(/Call established/g);
-  const ended = phoneSaid(/terminated/g);
+  const ended = phoneSaid(/terminated|session closed/g);
   await phoneCommand(`dial sip:dialin@127.0.0.1:${SIP_PORT};transport=tls`);
   await until('the dial-in answered', () => phoneSaid(/Call established/g) > established, 15_000);
   await sleep(500);
@@ -249,7 +249,7 @@ async function dialInWalk(chair, pin) {
   await chair.screenshot({ path: path.join(repo, 'target', 'screenshots', 'phone-dial-in-room-1280.png') });
   // Removed by the chair: the phone is hung up.
   await chair.click(`[data-participant-id="${callerId}"] .tile-actions button:has-text("Ta bort")`);
-  const hungUp = await until('the caller hung up', () => phoneSaid(/terminated/g) > ended, 15_000).catch(() => false);
+  const hungUp = await until('the caller hung up', () => phoneSaid(/terminated|session closed/g) > ended, 15_000).catch(() => false);
   check("the chair's removal hangs up the caller's phone", hungUp);
 }
 
@@ -264,6 +264,7 @@ try {
   for (const b of browsers) await b.close().catch(() => {});
   await sluss?.stop();
   if (baresip) { try { process.kill(-baresip.pid, 'SIGKILL'); } catch { /* gone */ } }
+  if (baresip && process.env.PHONE_LOG) fs.writeFileSync(process.env.PHONE_LOG, baresip.log);
   if (counts.failed) {
     console.log(`--- last server log lines ---\n${(sluss?.log ?? '').split('\n').slice(-25).join('\n')}`);
     console.log(`--- baresip ---\n${(baresip?.log ?? '').split('\n').slice(-25).join('\n')}`);

@@ -15,19 +15,17 @@
 
 use std::time::{Duration, Instant};
 
-use crate::g711::Law;
 use crate::jitter::{Incoming, JitterBuffer, JitterConfig, JitterStats, Pop};
 use crate::mixer::{AudioLevel, MemberId, Mixer};
 use crate::opus::{self, OpusDecoder, OpusEncoder, OpusRate};
 use crate::prompt::{Prompt, PromptPlayer};
 use crate::rtp::{PayloadType, RtpHeader, RtpPacket, Ssrc};
 use crate::sdp::Codec;
+use crate::voice_codec::{VoiceCodec, MAX_FRAME_BYTES, RTP_TICKS};
 use crate::Error;
 
 /// One frame: 20 ms.
 pub const FRAME: Duration = Duration::from_millis(20);
-/// Samples in a frame at the phone's 8 kHz.
-const SAMPLES: usize = 160;
 /// A 20 ms frame on the meeting's 48 kHz RTP clock.
 const OPUS_TICKS: u32 = 960;
 /// Meeting voices mixed for one phone at most; more are left out (and counted) until one of
@@ -37,10 +35,12 @@ pub const MAX_VOICES: usize = 32;
 const VOICE_IDLE: Duration = Duration::from_secs(10);
 /// Opus for a narrowband voice: more would carry nothing the phone line had.
 const OPUS_BITRATE: u32 = 24_000;
+/// Opus for a wideband (G.722) voice.
+const OPUS_BITRATE_WIDE: u32 = 32_000;
 /// The phone's own place in the mixer: it has no input there, so it hears the whole sum.
 const LISTENER: MemberId = MemberId(0);
 /// Room for one RTP packet to the phone: header and a frame of G.711.
-pub const MAX_PHONE_PACKET: usize = 12 + SAMPLES;
+pub const MAX_PHONE_PACKET: usize = 12 + MAX_FRAME_BYTES;
 
 /// The phone's voice for the meeting, one frame of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -93,7 +93,11 @@ struct Voice {
 /// One phone leg's bridge.
 #[derive(Debug)]
 pub struct Bridge {
-    law: Law,
+    codec: VoiceCodec,
+    /// The rate everything is mixed at: the phone's (8 kHz, or 16 kHz for G.722).
+    rate: OpusRate,
+    /// Samples in a frame at `rate`.
+    samples: usize,
     payload_type: PayloadType,
     ssrc: Ssrc,
     next_tick: Option<Instant>,
@@ -124,33 +128,36 @@ pub struct Bridge {
 
 impl Bridge {
     /// A bridge for a call in `codec` under payload type `payload_type`, sending to the phone
-    /// as `ssrc`. G.722 is not mixed yet: a call that chose it is refused here.
+    /// as `ssrc`. A G.722 call is bridged at 16 kHz (wideband), G.711 at 8 kHz.
     pub fn new(codec: Codec, payload_type: u8, ssrc: Ssrc) -> Result<Self, Error> {
-        let law = match codec {
-            Codec::Pcma => Law::A,
-            Codec::Pcmu => Law::Mu,
-            Codec::G722 => return Err(Error::Codec("G.722 is not bridged")),
+        let codec = VoiceCodec::new(codec);
+        let (rate, samples) = (codec.rate(), codec.samples());
+        let bitrate = match rate {
+            OpusRate::Hz8000 => OPUS_BITRATE,
+            _ => OPUS_BITRATE_WIDE,
         };
         let payload_type =
             PayloadType::new(payload_type).ok_or(Error::FieldOutOfRange("payload type"))?;
-        let mut mixer = Mixer::new(SAMPLES);
+        let mut mixer = Mixer::new(samples);
         mixer.add(LISTENER)?;
         Ok(Self {
-            law,
+            codec,
+            rate,
+            samples,
             payload_type,
             ssrc,
             next_tick: None,
             from_phone: JitterBuffer::new(JitterConfig::default()),
-            encoder: OpusEncoder::new(OpusRate::Hz8000, OPUS_BITRATE)?,
-            last_phone: vec![0; SAMPLES],
+            encoder: OpusEncoder::new(rate, bitrate)?,
+            last_phone: vec![0; samples],
             concealed_in_row: 0,
             meeting_seq: 0,
             meeting_ts: 0,
             voices: Vec::new(),
             next_member: 1,
             mixer,
-            pcm: vec![0; OpusRate::Hz8000.max_frame()],
-            codes: vec![0; SAMPLES],
+            pcm: vec![0; rate.max_frame()],
+            codes: vec![0; MAX_FRAME_BYTES],
             rtp_seq: 0,
             rtp_ts: 0,
             stats: BridgeStats::default(),
@@ -165,7 +172,7 @@ impl Bridge {
     pub fn set_prompt(&mut self, prompt: Option<Prompt>) {
         match (prompt, &mut self.prompt) {
             (Some(p), Some(player)) if player.prompt() == p => {}
-            (Some(p), player) => *player = Some(PromptPlayer::new(p)),
+            (Some(p), player) => *player = Some(PromptPlayer::at(p, self.rate.hz())),
             (None, player) => *player = None,
         }
         for voice in self.voices.drain(..) {
@@ -283,10 +290,10 @@ impl Bridge {
     fn frame_for_meeting(&mut self, now: Instant, out: &mut TickOutput) -> Result<(), Error> {
         let timestamp = self.meeting_ts;
         self.meeting_ts = self.meeting_ts.wrapping_add(OPUS_TICKS);
-        let pcm = &mut self.pcm[..SAMPLES];
+        let pcm = &mut self.pcm[..self.samples];
         match self.from_phone.pop(now) {
             Pop::Frame(codes) => {
-                let n = self.law.decode(codes, pcm);
+                let n = self.codec.decode(codes, pcm);
                 pcm[n..].fill(0);
                 self.last_phone.copy_from_slice(pcm);
                 self.concealed_in_row = 0;
@@ -349,7 +356,7 @@ impl Bridge {
                 self.mixer.set_input(voice.member, &self.pcm[..n])?;
             }
         }
-        let pcm = &mut self.pcm[..SAMPLES];
+        let pcm = &mut self.pcm[..self.samples];
         match &mut self.prompt {
             Some(player) => player.fill(pcm),
             None => {
@@ -357,7 +364,7 @@ impl Bridge {
                 self.mixer.output(LISTENER, pcm)?;
             }
         }
-        let n = self.law.encode(pcm, &mut self.codes);
+        let n = self.codec.encode(pcm, &mut self.codes)?;
         let header = RtpHeader {
             marker: self.stats.frames_to_phone == 0,
             payload_type: self.payload_type,
@@ -370,7 +377,7 @@ impl Bridge {
         out.phone[h..h + n].copy_from_slice(&self.codes[..n]);
         out.phone.truncate(h + n);
         self.rtp_seq = self.rtp_seq.wrapping_add(1);
-        self.rtp_ts = self.rtp_ts.wrapping_add(SAMPLES as u32);
+        self.rtp_ts = self.rtp_ts.wrapping_add(RTP_TICKS);
         self.stats.frames_to_phone += 1;
         Ok(())
     }
@@ -381,7 +388,7 @@ impl Bridge {
         }
         let member = MemberId(self.next_member);
         self.next_member = self.next_member.wrapping_add(1).max(1);
-        let decoder = OpusDecoder::new(OpusRate::Hz8000).ok()?;
+        let decoder = OpusDecoder::new(self.rate).ok()?;
         self.mixer.add(member).ok()?;
         self.voices.push(Voice {
             publisher,

@@ -19,9 +19,11 @@ use tracing::debug;
 
 use crate::bridge::Bridge;
 use crate::dtmf::Digit;
-use crate::leg_media::{self, LegControl, LegCrypto, LegMedia, LegMediaStats, MeetingLink};
+use crate::leg_media::{
+    self, LegControl, LegCrypto, LegMedia, LegMediaStats, MediaUpdate, MeetingLink,
+};
 use crate::rtp::Ssrc;
-use crate::sdp::{Codec, LocalMedia, MasterKey, Negotiated};
+use crate::sdp::{Changes, Codec, CryptoChoice, Direction, LocalMedia, MasterKey, Negotiated};
 use crate::sip::leg::{Action, DialOut, LegState};
 use crate::sip::{CallControl, Credentials, DialRequest, DialTarget, SipStack};
 use crate::srtp::{self, SrtpContext, Suite};
@@ -41,7 +43,13 @@ pub struct DialPlan {
     pub key: [u8; 30],
     /// Our RTP stream's SSRC, random.
     pub ssrc: u32,
+    /// The voice codecs to offer, best first (the bridge takes G.711 and G.722).
+    pub codecs: Vec<Codec>,
 }
+
+/// The codecs offered and answered unless configured otherwise: G.722 for the wideband
+/// voice it carries, then A-law (the Swedish default) and µ-law.
+pub const DEFAULT_CODECS: [Codec; 3] = [Codec::G722, Codec::Pcma, Codec::Pcmu];
 
 /// The meeting's side of the call: the relay's direct transport.
 pub struct MeetingSide<F> {
@@ -83,12 +91,12 @@ where
 {
     let port = plan.socket.local_addr().map(|a| a.port()).unwrap_or(0);
     let mut local = LocalMedia::new(plan.announce, port);
-    // G.722 is not bridged yet: only what the bridge mixes is offered.
-    local.codecs = vec![Codec::Pcma, Codec::Pcmu];
+    local.codecs = plan.codecs.clone();
     local.unencrypted = plan.unencrypted;
     let mut leg = DialOut::new(local, MasterKey::new(plan.key));
     let mut media = Some((plan.socket, meeting));
     let mut running: Option<RunningMedia> = None;
+    let mut current: Option<Negotiated> = None;
     let offer = match leg.dial() {
         Ok(offer) => offer,
         Err(_) => return finish(leg.state().clone(), None, &reports).await,
@@ -141,6 +149,7 @@ where
                     match start_media(socket, Some(link), digits, &agreed, plan.ssrc) {
                         Some(started) => {
                             running = Some(started);
+                            current = Some(*agreed.clone());
                             let encrypted = agreed.crypto.is_some();
                             let _ = reports.send(CallReport::Answered { encrypted }).await;
                         }
@@ -152,8 +161,13 @@ where
                         }
                     }
                 }
-                // Hold or a new address: the media keeps its first agreement for now.
-                Action::UpdateMedia(_) => debug!("re-offer taken; media unchanged"),
+                // Hold, a new address, new keys or a new codec.
+                Action::UpdateMedia(new) => {
+                    if let (Some(media), Some(old)) = (&running, &current) {
+                        update_media(media, old, &new, plan.ssrc).await;
+                        current = Some(*new);
+                    }
+                }
             }
         }
         if !was_ringing && *leg.state() == LegState::Ringing {
@@ -181,7 +195,7 @@ pub async fn place_call<S: SipStack>(
 ) -> Result<AnsweredCall<S::Call>, LegState> {
     let port = plan.socket.local_addr().map(|a| a.port()).unwrap_or(0);
     let mut local = LocalMedia::new(plan.announce, port);
-    local.codecs = vec![Codec::Pcma, Codec::Pcmu];
+    local.codecs = plan.codecs.clone();
     local.unencrypted = plan.unencrypted;
     let mut leg = DialOut::new(local, MasterKey::new(plan.key));
     let offer = leg.dial().map_err(|_| leg.state().clone())?;
@@ -222,7 +236,7 @@ pub async fn place_call<S: SipStack>(
                     match start_media(socket, None, digits_tx, &agreed, plan.ssrc) {
                         Some(media) => {
                             let (local, key) = leg.local();
-                            let parts = (local.clone(), key.clone(), *agreed);
+                            let parts = (local.clone(), key.clone(), *agreed, plan.ssrc);
                             return Ok(AnsweredCall::placed(call, events, media, digits, parts));
                         }
                         None => {
@@ -286,20 +300,13 @@ pub(crate) fn start_media(
     let remote = agreed.remote?;
     let bridge = Bridge::new(agreed.codec.codec, agreed.codec.pt, Ssrc(ssrc)).ok()?;
     let crypto = match &agreed.crypto {
-        Some(choice) => {
-            let suite = Suite::from_sdp_name(choice.suite.as_str())?;
-            let ours = srtp::MasterKey::parse_key_params(choice.local.expose()).ok()?;
-            let theirs = srtp::MasterKey::parse_key_params(choice.remote.expose()).ok()?;
-            Some(LegCrypto {
-                outbound: SrtpContext::new(suite, &ours),
-                inbound: SrtpContext::new(suite, &theirs),
-            })
-        }
+        Some(choice) => Some(leg_crypto(choice)?),
         None => None,
     };
     let leg = LegMedia {
         socket,
         remote,
+        sending: sends(agreed),
         crypto,
         telephone_event: agreed.telephone_event,
         bridge,
@@ -308,3 +315,58 @@ pub(crate) fn start_media(
     let task = tokio::spawn(leg_media::run(leg, meeting, digits, told));
     Some(RunningMedia { control, task })
 }
+
+/// Whether what was agreed lets us send (not while the trunk holds the call).
+fn sends(agreed: &Negotiated) -> bool {
+    agreed.remote.is_some() && matches!(agreed.direction, Direction::SendRecv | Direction::SendOnly)
+}
+
+/// The SRTP contexts for both directions of what was agreed.
+fn leg_crypto(choice: &CryptoChoice) -> Option<LegCrypto> {
+    let suite = Suite::from_sdp_name(choice.suite.as_str())?;
+    let ours = srtp::MasterKey::parse_key_params(choice.local.expose()).ok()?;
+    let theirs = srtp::MasterKey::parse_key_params(choice.remote.expose()).ok()?;
+    Some(LegCrypto {
+        outbound: SrtpContext::new(suite, &ours),
+        inbound: SrtpContext::new(suite, &theirs),
+    })
+}
+
+/// What a running leg must change for a re-offer that moved it from `old` to `new`; None when
+/// the new agreement cannot be carried (keys or a codec the bridge cannot take: the leg keeps
+/// its old media).
+pub fn media_update(old: &Negotiated, new: &Negotiated, ssrc: u32) -> Option<MediaUpdate> {
+    let changes = Changes::between(old, new);
+    let crypto = match (&new.crypto, changes.crypto) {
+        (Some(choice), true) => Some(leg_crypto(choice)?),
+        _ => None,
+    };
+    let bridge = if changes.codec {
+        Some(Bridge::new(new.codec.codec, new.codec.pt, Ssrc(ssrc)).ok()?)
+    } else {
+        None
+    };
+    Some(MediaUpdate {
+        remote: new.remote,
+        sending: sends(new),
+        crypto,
+        telephone_event: new.telephone_event,
+        bridge,
+    })
+}
+
+/// Tells a running leg what a re-offer changed.
+async fn update_media(media: &RunningMedia, old: &Negotiated, new: &Negotiated, ssrc: u32) {
+    match media_update(old, new, ssrc) {
+        Some(update) => {
+            let _ = media
+                .control
+                .send(LegControl::Update(Box::new(update)))
+                .await;
+        }
+        None => debug!("re-offer agreed media the leg cannot take; kept the old"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -37,6 +37,8 @@ pub struct LegMedia {
     pub socket: UdpSocket,
     /// The trunk's RTP address from its SDP; media from anywhere else is dropped.
     pub remote: SocketAddr,
+    /// Whether we send: not while the trunk holds the call (its re-offer said so).
+    pub sending: bool,
     pub crypto: Option<LegCrypto>,
     /// The payload type of RFC 4733 telephone events, if both sides do them.
     pub telephone_event: Option<u8>,
@@ -63,6 +65,21 @@ pub enum LegControl {
     Prompt(Prompt),
     /// Muted (true) or not toward the meeting; the phone goes on hearing it.
     Mute(bool),
+    /// The trunk's re-offer changed the media (hold, a new address, new keys, a new codec).
+    Update(Box<MediaUpdate>),
+}
+
+/// What a re-offer changed on a running leg (made by `call::media_update`).
+pub struct MediaUpdate {
+    /// The trunk's new RTP address; None keeps the one we have (a hold by address).
+    pub remote: Option<SocketAddr>,
+    /// Whether we send now (not on hold).
+    pub sending: bool,
+    /// New SRTP contexts, when the keys changed.
+    pub crypto: Option<LegCrypto>,
+    pub telephone_event: Option<u8>,
+    /// A new bridge, when the codec changed (a gap of a frame or two).
+    pub bridge: Option<Bridge>,
 }
 
 /// What the task counted, returned when it ends.
@@ -110,6 +127,7 @@ pub async fn run(
                     meeting = None;
                 }
                 Some(LegControl::Mute(muted)) => leg.bridge.set_muted(muted),
+                Some(LegControl::Update(update)) => update_media(&mut leg, *update),
             },
             packet = async {
                 match meeting.as_mut() {
@@ -169,12 +187,32 @@ pub async fn run(
                     },
                     None => &out.phone[..],
                 };
-                let _ = leg.socket.send_to(packet, leg.remote).await;
+                if leg.sending {
+                    let _ = leg.socket.send_to(packet, leg.remote).await;
+                }
             }
         }
     }
     stats.bridge = leg.bridge.stats();
     stats
+}
+
+/// Applies a re-offer's changes. A new bridge keeps the leg's place: prompt and mute.
+fn update_media(leg: &mut LegMedia, update: MediaUpdate) {
+    if let Some(remote) = update.remote {
+        leg.remote = remote;
+    }
+    leg.sending = update.sending && update.remote.is_some();
+    if let Some(crypto) = update.crypto {
+        leg.crypto = Some(crypto);
+    }
+    leg.telephone_event = update.telephone_event;
+    if let Some(mut bridge) = update.bridge {
+        bridge.set_prompt(leg.bridge.prompt().map(|p| p.prompt()));
+        bridge.set_muted(leg.bridge.is_muted());
+        leg.bridge = bridge;
+    }
+    debug!(sending = leg.sending, "phone media updated by a re-offer");
 }
 
 enum Inbound {

@@ -55,5 +55,6 @@ pub mod rtp;
 pub mod sdp;
 pub mod sip;
 pub mod srtp;
+pub mod voice_codec;
 
 pub use error::Error;

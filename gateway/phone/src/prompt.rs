@@ -2,7 +2,7 @@
 //! waiting in the lobby (R4: the lobby gets no media of the meeting, only these). Sans-IO: a
 //! pattern of tone and silence, generated at the phone's 8 kHz one frame at a time.
 
-/// The phone's sample rate.
+/// The phone's sample rate unless told otherwise (narrowband).
 const RATE: u32 = 8_000;
 /// Loud enough to hear on a handset, soft enough not to startle: about -16 dBov.
 const AMPLITUDE: f32 = 5_000.0;
@@ -53,11 +53,11 @@ impl Prompt {
         }
     }
 
-    /// How long one round of the pattern lasts, in samples.
-    fn period(self) -> u64 {
+    /// How long one round of the pattern lasts, in samples at `rate`.
+    fn period(self, rate: u32) -> u64 {
         self.pattern()
             .iter()
-            .map(|s| u64::from(s.ms) * u64::from(RATE) / 1_000)
+            .map(|s| u64::from(s.ms) * u64::from(rate) / 1_000)
             .sum()
     }
 }
@@ -66,13 +66,25 @@ impl Prompt {
 #[derive(Debug, Clone)]
 pub struct PromptPlayer {
     prompt: Prompt,
+    /// Samples a second.
+    rate: u32,
     /// Samples played since the prompt began.
     played: u64,
 }
 
 impl PromptPlayer {
+    /// At the narrowband 8 kHz.
     pub fn new(prompt: Prompt) -> Self {
-        Self { prompt, played: 0 }
+        Self::at(prompt, RATE)
+    }
+
+    /// At `rate` samples a second (16000 for a wideband call).
+    pub fn at(prompt: Prompt, rate: u32) -> Self {
+        Self {
+            prompt,
+            rate: rate.max(1),
+            played: 0,
+        }
     }
 
     pub fn prompt(&self) -> Prompt {
@@ -81,17 +93,17 @@ impl PromptPlayer {
 
     /// Starts `prompt` from its beginning (a prompt set again starts over).
     pub fn set(&mut self, prompt: Prompt) {
-        *self = Self::new(prompt);
+        *self = Self::at(prompt, self.rate);
     }
 
     /// Whether one whole round of the prompt has been played (a `Wrong` is heard once).
     pub fn played_once(&self) -> bool {
-        self.played >= self.prompt.period()
+        self.played >= self.prompt.period(self.rate)
     }
 
     /// Fills `pcm` with the next samples of the prompt.
     pub fn fill(&mut self, pcm: &mut [i16]) {
-        let period = self.prompt.period().max(1);
+        let period = self.prompt.period(self.rate).max(1);
         for sample in pcm.iter_mut() {
             let at = self.played % period;
             *sample = self.sample_at(at);
@@ -101,15 +113,15 @@ impl PromptPlayer {
 
     fn sample_at(&self, mut at: u64) -> i16 {
         for s in self.prompt.pattern() {
-            let len = u64::from(s.ms) * u64::from(RATE) / 1_000;
+            let len = u64::from(s.ms) * u64::from(self.rate) / 1_000;
             if at < len {
                 if s.hz == 0 {
                     return 0;
                 }
                 // A 5 ms fade at both ends, so that the beep does not click.
-                let fade = (RATE / 200) as u64;
+                let fade = u64::from(self.rate / 200).max(1);
                 let edge = at.min(len - 1 - at).min(fade) as f32 / fade as f32;
-                let phase = 2.0 * std::f32::consts::PI * s.hz as f32 * at as f32 / RATE as f32;
+                let phase = 2.0 * std::f32::consts::PI * s.hz as f32 * at as f32 / self.rate as f32;
                 return (AMPLITUDE * edge * phase.sin()) as i16;
             }
             at -= len;

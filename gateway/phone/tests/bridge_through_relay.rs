@@ -59,6 +59,7 @@ async fn a_phone_leg_hears_the_meeting_and_is_heard_in_it() {
     let leg = LegMedia {
         socket: ours,
         remote: trunk_addr,
+        sending: true,
         crypto: Some(LegCrypto {
             outbound: SrtpContext::new(SUITE, &key(1)),
             inbound: SrtpContext::new(SUITE, &key(2)),

@@ -47,6 +47,7 @@ async fn a_phone_dialled_out_is_heard_in_the_meeting_and_hung_up_from_it() {
         unencrypted: false,
         key: [0x42; 30],
         ssrc: 0x5eed,
+        codecs: call::DEFAULT_CODECS.to_vec(),
     };
     let side = MeetingSide {
         voices: leg_voices,

@@ -15,6 +15,7 @@ use sha2::Sha256;
 use sluss_phone::call::{AnswerPlan, DialPlan};
 use sluss_phone::number::{AuditKey, HashedNumber, NumberPolicy, PhoneNumber};
 use sluss_phone::pin::{Pin, PinGuard, PinPolicy};
+use sluss_phone::sdp::Codec;
 use sluss_phone::sip::rsip::RsipStack;
 use sluss_phone::sip::{Credentials, DialTarget, IncomingCall, Peer, SipStack};
 use tokio::net::UdpSocket;
@@ -50,6 +51,8 @@ pub struct PhoneConfig {
     pub unencrypted: bool,
     /// Calls to us; None refuses every one (480).
     pub dial_in: Option<DialInConfig>,
+    /// Voice codecs offered and taken, best first (`call::DEFAULT_CODECS` by default).
+    pub codecs: Vec<Codec>,
 }
 
 /// Why a number was refused.
@@ -178,6 +181,7 @@ impl PhoneService {
             unencrypted: self.config.unencrypted,
             key,
             ssrc: rand::rngs::OsRng.next_u32(),
+            codecs: self.config.codecs.clone(),
         })
     }
 
@@ -208,6 +212,7 @@ impl PhoneService {
             unencrypted: self.config.unencrypted,
             key,
             ssrc: rand::rngs::OsRng.next_u32(),
+            codecs: self.config.codecs.clone(),
         })
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use common::{join, recv_type, send, Server, Ws};
 use serde_json::json;
-use sip_peers::{peers_available, Phone, World, PHONE_NUMBER, PLAIN_NUMBER};
+use sip_peers::{peers_available, Phone, World, PHONE_NUMBER, PLAIN_NUMBER, WIDEBAND_NUMBER};
 use sluss_phone::pin::{PinPolicy, Rate};
 use sluss_phone::sip::Peer;
 use sluss_signaling::phone::{DialInConfig, PhoneConfig, PhoneService};
@@ -60,6 +60,7 @@ async fn gateway_with(world: &mut World, udp: bool) -> (Server, Phone, u16, Opti
             },
             max_calls: 4,
         }),
+        codecs: sluss_phone::call::DEFAULT_CODECS.to_vec(),
     };
     let service = PhoneService::new(stack, config, &[9; 32]).unwrap();
     let server = common::start_with_phone(service).await;
@@ -453,9 +454,25 @@ async fn the_chair_calls_someone_in_who_then_waits_in_the_lobby() {
     .await;
     let joined = recv_type(&mut anna, "participant_joined").await;
     assert_eq!(joined["participant"]["audio"], "phone");
+    // A phone that speaks only G.722 is bridged in wideband.
+    send(&mut anna, &call_in(WIDEBAND_NUMBER)).await;
+    let wide = knock(&mut anna).await;
+    let wide_id = wide["participant_id"].as_str().unwrap().to_owned();
+    send(
+        &mut anna,
+        &json!({"type":"admit","participant_id":wide_id}).to_string(),
+    )
+    .await;
+    recv_type(&mut anna, "participant_joined").await;
     let closed = phone.events("CALL_CLOSED");
     send(&mut anna, &json!({"type":"end_meeting"}).to_string()).await;
-    phone.wait_for_nth_event(&world, "CALL_CLOSED", closed + 1);
+    phone.wait_for_nth_event(&world, "CALL_CLOSED", closed + 2);
+    // baresip says which codec the call runs in.
+    let log = world.log("baresip");
+    assert!(
+        log.contains("Set audio encoder: G722"),
+        "no G.722 call in baresip's log"
+    );
 
     let trail = server
         .store

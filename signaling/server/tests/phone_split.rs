@@ -58,6 +58,7 @@ async fn room_with_phone(unencrypted: bool) -> Option<Room> {
         media_announce: [127, 0, 0, 1].into(),
         unencrypted,
         dial_in: None,
+        codecs: sluss_phone::call::DEFAULT_CODECS.to_vec(),
     };
     let service = PhoneService::new(stack, config, &[7; 32]).unwrap();
     let server = common::start_with_phone(service).await;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::g711::Law;
 use crate::opus::OpusDecoder;
 use crate::prompt::Prompt;
 
@@ -248,8 +249,6 @@ fn frames_come_every_20_ms_and_a_stalled_caller_starts_again_from_now() {
     let late = t0 + Duration::from_secs(1);
     assert!(b.tick(late, &mut out).unwrap());
     assert_eq!(b.next_tick(), Some(late + FRAME));
-    // G.722 calls are refused rather than mixed wrongly.
-    assert!(Bridge::new(Codec::G722, 9, Ssrc(1)).is_err());
     assert!(Bridge::new(Codec::Pcmu, 200, Ssrc(1)).is_err());
 }
 
@@ -300,4 +299,63 @@ fn a_muted_phone_is_not_heard_but_still_hears() {
     bridge.set_muted(false);
     let unmuted = run_from(t0 + FRAME * 50, &mut bridge, 50, phone, &[(7, 1_000.0)]);
     assert!(unmuted.to_meeting.len() > 40);
+}
+
+#[test]
+fn a_g722_call_is_bridged_in_wideband_both_ways() {
+    use crate::voice_codec::VoiceCodec;
+    let mut b = Bridge::new(Codec::G722, 9, Ssrc(0x722)).unwrap();
+    let mut phone = VoiceCodec::new(Codec::G722);
+    let mut listen = VoiceCodec::new(Codec::G722);
+    let mut meeting_voice = OpusEncoder::new(OpusRate::Hz48000, 48_000).unwrap();
+    let mut to_meeting = OpusDecoder::new(OpusRate::Hz16000).unwrap();
+    let (mut heard_in_meeting, mut heard_on_phone) = (Vec::new(), Vec::new());
+    let mut out = TickOutput::default();
+    let t0 = Instant::now();
+    let mut wire = [0u8; 160];
+    let mut opus = vec![0u8; opus::MAX_PACKET];
+    let mut pcm = vec![0i16; 1_920];
+    for k in 0..60usize {
+        let now = t0 + FRAME * k as u32;
+        // The phone says 5 kHz, which only a wideband line carries.
+        let n = phone
+            .encode(&tone(5_000.0, 16_000.0, 320, k, 8_000.0), &mut wire)
+            .unwrap();
+        let mut packet = vec![0u8; 12 + n];
+        RtpHeader {
+            marker: false,
+            payload_type: PayloadType::new(9).unwrap(),
+            sequence: k as u16,
+            timestamp: (k * 160) as u32,
+            ssrc: Ssrc(0xfeed),
+        }
+        .write(&mut packet)
+        .unwrap();
+        packet[12..].copy_from_slice(&wire[..n]);
+        b.from_phone(now, &RtpPacket::parse(&packet).unwrap());
+        // Someone in the meeting says 6 kHz.
+        let m = meeting_voice
+            .encode(&tone(6_000.0, 48_000.0, 960, k, 6_000.0), &mut opus)
+            .unwrap();
+        b.from_meeting(now, 7, k as u64, (k * 960) as u32, &opus[..m]);
+        assert!(b.tick(now, &mut out).unwrap());
+        if let Some(frame) = out.meeting.take() {
+            let got = to_meeting.decode(&frame.payload, &mut pcm).unwrap();
+            heard_in_meeting.extend_from_slice(&pcm[..got]);
+        }
+        let rtp = RtpPacket::parse(&out.phone).unwrap();
+        assert_eq!(rtp.header.payload_type.get(), 9);
+        let got = listen.decode(rtp.payload, &mut pcm);
+        heard_on_phone.extend_from_slice(&pcm[..got]);
+    }
+    let meeting = strongest(&heard_in_meeting[3_200..], 16_000.0, &[5_000.0, 1_000.0]);
+    assert!(
+        meeting[0] > 10.0 * meeting[1],
+        "5 kHz lost toward the meeting: {meeting:?}"
+    );
+    let phone_heard = strongest(&heard_on_phone[6_400..], 16_000.0, &[6_000.0, 1_000.0]);
+    assert!(
+        phone_heard[0] > 10.0 * phone_heard[1],
+        "6 kHz lost toward the phone: {phone_heard:?}"
+    );
 }

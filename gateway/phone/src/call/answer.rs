@@ -32,6 +32,8 @@ pub struct AnswerPlan {
     pub key: [u8; 30],
     /// Our RTP stream's SSRC, random.
     pub ssrc: u32,
+    /// The voice codecs we take, best first.
+    pub codecs: Vec<Codec>,
 }
 
 /// Why a call was not answered.
@@ -56,6 +58,7 @@ pub struct AnsweredCall<C> {
     local: LocalMedia,
     key: MasterKey,
     agreed: Negotiated,
+    ssrc: u32,
 }
 
 /// Answers `incoming` (200 with our SDP), or refuses it with 488 when its offer will not do.
@@ -65,8 +68,7 @@ pub fn answer_call<I: IncomingCall>(
 ) -> Result<AnsweredCall<I::Call>, AnswerError> {
     let port = plan.socket.local_addr().map(|a| a.port()).unwrap_or(0);
     let mut local = LocalMedia::new(plan.announce, port);
-    // Only what the bridge mixes is answered.
-    local.codecs = vec![Codec::Pcma, Codec::Pcmu];
+    local.codecs = plan.codecs.clone();
     local.unencrypted = plan.unencrypted;
     let key = MasterKey::new(plan.key);
     let answered = RemoteSdp::parse(incoming.offer().as_bytes())
@@ -96,6 +98,7 @@ pub fn answer_call<I: IncomingCall>(
         local,
         key,
         agreed,
+        ssrc: plan.ssrc,
     })
 }
 
@@ -106,7 +109,7 @@ impl<C> AnsweredCall<C> {
         events: LegEvents,
         media: RunningMedia,
         digits: mpsc::Receiver<Digit>,
-        (local, key, agreed): (LocalMedia, MasterKey, Negotiated),
+        (local, key, agreed, ssrc): (LocalMedia, MasterKey, Negotiated, u32),
     ) -> Self {
         Self {
             call,
@@ -117,14 +120,36 @@ impl<C> AnsweredCall<C> {
             local,
             key,
             agreed,
+            ssrc,
         }
     }
 }
 
+/// How long a hang-up may take to be confirmed before the call is let go anyway.
+const HANG_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl<C: CallControl> AnsweredCall<C> {
-    /// Handles what the trunk says of the call: a re-offer is answered here (hold, a new
-    /// address: the media keeps its first agreement for now). Returns why the call ended,
-    /// once it has.
+    /// Hangs up (BYE) unless the call is already over, and waits (bounded) until the stack
+    /// reports it ended: the dialog must outlive its BYE, or the phone never hears it.
+    pub async fn hang_up(&mut self) {
+        if let Err(e) = self.call.hang_up().await {
+            debug!(error = %e, "hang-up not sent");
+        }
+        let ended = async {
+            while let Some(event) = self.events.recv().await {
+                if matches!(event, LegEvent::Ended { .. }) {
+                    break;
+                }
+            }
+        };
+        if tokio::time::timeout(HANG_UP_WAIT, ended).await.is_err() {
+            debug!("hang-up not confirmed in time");
+        }
+    }
+
+    /// Handles what the trunk says of the call: a re-offer is answered here, and the leg's
+    /// media follows it (hold, a new address, new keys, a new codec). Returns why the call
+    /// ended, once it has.
     pub async fn on_event(&mut self, event: LegEvent) -> Option<EndReason> {
         match event {
             LegEvent::Ended { reason } => Some(reason),
@@ -136,6 +161,15 @@ impl<C: CallControl> AnsweredCall<C> {
                 let reply = match reanswer {
                     Ok(r) if r.negotiated.crypto.is_some() == self.encrypted => {
                         self.local = local;
+                        if r.changes.any() {
+                            super::update_media(
+                                &self.media,
+                                &self.agreed,
+                                &r.negotiated,
+                                self.ssrc,
+                            )
+                            .await;
+                        }
                         self.agreed = r.negotiated;
                         Ok(SdpBody::new(r.sdp))
                     }

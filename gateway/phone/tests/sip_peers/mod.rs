@@ -34,6 +34,8 @@ pub const TRUNK_PASSWORD: &str = "correct horse battery";
 pub const PHONE_NUMBER: &str = "+46701234567";
 /// A number baresip answers without SRTP (for a trunk marked unencrypted).
 pub const PLAIN_NUMBER: &str = "+46700000000";
+/// baresip answers this number with G.722 only (wideband), SRTP required.
+pub const WIDEBAND_NUMBER: &str = "+46702222222";
 
 /// The peers of one test, in a temporary folder; dropping it kills them.
 pub struct World {
@@ -111,6 +113,7 @@ impl World {
              rtp_ports {rtp}-{rtp_end}\n\
              module_path /usr/lib/baresip/modules\n\
              module g711.so\n\
+             module g722.so\n\
              module aubridge.so\n\
              module ausine.so\n\
              module srtp.so\n\
@@ -132,7 +135,9 @@ impl World {
              <sip:+46701234567@127.0.0.1;transport=tls>;regint=0;answermode=auto;\
              mediaenc=srtp-mand;audio_codecs=PCMA\n\
              <sip:+46700000000@127.0.0.1;transport=tls>;regint=0;answermode=auto;\
-             audio_codecs=PCMA\n",
+             audio_codecs=PCMA\n\
+             <sip:+46702222222@127.0.0.1;transport=tls>;regint=0;answermode=auto;\
+             mediaenc=srtp-mand;audio_codecs=G722\n",
         )
         .expect("accounts");
         self.spawn(

@@ -21,7 +21,7 @@ use sluss_phone::number::PhoneNumber;
 use sluss_phone::pin::{Attempt, CallTries, PinEntry};
 use sluss_phone::prompt::Prompt;
 use sluss_phone::sip::rsip::{RsipCall, RsipIncoming};
-use sluss_phone::sip::{CallControl, IncomingCall};
+use sluss_phone::sip::IncomingCall;
 use sluss_protocol::ClientMessage;
 use tracing::{debug, info};
 
@@ -32,6 +32,9 @@ use crate::{unix_now, AppState};
 
 /// How long a caller has to type a PIN.
 const PIN_TIME: Duration = Duration::from_secs(60);
+/// How long a call may stay without a single key: a caller who types nothing (or a flood
+/// of calls that never will) does not hold a dial-in place for the whole `PIN_TIME`.
+const FIRST_KEY_TIME: Duration = Duration::from_secs(20);
 /// How long the "wrong PIN" tones play before the caller is asked again.
 const WRONG_TONE: Duration = Duration::from_millis(1_300);
 /// The longest a caller waits in a lobby; a chair who never answers does not hold a line.
@@ -78,7 +81,7 @@ pub(super) async fn take_call(service: &PhoneService, state: &AppState, incoming
         }
         Err(outcome) => outcome,
     };
-    let _ = call.call.hang_up().await;
+    call.hang_up().await;
     let stats = call.media.stop().await;
     debug!(outcome, ?stats, "dial-in call over");
     if let Some(stats) = &stats {
@@ -111,6 +114,8 @@ async fn read_pin(
     let mut entry = PinEntry::new();
     let mut tries = CallTries::default();
     let deadline = tokio::time::Instant::now() + PIN_TIME;
+    let first_key = tokio::time::Instant::now() + FIRST_KEY_TIME;
+    let mut typed = false;
     loop {
         let pause = entry.poll_timeout();
         let entered = tokio::select! {
@@ -122,11 +127,18 @@ async fn read_pin(
                 continue;
             }
             digit = call.digits.recv() => match digit {
-                Some(digit) => entry.key(Instant::now(), digit),
+                Some(digit) => {
+                    typed = true;
+                    entry.key(Instant::now(), digit)
+                }
                 None => return Err("dial_in_hung_up"),
             },
             _ = sleep_until(pause), if pause.is_some() => entry.handle_timeout(Instant::now()),
             _ = tokio::time::sleep_until(deadline) => {
+                refused(state, "no_pin");
+                return Err("dial_in_no_pin");
+            }
+            _ = tokio::time::sleep_until(first_key), if !typed => {
                 refused(state, "no_pin");
                 return Err("dial_in_no_pin");
             }
@@ -344,7 +356,8 @@ pub(crate) async fn call_in(
                 caller: Some(&number),
             };
             let outcome = in_meeting(&service, &registry, &mut call, link, how).await;
-            let _ = call.call.hang_up().await;
+            call.hang_up().await;
+            debug!(outcome, "called-in phone call over");
             if let Some(stats) = call.media.stop().await {
                 registry.metrics.count_phone_media(&stats);
             }
