@@ -140,15 +140,7 @@ async fn a_caller_types_the_pin_waits_in_the_lobby_and_the_chair_admits_them() {
     let (mut anna, _) = join(&server, &chair, "Anna").await;
 
     // The phone rings in from a mobile number. A wrong PIN: the call stays, nobody knocks.
-    phone.command("uafind sip:+46701234567@127.0.0.1");
-    phone.command(&format!(
-        "dial sip:dialin@127.0.0.1:{sip_port};transport=tls"
-    ));
-    phone.wait_for_event(&world, "CALL_ESTABLISHED");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    phone.command("sndcode 000000000#");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    phone.command(&format!("sndcode {pin}#"));
+    ring_in(&world, &phone, sip_port, 1, &["000000000", &pin]).await;
 
     // The right PIN: a knock in the chair's lobby, as the patient, by masked number.
     let caller = knock(&mut anna).await;
@@ -206,14 +198,7 @@ async fn a_caller_types_the_pin_waits_in_the_lobby_and_the_chair_admits_them() {
     assert_eq!(count("refused"), 0, "{metrics}");
 
     // A caller who keeps getting it wrong is hung up after the call's tries.
-    phone.command(&format!(
-        "dial sip:dialin@127.0.0.1:{sip_port};transport=tls"
-    ));
-    phone.wait_for_nth_event(&world, "CALL_ESTABLISHED", 2);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    phone.command("sndcode 111111111#");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    phone.command("sndcode 222222222#");
+    ring_in(&world, &phone, sip_port, 2, &["111111111", "222222222"]).await;
     phone.wait_for_nth_event(&world, "CALL_CLOSED", 2);
     let metrics = metrics_with(&server, "outcome=\"dial_in_wrong_pin\"} 1").await;
     assert!(
@@ -247,6 +232,22 @@ async fn a_caller_types_the_pin_waits_in_the_lobby_and_the_chair_admits_them() {
     }
 }
 
+/// The phone (from the mobile number) rings the dial-in at `port` (Sluss's, or the trunk's)
+/// for the `nth` time and, once answered and prompted, types each of `entries` (then `#`),
+/// three seconds apart.
+async fn ring_in(world: &World, phone: &Phone, port: u16, nth: usize, entries: &[&str]) {
+    phone.command("uafind sip:+46701234567@127.0.0.1");
+    phone.command(&format!("dial sip:dialin@127.0.0.1:{port};transport=tls"));
+    phone.wait_for_nth_event(world, "CALL_ESTABLISHED", nth);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        phone.command(&format!("sndcode {entry}#"));
+    }
+}
+
 /// The caller `phone` rings in with `pin` and the chair admits them; returns their id.
 async fn caller_in_the_room(
     world: &World,
@@ -255,13 +256,7 @@ async fn caller_in_the_room(
     anna: &mut Ws,
     pin: &str,
 ) -> String {
-    phone.command("uafind sip:+46701234567@127.0.0.1");
-    phone.command(&format!(
-        "dial sip:dialin@127.0.0.1:{sip_port};transport=tls"
-    ));
-    phone.wait_for_event(world, "CALL_ESTABLISHED");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    phone.command(&format!("sndcode {pin}#"));
+    ring_in(world, phone, sip_port, 1, &[pin]).await;
     let caller = knock(anna).await;
     let id = caller["participant_id"].as_str().unwrap().to_owned();
     send(
@@ -387,11 +382,7 @@ async fn a_caller_rings_in_through_the_trunk() {
     let (chair, invitation) = booked(&server).await;
     let pin = invitation["dial_in"]["pin"].as_str().unwrap().to_owned();
     let (mut anna, _) = join(&server, &chair, "Anna").await;
-    phone.command("uafind sip:+46701234567@127.0.0.1");
-    phone.command(&format!("dial sip:dialin@127.0.0.1:{trunk};transport=tls"));
-    phone.wait_for_event(&world, "CALL_ESTABLISHED");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    phone.command(&format!("sndcode {pin}#"));
+    ring_in(&world, &phone, trunk, 1, &[&pin]).await;
     let caller = knock(&mut anna).await;
     assert_eq!(caller["display_name"], "Telefon +46 70*** **67");
     let id = caller["participant_id"].as_str().unwrap().to_owned();

@@ -59,11 +59,13 @@ pub(super) struct Phones {
 }
 
 impl Phones {
-    /// Whether this participant's call is answered (and not being hung up): their seat
-    /// outlasts their browser.
+    /// Whether this participant's call is answered and its line still up (a hang-up we asked
+    /// for holds the line until the trunk reports the end): their seat outlasts their browser
+    /// until then, and `call_ended` frees it if the browser's grace has run out meanwhile.
     pub(super) fn on_call(&self, id: &ParticipantId) -> bool {
         self.calls
             .iter()
+            .chain(&self.ending)
             .any(|c| &c.participant == id && c.answered)
     }
 }

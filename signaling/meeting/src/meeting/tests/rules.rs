@@ -290,8 +290,9 @@ proptest! {
                     Admission::Admitted { by: Some(_) } => {}
                     Admission::Waiting { .. } => prop_assert!(p.role == Role::Guest || p.reopened),
                 }
-                // (Someone on the phone is in the meeting by phone: no grace runs out for them.)
-                let by_phone = matches!(m.audio_route(&p.id), AudioRoute::Phone(_));
+                // (Someone on the phone is in the meeting by phone: no grace runs out for them
+                // while the line is up, a hang-up not yet confirmed included.)
+                let by_phone = m.phones.on_call(&p.id);
                 if let Presence::Reconnecting { since } = p.presence {
                     prop_assert!(by_phone || now.saturating_duration_since(since) < config.reconnect_grace);
                 }
