@@ -476,3 +476,35 @@ async fn the_chair_calls_someone_in_who_then_waits_in_the_lobby() {
     let printed = format!("{trail:?}");
     assert!(!printed.contains("701234567"), "a number in the trail");
 }
+
+/// A trunk that keeps the session alive with UPDATEs without an offer (RFC 4028 refreshes)
+/// gets 200 for each, and the call goes on until its BYE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_refresh_by_update_is_answered() {
+    if let Err(reason) = peers_available(&["baresip"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let mut world = World::new();
+    let (_server, _phone, sip_port) = gateway(&mut world).await;
+    let attacker = hostile::Attacker::new(&world, sip_port);
+    let mut trunk = hostile::Dialogue::open(&attacker).await;
+    let invite = hostile::request("INVITE", "dialin", sip_port, "refresh", hostile::OFFER);
+    let ok = trunk.ask(&invite, "1 INVITE").await;
+    assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+    let tag = hostile::to_tag(&ok);
+    trunk
+        .send(&hostile::in_dialog("ACK", sip_port, "refresh", &tag, 1))
+        .await;
+    for cseq in 2..4 {
+        let update = hostile::in_dialog("UPDATE", sip_port, "refresh", &tag, cseq);
+        let answer = trunk.ask(&update, &format!("{cseq} UPDATE")).await;
+        assert!(
+            answer.starts_with("SIP/2.0 200"),
+            "refresh {cseq}: {answer}"
+        );
+    }
+    let bye = hostile::in_dialog("BYE", sip_port, "refresh", &tag, 4);
+    let answer = trunk.ask(&bye, "4 BYE").await;
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+}

@@ -515,6 +515,12 @@ async fn forward_states(
                     return;
                 }
             }
+            // A session refresh (RFC 4028) by an UPDATE without an offer: nothing changes.
+            DialogState::Updated(_, request, handle)
+                if request.method == Method::Update && request.body.is_empty() =>
+            {
+                let _ = handle.reply(StatusCode::OK).await;
+            }
             DialogState::Updated(_, request, handle) => {
                 let sdp = SdpBody::new(request.body);
                 if let Ok(mut slot) = pending.lock() {

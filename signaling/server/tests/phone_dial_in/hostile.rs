@@ -216,3 +216,70 @@ pub async fn garbage_is_dropped(attacker: &Attacker, port: u16) {
         .await;
     assert_eq!(codes, vec![200], "the listener stopped answering");
 }
+
+/// One dialog's worth of requests from the attacker's side, on one connection: what a trunk
+/// does in a call. Reads until the final answer to each request.
+pub struct Dialogue {
+    tls: TlsStream<TcpStream>,
+    got: String,
+}
+
+impl Dialogue {
+    pub async fn open(attacker: &Attacker) -> Self {
+        Self {
+            tls: attacker.connect().await,
+            got: String::new(),
+        }
+    }
+
+    /// Sends `request` and returns the whole final response to it (the one whose CSeq names
+    /// `cseq`), or panics after `LISTEN`.
+    pub async fn ask(&mut self, request: &str, cseq: &str) -> String {
+        self.tls.write_all(request.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 16 * 1024];
+        let deadline = tokio::time::Instant::now() + LISTEN;
+        loop {
+            for response in self.got.split("SIP/2.0 ").skip(1) {
+                let final_code = response.get(..3).and_then(|c| c.parse::<u16>().ok());
+                let names = response.lines().any(|l| l == format!("CSeq: {cseq}"));
+                if final_code.is_some_and(|c| c >= 200) && names {
+                    let answer = format!("SIP/2.0 {response}");
+                    self.got.clear();
+                    return answer;
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.tls.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => self.got.push_str(&String::from_utf8_lossy(&buf[..n])),
+                _ => panic!("no final answer to {cseq}: {}", self.got),
+            }
+        }
+    }
+
+    pub async fn send(&mut self, request: &str) {
+        self.tls.write_all(request.as_bytes()).await.unwrap();
+    }
+}
+
+/// The tag of the To header of a response.
+pub fn to_tag(response: &str) -> String {
+    response
+        .lines()
+        .find(|l| l.starts_with("To:"))
+        .and_then(|l| l.split(";tag=").nth(1))
+        .map(|t| t.trim().to_owned())
+        .expect("a To tag")
+}
+
+/// An in-dialog request after our INVITE (`id` as in `request`).
+pub fn in_dialog(method: &str, port: u16, id: &str, tag: &str, cseq: u32) -> String {
+    format!(
+        "{method} sip:sluss@127.0.0.1:{port};transport=tls SIP/2.0\r\n\
+         Via: SIP/2.0/TLS 127.0.0.1:5099;branch=z9hG4bK-{id}-{cseq}\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:+46700001234@127.0.0.1>;tag=t{id}\r\n\
+         To: <sip:dialin@127.0.0.1>;tag={tag}\r\n\
+         Call-ID: {id}@attacker\r\n\
+         CSeq: {cseq} {method}\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+}
