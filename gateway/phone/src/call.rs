@@ -237,7 +237,7 @@ pub async fn place_call<S: SipStack>(
                         Some(media) => {
                             let (local, key) = leg.local();
                             let parts = (local.clone(), key.clone(), *agreed, plan.ssrc);
-                            return Ok(AnsweredCall::placed(call, events, media, digits, parts));
+                            return Ok(AnsweredCall::new(call, events, media, digits, parts));
                         }
                         None => {
                             if leg.hang_up() == Some(Action::HangUp) {

@@ -89,22 +89,13 @@ pub fn answer_call<I: IncomingCall>(
         return Err(AnswerError::NotAcceptable);
     };
     let (call, events) = incoming.accept(SdpBody::new(body))?;
-    Ok(AnsweredCall {
-        call,
-        events,
-        media,
-        digits,
-        encrypted: agreed.crypto.is_some(),
-        local,
-        key,
-        agreed,
-        ssrc: plan.ssrc,
-    })
+    let parts = (local, key, agreed, plan.ssrc);
+    Ok(AnsweredCall::new(call, events, media, digits, parts))
 }
 
 impl<C> AnsweredCall<C> {
-    /// A call we placed, answered, with its media started outside any meeting.
-    pub(crate) fn placed(
+    /// A call answered (placed or taken), its media started outside any meeting.
+    pub(crate) fn new(
         call: C,
         events: LegEvents,
         media: RunningMedia,
