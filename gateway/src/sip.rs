@@ -11,7 +11,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sluss_phone::pin::{PinPolicy, Rate};
 use sluss_phone::sdp::Codec;
-use sluss_phone::sip::config::SipConfig;
+use sluss_phone::sip::config::{SipConfig, TrunkTransport};
 use sluss_phone::sip::rsip::RsipStack;
 use sluss_phone::sip::{Credentials, Peer, SipStack};
 use sluss_signaling::phone::{DialInConfig, PhoneConfig, PhoneService};
@@ -27,8 +27,13 @@ const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 pub struct SipSection {
     /// The trunk's (or registrar's) host name or address; empty turns the telephone off.
     pub trunk_host: String,
-    /// The trunk's SIP over TLS port.
+    /// The trunk's SIP port (over `trunk_transport`).
     pub trunk_port: u16,
+    /// "tls" (the default), or "tcp" or "udp" for a trunk that cannot do TLS: allowed only
+    /// with `unencrypted_trunk` (R1), since the numbers then travel in the clear.
+    pub trunk_transport: String,
+    /// Our plain SIP listener (the transport `trunk_transport` names) when that is not TLS.
+    pub plain_listen: SocketAddr,
     /// Our SIP over TLS listener. Its certificate is the HTTPS one (`server.tls_cert`).
     pub listen: SocketAddr,
     /// The account the trunk knows us by, for its digest challenge; empty for a trunk that
@@ -76,6 +81,8 @@ impl Default for SipSection {
         SipSection {
             trunk_host: String::new(),
             trunk_port: 5061,
+            trunk_transport: "tls".into(),
+            plain_listen: SocketAddr::from(([0, 0, 0, 0], 5060)),
             listen: SocketAddr::from(([0, 0, 0, 0], 5061)),
             username: String::new(),
             password: String::new(),
@@ -115,9 +122,22 @@ pub async fn service(
     } else {
         PathBuf::from(&sip.trunk_ca_file)
     };
+    // The trunk must be told an address it can send media (and in-dialog requests) to.
+    let media_announce = match config.announce_ip() {
+        Some(ip) => ip,
+        None if !config.media.bind_ip.is_unspecified() => config.media.bind_ip,
+        None => return Err("sip needs media.announce_ip: the address the trunk sends to".into()),
+    };
     let mut stack_config = SipConfig::new(sip.listen, read(cert)?, read(key)?);
     stack_config.trusted_ca_pem = read(&ca_path)?;
     stack_config.local_user = sip.local_user.clone();
+    stack_config.advertised_ip = Some(media_announce);
+    stack_config.trunk_transport = trunk_transport(sip)?;
+    match stack_config.trunk_transport {
+        TrunkTransport::Tls => {}
+        TrunkTransport::Tcp => stack_config.tcp_listen = Some(sip.plain_listen),
+        TrunkTransport::Udp => stack_config.udp_listen = Some(sip.plain_listen),
+    }
     let stack = RsipStack::start(stack_config)
         .await
         .map_err(|e| format!("sip: {e}"))?;
@@ -134,12 +154,6 @@ pub async fn service(
             .map_err(|e| format!("sip: REGISTER at the trunk: {e}"))?;
         info!("registered at the SIP trunk");
     }
-    // The trunk must be told an address it can send media to.
-    let media_announce = match config.announce_ip() {
-        Some(ip) => ip,
-        None if !config.media.bind_ip.is_unspecified() => config.media.bind_ip,
-        None => return Err("sip needs media.announce_ip: the address the trunk sends to".into()),
-    };
     let phone = PhoneConfig {
         trunk,
         credentials,
@@ -154,6 +168,25 @@ pub async fn service(
     let service = PhoneService::new(stack, phone, &secret)?;
     info!(listen = %sip.listen, unencrypted = sip.unencrypted_trunk, "telephone trunk configured");
     Ok(Some(service))
+}
+
+/// The trunk transport as configured. R1: plain TCP or UDP only for a trunk marked
+/// unencrypted, which every participant is then shown.
+fn trunk_transport(sip: &SipSection) -> Result<TrunkTransport, String> {
+    let transport = TrunkTransport::parse(&sip.trunk_transport).ok_or_else(|| {
+        format!(
+            "sip.trunk_transport: {:?} is none of tls, tcp, udp",
+            sip.trunk_transport
+        )
+    })?;
+    if transport != TrunkTransport::Tls && !sip.unencrypted_trunk {
+        return Err(format!(
+            "sip.trunk_transport = \"{}\" carries numbers in the clear: R1 allows it only \
+             with sip.unencrypted_trunk = true",
+            transport.name()
+        ));
+    }
+    Ok(transport)
 }
 
 /// The codec preference as configured; an unknown name or an empty list is an error.
@@ -214,4 +247,27 @@ fn audit_secret(data_dir: &Path) -> Result<Vec<u8>, String> {
 /// A secret as `check-config` prints it: whether it is set, never what it is.
 fn redacted<S: serde::Serializer>(value: &str, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(if value.is_empty() { "" } else { "[redacted]" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_trunk_transport_needs_the_unencrypted_marking() {
+        let mut sip = SipSection {
+            trunk_transport: "udp".into(),
+            ..SipSection::default()
+        };
+        let refused = trunk_transport(&sip).expect_err("R1");
+        assert!(refused.contains("unencrypted_trunk"), "{refused}");
+        sip.unencrypted_trunk = true;
+        assert_eq!(trunk_transport(&sip), Ok(TrunkTransport::Udp));
+        sip.trunk_transport = "ws".into();
+        assert!(trunk_transport(&sip).is_err());
+        assert_eq!(
+            trunk_transport(&SipSection::default()),
+            Ok(TrunkTransport::Tls)
+        );
+    }
 }

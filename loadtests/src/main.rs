@@ -5,9 +5,11 @@
 mod janus;
 mod null_relay;
 mod participant;
+mod phone;
 mod procstat;
 mod sluss;
 mod video;
+mod voice;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +53,9 @@ enum Scenario {
     Audio,
     /// Care meetings at growing participant counts: the cost curve.
     Sweep,
+    /// Audio-only care meetings, run twice on Sluss: browsers only, then with one voice in
+    /// each meeting moved to a phone (sipp as trunk and phones): the gateway's CPU per leg.
+    Phone,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug, Serialize)]
@@ -101,6 +106,9 @@ struct RunArgs {
     /// Media worker threads for Sluss (0: one per core).
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// The phones' codec in the phone scenario.
+    #[arg(long, value_enum, default_value = "pcma")]
+    phone_codec: phone::PhoneCodec,
     /// Turn Sluss's recvmmsg/sendmmsg batching off (to measure what it gives).
     #[arg(long)]
     no_batch: bool,
@@ -118,6 +126,9 @@ struct Row {
     size: usize,
     participants: usize,
     connected: usize,
+    /// Phone legs asked for, and up while measuring (the phone scenario's second run).
+    phone_legs_asked: usize,
+    phone_legs: usize,
     seconds: f64,
     sent_pps: f64,
     forwarded_pps: f64,
@@ -161,7 +172,7 @@ async fn run_all(args: RunArgs) -> bool {
         Scenario::Smoke => (2, 3, 3),
         Scenario::Care | Scenario::Sweep => (8, 5, 10),
         Scenario::Large => (1, 50, 10),
-        Scenario::Audio => (10, 5, 10),
+        Scenario::Audio | Scenario::Phone => (10, 5, 10),
     };
     let size = args.size.unwrap_or(default_size);
     let seconds = args.seconds.unwrap_or(default_secs);
@@ -173,7 +184,7 @@ async fn run_all(args: RunArgs) -> bool {
     let load = Load {
         audio_pps: 50,
         audio_bytes: 120,
-        video_pps: if args.scenario == Scenario::Audio {
+        video_pps: if matches!(args.scenario, Scenario::Audio | Scenario::Phone) {
             0
         } else {
             args.video_pps
@@ -197,20 +208,28 @@ async fn run_all(args: RunArgs) -> bool {
     let mut rows = Vec::new();
     for meetings in counts {
         for target in &args.targets {
-            let row = match target {
-                Target::Sluss => run_sluss(&args, meetings, size, load, seconds).await,
-                Target::Janus => run_janus(meetings, size, load, seconds).await,
-                Target::Null => run_null(meetings, size, load, seconds).await,
+            // The phone scenario loads Sluss twice: without phones, then with a phone in
+            // every meeting.
+            let phone_runs: &[bool] = match (args.scenario, target) {
+                (Scenario::Phone, Target::Sluss) => &[false, true],
+                _ => &[false],
             };
-            match row {
-                Ok(mut row) => {
-                    row.scenario = format!("{:?}", args.scenario).to_lowercase();
-                    print_row(&row);
-                    rows.push(row);
-                }
-                Err(e) => {
-                    eprintln!("{target:?}: {e}");
-                    return false;
+            for &phones in phone_runs {
+                let row = match target {
+                    Target::Sluss => run_sluss(&args, meetings, size, load, seconds, phones).await,
+                    Target::Janus => run_janus(meetings, size, load, seconds).await,
+                    Target::Null => run_null(meetings, size, load, seconds).await,
+                };
+                match row {
+                    Ok(mut row) => {
+                        row.scenario = format!("{:?}", args.scenario).to_lowercase();
+                        print_row(&row);
+                        rows.push(row);
+                    }
+                    Err(e) => {
+                        eprintln!("{target:?}: {e}");
+                        return false;
+                    }
                 }
             }
         }
@@ -225,9 +244,11 @@ async fn run_all(args: RunArgs) -> bool {
     } else {
         println!("results written to {}", args.json.display());
     }
-    // A run where nobody connected or nothing arrived is a failure, not a number.
-    rows.iter()
-        .all(|r| r.connected == r.participants && r.forwarded_pps > 0.0)
+    // A run where nobody connected or nothing arrived is a failure, not a number; so is a
+    // phone run without all its calls up.
+    rows.iter().all(|r| {
+        r.connected == r.participants && r.forwarded_pps > 0.0 && r.phone_legs == r.phone_legs_asked
+    })
 }
 
 /// What a target under load looks like from outside, sampled at the start and end.
@@ -239,6 +260,9 @@ struct Server {
 struct Measured {
     tally: Tally,
     connected: usize,
+    /// Phone legs asked for, and up when the measurement began.
+    phone_legs_asked: usize,
+    phone_legs: usize,
     cpu: Duration,
     elapsed: Duration,
     rss_after: u64,
@@ -258,6 +282,7 @@ fn control(load: Load) -> (Control, watch::Sender<bool>) {
             connected: Arc::new(AtomicU64::new(0)),
             stop,
             load,
+            phones: Arc::new(AtomicBool::new(false)),
         },
         stop_tx,
     )
@@ -272,6 +297,8 @@ async fn measure(
     seconds: u64,
     // Sluss also counts what it forwarded, as a cross-check.
     sluss: Option<&sluss::Sluss>,
+    // Phone legs to bring up first (the chairs move a voice each).
+    legs: usize,
 ) -> Measured {
     let counters = || async {
         match sluss {
@@ -288,6 +315,10 @@ async fn measure(
         "  {} of {n} connected",
         control.connected.load(Ordering::Relaxed)
     );
+    let phone_legs = match (sluss, legs) {
+        (Some(sluss), legs) if legs > 0 => phone_legs_up(sluss, control, legs).await,
+        _ => 0,
+    };
     tokio::time::sleep(Duration::from_secs(2)).await;
     let cpu0 = procstat::cpu_time(server.pid).unwrap_or_default();
     let counters0 = counters().await;
@@ -316,6 +347,8 @@ async fn measure(
     Measured {
         tally,
         connected,
+        phone_legs_asked: legs,
+        phone_legs,
         cpu: cpu1.saturating_sub(cpu0),
         elapsed,
         rss_after,
@@ -328,11 +361,31 @@ async fn measure(
     }
 }
 
+/// Tells the chairs to move a voice each to a phone, and waits (30 s at most) until Sluss has
+/// `legs` calls up. Returns how many are.
+async fn phone_legs_up(sluss: &sluss::Sluss, control: &Control, legs: usize) -> usize {
+    control.phones.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut up = 0;
+    while Instant::now() < deadline {
+        up = sluss.phone_calls_active().await.unwrap_or(0) as usize;
+        if up >= legs {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("  {up} of {legs} phone legs up");
+    up
+}
+
 fn row(target: Target, meetings: usize, size: usize, server: &Server, m: Measured) -> Row {
     let secs = m.elapsed.as_secs_f64();
     let participants = meetings * size;
     let forwarded = m.tally.received as f64;
-    let expected = m.tally.sent as f64 * (size - 1) as f64;
+    // A voice moved to a phone is still sent by its browser, and still reaches the others
+    // (through the phone); only its browser hears nothing (R14), by design.
+    let muted_by_phone = (m.phone_legs * (size - 1)) as f64 * 50.0 * secs;
+    let expected = (m.tally.sent as f64 * (size - 1) as f64 - muted_by_phone).max(0.0);
     let cpu = m.cpu.as_secs_f64();
     Row {
         target,
@@ -341,6 +394,8 @@ fn row(target: Target, meetings: usize, size: usize, server: &Server, m: Measure
         size,
         participants,
         connected: m.connected,
+        phone_legs_asked: m.phone_legs_asked,
+        phone_legs: m.phone_legs,
         seconds: secs,
         sent_pps: m.tally.sent as f64 / secs,
         forwarded_pps: forwarded / secs,
@@ -381,11 +436,23 @@ async fn run_sluss(
     size: usize,
     load: Load,
     seconds: u64,
+    phones: bool,
 ) -> Result<Row, String> {
-    println!("sluss: {meetings} meetings x {size}");
+    let with = if phones { ", a phone in each" } else { "" };
+    println!("sluss: {meetings} meetings x {size}{with}");
     let dir = std::env::temp_dir().join(format!("sluss-loadtest-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    // The trunk (and the phones behind it) for the phone scenario, on both of its runs, so
+    // that the runs differ only in the calls.
+    let sipp = if args.scenario == Scenario::Phone {
+        Some(phone::Sipp::start(&dir, 25060, 26000, args.phone_codec)?)
+    } else {
+        None
+    };
+    let sip_config = sipp
+        .as_ref()
+        .map_or(String::new(), |s| s.sluss_config(25061));
     let sluss = sluss::Sluss::start(
         &args.sluss_bin,
         &dir,
@@ -393,6 +460,7 @@ async fn run_sluss(
         29500,
         args.workers,
         !args.no_batch,
+        &sip_config,
     )
     .await?;
     let server = Server {
@@ -419,9 +487,11 @@ async fn run_sluss(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let measured = measure(&server, &control, stop, tasks, seconds, Some(&sluss)).await;
+    let legs = if phones { meetings } else { 0 };
+    let measured = measure(&server, &control, stop, tasks, seconds, Some(&sluss), legs).await;
     let row = row(Target::Sluss, meetings, size, &server, measured);
     drop(sluss); // stops the server
+    drop(sipp);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(row)
 }
@@ -451,7 +521,7 @@ async fn run_janus(meetings: usize, size: usize, load: Load, seconds: u64) -> Re
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let measured = measure(&server, &control, stop, tasks, seconds, None).await;
+    let measured = measure(&server, &control, stop, tasks, seconds, None, 0).await;
     let row = row(Target::Janus, meetings, size, &server, measured);
     drop(janus); // stops Janus
     if std::env::var_os("LOADTEST_DEBUG").is_none() {
@@ -487,7 +557,7 @@ async fn run_null(meetings: usize, size: usize, load: Load, seconds: u64) -> Res
             )));
         }
     }
-    let measured = measure(&server, &control, stop, tasks, seconds, None).await;
+    let measured = measure(&server, &control, stop, tasks, seconds, None, 0).await;
     let row = row(Target::Null, meetings, size, &server, measured);
     let _ = child.kill();
     let _ = child.wait();
@@ -508,7 +578,7 @@ fn print_row(r: &Row) {
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "{:<6} {:>6} {:>6} {:>11} {:>11} {:>10} {:>12} {:>9} {:>9} {:>7} {:>7} {:>9} {:>11}",
+        "{:<9} {:>6} {:>6} {:>11} {:>11} {:>10} {:>12} {:>9} {:>9} {:>7} {:>7} {:>9} {:>11}",
         "target",
         "people",
         "meet",
@@ -525,8 +595,8 @@ fn print_table(rows: &[Row]) {
     );
     for r in rows {
         println!(
-            "{:<6} {:>6} {:>6} {:>11.0} {:>11} {:>10.2} {:>12.0} {:>9.0} {:>9.0} {:>7.2} {:>7} {:>9.0} {:>11}",
-            format!("{:?}", r.target).to_lowercase(),
+            "{:<9} {:>6} {:>6} {:>11.0} {:>11} {:>10.2} {:>12.0} {:>9.0} {:>9.0} {:>7.2} {:>7} {:>9.0} {:>11}",
+            label(r),
             r.participants,
             r.meetings,
             r.forwarded_pps,
@@ -544,8 +614,12 @@ fn print_table(rows: &[Row]) {
                 .join("/")
         );
     }
+    print_phone_cost(rows);
     // Side by side: the same load on each target.
-    for s in rows.iter().filter(|r| r.target == Target::Sluss) {
+    for s in rows
+        .iter()
+        .filter(|r| r.target == Target::Sluss && r.phone_legs_asked == 0)
+    {
         if let Some(j) = rows
             .iter()
             .find(|r| r.target == Target::Janus && r.participants == s.participants)
@@ -569,5 +643,39 @@ fn print_table(rows: &[Row]) {
                 100.0 * s.packets_per_cpu_second / n.packets_per_cpu_second
             );
         }
+    }
+}
+
+fn label(r: &Row) -> String {
+    let target = format!("{:?}", r.target).to_lowercase();
+    if r.phone_legs_asked > 0 {
+        format!("{target}+tel")
+    } else {
+        target
+    }
+}
+
+/// The phone scenario: what the legs added to Sluss's CPU, per leg, from the run without
+/// phones and the run with them.
+fn print_phone_cost(rows: &[Row]) {
+    let cores = |r: &Row| r.server_cpu_seconds / r.seconds;
+    for with in rows.iter().filter(|r| r.phone_legs > 0) {
+        let Some(without) = rows.iter().find(|r| {
+            r.target == with.target
+                && r.phone_legs_asked == 0
+                && r.participants == with.participants
+        }) else {
+            continue;
+        };
+        let per_leg = (cores(with) - cores(without)) / with.phone_legs as f64;
+        println!(
+            "{} phone legs in {} meetings of {}: Sluss used {:.1}% of a core without them and {:.1}% with them: {:.2}% of one core per phone leg",
+            with.phone_legs,
+            with.meetings,
+            with.size,
+            100.0 * cores(without),
+            100.0 * cores(with),
+            100.0 * per_leg
+        );
     }
 }

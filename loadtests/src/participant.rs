@@ -23,6 +23,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::video::{self, Camera};
+use crate::voice;
 
 /// What each participant publishes.
 #[derive(Debug, Clone, Copy)]
@@ -82,14 +83,17 @@ impl Tally {
 
     pub(crate) fn record(&mut self, payload: &[u8], t0: Instant) {
         self.received += 1;
-        if let Some(layer) = payload.get(video::LAYER_AT) {
-            if let Some(n) = self.video_layers.get_mut(*layer as usize) {
-                *n += 1;
+        let sent = match video::stamp_of(payload) {
+            Some((layer, sent)) => {
+                if let Some(n) = self.video_layers.get_mut(layer) {
+                    *n += 1;
+                }
+                Some(sent)
             }
-        }
-        let at = video::TIME_AT;
-        if payload.len() >= at + 8 {
-            let sent = u64::from_be_bytes(payload[at..at + 8].try_into().expect("8 bytes"));
+            // A voice the server made (a phone's) carries no send time.
+            None => voice::sent_ns(payload),
+        };
+        if let Some(sent) = sent {
             let now = t0.elapsed().as_nanos() as u64;
             let bucket = (now.saturating_sub(sent) / BUCKET_NS) as usize;
             self.latency[bucket.min(BUCKETS - 1)] += 1;
@@ -135,6 +139,9 @@ pub struct Control {
     pub connected: Arc<AtomicU64>,
     pub stop: watch::Receiver<bool>,
     pub load: Load,
+    /// Set once everyone is connected in the `phone` scenario: each meeting's chair then moves
+    /// one participant's voice to a phone (R14's split), and Sluss calls it.
+    pub phones: Arc<AtomicBool>,
 }
 
 /// When the next audio and video packets are due.
@@ -160,6 +167,11 @@ impl Schedule {
             next_audio: start,
             next_video: start,
         }
+    }
+
+    /// Whether this microphone talks (or sends DTX, muted).
+    pub(crate) fn talking(&self) -> bool {
+        self.audio_every < DTX_EVERY
     }
 
     /// The packets due by `now`: (is_video, count).
@@ -282,7 +294,13 @@ impl Media {
         let measuring = control.measuring.load(Ordering::Relaxed);
         for _ in 0..audio {
             self.audio_seq += 1;
-            let payload = video::audio_payload(control.t0, idx, control.load.audio_bytes);
+            let payload = voice::payload(
+                control.t0,
+                idx,
+                self.audio_seq,
+                schedule.talking(),
+                control.load.audio_bytes,
+            );
             let seq = self.audio_seq;
             if self.send(Codec::Opus, self.audio, None, seq, seq * 960, payload, now) && measuring {
                 tally.sent += 1;
@@ -404,6 +422,7 @@ async fn run_webrtc(
     let mut next_timeout = now + Duration::from_millis(10);
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     let mut buf = vec![0u8; 2048];
+    let mut chair = Chair::new(idx, &control.load);
 
     loop {
         tokio::select! {
@@ -414,6 +433,7 @@ async fn run_webrtc(
                     _ => return Err("the server closed the WebSocket".into()),
                 };
                 let m: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                chair.learn(&m);
                 match m["type"].as_str().unwrap_or("") {
                     "joined" if !offer_sent => {
                         offer_sent = true;
@@ -458,6 +478,9 @@ async fn run_webrtc(
                 if tally.connected {
                     media.send_due(&mut schedule, control, idx, tally);
                 }
+                if let Some(order) = chair.move_to_phone(control) {
+                    ws.send(Message::Text(order.to_string().into())).await.map_err(|e| e.to_string())?;
+                }
             }
             _ = control.stop.changed() => {
                 let _ = ws.send(Message::Text(json!({"type": "leave"}).to_string().into())).await;
@@ -497,6 +520,58 @@ async fn run_webrtc(
     }
 }
 
+/// What a meeting's chair (its first participant) does in the `phone` scenario: it learns who
+/// is in the meeting and, when told, moves the first other person's voice to a phone.
+struct Chair {
+    meeting: Option<u32>,
+    me: String,
+    others: Vec<String>,
+    done: bool,
+}
+
+impl Chair {
+    fn new(idx: u32, load: &Load) -> Chair {
+        let size = load.meeting_size.max(1) as u32;
+        Chair {
+            meeting: idx.is_multiple_of(size).then_some(idx / size),
+            me: String::new(),
+            others: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn learn(&mut self, m: &serde_json::Value) {
+        if self.meeting.is_none() {
+            return;
+        }
+        let id = |p: &serde_json::Value| p["participant_id"].as_str().map(str::to_owned);
+        match m["type"].as_str().unwrap_or("") {
+            "joined" => {
+                self.me = id(m).unwrap_or_default();
+                let present = m["participants"].as_array().into_iter().flatten();
+                self.others.extend(present.filter_map(id));
+            }
+            "participant_joined" => self.others.extend(id(&m["participant"])),
+            _ => {}
+        }
+        let me = self.me.clone();
+        self.others.retain(|o| *o != me);
+    }
+
+    fn move_to_phone(&mut self, control: &Control) -> Option<serde_json::Value> {
+        let meeting = self.meeting?;
+        if self.done || !control.phones.load(Ordering::Relaxed) {
+            return None;
+        }
+        let participant = self.others.first()?;
+        self.done = true;
+        Some(
+            json!({"type": "move_audio_to_phone", "participant_id": participant,
+                    "number": crate::phone::number(meeting)}),
+        )
+    }
+}
+
 /// One participant of the null relay: the same packets, no signaling, no crypto.
 pub async fn plain(relay: SocketAddr, meeting: u32, idx: u32, mut control: Control) -> Tally {
     let mut tally = Tally::new();
@@ -530,7 +605,10 @@ pub async fn plain(relay: SocketAddr, meeting: u32, idx: u32, mut control: Contr
                 let measuring = control.measuring.load(Ordering::Relaxed);
                 let mut packets = Vec::new();
                 for _ in 0..audio {
-                    packets.push((111u8, 2, video::audio_payload(control.t0, idx, control.load.audio_bytes)));
+                    seq = seq.wrapping_add(1);
+                    let talking = schedule.talking();
+                    let payload = voice::payload(control.t0, idx, seq.into(), talking, control.load.audio_bytes);
+                    packets.push((111u8, 2, payload));
                 }
                 for _ in 0..video {
                     camera.next_frame();

@@ -36,6 +36,8 @@ impl Sluss {
         media_port: u16,
         workers: usize,
         batched_io: bool,
+        // More of the configuration (the `phone` scenario's `[sip]`).
+        extra_config: &str,
     ) -> Result<Sluss, String> {
         let data_dir = dir.join("data");
         let config = dir.join("sluss.toml");
@@ -45,7 +47,7 @@ impl Sluss {
                 "[server]\nlisten = \"127.0.0.1:{port}\"\nhttp_redirect_listen = \"\"\n\
                  public_url = \"https://127.0.0.1:{port}\"\ndata_dir = \"{}\"\n\
                  [media]\nport = {media_port}\nworkers = {workers}\nannounce_ip = \"127.0.0.1\"\nbatched_io = {batched_io}\n\
-                 [meetings]\nmax_participants = 500\n[log]\nlevel = \"warn\"\n",
+                 [meetings]\nmax_participants = 500\n[log]\nlevel = \"warn\"\n{extra_config}",
                 data_dir.display()
             ),
         )
@@ -224,6 +226,16 @@ impl Sluss {
             counter("rtp_forwarded_total")?,
             counter("video_thinned_total")?,
         ))
+    }
+
+    /// Phone legs up now (`sluss_phone_calls_active`).
+    pub async fn phone_calls_active(&self) -> Option<u64> {
+        let text = self.get("/metrics").await.ok()?;
+        text.lines()
+            .find(|l| l.starts_with("sluss_phone_calls_active "))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|v| v as u64)
     }
 
     fn terminate(&mut self) {

@@ -23,7 +23,10 @@ const TEMPORAL_PATTERN: [u8; 4] = [0, 2, 1, 2];
 pub(crate) const TIME_AT: usize = 16;
 const SENDER_AT: usize = 24;
 pub(crate) const LAYER_AT: usize = 28;
-const HEADER: usize = 29;
+/// After the stamp: tells a synthetic camera's packet from any other payload.
+const VIDEO_MARK: &[u8; 4] = b"SLUV";
+const MARK_AT: usize = 29;
+const HEADER: usize = 33;
 
 /// The simulcast description for a video m-line with `layers` layers (none for one). Sluss's
 /// web client lists them lowest first; Janus's own client (and Janus) highest first.
@@ -133,21 +136,21 @@ impl Camera {
     }
 }
 
-/// Writes the send time, the sender and the layer into a payload.
-pub(crate) fn stamp(p: &mut [u8], t0: Instant, idx: u32, layer: usize) {
+/// Writes the send time, the sender, the layer and the mark into a payload.
+fn stamp(p: &mut [u8], t0: Instant, idx: u32, layer: usize) {
     p[TIME_AT..TIME_AT + 8].copy_from_slice(&(t0.elapsed().as_nanos() as u64).to_be_bytes());
     p[SENDER_AT..SENDER_AT + 4].copy_from_slice(&idx.to_be_bytes());
     p[LAYER_AT] = layer as u8;
+    p[MARK_AT..HEADER].copy_from_slice(VIDEO_MARK);
 }
 
-/// What audio carries where video says its layer.
-pub(crate) const NOT_VIDEO: u8 = 0xff;
-
-/// A payload of `size` bytes that is not video (audio): the same stamp.
-pub(crate) fn audio_payload(t0: Instant, idx: u32, size: usize) -> Vec<u8> {
-    let mut p = vec![0u8; size.max(HEADER)];
-    stamp(&mut p, t0, idx, NOT_VIDEO as usize);
-    p
+/// The simulcast layer and send time of a synthetic camera's packet; None for anything else.
+pub(crate) fn stamp_of(payload: &[u8]) -> Option<(usize, u64)> {
+    if payload.get(MARK_AT..HEADER)? != VIDEO_MARK {
+        return None;
+    }
+    let sent = u64::from_be_bytes(payload[TIME_AT..TIME_AT + 8].try_into().ok()?);
+    Some((usize::from(payload[LAYER_AT]), sent))
 }
 
 /// The size of each layer's packets when the top layer's are `top` bytes.
@@ -175,6 +178,8 @@ mod tests {
             "the second frame is on T2, with layer sync"
         );
         assert_eq!(next[LAYER_AT], 0);
+        assert_eq!(stamp_of(&next).map(|(layer, _)| layer), Some(0));
+        assert_eq!(stamp_of(&[0u8; 300]), None, "not a camera's packet");
         cam.keyframe_requested(Some(Rid::from("q")));
         let (seq, again) = cam.packet(t0, 7, 0, 300);
         assert_eq!(seq, 3);

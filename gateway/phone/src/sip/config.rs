@@ -1,7 +1,7 @@
 //! The SIP endpoint's configuration: where it listens, its TLS identity, whom it trusts.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use super::SipError;
@@ -21,6 +21,12 @@ pub struct SipConfig {
     pub udp_listen: Option<SocketAddr>,
     /// Plain SIP over TCP, only for a trunk marked unencrypted.
     pub tcp_listen: Option<SocketAddr>,
+    /// How calls reach the trunk, and what our Contact says; a plain transport needs its
+    /// listener (`udp_listen` or `tcp_listen`) for the trunk's answers and requests.
+    pub trunk_transport: TrunkTransport,
+    /// The address the trunk is told to reach us at, when a listener binds every address
+    /// (`0.0.0.0`): a Contact of `0.0.0.0` would leave the trunk no way to send us a BYE.
+    pub advertised_ip: Option<IpAddr>,
     /// The user part of our address (From, Contact).
     pub local_user: String,
     /// The host part of our From address (our SIP domain), or the listen address if None.
@@ -71,11 +77,58 @@ impl SipConfig {
             trusted_ca_pem: Vec::new(),
             udp_listen: None,
             tcp_listen: None,
+            trunk_transport: TrunkTransport::Tls,
+            advertised_ip: None,
             local_user: "sluss".to_owned(),
             domain: None,
             // No version: a scanner learns which product answers, not which release to attack.
             user_agent: "Sluss".to_owned(),
         }
+    }
+}
+
+impl SipConfig {
+    /// The listener the trunk transport uses, as the trunk is told it (our Contact).
+    pub(crate) fn contact_addr(&self) -> Result<SocketAddr, SipError> {
+        let listen = match self.trunk_transport {
+            TrunkTransport::Tls => Some(self.tls_listen),
+            TrunkTransport::Tcp => self.tcp_listen,
+            TrunkTransport::Udp => self.udp_listen,
+        }
+        .ok_or(SipError::Config(
+            "a plain trunk transport needs its listener (udp_listen or tcp_listen)",
+        ))?;
+        Ok(match self.advertised_ip {
+            Some(ip) if listen.ip().is_unspecified() => SocketAddr::new(ip, listen.port()),
+            _ => listen,
+        })
+    }
+}
+
+/// How SIP travels to the trunk. TLS unless the trunk is marked unencrypted (R1): plain
+/// TCP or UDP carries numbers and, with plain RTP, the call in the clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrunkTransport {
+    #[default]
+    Tls,
+    Tcp,
+    Udp,
+}
+
+impl TrunkTransport {
+    /// The URI parameter (`transport=…`) and the configuration's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tls => "tls",
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Tls, Self::Tcp, Self::Udp]
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(name.trim()))
     }
 }
 
@@ -85,6 +138,7 @@ impl fmt::Debug for SipConfig {
             .field("tls_listen", &self.tls_listen)
             .field("udp_listen", &self.udp_listen)
             .field("tcp_listen", &self.tcp_listen)
+            .field("trunk_transport", &self.trunk_transport)
             .field("domain", &self.domain)
             .finish_non_exhaustive()
     }
@@ -104,6 +158,19 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("SECRETKEY"), "{printed}");
         assert!(printed.contains("127.0.0.1:5061"), "{printed}");
+    }
+
+    #[test]
+    fn the_contact_names_the_trunk_transports_listener_at_a_reachable_address() {
+        let mut config = SipConfig::new("0.0.0.0:5061".parse().unwrap(), Vec::new(), Vec::new());
+        config.advertised_ip = Some("192.0.2.7".parse().unwrap());
+        assert_eq!(config.contact_addr(), Ok("192.0.2.7:5061".parse().unwrap()));
+        config.trunk_transport = TrunkTransport::Udp;
+        assert!(config.contact_addr().is_err(), "UDP without its listener");
+        config.udp_listen = Some("127.0.0.1:5060".parse().unwrap());
+        assert_eq!(config.contact_addr(), Ok("127.0.0.1:5060".parse().unwrap()));
+        assert_eq!(TrunkTransport::parse(" UDP"), Some(TrunkTransport::Udp));
+        assert_eq!(TrunkTransport::parse("sctp"), None);
     }
 
     #[test]

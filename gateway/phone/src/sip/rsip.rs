@@ -8,8 +8,8 @@
 //! connections keyed by the peer's address and sends a dialog's requests to its remote
 //! target over the cached one; for calls the trunk places, the dialog is bound to the
 //! connection its INVITE came in on. A new TLS connection for a BYE is what fails against
-//! real trunks (TESTING.md). Our Contact is `sip:…;transport=tls` at our listener, so the
-//! trunk's own in-dialog requests reach us; with rsipstack's default (a `sips:` Contact at
+//! real trunks (TESTING.md). Our Contact is `sip:…;transport=tls` at our listener (or the
+//! plain one a trunk marked unencrypted uses), so the trunk's own in-dialog requests reach us; with rsipstack's default (a `sips:` Contact at
 //! the connection's local port) baresip could send us none.
 //!
 //! A task per call turns rsipstack's dialog states into our [`LegEvent`]s; one task routes
@@ -44,8 +44,9 @@ use rsipstack::EndpointBuilder;
 use tokio::sync::mpsc;
 
 use super::{
-    config::SipConfig, CallControl, Credentials, DialRequest, EndReason, IncomingCall, LegEvent,
-    LegEvents, Peer, SdpBody, SipError, SipStack, LEG_EVENT_QUEUE,
+    config::{SipConfig, TrunkTransport},
+    CallControl, Credentials, DialRequest, EndReason, IncomingCall, LegEvent, LegEvents, Peer,
+    SdpBody, SipError, SipStack, LEG_EVENT_QUEUE,
 };
 use crate::number::PhoneNumber;
 
@@ -66,6 +67,8 @@ pub struct RsipStack {
     local_user: String,
     domain: String,
     contact: Uri,
+    /// How the trunk is reached.
+    transport: TrunkTransport,
 }
 
 impl fmt::Debug for RsipStack {
@@ -139,9 +142,12 @@ impl RsipStack {
             .domain
             .clone()
             .unwrap_or_else(|| config.tls_listen.ip().to_string());
+        let transport = config.trunk_transport;
         let contact = uri(&format!(
-            "sip:{}@{};transport=tls",
-            config.local_user, config.tls_listen
+            "sip:{}@{};transport={}",
+            config.local_user,
+            config.contact_addr()?,
+            transport.name()
         ))?;
         let (calls_tx, calls_rx) = mpsc::channel(INCOMING_QUEUE);
         tokio::spawn(route_requests(
@@ -158,6 +164,7 @@ impl RsipStack {
             local_user: config.local_user,
             domain,
             contact,
+            transport,
         })
     }
 
@@ -180,15 +187,20 @@ impl SipStack for RsipStack {
     async fn dial(&self, request: DialRequest) -> Result<(RsipCall, LegEvents), SipError> {
         let peer = &request.target.peer;
         let callee = uri(&format!(
-            "sip:{}@{};transport=tls",
+            "sip:{}@{};transport={}",
             request.target.expose_user(),
-            host_port(peer)
+            host_port(peer),
+            self.transport.name()
         ))?;
         let caller = uri(&format!("sip:{}@{}", self.local_user, self.domain))?;
         let option = InviteOption {
             caller,
             destination: Some(SipAddr {
-                r#type: Some(Transport::Tls),
+                r#type: Some(match self.transport {
+                    TrunkTransport::Tls => Transport::Tls,
+                    TrunkTransport::Tcp => Transport::Tcp,
+                    TrunkTransport::Udp => Transport::Udp,
+                }),
                 addr: callee.host_with_port.clone(),
             }),
             callee,
@@ -226,7 +238,11 @@ impl SipStack for RsipStack {
         credentials: &Credentials,
         expires: u32,
     ) -> Result<(), SipError> {
-        let server = uri(&format!("sip:{};transport=tls", host_port(registrar)))?;
+        let server = uri(&format!(
+            "sip:{};transport={}",
+            host_port(registrar),
+            self.transport.name()
+        ))?;
         let mut registration =
             Registration::new(self.endpoint.clone(), Some(credential(credentials)));
         let response = registration

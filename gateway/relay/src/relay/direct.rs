@@ -49,6 +49,9 @@ pub struct DirectPacket {
     pub audio_level: Option<i8>,
     /// Shared with every other consumer of the same packet.
     pub payload: Arc<[u8]>,
+    /// When the relay received it: the consumer may take packets in batches (a bridge once
+    /// per frame) and still measure their jitter.
+    pub arrived: Instant,
 }
 
 /// A direct transport's state in the relay.
@@ -77,6 +80,7 @@ impl DirectPeer {
             timestamp: out.incoming.timestamp,
             audio_level: out.ext.audio_level,
             payload: out.payload.clone(),
+            arrived: out.incoming.arrival,
         });
     }
 }
