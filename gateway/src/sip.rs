@@ -74,6 +74,10 @@ pub struct SipSection {
     /// Voice codecs offered and taken, best first: any of "G722" (wideband), "PCMA",
     /// "PCMU".
     pub codecs: Vec<String>,
+    /// A call that hears nothing (no RTP, no RTCP) from a trunk that should be sending for
+    /// this long is hung up: a trunk gone without a BYE must not hold a voice on a dead line.
+    /// 5 to 3600.
+    pub media_timeout_secs: u64,
 }
 
 impl Default for SipSection {
@@ -99,6 +103,7 @@ impl Default for SipSection {
             pin_tries_per_number: 60,
             max_dial_in_calls: 20,
             codecs: vec!["G722".into(), "PCMA".into(), "PCMU".into()],
+            media_timeout_secs: 60,
         }
     }
 }
@@ -163,6 +168,7 @@ pub async fn service(
         unencrypted: sip.unencrypted_trunk,
         dial_in: dial_in(sip),
         codecs: codecs(&sip.codecs)?,
+        media_timeout: Duration::from_secs(sip.media_timeout_secs.clamp(5, 3_600)),
     };
     let secret = audit_secret(&config.server.data_dir)?;
     let service = PhoneService::new(stack, phone, &secret)?;

@@ -10,58 +10,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A UAS scenario: ring, answer with our SDP, wait for the hang-up.
-const SCENARIO: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="sluss loadtest phone">
-  <recv request="INVITE" crlf="true"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]sluss[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
-
-]]></send>
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]sluss[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=- 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP [pt] 101
-a=rtpmap:[pt] [encoding]
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=ptime:20
-
-]]></send>
-  <recv request="ACK" crlf="true"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-"#;
+/// A UAS scenario: ring, answer with plain RTP in the codec given (`-key pt`, `-key
+/// encoding`), wait for the hang-up. The phone tests of `sluss-phone` use it too.
+const SCENARIO: &str = include_str!("../../gateway/phone/tests/sipp/phone-uas.xml");
 
 /// The codec the phones answer with: G.711 A-law (the Swedish default) or G.722.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -99,7 +50,15 @@ impl Sipp {
         let child = Command::new("sipp")
             .arg("-sf")
             .arg(&scenario)
-            .args(["-i", "127.0.0.1", "-t", "u1", "-rtp_echo", "-nostdin"])
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-t",
+                "u1",
+                "-rtp_echo",
+                "-nostdin",
+                "-aa",
+            ])
             .args(["-p", &sip_port.to_string(), "-mp", &media_port.to_string()])
             .args(["-key", "pt", pt, "-key", "encoding", encoding])
             .stdin(Stdio::null())

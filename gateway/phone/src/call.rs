@@ -10,6 +10,7 @@ mod answer;
 pub use answer::{answer_call, AnswerError, AnswerPlan, AnsweredCall};
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use sluss_relay::{DirectMedia, DirectPacket};
 use tokio::net::UdpSocket;
@@ -45,7 +46,13 @@ pub struct DialPlan {
     pub ssrc: u32,
     /// The voice codecs to offer, best first (the bridge takes G.711 and G.722).
     pub codecs: Vec<Codec>,
+    /// How long the answered call may hear nothing from the trunk before we hang up.
+    pub media_timeout: Duration,
 }
+
+/// How long a call may hear nothing (no RTP, no RTCP) from a trunk that should be sending
+/// before it is hung up, unless configured otherwise.
+pub const DEFAULT_MEDIA_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The codecs offered and answered unless configured otherwise: G.722 for the wideband
 /// voice it carries, then A-law (the Swedish default) and µ-law.
@@ -73,7 +80,7 @@ pub enum CallReport {
     /// The last report: how the call ended, and what its media counted.
     Ended {
         state: LegState,
-        media: Option<LegMediaStats>,
+        media: Option<Box<LegMediaStats>>,
     },
 }
 
@@ -125,6 +132,10 @@ where
                 asked_to_hang_up = true;
                 leg.hang_up().into_iter().collect()
             }
+            () = fell_silent(running.as_mut()), if !asked_to_hang_up => {
+                asked_to_hang_up = true;
+                leg.hang_up().into_iter().collect()
+            }
         };
         let was_ringing = *leg.state() == LegState::Ringing;
         for action in actions {
@@ -146,7 +157,15 @@ where
                         voices,
                         send: Box::new(send),
                     };
-                    match start_media(socket, Some(link), digits, &agreed, plan.ssrc) {
+                    let started = start_media(
+                        socket,
+                        Some(link),
+                        digits,
+                        &agreed,
+                        plan.ssrc,
+                        plan.media_timeout,
+                    );
+                    match started {
                         Some(started) => {
                             running = Some(started);
                             current = Some(*agreed.clone());
@@ -233,7 +252,15 @@ pub async fn place_call<S: SipStack>(
                         continue;
                     };
                     let (digits_tx, digits) = mpsc::channel(32);
-                    match start_media(socket, None, digits_tx, &agreed, plan.ssrc) {
+                    let started = start_media(
+                        socket,
+                        None,
+                        digits_tx,
+                        &agreed,
+                        plan.ssrc,
+                        plan.media_timeout,
+                    );
+                    match started {
                         Some(media) => {
                             let (local, key) = leg.local();
                             let parts = (local.clone(), key.clone(), *agreed, plan.ssrc);
@@ -262,7 +289,7 @@ async fn finish(
     let _ = reports
         .send(CallReport::Ended {
             state: state.clone(),
-            media,
+            media: media.map(Box::new),
         })
         .await;
     state
@@ -279,9 +306,32 @@ pub struct RunningMedia {
     /// Moves the leg into the meeting and out; dropping it stops the task.
     pub control: mpsc::Sender<LegControl>,
     task: JoinHandle<LegMediaStats>,
+    /// Fires once when the trunk falls silent; taken when it has.
+    silent: Option<oneshot::Receiver<()>>,
+}
+
+/// Resolves when `media` says the trunk fell silent; never for no media, or after it has.
+pub(crate) async fn fell_silent(media: Option<&mut RunningMedia>) {
+    match media {
+        Some(media) => media.fell_silent().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl RunningMedia {
+    /// Resolves (once) when the trunk has sent nothing for the media timeout: the owner is
+    /// to hang up. Never resolves again after that, nor for a task that ended otherwise.
+    pub async fn fell_silent(&mut self) {
+        let Some(silent) = self.silent.as_mut() else {
+            return std::future::pending().await;
+        };
+        let told = silent.await.is_ok();
+        self.silent = None;
+        if !told {
+            std::future::pending::<()>().await;
+        }
+    }
+
     /// Stops the task and returns what it counted.
     pub async fn stop(self) -> Option<LegMediaStats> {
         drop(self.control);
@@ -296,6 +346,7 @@ pub(crate) fn start_media(
     digits: mpsc::Sender<Digit>,
     agreed: &Negotiated,
     ssrc: u32,
+    silence_limit: Duration,
 ) -> Option<RunningMedia> {
     let remote = agreed.remote?;
     let bridge = Bridge::new(agreed.codec.codec, agreed.codec.pt, Ssrc(ssrc)).ok()?;
@@ -310,10 +361,22 @@ pub(crate) fn start_media(
         crypto,
         telephone_event: agreed.telephone_event,
         bridge,
+        receiving: receives(agreed),
+        silence_limit,
     };
     let (control, told) = mpsc::channel(4);
-    let task = tokio::spawn(leg_media::run(leg, meeting, digits, told));
-    Some(RunningMedia { control, task })
+    let (silent_tx, silent) = oneshot::channel();
+    let task = tokio::spawn(leg_media::run(leg, meeting, digits, told, silent_tx));
+    Some(RunningMedia {
+        control,
+        task,
+        silent: Some(silent),
+    })
+}
+
+/// Whether what was agreed has the trunk send to us (not while it holds the call).
+fn receives(agreed: &Negotiated) -> bool {
+    agreed.remote.is_some() && matches!(agreed.direction, Direction::SendRecv | Direction::RecvOnly)
 }
 
 /// Whether what was agreed lets us send (not while the trunk holds the call).
@@ -351,6 +414,7 @@ pub fn media_update(old: &Negotiated, new: &Negotiated, ssrc: u32) -> Option<Med
         sending: sends(new),
         crypto,
         telephone_event: new.telephone_event,
+        receiving: receives(new),
         bridge,
     })
 }

@@ -7,11 +7,11 @@
 //! only then is parsed.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sluss_relay::{DirectMedia, DirectPacket};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
 use crate::bridge::{Bridge, BridgeStats, TickOutput, MAX_PHONE_PACKET};
@@ -43,6 +43,12 @@ pub struct LegMedia {
     /// The payload type of RFC 4733 telephone events, if both sides do them.
     pub telephone_event: Option<u8>,
     pub bridge: Bridge,
+    /// Whether the trunk sends (not while it holds the call).
+    pub receiving: bool,
+    /// How long the trunk may send nothing (no RTP, no RTCP) while it should before the
+    /// call counts as dead: a trunk that vanished without a BYE must not keep a seat's
+    /// voice on a silent line.
+    pub silence_limit: Duration,
 }
 
 /// Hands the phone's voice to the relay's direct transport.
@@ -78,6 +84,8 @@ pub struct MediaUpdate {
     /// New SRTP contexts, when the keys changed.
     pub crypto: Option<LegCrypto>,
     pub telephone_event: Option<u8>,
+    /// Whether the trunk sends now.
+    pub receiving: bool,
     /// A new bridge, when the codec changed (a gap of a frame or two).
     pub bridge: Option<Bridge>,
 }
@@ -91,15 +99,23 @@ pub struct LegMediaStats {
     pub refused: u64,
     pub rtcp_in: u64,
     pub digits: u64,
+    /// The trunk fell silent past the limit, and the owner was told.
+    pub fell_silent: bool,
+    /// Time spent on the audio (SRTP in, decoding, mixing, encoding), measured around the
+    /// work: the mixer's CPU time, near enough, on a machine that is not overloaded.
+    pub busy: Duration,
 }
 
 /// Runs the leg until `control` closes. It starts in `meeting` if given, else hearing a
-/// silent prompt; `control` moves it in and out. `digits` hears the keys pressed on the phone.
+/// silent prompt; `control` moves it in and out. `digits` hears the keys pressed on the phone;
+/// `silent` fires once if the trunk sends nothing for `leg.silence_limit` (the owner then
+/// hangs up).
 pub async fn run(
     mut leg: LegMedia,
     meeting: Option<MeetingLink>,
     digits: mpsc::Sender<Digit>,
     mut control: mpsc::Receiver<LegControl>,
+    silent: oneshot::Sender<()>,
 ) -> LegMediaStats {
     let mut stats = LegMediaStats::default();
     let mut datagram = vec![0u8; MAX_DATAGRAM];
@@ -112,6 +128,8 @@ pub async fn run(
         leg.bridge.set_prompt(Some(Prompt::Silence));
     }
     let start = Instant::now();
+    let mut heard = start;
+    let mut silent = Some(silent);
     leg.bridge.tick(start, &mut out).ok();
     loop {
         let due = leg.bridge.next_tick().unwrap_or(start);
@@ -136,7 +154,13 @@ pub async fn run(
                     stats.refused += 1;
                     continue;
                 }
-                match from_trunk(&mut leg, &datagram[..n], &mut clear, &mut dtmf) {
+                let work = Instant::now();
+                let inbound = from_trunk(&mut leg, &datagram[..n], &mut clear, &mut dtmf);
+                stats.busy += work.elapsed();
+                if !matches!(inbound, Inbound::Refused) {
+                    heard = Instant::now();
+                }
+                match inbound {
                     Inbound::Refused => stats.refused += 1,
                     Inbound::Rtcp => stats.rtcp_in += 1,
                     Inbound::Media => {}
@@ -147,12 +171,25 @@ pub async fn run(
                 }
             }
             _ = tokio::time::sleep_until(due.into()) => {
+                let now = Instant::now();
+                if !leg.receiving {
+                    // On hold: silence is expected, and counts from when the hold ends.
+                    heard = now;
+                } else if now.saturating_duration_since(heard) > leg.silence_limit {
+                    if let Some(tell) = silent.take() {
+                        debug!("the trunk fell silent; the call is to be hung up");
+                        stats.fell_silent = true;
+                        let _ = tell.send(());
+                    }
+                }
                 if !take_voices(&mut leg, meeting.as_mut()) {
                     // The meeting let go of this leg: nothing more to say or hear there.
                     leg.bridge.set_prompt(Some(Prompt::Silence));
                     meeting = None;
                 }
-                match leg.bridge.tick(Instant::now(), &mut out) {
+                let ticked = leg.bridge.tick(Instant::now(), &mut out);
+                stats.busy += now.elapsed();
+                match ticked {
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(e) => {
@@ -217,6 +254,7 @@ fn update_media(leg: &mut LegMedia, update: MediaUpdate) {
         leg.crypto = Some(crypto);
     }
     leg.telephone_event = update.telephone_event;
+    leg.receiving = update.receiving;
     if let Some(mut bridge) = update.bridge {
         bridge.set_prompt(leg.bridge.prompt().map(|p| p.prompt()));
         bridge.set_muted(leg.bridge.is_muted());

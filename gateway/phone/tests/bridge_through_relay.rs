@@ -66,6 +66,8 @@ async fn a_phone_leg_hears_the_meeting_and_is_heard_in_it() {
         }),
         telephone_event: Some(EVENT),
         bridge: Bridge::new(Codec::Pcma, PCMA, Ssrc(0x0b1d)).unwrap(),
+        receiving: true,
+        silence_limit: Duration::from_secs(60),
     };
     let (digits_tx, mut digits) = mpsc::channel(8);
     let (stop, stopped) = mpsc::channel::<leg_media::LegControl>(1);
@@ -75,7 +77,8 @@ async fn a_phone_leg_hears_the_meeting_and_is_heard_in_it() {
         voices: phone_voices,
         send: Box::new(move |m: DirectMedia| sender.send_direct(router, phone_id, m)),
     };
-    let task = tokio::spawn(leg_media::run(leg, Some(link), digits_tx, stopped));
+    let (silent, _) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(leg_media::run(leg, Some(link), digits_tx, stopped, silent));
 
     // For two seconds: the phone says 440 Hz, the other participant 1 kHz; a stranger and a
     // forger send too. Halfway, the phone's user presses 5.

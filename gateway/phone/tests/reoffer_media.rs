@@ -30,6 +30,7 @@ fn update(remote: Option<SocketAddr>, sending: bool) -> LegControl {
         sending,
         crypto: None,
         telephone_event: Some(101),
+        receiving: sending,
         bridge: None,
     }))
 }
@@ -46,10 +47,13 @@ async fn the_leg_moves_holds_and_resumes_as_the_trunk_re_offers() {
         crypto: None,
         telephone_event: Some(101),
         bridge: Bridge::new(Codec::Pcma, 8, Ssrc(0x1e9)).unwrap(),
+        receiving: true,
+        silence_limit: Duration::from_secs(60),
     };
     let (digits, _keys) = mpsc::channel(8);
     let (control, told) = mpsc::channel(4);
-    let task = tokio::spawn(leg_media::run(leg, None, digits, told));
+    let (silent, _) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(leg_media::run(leg, None, digits, told, silent));
     let span = Duration::from_millis(400);
 
     // A frame every 20 ms to the first address.

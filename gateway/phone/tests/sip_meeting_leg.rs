@@ -48,6 +48,7 @@ async fn a_phone_dialled_out_is_heard_in_the_meeting_and_hung_up_from_it() {
         key: [0x42; 30],
         ssrc: 0x5eed,
         codecs: call::DEFAULT_CODECS.to_vec(),
+        media_timeout: call::DEFAULT_MEDIA_TIMEOUT,
     };
     let side = MeetingSide {
         voices: leg_voices,

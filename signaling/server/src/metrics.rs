@@ -4,7 +4,9 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Counter, Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 use sluss_net::Media;
 
 pub struct Metrics {
@@ -19,6 +21,8 @@ pub struct Metrics {
     pub phone_calls_active: IntGauge,
     /// The phone legs' media, counted when each call ends.
     pub phone_media: IntCounterVec,
+    /// The phone legs' audio work (the mixer and transcoders), counted when each call ends.
+    pub phone_mixer_seconds: Counter,
     relay_peers: IntGauge,
     ice_tcp_connections: IntGauge,
     ice_tcp_refused: IntCounter,
@@ -74,7 +78,8 @@ impl Metrics {
                  not_encrypted, bad_answer, not_answered, not_placed, call_in_not_answered; \
                  dial-in: dial_in_ended, dial_in_hung_up, dial_in_wrong_pin, dial_in_locked, \
                  dial_in_no_pin, dial_in_busy, dial_in_not_acceptable, dial_in_refused, \
-                 dial_in_failed.",
+                 dial_in_failed, dial_in_silent (hung up: the trunk sent nothing for the media \
+                 timeout).",
             ),
             &["outcome"],
         )
@@ -91,12 +96,21 @@ impl Metrics {
                  frames_to_phone, concealed (a frame of the phone's voice made up for a lost \
                  or late one), late and lost (the phone's packets), refused (failed SRTP, or \
                  from another address), voices_refused (meeting voices past the mixer's \
-                 bound).",
+                 bound), silent_trunk_hang_ups (calls hung up because the trunk sent nothing \
+                 for the media timeout).",
             ),
             &["what"],
         )
         .unwrap_or_else(|_| unreachable_metric());
         let _ = registry.register(Box::new(phone_media.clone()));
+        let phone_mixer_seconds = Counter::new(
+            "phone_mixer_seconds_total",
+            "Time the phone legs spent on their audio (SRTP in, jitter buffers, decoding, \
+             mixing, encoding), measured around the work, counted as each call ends: its rate \
+             over the active calls is the CPU share per leg.",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let _ = registry.register(Box::new(phone_mixer_seconds.clone()));
         let relay_counters = sluss_relay::RelayStats::default()
             .named()
             .iter()
@@ -120,6 +134,7 @@ impl Metrics {
             phone_calls,
             phone_calls_active,
             phone_media,
+            phone_mixer_seconds,
             relay_peers,
             ice_tcp_connections,
             ice_tcp_refused,
@@ -179,8 +194,11 @@ impl Metrics {
             ("lost", b.phone_jitter.lost),
             ("refused", stats.refused),
             ("voices_refused", b.voices_refused),
+            // Calls hung up because the trunk sent nothing for the media timeout.
+            ("silent_trunk_hang_ups", u64::from(stats.fell_silent)),
         ] {
             self.phone_media.with_label_values(&[what]).inc_by(n);
         }
+        self.phone_mixer_seconds.inc_by(stats.busy.as_secs_f64());
     }
 }

@@ -53,6 +53,9 @@ pub struct PhoneConfig {
     pub dial_in: Option<DialInConfig>,
     /// Voice codecs offered and taken, best first (`call::DEFAULT_CODECS` by default).
     pub codecs: Vec<Codec>,
+    /// A call that hears nothing from the trunk this long is hung up
+    /// (`call::DEFAULT_MEDIA_TIMEOUT` by default).
+    pub media_timeout: std::time::Duration,
 }
 
 /// Why a number was refused.
@@ -182,6 +185,7 @@ impl PhoneService {
             key,
             ssrc: rand::rngs::OsRng.next_u32(),
             codecs: self.config.codecs.clone(),
+            media_timeout: self.config.media_timeout,
         })
     }
 
@@ -213,6 +217,7 @@ impl PhoneService {
             key,
             ssrc: rand::rngs::OsRng.next_u32(),
             codecs: self.config.codecs.clone(),
+            media_timeout: self.config.media_timeout,
         })
     }
 }

@@ -61,6 +61,7 @@ async fn gateway_with(world: &mut World, udp: bool) -> (Server, Phone, u16, Opti
             max_calls: 4,
         }),
         codecs: sluss_phone::call::DEFAULT_CODECS.to_vec(),
+        media_timeout: sluss_phone::call::DEFAULT_MEDIA_TIMEOUT,
     };
     let service = PhoneService::new(stack, config, &[9; 32]).unwrap();
     let server = common::start_with_phone(service).await;

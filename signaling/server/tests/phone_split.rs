@@ -59,6 +59,7 @@ async fn room_with_phone(unencrypted: bool) -> Option<Room> {
         unencrypted,
         dial_in: None,
         codecs: sluss_phone::call::DEFAULT_CODECS.to_vec(),
+        media_timeout: sluss_phone::call::DEFAULT_MEDIA_TIMEOUT,
     };
     let service = PhoneService::new(stack, config, &[7; 32]).unwrap();
     let server = common::start_with_phone(service).await;
@@ -163,6 +164,13 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
     );
     assert!(metrics.contains("sluss_phone_calls_active 0"), "{metrics}");
     assert!(!metrics.contains("70123"), "a number in the metrics");
+    // The mixers' time was counted: more than nothing, less than the calls lasted.
+    let mixer: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("sluss_phone_mixer_seconds_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the mixer's time in the metrics");
+    assert!(mixer > 0.0 && mixer < 5.0, "{mixer} s of mixing");
 
     // The trail: who moved whose voice, the call, the number's hash; never the number.
     let meeting = server

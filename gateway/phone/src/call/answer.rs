@@ -7,6 +7,7 @@
 //! is refused (488) before anything is answered.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -34,6 +35,8 @@ pub struct AnswerPlan {
     pub ssrc: u32,
     /// The voice codecs we take, best first.
     pub codecs: Vec<Codec>,
+    /// How long the call may hear nothing from the trunk before we hang up.
+    pub media_timeout: Duration,
 }
 
 /// Why a call was not answered.
@@ -84,7 +87,15 @@ pub fn answer_call<I: IncomingCall>(
     };
     let (digits_tx, digits) = mpsc::channel(DIGIT_QUEUE);
     // The media task starts before the answer goes out, so the first packets are caught.
-    let Some(media) = start_media(plan.socket, None, digits_tx, &agreed, plan.ssrc) else {
+    let started = start_media(
+        plan.socket,
+        None,
+        digits_tx,
+        &agreed,
+        plan.ssrc,
+        plan.media_timeout,
+    );
+    let Some(media) = started else {
         let _ = incoming.reject(488);
         return Err(AnswerError::NotAcceptable);
     };

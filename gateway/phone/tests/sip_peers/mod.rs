@@ -242,6 +242,46 @@ impl World {
         (stack, port, udp)
     }
 
+    /// Our stack for a trunk marked unencrypted that speaks plain SIP over UDP: its UDP
+    /// listener's port is returned with it.
+    pub async fn start_stack_for_udp_trunk(&self) -> (RsipStack, u16) {
+        let udp = free_udp_port();
+        let mut config = SipConfig::new(
+            SocketAddr::from(([127, 0, 0, 1], free_tcp_port())),
+            self.tls.cert_pem.clone().into_bytes(),
+            self.tls.key_pem.clone().into_bytes(),
+        );
+        config.trusted_ca_pem = self.tls.ca_pem.clone().into_bytes();
+        config.udp_listen = Some(SocketAddr::from(([127, 0, 0, 1], udp)));
+        config.trunk_transport = sluss_phone::sip::config::TrunkTransport::Udp;
+        let stack = RsipStack::start(config)
+            .await
+            .expect("our SIP stack starts");
+        (stack, udp)
+    }
+
+    /// sipp as a plain trunk with a phone behind it (UDP, plain RTP, PCMA): it answers one
+    /// call and, if `echo`, sends back every RTP packet it gets. Returns its SIP port.
+    pub fn start_sipp_phone(&mut self, echo: bool) -> u16 {
+        let port = free_udp_port();
+        let scenario = self.path("phone-uas.xml");
+        let text = include_str!("../sipp/phone-uas.xml");
+        std::fs::write(&scenario, text).expect("sipp scenario");
+        let mut command = Command::new("sipp");
+        command
+            .arg("-sf")
+            .arg(&scenario)
+            .args(["-i", "127.0.0.1", "-t", "u1", "-nostdin", "-m", "1"])
+            .args(["-p", &port.to_string(), "-mp", &free_udp_port().to_string()])
+            .args(["-key", "pt", "8", "-key", "encoding", "PCMA/8000"]);
+        if echo {
+            command.arg("-rtp_echo");
+        }
+        self.spawn("sipp", &mut command);
+        std::thread::sleep(Duration::from_millis(300));
+        port
+    }
+
     /// The PEM of the CA every peer's certificate is signed by.
     pub fn ca_pem(&self) -> &str {
         &self.tls.ca_pem

@@ -126,6 +126,10 @@ async fn read_pin(
                 }
                 continue;
             }
+            () = call.media.fell_silent() => {
+                call.hang_up().await;
+                return Err("dial_in_silent");
+            }
             digit = call.digits.recv() => match digit {
                 Some(digit) => {
                     typed = true;
@@ -263,6 +267,12 @@ pub(super) async fn in_meeting(
                     meeting.client(participant.clone(), joined.conn_id, ClientMessage::Leave);
                     break "dial_in_ended";
                 }
+            }
+            () = call.media.fell_silent() => {
+                // The trunk is gone without a BYE: the seat must not wait on a dead line.
+                call.hang_up().await;
+                meeting.client(participant.clone(), joined.conn_id, ClientMessage::Leave);
+                break "dial_in_silent";
             }
             Some(digit) = call.digits.recv() => {
                 // `*6` mutes and unmutes, as on most meeting bridges.

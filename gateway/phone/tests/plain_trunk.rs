@@ -1,0 +1,119 @@
+//! A trunk marked unencrypted that speaks plain SIP over UDP (sipp, with a phone behind it):
+//! the call goes out over UDP with plain RTP (R1 allows that only on such a trunk), and the
+//! leg's media timeout hangs up a call whose trunk sends nothing, while a call that hears its
+//! phone stays up until we hang up.
+
+mod sip_peers;
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use sip_peers::{peers_available, World, STEP};
+use sluss_phone::call::{self, CallReport, DialPlan, MeetingSide};
+use sluss_phone::leg_media::LegMediaStats;
+use sluss_phone::number::PhoneNumber;
+use sluss_phone::sdp::Codec;
+use sluss_phone::sip::leg::LegState;
+use sluss_phone::sip::{DialTarget, EndReason, Peer};
+use sluss_relay::DirectMedia;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+/// The media timeout of these calls.
+const SILENCE: Duration = Duration::from_secs(1);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_hears_nothing_is_hung_up_and_one_that_hears_its_phone_stays() {
+    if let Err(reason) = peers_available(&["sipp"]) {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    // The phone echoes what it hears: the call stays up past several timeouts.
+    let (end, stats) = call_sipp(true, Some(SILENCE * 4)).await;
+    assert_eq!(end, LegState::Ended(EndReason::LocalHangUp));
+    assert!(!stats.fell_silent, "{stats:?}");
+    assert!(stats.datagrams_in >= 100, "the echo was heard: {stats:?}");
+    assert!(stats.bridge.frames_to_meeting >= 100, "{stats:?}");
+
+    // The phone says nothing: we hang up after the timeout, by ourselves.
+    let (end, stats) = call_sipp(false, None).await;
+    assert_eq!(end, LegState::Ended(EndReason::LocalHangUp));
+    assert!(stats.fell_silent, "{stats:?}");
+    assert_eq!(stats.datagrams_in, 0, "{stats:?}");
+}
+
+/// Calls sipp over UDP and returns how the call ended and what its media counted. With
+/// `hang_up_after`, we hang up then (and the call must not end before); without, the call
+/// must end by itself within a few timeouts.
+async fn call_sipp(echo: bool, hang_up_after: Option<Duration>) -> (LegState, LegMediaStats) {
+    let mut world = World::new();
+    let sipp = world.start_sipp_phone(echo);
+    let (stack, _) = world.start_stack_for_udp_trunk().await;
+    let (_meeting_voices, voices) = mpsc::channel(8);
+    let (digits, _keys) = mpsc::channel(8);
+    let (reports_tx, mut reports) = mpsc::channel(8);
+    let (hang_up, hang_up_rx) = oneshot::channel();
+    let number = PhoneNumber::parse("+46701234567").expect("a number");
+    let plan = DialPlan {
+        target: DialTarget::number(&number, Peer::new("127.0.0.1", sipp)),
+        credentials: None,
+        socket: UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap(),
+        announce: Ipv4Addr::LOCALHOST.into(),
+        unencrypted: true,
+        key: [0x17; 30],
+        ssrc: 0x0dd,
+        codecs: vec![Codec::Pcma],
+        media_timeout: SILENCE,
+    };
+    let side = MeetingSide {
+        voices,
+        send: |_: DirectMedia| {},
+        digits,
+    };
+    let call =
+        tokio::spawn(
+            async move { call::dial_out(&stack, plan, side, reports_tx, hang_up_rx).await },
+        );
+    let answered = tokio::time::timeout(STEP, async {
+        while let Some(report) = reports.recv().await {
+            match report {
+                CallReport::Answered { encrypted } => return encrypted,
+                CallReport::Ended { state, .. } => panic!("ended unanswered: {state:?}"),
+                CallReport::Ringing => {}
+            }
+        }
+        panic!("no answer reported");
+    })
+    .await;
+    if answered.is_err() {
+        world.print_logs();
+        panic!("sipp did not answer within the step");
+    }
+    assert_eq!(
+        answered,
+        Ok(false),
+        "plain RTP on the trunk marked unencrypted"
+    );
+    let end = match hang_up_after {
+        Some(after) => {
+            let early = tokio::time::timeout(after, ended(&mut reports)).await;
+            assert!(early.is_err(), "the call ended early: {early:?}");
+            let _ = hang_up.send(());
+            tokio::time::timeout(STEP, ended(&mut reports)).await
+        }
+        None => tokio::time::timeout(SILENCE * 5, ended(&mut reports)).await,
+    };
+    let end = end.expect("the call ended in time");
+    call.await.expect("the call task");
+    end
+}
+
+/// The call's last report: how it ended, and what its media counted.
+async fn ended(reports: &mut mpsc::Receiver<CallReport>) -> (LegState, LegMediaStats) {
+    while let Some(report) = reports.recv().await {
+        if let CallReport::Ended { state, media } = report {
+            return (state, *media.expect("media ran"));
+        }
+    }
+    panic!("no end reported");
+}
