@@ -11,7 +11,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sluss_phone::pin::{PinPolicy, Rate};
 use sluss_phone::sdp::Codec;
-use sluss_phone::sip::config::{SipConfig, TrunkTransport};
+use sluss_phone::sip::config::{SipConfig, SourceNet, TrunkTransport};
 use sluss_phone::sip::rsip::RsipStack;
 use sluss_phone::sip::{Credentials, Peer, SipStack};
 use sluss_signaling::phone::{DialInConfig, PhoneConfig, PhoneService};
@@ -34,6 +34,10 @@ pub struct SipSection {
     pub trunk_transport: String,
     /// Our plain SIP listener (the transport `trunk_transport` names) when that is not TLS.
     pub plain_listen: SocketAddr,
+    /// Where SIP requests may come from: addresses or networks (`10.20.0.0/16`). Empty: the
+    /// addresses `trunk_host` resolves to at start. Anything else is dropped unanswered.
+    /// `["0.0.0.0/0", "::/0"]` takes requests from anywhere.
+    pub trunk_sources: Vec<String>,
     /// Our SIP over TLS listener. Its certificate is the HTTPS one (`server.tls_cert`).
     pub listen: SocketAddr,
     /// The account the trunk knows us by, for its digest challenge; empty for a trunk that
@@ -87,6 +91,7 @@ impl Default for SipSection {
             trunk_port: 5061,
             trunk_transport: "tls".into(),
             plain_listen: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            trunk_sources: Vec::new(),
             listen: SocketAddr::from(([0, 0, 0, 0], 5061)),
             username: String::new(),
             password: String::new(),
@@ -138,6 +143,7 @@ pub async fn service(
     stack_config.local_user = sip.local_user.clone();
     stack_config.advertised_ip = Some(media_announce);
     stack_config.trunk_transport = trunk_transport(sip)?;
+    stack_config.allowed_sources = trunk_sources(sip).await?;
     match stack_config.trunk_transport {
         TrunkTransport::Tls => {}
         TrunkTransport::Tcp => stack_config.tcp_listen = Some(sip.plain_listen),
@@ -193,6 +199,29 @@ fn trunk_transport(sip: &SipSection) -> Result<TrunkTransport, String> {
         ));
     }
     Ok(transport)
+}
+
+/// Where requests may come from: as configured, or the trunk's own addresses.
+async fn trunk_sources(sip: &SipSection) -> Result<Vec<SourceNet>, String> {
+    if sip.trunk_sources.is_empty() {
+        let resolved = tokio::net::lookup_host((sip.trunk_host.as_str(), sip.trunk_port))
+            .await
+            .map_err(|e| format!("sip.trunk_host {:?} does not resolve: {e}", sip.trunk_host))?;
+        let sources: Vec<SourceNet> = resolved.map(|a| SourceNet::host(a.ip())).collect();
+        info!(
+            addresses = sources.len(),
+            "SIP requests taken only from the trunk's addresses (sip.trunk_sources)"
+        );
+        return Ok(sources);
+    }
+    sip.trunk_sources
+        .iter()
+        .map(|s| {
+            SourceNet::parse(s).ok_or_else(|| {
+                format!("sip.trunk_sources: {s:?} is not an address or a network (10.0.0.0/8)")
+            })
+        })
+        .collect()
 }
 
 /// The codec preference as configured; an unknown name or an empty list is an error.
@@ -258,6 +287,21 @@ fn redacted<S: serde::Serializer>(value: &str, serializer: S) -> Result<S::Ok, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn sources_are_the_trunks_own_addresses_unless_configured() {
+        let mut sip = SipSection {
+            trunk_host: "127.0.0.1".into(),
+            ..SipSection::default()
+        };
+        let own = trunk_sources(&sip).await.unwrap();
+        assert_eq!(own, vec![SourceNet::host("127.0.0.1".parse().unwrap())]);
+        sip.trunk_sources = vec!["10.20.0.0/16".into(), "192.0.2.1".into()];
+        assert_eq!(trunk_sources(&sip).await.unwrap().len(), 2);
+        sip.trunk_sources = vec!["sbc.example".into()];
+        let refused = trunk_sources(&sip).await.expect_err("not a network");
+        assert!(refused.contains("sip.trunk_sources"), "{refused}");
+    }
 
     #[test]
     fn a_plain_trunk_transport_needs_the_unencrypted_marking() {

@@ -13,6 +13,7 @@ use sluss_phone::call::{self, CallReport, DialPlan, MeetingSide};
 use sluss_phone::leg_media::LegMediaStats;
 use sluss_phone::number::PhoneNumber;
 use sluss_phone::sdp::Codec;
+use sluss_phone::sip::config::SourceNet;
 use sluss_phone::sip::leg::LegState;
 use sluss_phone::sip::{DialTarget, EndReason, Peer};
 use sluss_relay::DirectMedia;
@@ -42,13 +43,50 @@ async fn a_call_that_hears_nothing_is_hung_up_and_one_that_hears_its_phone_stays
     assert_eq!(stats.datagrams_in, 0, "{stats:?}");
 }
 
+#[tokio::test]
+async fn requests_from_outside_the_trunks_addresses_get_no_answer() {
+    let world = World::new();
+    let loopback = SourceNet::parse("127.0.0.0/8").unwrap();
+    let elsewhere = SourceNet::parse("192.0.2.0/24").unwrap();
+    let (_stack, port) = world.start_stack_for_udp_trunk(vec![loopback]).await;
+    let answer = options(port).await;
+    assert!(
+        answer
+            .as_deref()
+            .is_some_and(|a| a.starts_with("SIP/2.0 200")),
+        "{answer:?}"
+    );
+    let (_stack, port) = world.start_stack_for_udp_trunk(vec![elsewhere]).await;
+    assert_eq!(options(port).await, None, "a stranger hears nothing");
+}
+
+/// Sends an OPTIONS over UDP from loopback; the answer's text, if one comes in a second.
+async fn options(port: u16) -> Option<String> {
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let me = socket.local_addr().unwrap();
+    let request = format!(
+        "OPTIONS sip:sluss@127.0.0.1:{port} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK-src-{port}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:scan@{me}>;tag=s1\r\nTo: <sip:sluss@127.0.0.1>\r\n\
+         Call-ID: src-{port}@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    );
+    socket
+        .send_to(request.as_bytes(), ("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let received = tokio::time::timeout(Duration::from_secs(1), socket.recv(&mut buf)).await;
+    let n = received.ok()?.ok()?;
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
 /// Calls sipp over UDP and returns how the call ended and what its media counted. With
 /// `hang_up_after`, we hang up then (and the call must not end before); without, the call
 /// must end by itself within a few timeouts.
 async fn call_sipp(echo: bool, hang_up_after: Option<Duration>) -> (LegState, LegMediaStats) {
     let mut world = World::new();
     let sipp = world.start_sipp_phone(echo);
-    let (stack, _) = world.start_stack_for_udp_trunk().await;
+    let (stack, _) = world.start_stack_for_udp_trunk(Vec::new()).await;
     let (_meeting_voices, voices) = mpsc::channel(8);
     let (digits, _keys) = mpsc::channel(8);
     let (reports_tx, mut reports) = mpsc::channel(8);

@@ -24,6 +24,9 @@ pub struct SipConfig {
     /// How calls reach the trunk, and what our Contact says; a plain transport needs its
     /// listener (`udp_listen` or `tcp_listen`) for the trunk's answers and requests.
     pub trunk_transport: TrunkTransport,
+    /// Where requests may come from (the trunk's addresses, its SBC cluster's network);
+    /// anything else is dropped unanswered. Empty takes requests from anywhere.
+    pub allowed_sources: Vec<SourceNet>,
     /// The address the trunk is told to reach us at, when a listener binds every address
     /// (`0.0.0.0`): a Contact of `0.0.0.0` would leave the trunk no way to send us a BYE.
     pub advertised_ip: Option<IpAddr>,
@@ -78,6 +81,7 @@ impl SipConfig {
             udp_listen: None,
             tcp_listen: None,
             trunk_transport: TrunkTransport::Tls,
+            allowed_sources: Vec::new(),
             advertised_ip: None,
             local_user: "sluss".to_owned(),
             domain: None,
@@ -102,6 +106,53 @@ impl SipConfig {
             Some(ip) if listen.ip().is_unspecified() => SocketAddr::new(ip, listen.port()),
             _ => listen,
         })
+    }
+}
+
+/// An address or a network (`192.0.2.10`, `10.20.0.0/16`, `2001:db8::/32`) that SIP
+/// requests may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl SourceNet {
+    /// One address.
+    pub fn host(addr: IpAddr) -> Self {
+        let prefix = if addr.is_ipv4() { 32 } else { 128 };
+        Self { addr, prefix }
+    }
+
+    /// `a.b.c.d`, `a.b.c.d/n`, or the same for IPv6; None for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix.parse::<u8>().ok()?)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr.parse().ok()?;
+        let host = Self::host(addr);
+        match prefix {
+            Some(p) if p <= host.prefix => Some(Self { addr, prefix: p }),
+            Some(_) => None,
+            None => Some(host),
+        }
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            // An IPv4 peer on a dual-stack socket.
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let (net, ip, bits) = match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => (u32::from(n) as u128, u32::from(i) as u128, 32),
+            (IpAddr::V6(n), IpAddr::V6(i)) => (u128::from(n), u128::from(i), 128),
+            _ => return false,
+        };
+        let shift = bits - u32::from(self.prefix);
+        shift >= bits || net >> shift == ip >> shift
     }
 }
 
@@ -171,6 +222,36 @@ mod tests {
         assert_eq!(config.contact_addr(), Ok("127.0.0.1:5060".parse().unwrap()));
         assert_eq!(TrunkTransport::parse(" UDP"), Some(TrunkTransport::Udp));
         assert_eq!(TrunkTransport::parse("sctp"), None);
+    }
+
+    #[test]
+    fn sources_are_addresses_or_networks() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let net = SourceNet::parse("10.20.0.0/16").unwrap();
+        assert!(net.contains(ip("10.20.255.1")));
+        assert!(!net.contains(ip("10.21.0.1")));
+        assert!(
+            net.contains(ip("::ffff:10.20.1.1")),
+            "IPv4 on a dual-stack socket"
+        );
+        assert!(!net.contains(ip("2001:db8::1")));
+        let one = SourceNet::parse(" 192.0.2.10 ").unwrap();
+        assert!(one.contains(ip("192.0.2.10")) && !one.contains(ip("192.0.2.11")));
+        let v6 = SourceNet::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains(ip("2001:db8:ffff::1")) && !v6.contains(ip("2001:db9::1")));
+        assert!(SourceNet::parse("0.0.0.0/0")
+            .unwrap()
+            .contains(ip("203.0.113.9")));
+        for bad in [
+            "10.0.0.0/33",
+            "trunk.example",
+            "10.0.0/8",
+            "",
+            "::/129",
+            "1.2.3.4/x",
+        ] {
+            assert_eq!(SourceNet::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ use rsipstack::EndpointBuilder;
 use tokio::sync::mpsc;
 
 use super::{
-    config::{SipConfig, TrunkTransport},
+    config::{SipConfig, SourceNet, TrunkTransport},
     CallControl, Credentials, DialRequest, EndReason, IncomingCall, LegEvent, LegEvents, Peer,
     SdpBody, SipError, SipStack, LEG_EVENT_QUEUE,
 };
@@ -155,6 +155,7 @@ impl RsipStack {
             dialogs.clone(),
             calls_tx,
             contact.clone(),
+            config.allowed_sources.clone(),
         ));
         Ok(Self {
             endpoint: inner,
@@ -398,14 +399,22 @@ impl IncomingCall for RsipIncoming {
 }
 
 /// Routes requests outside a transaction we started: in-dialog ones to their dialog, a new
-/// INVITE to the incoming queue, OPTIONS answered, anything else 481.
+/// INVITE to the incoming queue, OPTIONS answered, anything else 481. Requests from outside
+/// `allowed` (when it is not empty) are dropped unanswered: a scanner learns nothing.
 async fn route_requests(
     mut transactions: TransactionReceiver,
     dialogs: Arc<DialogLayer>,
     calls: mpsc::Sender<RsipIncoming>,
     contact: Uri,
+    allowed: Vec<SourceNet>,
 ) {
     while let Some(mut tx) = transactions.recv().await {
+        if !allowed.is_empty()
+            && !source_ip(&tx).is_some_and(|ip| allowed.iter().any(|n| n.contains(ip)))
+        {
+            tracing::debug!("SIP request from outside the trunk's addresses dropped");
+            continue;
+        }
         if let Some(mut dialog) = dialogs.match_dialog(&tx) {
             tokio::spawn(async move {
                 if let Err(error) = dialog.handle(&mut tx).await {
@@ -451,6 +460,16 @@ async fn route_requests(
                 let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
             }
         }
+    }
+}
+
+/// The address a request came from: the connection's peer (the datagram's source for UDP),
+/// never a header the sender wrote.
+fn source_ip(tx: &rsipstack::transaction::transaction::Transaction) -> Option<std::net::IpAddr> {
+    let remote = tx.connection.as_ref()?.get_remote_addr()?;
+    match &remote.addr.host {
+        rsipstack::sip::Host::IpAddr(ip) => Some(*ip),
+        rsipstack::sip::Host::Domain(_) => None,
     }
 }
 

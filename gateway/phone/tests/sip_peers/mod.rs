@@ -242,9 +242,12 @@ impl World {
         (stack, port, udp)
     }
 
-    /// Our stack for a trunk marked unencrypted that speaks plain SIP over UDP: its UDP
-    /// listener's port is returned with it.
-    pub async fn start_stack_for_udp_trunk(&self) -> (RsipStack, u16) {
+    /// Our stack for a trunk marked unencrypted that speaks plain SIP over UDP, taking
+    /// requests from `allowed` (empty: anywhere): its UDP listener's port is returned with it.
+    pub async fn start_stack_for_udp_trunk(
+        &self,
+        allowed: Vec<sluss_phone::sip::config::SourceNet>,
+    ) -> (RsipStack, u16) {
         let udp = free_udp_port();
         let mut config = SipConfig::new(
             SocketAddr::from(([127, 0, 0, 1], free_tcp_port())),
@@ -254,6 +257,7 @@ impl World {
         config.trusted_ca_pem = self.tls.ca_pem.clone().into_bytes();
         config.udp_listen = Some(SocketAddr::from(([127, 0, 0, 1], udp)));
         config.trunk_transport = sluss_phone::sip::config::TrunkTransport::Udp;
+        config.allowed_sources = allowed;
         let stack = RsipStack::start(config)
             .await
             .expect("our SIP stack starts");
