@@ -490,9 +490,19 @@ async fn a_session_refresh_by_update_is_answered() {
     let (_server, _phone, sip_port) = gateway(&mut world).await;
     let attacker = hostile::Attacker::new(&world, sip_port);
     let mut trunk = hostile::Dialogue::open(&attacker).await;
-    let invite = hostile::request("INVITE", "dialin", sip_port, "refresh", hostile::OFFER);
+    // The trunk asks for session timers (RFC 4028): it is made the refresher.
+    let invite = hostile::request("INVITE", "dialin", sip_port, "refresh", hostile::OFFER)
+        .replacen(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nSupported: timer\r\nSession-Expires: 1800\r\n",
+            1,
+        );
     let ok = trunk.ask(&invite, "1 INVITE").await;
     assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+    assert!(
+        ok.contains("Session-Expires: 1800;refresher=uac") && ok.contains("Require: timer"),
+        "{ok}"
+    );
     let tag = hostile::to_tag(&ok);
     trunk
         .send(&hostile::in_dialog("ACK", sip_port, "refresh", &tag, 1))

@@ -322,6 +322,8 @@ impl CallControl for RsipCall {
 pub struct RsipIncoming {
     offer: SdpBody,
     caller: Option<PhoneNumber>,
+    /// The session interval the trunk asked for (RFC 4028), in seconds.
+    session_expires: Option<u32>,
     /// Taken by `accept` or `reject`; still here on drop means unanswered.
     pending: Option<PendingInvite>,
 }
@@ -373,12 +375,18 @@ impl IncomingCall for RsipIncoming {
 
     fn accept(mut self, answer: SdpBody) -> Result<(RsipCall, LegEvents), SipError> {
         let pending = self.pending.take().ok_or(SipError::CallOver)?;
+        let mut headers = vec![Header::ContentType(SDP.into())];
+        if let Some(interval) = self.session_expires {
+            // RFC 4028: the trunk asked for session timers; it refreshes (we answer its
+            // re-INVITEs and UPDATEs), and a trunk gone silent is caught by the media timeout.
+            headers.push(Header::SessionExpires(
+                format!("{interval};refresher=uac").into(),
+            ));
+            headers.push(Header::Other("Require".into(), "timer".into()));
+        }
         pending
             .dialog
-            .accept(
-                Some(vec![Header::ContentType(SDP.into())]),
-                Some(answer.as_bytes().to_vec()),
-            )
+            .accept(Some(headers), Some(answer.as_bytes().to_vec()))
             .map_err(|e| classify(&e))?;
         let (events_tx, events) = mpsc::channel(LEG_EVENT_QUEUE);
         let call = RsipCall::new(pending.dialog);
@@ -438,6 +446,7 @@ async fn route_requests(
                 let incoming = RsipIncoming {
                     offer: SdpBody::new(tx.original.body.clone()),
                     caller: caller_number(&tx.original),
+                    session_expires: session_expires(&tx.original),
                     pending: Some(PendingInvite {
                         dialog: dialog.clone(),
                         states,
@@ -461,6 +470,17 @@ async fn route_requests(
             }
         }
     }
+}
+
+/// The session interval of a request's `Session-Expires` (or compact `x`), when it is a sane
+/// one: RFC 4028 sets 90 seconds as the least, and a day is more than any trunk asks.
+fn session_expires(request: &rsipstack::sip::Request) -> Option<u32> {
+    let value = request.headers.iter().find_map(|h| match h {
+        Header::SessionExpires(_) => Some(h.value()),
+        _ => None,
+    })?;
+    let seconds = value.split(';').next()?.trim().parse::<u32>().ok()?;
+    (90..=86_400).contains(&seconds).then_some(seconds)
 }
 
 /// The address a request came from: the connection's peer (the datagram's source for UDP),
@@ -691,50 +711,4 @@ fn uri(text: &str) -> Result<Uri, SipError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn end_reasons_name_the_side_that_hung_up() {
-        let client = TransactionRole::Client;
-        let server = TransactionRole::Server;
-        assert_eq!(
-            end_reason(&TerminatedReason::UacBye, client),
-            EndReason::LocalHangUp
-        );
-        assert_eq!(
-            end_reason(&TerminatedReason::UasBye, client),
-            EndReason::RemoteHangUp
-        );
-        assert_eq!(
-            end_reason(&TerminatedReason::UacBye, server),
-            EndReason::RemoteHangUp
-        );
-        assert_eq!(
-            end_reason(&TerminatedReason::UasBye, server),
-            EndReason::LocalHangUp
-        );
-        assert_eq!(
-            end_reason(&TerminatedReason::UasOther(StatusCode::from(407)), client),
-            EndReason::AuthFailed
-        );
-        assert_eq!(
-            end_reason(&TerminatedReason::UasBusy, client),
-            EndReason::Rejected(486)
-        );
-    }
-
-    #[tokio::test]
-    async fn start_refuses_tls_material_that_is_not_pem() {
-        let config = SipConfig::new(
-            "127.0.0.1:5061".parse().unwrap(),
-            b"not a certificate".to_vec(),
-            b"not a key".to_vec(),
-        );
-        let error = RsipStack::start(config).await.expect_err("refused");
-        assert_eq!(
-            error,
-            SipError::Tls("no certificate in the certificate PEM")
-        );
-    }
-}
+mod tests;
