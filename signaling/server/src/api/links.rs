@@ -60,7 +60,7 @@ pub async fn add_invitation(
         .details
         .starts_at
         .map(|s| (s, meeting.details.duration_minutes.unwrap_or(60)));
-    let dial_in = dial_in_pin(&state, &link).await?;
+    let dial_in = dial_in_pin(&state, &link, meeting.details.require_eid).await?;
     let invitation = make_invitation(&state, &link, &secret, schedule, dial_in, now);
     Ok((StatusCode::CREATED, Json(invitation)).into_response())
 }
@@ -150,11 +150,16 @@ pub(super) fn make_invitation(
 }
 
 /// R14: the invitation's dial-in PIN, when the gateway takes calls (never for the chair, who
-/// logs in). Only the PIN's keyed hash is stored; the PIN is shown this once.
+/// logs in, nor in a meeting whose guests must identify with e-identification first (R5): a
+/// phone cannot). Only the PIN's keyed hash is stored; the PIN is shown this once.
 pub(super) async fn dial_in_pin(
     state: &AppState,
     link: &NewLink,
+    require_eid: bool,
 ) -> Result<Option<DialIn>, HttpError> {
+    if require_eid {
+        return Ok(None);
+    }
     let Some(phone) = &state.config.phone else {
         return Ok(None);
     };

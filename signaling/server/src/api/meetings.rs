@@ -107,7 +107,7 @@ pub async fn create_meeting(
     let schedule = body.starts_at.map(|s| (s, duration.unwrap_or(60)));
     let mut invitations = Vec::with_capacity(guests.len());
     for (secret, l) in &guests {
-        let dial_in = dial_in_pin(&state, l).await?;
+        let dial_in = dial_in_pin(&state, l, body.require_eid).await?;
         invitations.push(make_invitation(&state, l, secret, schedule, dial_in, now));
     }
     let created = CreatedMeeting {

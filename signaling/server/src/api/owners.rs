@@ -111,6 +111,7 @@ mod tests {
                 starts_at: None,
                 duration_minutes: None,
                 ended: false,
+                require_eid: false,
             },
             created_at: 0,
             convener,

@@ -91,7 +91,7 @@ pub struct StaffAccount {
 const ACCESS_COLUMNS: &str = "m.id, m.title, m.starts_at, m.duration_minutes, m.ended_at, \
      m.created_at, m.convener_kind, m.convener_id, \
      EXISTS(SELECT 1 FROM links l WHERE l.meeting_id = m.id AND l.staff_user_id = ? \
-            AND l.revoked_at IS NULL)";
+            AND l.revoked_at IS NULL), m.require_eid";
 
 fn access_from_row(r: &sqlx::sqlite::SqliteRow) -> MeetingAccess {
     MeetingAccess {
@@ -101,6 +101,7 @@ fn access_from_row(r: &sqlx::sqlite::SqliteRow) -> MeetingAccess {
             starts_at: r.get(2),
             duration_minutes: r.get(3),
             ended: r.get::<Option<i64>, _>(4).is_some(),
+            require_eid: r.get::<i64, _>(9) != 0,
         },
         created_at: r.get(5),
         convener: Convener::from_columns(r.get(6), r.get(7)),

@@ -87,6 +87,8 @@ pub struct MeetingDetails {
     pub starts_at: Option<i64>,
     pub duration_minutes: Option<i64>,
     pub ended: bool,
+    /// Guests identify with e-identification before they knock (R5).
+    pub require_eid: bool,
 }
 
 /// A booking system's API token, as looked up by its hash.
@@ -254,7 +256,8 @@ impl Store {
 
     pub async fn meeting(&self, id: &str) -> Result<Option<MeetingDetails>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, title, starts_at, duration_minutes, ended_at FROM meetings WHERE id = ?",
+            "SELECT id, title, starts_at, duration_minutes, ended_at, require_eid FROM meetings \
+             WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -265,6 +268,7 @@ impl Store {
             starts_at: r.get(2),
             duration_minutes: r.get(3),
             ended: r.get::<Option<i64>, _>(4).is_some(),
+            require_eid: r.get::<i64, _>(5) != 0,
         }))
     }
 
