@@ -303,6 +303,7 @@ export class Call extends EventTarget {
   allowScreen(id, allowed) { this.send({ type: 'allow_screen_share', participant_id: id, allowed }); }
   /// R14: Sluss calls `number` and, once answered, that person's voice goes by phone.
   moveAudioToPhone(id, number) { this.send({ type: 'move_audio_to_phone', participant_id: id, number }); }
+  sendPhoneKeys(id, keys) { this.send({ type: 'send_phone_keys', participant_id: id, keys }); }
   /// R14: Sluss calls `number`; whoever answers knocks in the lobby.
   callIn(number) { this.send({ type: 'call_in', number }); }
   /// R14: the voice goes by the browser again (the chair for anyone, anyone for themself).

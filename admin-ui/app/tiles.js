@@ -148,8 +148,23 @@ export class Tiles {
       form.hidden = false;
       number.focus();
     });
-    el.append(handOver, share, phone, form);
-    return { el, select, handOver, share, phone, form };
+    // R14: keys toward someone in by phone (a reception's menu, an extension).
+    const keyInput = h('input', { type: 'text', inputmode: 'tel', class: 'phone-keys', autocomplete: 'off',
+      maxlength: '32', pattern: '[0-9*#]{1,32}', 'aria-label': t('phone.keysLabel') });
+    const keysForm = h('form', { class: 'keys-form', hidden: true }, keyInput,
+      h('button', { type: 'submit', class: 'primary small' }, t('phone.keysSend')),
+      h('button', { type: 'button', class: 'secondary small', onclick: () => { keysForm.hidden = true; keys.focus(); } }, t('phone.cancel')));
+    keysForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const typed = keyInput.value.replace(/\s/g, '');
+      if (!/^[0-9*#]{1,32}$/.test(typed)) { keyInput.focus(); return; }
+      this.call.sendPhoneKeys(id, typed);
+      keyInput.value = '';
+    });
+    const keys = h('button', { type: 'button', class: 'secondary small keypad', hidden: true,
+      onclick: () => { keysForm.hidden = false; keyInput.focus(); } }, t('phone.keys'));
+    el.append(handOver, share, phone, form, keys, keysForm);
+    return { el, select, handOver, share, phone, form, keys, keysForm };
   }
 
   /// Brings the grid in line with the call's participants and remote streams.
@@ -209,6 +224,8 @@ export class Tiles {
       // A caller has no browser to move a voice from or back to, and no screen to share.
       tile.actions.phone.hidden = Boolean(p.by_phone);
       tile.actions.share.hidden = Boolean(p.by_phone);
+      tile.actions.keys.hidden = !p.by_phone;
+      if (!p.by_phone) tile.actions.keysForm.hidden = true;
       tile.li.classList.toggle('audio-by-phone', p.audio === 'phone');
       tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
       tile.li.classList.toggle('speaking', this.call.speaker === id);

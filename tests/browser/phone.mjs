@@ -203,6 +203,17 @@ async function callInWalk(chair) {
   }), 15_000).catch(() => null);
   check('admitted, the called-in person is in the room by phone', Boolean(id));
   if (!id) return;
+  // The chair presses keys toward the phone (a reception's menu): they arrive as DTMF.
+  // baresip says "received event: '1' (end=0)" as a press starts.
+  const pressStart = /received event: '(.)' \(end=0\)/g;
+  const before = phoneSaid(pressStart);
+  await chair.click(`[data-participant-id="${id}"] .tile-actions button.keypad`);
+  await chair.fill(`[data-participant-id="${id}"] .keys-form input`, '12#');
+  await chair.screenshot({ path: path.join(repo, 'target', 'screenshots', 'phone-keypad-1280.png') });
+  await chair.click(`[data-participant-id="${id}"] .keys-form button[type=submit]`);
+  const pressed = await until('the keys at the phone', () => phoneSaid(pressStart) >= before + 3, 10_000).catch(() => false);
+  const keys = [...baresip.log.matchAll(pressStart)].slice(before).map((m) => m[1]).join('');
+  check('"Knappval": the keys the chair presses reach the phone as DTMF, in order', pressed && keys === '12#', keys);
   await chair.click(`[data-participant-id="${id}"] .tile-actions button:has-text("Ta bort")`);
   const hungUp = await until('the call hung up', () => phoneSaid(/terminated|session closed/g) > ended, 15_000).catch(() => false);
   check("the chair's removal hangs up the called-in phone", hungUp);

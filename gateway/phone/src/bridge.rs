@@ -15,6 +15,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::dtmf::{Digit, DtmfSender};
 use crate::jitter::{Incoming, JitterBuffer, JitterConfig, JitterStats, Pop};
 use crate::mixer::{AudioLevel, MemberId, Mixer};
 use crate::opus::{self, OpusDecoder, OpusEncoder, OpusRate};
@@ -124,6 +125,9 @@ pub struct Bridge {
     prompt: Option<PromptPlayer>,
     /// Muted (by the chair, or by the caller's `*6`): what the phone says goes nowhere.
     muted: bool,
+    /// Keys to press toward the phone, under the telephone-event payload type agreed.
+    keys: DtmfSender,
+    event_pt: Option<PayloadType>,
 }
 
 impl Bridge {
@@ -163,7 +167,22 @@ impl Bridge {
             stats: BridgeStats::default(),
             prompt: None,
             muted: false,
+            keys: DtmfSender::new(RTP_TICKS as u16),
+            event_pt: None,
         })
+    }
+
+    /// The payload type of RFC 4733 telephone events both sides agreed, if any: without
+    /// one, keys cannot be pressed toward the phone.
+    pub fn set_telephone_event(&mut self, payload_type: Option<u8>) {
+        self.event_pt = payload_type.and_then(PayloadType::new);
+    }
+
+    /// Presses `digit` toward the phone (a menu on the far side): it goes out as telephone
+    /// events in place of the audio of a few frames, after any keys already waiting. False
+    /// when no telephone events were agreed or too many keys wait.
+    pub fn press(&mut self, digit: Digit) -> bool {
+        self.event_pt.is_some() && self.keys.press(digit)
     }
 
     /// Takes the phone out of the meeting to hear `prompt` (R4: a caller in the lobby hears
@@ -364,6 +383,19 @@ impl Bridge {
                 self.mixer.output(LISTENER, pcm)?;
             }
         }
+        if let Some(pt) = self.event_pt {
+            if let Some((marker, start, event)) = self.keys.next_frame(self.rtp_ts) {
+                // This frame carries a key press instead of audio (RFC 4733).
+                let header = RtpHeader {
+                    marker,
+                    payload_type: pt,
+                    sequence: self.rtp_seq,
+                    timestamp: start,
+                    ssrc: self.ssrc,
+                };
+                return self.write_phone(header, &event, out);
+            }
+        }
         let n = self.codec.encode(pcm, &mut self.codes)?;
         let header = RtpHeader {
             marker: self.stats.frames_to_phone == 0,
@@ -372,9 +404,24 @@ impl Bridge {
             timestamp: self.rtp_ts,
             ssrc: self.ssrc,
         };
+        let codes = std::mem::take(&mut self.codes);
+        let written = self.write_phone(header, &codes[..n], out);
+        self.codes = codes;
+        written
+    }
+
+    /// One packet to the phone: the header, then `payload`; the stream's clock moves on a
+    /// frame.
+    fn write_phone(
+        &mut self,
+        header: RtpHeader,
+        payload: &[u8],
+        out: &mut TickOutput,
+    ) -> Result<(), Error> {
+        let n = payload.len();
         out.phone.resize(MAX_PHONE_PACKET, 0);
         let h = header.write(&mut out.phone)?;
-        out.phone[h..h + n].copy_from_slice(&self.codes[..n]);
+        out.phone[h..h + n].copy_from_slice(payload);
         out.phone.truncate(h + n);
         self.rtp_seq = self.rtp_seq.wrapping_add(1);
         self.rtp_ts = self.rtp_ts.wrapping_add(RTP_TICKS);

@@ -232,9 +232,110 @@ impl DtmfTone {
     }
 }
 
+/// Keys that may wait to be sent; more are refused.
+pub const MAX_QUEUED_KEYS: usize = 32;
+/// Each press lasts this many 20 ms frames (100 ms), as a person presses a key.
+const PRESS_FRAMES: u16 = 5;
+/// Frames of ordinary audio between two presses (60 ms), so that a menu on the far side
+/// hears two presses of one key as two.
+const GAP_FRAMES: u8 = 3;
+
+/// Key presses to send to a phone (a menu at a reception, an extension to reach), one after
+/// another: for each 20 ms frame it says whether the frame carries a telephone event instead
+/// of audio. Sans-IO: the bridge asks once per frame.
+#[derive(Debug)]
+pub struct DtmfSender {
+    queue: std::collections::VecDeque<Digit>,
+    /// The press under way, and the RTP timestamp it started at.
+    current: Option<(DtmfTone, u32)>,
+    gap: u8,
+    ticks_per_frame: u16,
+}
+
+impl DtmfSender {
+    /// For a stream whose 20 ms frame advances the RTP clock by `ticks_per_frame` (160 at
+    /// 8 kHz, and for G.722, whose RTP clock says 8 kHz).
+    pub fn new(ticks_per_frame: u16) -> Self {
+        Self {
+            queue: std::collections::VecDeque::new(),
+            current: None,
+            gap: 0,
+            ticks_per_frame: ticks_per_frame.max(1),
+        }
+    }
+
+    /// Queues a key press; false when [`MAX_QUEUED_KEYS`] are waiting already.
+    pub fn press(&mut self, digit: Digit) -> bool {
+        if self.queue.len() >= MAX_QUEUED_KEYS {
+            return false;
+        }
+        self.queue.push_back(digit);
+        true
+    }
+
+    /// The telephone event to send in the frame that starts at RTP time `timestamp`: its
+    /// marker bit, the press's start timestamp (every packet of a press carries it) and the
+    /// payload; None when the frame carries audio.
+    pub fn next_frame(&mut self, timestamp: u32) -> Option<(bool, u32, [u8; EVENT_LEN])> {
+        if let Some((tone, start)) = &mut self.current {
+            if let Some((marker, payload)) = tone.next_packet() {
+                return Some((marker, *start, payload));
+            }
+            self.current = None;
+            self.gap = GAP_FRAMES;
+        }
+        if self.gap > 0 {
+            self.gap -= 1;
+            return None;
+        }
+        let digit = self.queue.pop_front()?;
+        let total = PRESS_FRAMES.saturating_mul(self.ticks_per_frame);
+        let mut tone = DtmfTone::new(digit, total, self.ticks_per_frame);
+        let (marker, payload) = tone.next_packet()?;
+        self.current = Some((tone, timestamp));
+        Some((marker, timestamp, payload))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presses_go_out_one_after_another_and_a_receiver_reads_each_once() {
+        let mut sender = DtmfSender::new(160);
+        for key in "1#1".chars() {
+            assert!(sender.press(Digit::from_char(key).unwrap()));
+        }
+        let mut receiver = DtmfReceiver::new();
+        let (mut heard, mut events, mut audio) = (String::new(), 0, 0);
+        for frame in 0..60u32 {
+            let ts = frame * 160;
+            match sender.next_frame(ts) {
+                Some((marker, start, payload)) => {
+                    events += 1;
+                    if marker {
+                        assert_eq!(start, ts, "a press starts at its first packet's time");
+                    }
+                    if let Some(d) = receiver.on_packet(start, &payload).unwrap() {
+                        heard.push(d.as_char());
+                    }
+                }
+                None => audio += 1,
+            }
+        }
+        assert_eq!(heard, "1#1", "two presses of one key are two");
+        assert_eq!(
+            events,
+            3 * 7,
+            "five updates and three ends (one of them the last update)"
+        );
+        assert!(audio >= 2 * 3, "audio between the presses");
+        let mut full = DtmfSender::new(160);
+        let five = Digit::from_char('5').unwrap();
+        assert!((0..MAX_QUEUED_KEYS).all(|_| full.press(five)));
+        assert!(!full.press(five), "the queue is bounded");
+    }
 
     fn payload(event: u8, end: bool, duration: u16) -> [u8; 4] {
         let mut b = [0u8; 4];

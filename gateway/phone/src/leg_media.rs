@@ -73,6 +73,8 @@ pub enum LegControl {
     Mute(bool),
     /// The trunk's re-offer changed the media (hold, a new address, new keys, a new codec).
     Update(Box<MediaUpdate>),
+    /// Keys to press toward the phone (the chair reaching a menu at the far end).
+    Keys(Vec<Digit>),
 }
 
 /// What a re-offer changed on a running leg (made by `call::media_update`).
@@ -130,6 +132,7 @@ pub async fn run(
     let start = Instant::now();
     let mut heard = start;
     let mut silent = Some(silent);
+    leg.bridge.set_telephone_event(leg.telephone_event);
     leg.bridge.tick(start, &mut out).ok();
     loop {
         let due = leg.bridge.next_tick().unwrap_or(start);
@@ -146,6 +149,10 @@ pub async fn run(
                 }
                 Some(LegControl::Mute(muted)) => leg.bridge.set_muted(muted),
                 Some(LegControl::Update(update)) => update_media(&mut leg, *update),
+                Some(LegControl::Keys(keys)) => {
+                    let pressed = keys.into_iter().filter(|k| leg.bridge.press(*k)).count();
+                    debug!(pressed, "keys pressed toward the phone");
+                }
             },
             received = leg.socket.recv_from(&mut datagram) => {
                 let Ok((n, source)) = received else { continue };
@@ -260,6 +267,7 @@ fn update_media(leg: &mut LegMedia, update: MediaUpdate) {
         bridge.set_muted(leg.bridge.is_muted());
         leg.bridge = bridge;
     }
+    leg.bridge.set_telephone_event(leg.telephone_event);
     debug!(sending = leg.sending, "phone media updated by a re-offer");
 }
 

@@ -8,8 +8,8 @@ mod sip_peers;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use sip_peers::{peers_available, World, STEP};
-use sluss_phone::call::{self, CallReport, DialPlan, MeetingSide};
+use sip_peers::{answered, ended, peers_available, World, STEP};
+use sluss_phone::call::{self, DialPlan, MeetingSide};
 use sluss_phone::leg_media::LegMediaStats;
 use sluss_phone::number::PhoneNumber;
 use sluss_phone::sdp::Codec;
@@ -112,17 +112,7 @@ async fn call_sipp(echo: bool, hang_up_after: Option<Duration>) -> (LegState, Le
         tokio::spawn(
             async move { call::dial_out(&stack, plan, side, reports_tx, hang_up_rx).await },
         );
-    let answered = tokio::time::timeout(STEP, async {
-        while let Some(report) = reports.recv().await {
-            match report {
-                CallReport::Answered { encrypted } => return encrypted,
-                CallReport::Ended { state, .. } => panic!("ended unanswered: {state:?}"),
-                CallReport::Ringing => {}
-            }
-        }
-        panic!("no answer reported");
-    })
-    .await;
+    let answered = tokio::time::timeout(STEP, answered(&mut reports)).await;
     if answered.is_err() {
         world.print_logs();
         panic!("sipp did not answer within the step");
@@ -144,14 +134,4 @@ async fn call_sipp(echo: bool, hang_up_after: Option<Duration>) -> (LegState, Le
     let end = end.expect("the call ended in time");
     call.await.expect("the call task");
     end
-}
-
-/// The call's last report: how it ended, and what its media counted.
-async fn ended(reports: &mut mpsc::Receiver<CallReport>) -> (LegState, LegMediaStats) {
-    while let Some(report) = reports.recv().await {
-        if let CallReport::Ended { state, media } = report {
-            return (state, *media.expect("media ran"));
-        }
-    }
-    panic!("no end reported");
 }

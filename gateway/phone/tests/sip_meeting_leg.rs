@@ -10,8 +10,8 @@ mod sip_peers;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use sip_peers::{peers_available, World, STEP};
-use sluss_phone::call::{self, CallReport, DialPlan, MeetingSide};
+use sip_peers::{answered, ended, peers_available, World, STEP};
+use sluss_phone::call::{self, DialPlan, MeetingSide};
 use sluss_phone::sip::leg::LegState;
 use sluss_phone::sip::{DialTarget, EndReason, Peer};
 use sluss_relay::{DirectMedia, PeerId, RouterId};
@@ -59,19 +59,10 @@ async fn a_phone_dialled_out_is_heard_in_the_meeting_and_hung_up_from_it() {
         tokio::spawn(
             async move { call::dial_out(&stack, plan, side, reports_tx, hang_up_rx).await },
         );
-    let answered = tokio::time::timeout(STEP, async {
-        while let Some(report) = reports.recv().await {
-            match report {
-                CallReport::Answered { encrypted } => return Some(encrypted),
-                CallReport::Ended { state, .. } => panic!("ended unanswered: {state:?}"),
-                CallReport::Ringing => {}
-            }
-        }
-        None
-    })
-    .await
-    .expect("answered within the step");
-    assert_eq!(answered, Some(true), "answered, with SRTP");
+    let answered = tokio::time::timeout(STEP, answered(&mut reports))
+        .await
+        .expect("answered within the step");
+    assert!(answered, "answered, with SRTP");
     phone.wait_for_event(&world, "CALL_ESTABLISHED");
 
     // Two seconds of the meeting: the other participant speaks (1 kHz) and listens.
@@ -94,18 +85,11 @@ async fn a_phone_dialled_out_is_heard_in_the_meeting_and_hung_up_from_it() {
 
     // The meeting side hangs up: BYE, and the call's last report counts its media.
     let _ = hang_up.send(());
-    let end = tokio::time::timeout(STEP, async {
-        while let Some(report) = reports.recv().await {
-            if let CallReport::Ended { state, media } = report {
-                return (state, media);
-            }
-        }
-        panic!("no end reported");
-    })
-    .await
-    .expect("ended within the step");
+    let end = tokio::time::timeout(STEP, ended(&mut reports))
+        .await
+        .expect("ended within the step");
     assert_eq!(end.0, LegState::Ended(EndReason::LocalHangUp));
-    let stats = end.1.expect("media ran");
+    let stats = end.1;
     assert!(stats.bridge.frames_to_phone >= 90, "{stats:?}");
     assert!(stats.bridge.frames_to_meeting >= 80, "{stats:?}");
     assert_eq!(stats.refused, 0, "{stats:?}");

@@ -21,7 +21,8 @@ pub use ws::ParticipantInfo;
 pub use ws::{AudioRoute, ClientMessage, IdentificationMethod, MeetingState, ParseError};
 pub use ws::{Connection, ErrorCode, IceServer, Kind, Role, MAX_FRAME_BYTES, MAX_SDP_BYTES};
 pub use ws::{
-    MediaSource, ServerMessage, TileSize, TrackInfo, TrackSource, MAX_SOURCES, MAX_TILE_HEIGHT,
+    MediaSource, ServerMessage, TileSize, TrackInfo, TrackSource, MAX_PHONE_KEYS, MAX_SOURCES,
+    MAX_TILE_HEIGHT,
 };
 
 /// The one protocol version this server speaks.

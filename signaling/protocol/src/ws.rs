@@ -125,6 +125,13 @@ pub enum ClientMessage {
     CallIn {
         number: String,
     },
+    /// R14: the chair presses keys toward a participant who is in the meeting by phone
+    /// (a reception's menu, an extension): `0`-`9`, `*` and `#`, at most
+    /// [`MAX_PHONE_KEYS`].
+    SendPhoneKeys {
+        participant_id: String,
+        keys: String,
+    },
     /// R14: their voice goes by their browser again (the chair, or the participant for
     /// themself); a call still up is hung up.
     AudioToBrowser {
@@ -137,6 +144,9 @@ pub enum ClientMessage {
     StartRecording,
     StartTranscription,
 }
+
+/// The most keys one [`ClientMessage::SendPhoneKeys`] may press.
+pub const MAX_PHONE_KEYS: usize = 32;
 
 /// One camera tile on a page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,6 +261,13 @@ impl ClientMessage {
                 within(number, MAX_NUMBER_CHARS, "number")?;
             }
             ClientMessage::CallIn { number } => within(number, MAX_NUMBER_CHARS, "number")?,
+            ClientMessage::SendPhoneKeys {
+                participant_id,
+                keys,
+            } => {
+                within(participant_id, 64, "participant_id")?;
+                within(keys, MAX_PHONE_KEYS, "keys")?;
+            }
             ClientMessage::Chat { text } => within(text, 1000, "text")?,
             ClientMessage::HiddenVideos { participant_ids } => {
                 if participant_ids.len() > 500 {

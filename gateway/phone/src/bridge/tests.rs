@@ -359,3 +359,42 @@ fn a_g722_call_is_bridged_in_wideband_both_ways() {
         "6 kHz lost toward the phone: {phone_heard:?}"
     );
 }
+
+#[test]
+fn keys_pressed_go_to_the_phone_as_telephone_events_in_place_of_audio() {
+    let mut b = bridge();
+    assert!(
+        !b.press(Digit::from_char('1').unwrap()),
+        "no events agreed, no keys"
+    );
+    b.set_telephone_event(Some(101));
+    for key in "1#".chars() {
+        assert!(b.press(Digit::from_char(key).unwrap()));
+    }
+    let got = run(&mut b, 30, |_| None, &[]);
+    let mut receiver = crate::dtmf::DtmfReceiver::new();
+    let (mut heard, mut last_seq) = (String::new(), None::<u16>);
+    for packet in &got.to_phone {
+        let p = RtpPacket::parse(packet).unwrap();
+        // One stream: the numbering runs on through events and audio alike.
+        if let Some(last) = last_seq {
+            assert_eq!(p.header.sequence, last.wrapping_add(1));
+        }
+        last_seq = Some(p.header.sequence);
+        match p.header.payload_type.get() {
+            101 => {
+                if let Some(d) = receiver.on_packet(p.header.timestamp, p.payload).unwrap() {
+                    heard.push(d.as_char());
+                }
+            }
+            pt => assert_eq!(pt, PT),
+        }
+    }
+    assert_eq!(heard, "1#");
+    let events = got
+        .to_phone
+        .iter()
+        .filter(|p| RtpPacket::parse(p).unwrap().header.payload_type.get() == 101)
+        .count();
+    assert_eq!(events, 14, "two presses of seven packets");
+}

@@ -14,7 +14,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sluss_phone::call::CallReport;
+use sluss_phone::leg_media::LegMediaStats;
 use sluss_phone::sip::config::SipConfig;
+use sluss_phone::sip::leg::LegState;
 use sluss_phone::sip::rsip::RsipStack;
 
 /// What CI installs (Debian 12): the phone, the trunk with its TLS module, sipp and sox for
@@ -637,4 +640,28 @@ pub fn free_port_pair() -> u16 {
         }
     }
     panic!("no free pair of ports");
+}
+
+/// Waits for a placed call's answer: whether it is encrypted. Panics if it ends unanswered.
+pub async fn answered(reports: &mut tokio::sync::mpsc::Receiver<CallReport>) -> bool {
+    while let Some(report) = reports.recv().await {
+        match report {
+            CallReport::Answered { encrypted } => return encrypted,
+            CallReport::Ended { state, .. } => panic!("ended unanswered: {state:?}"),
+            CallReport::Ringing => {}
+        }
+    }
+    panic!("no answer reported");
+}
+
+/// Waits for a placed call's last report: how it ended, and what its media counted.
+pub async fn ended(
+    reports: &mut tokio::sync::mpsc::Receiver<CallReport>,
+) -> (LegState, LegMediaStats) {
+    while let Some(report) = reports.recv().await {
+        if let CallReport::Ended { state, media } = report {
+            return (state, *media.expect("media ran"));
+        }
+    }
+    panic!("no end reported");
 }

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 
 use sluss_meeting::{CallId, ChairAction, ParticipantId, MAX_CALLS, MAX_DIALS_PER_WINDOW};
 use sluss_phone::call::{self, CallReport, MeetingSide};
+use sluss_phone::dtmf::Digit;
 use sluss_phone::leg_media::{LegControl, MeetingLink};
 use sluss_phone::number::PhoneNumber;
 use sluss_phone::sip::leg::{FailReason, LegState};
-use sluss_protocol::{ClientMessage, ErrorCode, ServerMessage};
+use sluss_protocol::{ClientMessage, ErrorCode, ServerMessage, MAX_PHONE_KEYS};
 use sluss_relay::PeerId;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
@@ -89,6 +90,13 @@ impl Live {
                 self.call_in(participant, number).await;
                 true
             }
+            ClientMessage::SendPhoneKeys {
+                participant_id,
+                keys,
+            } => {
+                self.send_phone_keys(participant, participant_id, keys);
+                true
+            }
             ClientMessage::AudioToBrowser { participant_id } => {
                 let target = ParticipantId::new(participant_id.as_str());
                 // The participant for themself, or the chair for anyone in the room.
@@ -108,6 +116,49 @@ impl Live {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// The chair presses keys toward someone in the room by phone. The keys are never logged
+    /// (they may be an extension or a code).
+    fn send_phone_keys(&mut self, chair: &ParticipantId, target: &str, keys: &str) {
+        if self.core.chair() != Some(chair) {
+            let message = ServerMessage::error(ErrorCode::NotChair, "Only the chair may do that.");
+            self.send(chair, message);
+            return;
+        }
+        let digits: Option<Vec<Digit>> = keys.chars().map(Digit::from_char).collect();
+        let digits = match digits {
+            Some(d) if !d.is_empty() && d.len() <= MAX_PHONE_KEYS => d,
+            _ => {
+                let message = ServerMessage::error(
+                    ErrorCode::BadRequest,
+                    format!("Keys are 1 to {MAX_PHONE_KEYS} of 0-9, * and #."),
+                );
+                self.send(chair, message);
+                return;
+            }
+        };
+        let target = ParticipantId::new(target);
+        let control = self
+            .conns
+            .get(&target)
+            .and_then(|c| c.phone.clone())
+            .filter(|_| {
+                self.core
+                    .participant(&target)
+                    .is_some_and(|p| p.is_admitted())
+            });
+        let Some(control) = control else {
+            let message = ServerMessage::error(
+                ErrorCode::PhoneRefused,
+                "Keys go only to someone in the meeting by phone.",
+            );
+            self.send(chair, message);
+            return;
+        };
+        if control.try_send(LegControl::Keys(digits)).is_err() {
+            debug!(%target, "keys not pressed: the call is busy or gone");
         }
     }
 
