@@ -32,11 +32,7 @@ async fn run_async(
     config: &Config,
     command: AuditCommand,
 ) -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
-    let path = config.sqlite_path();
-    if !path.exists() {
-        return Err(format!("no database at {}", path.display()).into());
-    }
-    let store = Store::open(&path).await?;
+    let store = crate::state::open_existing(config).await?;
     let code = match command {
         AuditCommand::Verify => match store.verify_audit_chain().await? {
             ChainCheck::Intact { entries } => {

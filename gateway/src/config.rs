@@ -1,5 +1,6 @@
 //! The one configuration: a TOML file with a section per subsystem, defaults in code, and
-//! environment overrides `SLUSS_<SECTION>__<KEY>` (for example `SLUSS_MEDIA__PORT=41000`).
+//! environment overrides `SLUSS_<SECTION>__<KEY>` (for example `SLUSS_MEDIA__PORT=41000`);
+//! any text key may come from a file (`<key>_file`, `SLUSS_<SECTION>__<KEY>_FILE`).
 //! `deploy/sluss.toml` documents every key; a test parses it.
 
 use std::net::{IpAddr, SocketAddr};
@@ -131,7 +132,9 @@ impl LimitsSection {
 pub struct TurnSection {
     /// `turn:` / `turns:` URLs handed to browsers.
     pub urls: Vec<String>,
-    /// coturn's `static-auth-secret`; better from `SLUSS_TURN__SHARED_SECRET`.
+    /// coturn's `static-auth-secret`; better from `SLUSS_TURN__SHARED_SECRET`. `check-config`
+    /// prints it redacted.
+    #[serde(serialize_with = "redacted")]
     pub shared_secret: String,
     /// How long a handed-out credential works.
     pub credential_ttl_secs: u64,
@@ -164,7 +167,9 @@ pub struct OidcSection {
     /// The issuer URL (discovery is at `<issuer>/.well-known/openid-configuration`); empty: off.
     pub issuer: String,
     pub client_id: String,
-    /// Better set from the environment: `SLUSS_STAFF_OIDC__CLIENT_SECRET`.
+    /// Better set from the environment: `SLUSS_STAFF_OIDC__CLIENT_SECRET`. `check-config`
+    /// prints it redacted.
+    #[serde(serialize_with = "redacted")]
     pub client_secret: String,
     /// Scopes besides `openid`.
     pub scopes: Vec<String>,
@@ -393,6 +398,9 @@ impl Config {
         let mut table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        // What each key is by default: a value for a string key stays a string (a password
+        // or an account of digits must not turn into a number, nor lose a leading zero).
+        let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
         for (name, value) in env {
             let Some(rest) = name.strip_prefix("SLUSS_") else {
                 continue;
@@ -400,15 +408,25 @@ impl Config {
             let Some((section, key)) = rest.split_once("__") else {
                 continue;
             };
-            let value = typed_value(&value);
+            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            let string_key = defaults
+                .get(&section)
+                .and_then(|s| s.get(&key))
+                .is_some_and(toml::Value::is_str);
+            let value = if string_key {
+                toml::Value::String(value)
+            } else {
+                typed_value(&value)
+            };
             let section = table
-                .entry(section.to_ascii_lowercase())
+                .entry(section)
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             let Some(section) = section.as_table_mut() else {
                 return Err(ConfigError::Invalid(format!("{name}: not a section")));
             };
-            section.insert(key.to_ascii_lowercase(), value);
+            section.insert(key, value);
         }
+        read_secret_files(&mut table, &defaults)?;
         let config: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
@@ -509,9 +527,83 @@ impl Config {
         }
     }
 
+    /// What is wrong for a real deployment though the service runs: said loudly at start.
+    /// A listener beyond loopback means people will use it: links must name a real https
+    /// origin, and browsers must be able to trust the certificate.
+    pub fn start_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.server.listen.ip().is_loopback() {
+            return warnings;
+        }
+        let url = self.server.public_url.trim();
+        if url.is_empty() {
+            warnings.push(format!(
+                "server.public_url is empty: links will say {}, which nobody else can open",
+                self.public_url()
+            ));
+        } else if !url.starts_with("https://") {
+            warnings.push(format!(
+                "server.public_url {url:?} is not https: links would send people to plain HTTP"
+            ));
+        }
+        if self.tls_files().is_none() {
+            warnings.push(
+                "no server.tls_cert: a self-signed certificate serves a non-loopback address, \
+                 and every browser will warn (set tls_cert and tls_key from your CA)"
+                    .to_owned(),
+            );
+        }
+        warnings
+    }
+
     pub fn sqlite_path(&self) -> PathBuf {
         self.server.data_dir.join(&self.store.sqlite_path)
     }
+}
+
+/// `<key>_file = "/path"` (in the file, or `SLUSS_<SECTION>__<KEY>_FILE` in the environment,
+/// as systemd credentials give them) for any string key: the key's value is the file's
+/// contents, without the trailing newline.
+fn read_secret_files(table: &mut toml::Table, defaults: &toml::Table) -> Result<(), ConfigError> {
+    for (section_name, section) in table.iter_mut() {
+        let Some(section) = section.as_table_mut() else {
+            continue;
+        };
+        let files: Vec<(String, String)> = section
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((k.strip_suffix("_file")?.to_owned(), v.as_str()?.to_owned()))
+            })
+            .filter(|(key, _)| {
+                defaults
+                    .get(section_name)
+                    .and_then(|s| s.get(key))
+                    .is_some_and(toml::Value::is_str)
+            })
+            .collect();
+        for (key, path) in files {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "{section_name}.{key}_file: cannot read {path}: {e}"
+                ))
+            })?;
+            section.remove(&format!("{key}_file"));
+            let value = text.strip_suffix('\n').unwrap_or(&text);
+            section.insert(
+                key,
+                toml::Value::String(value.trim_end_matches('\r').to_owned()),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A secret as `check-config` prints it: whether it is set, never what it is.
+pub(crate) fn redacted<S: serde::Serializer>(
+    value: &str,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(if value.is_empty() { "" } else { "[redacted]" })
 }
 
 /// An environment value as TOML when it parses as a scalar, else as a string.
@@ -585,6 +677,90 @@ mod tests {
         assert_eq!(config.media.port, 41000);
         assert_eq!(config.public_url(), "https://meet.example.se");
         assert_eq!(config.announce_ip(), Some(IpAddr::from([10, 0, 0, 5])));
+    }
+
+    #[test]
+    fn a_public_deployment_without_https_or_a_real_certificate_is_warned_of() {
+        let quiet = Config::parse("[server]\nlisten = \"127.0.0.1:8443\"\n", no_env()).unwrap();
+        assert!(quiet.start_warnings().is_empty(), "loopback: trying it out");
+        let bare = Config::parse("[server]\nlisten = \"0.0.0.0:443\"\n", no_env()).unwrap();
+        let said = bare.start_warnings().join("\n");
+        assert!(
+            said.contains("public_url is empty") && said.contains("self-signed"),
+            "{said}"
+        );
+        let plain = Config::parse(
+            "[server]\nlisten = \"0.0.0.0:443\"\npublic_url = \"http://meet.example.se\"\n\
+             tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
+            no_env(),
+        )
+        .unwrap();
+        let said = plain.start_warnings();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].contains("not https"), "{said:?}");
+    }
+
+    #[test]
+    fn secrets_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("sip-password");
+        std::fs::write(&secret, "från en fil\n").unwrap();
+        let env = vec![(
+            "SLUSS_SIP__PASSWORD_FILE".to_string(),
+            secret.display().to_string(),
+        )];
+        let config = Config::parse("", env.into_iter()).unwrap();
+        assert_eq!(config.sip.password, "från en fil", "without the newline");
+        let text = format!("[turn]\nshared_secret_file = \"{}\"\n", secret.display());
+        let config = Config::parse(&text, no_env()).unwrap();
+        assert_eq!(config.turn.shared_secret, "från en fil");
+        let missing = Config::parse("[sip]\npassword_file = \"/nowhere/x\"\n", no_env())
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("sip.password_file"), "{missing}");
+        assert!(
+            Config::parse("[media]\nport_file = \"/etc/hostname\"\n", no_env()).is_err(),
+            "only string keys take a file"
+        );
+    }
+
+    #[test]
+    fn check_config_prints_every_secret_redacted() {
+        let env = vec![
+            (
+                "SLUSS_TURN__SHARED_SECRET".to_string(),
+                "turnhemlis".to_string(),
+            ),
+            (
+                "SLUSS_STAFF_OIDC__CLIENT_SECRET".to_string(),
+                "oidchemlis".to_string(),
+            ),
+            (
+                "SLUSS_CITIZEN_EID__CLIENT_SECRET".to_string(),
+                "eidhemlis".to_string(),
+            ),
+            ("SLUSS_SIP__PASSWORD".to_string(), "siphemlis".to_string()),
+        ];
+        let config = Config::parse("", env.into_iter()).unwrap();
+        let printed = toml::to_string_pretty(&config).unwrap();
+        assert!(!printed.contains("hemlis"), "{printed}");
+        assert_eq!(printed.matches("[redacted]").count(), 4, "{printed}");
+    }
+
+    #[test]
+    fn environment_values_for_string_keys_stay_strings() {
+        let env = vec![
+            ("SLUSS_SIP__PASSWORD".to_string(), "12345".to_string()),
+            ("SLUSS_SIP__USERNAME".to_string(), "0101234567".to_string()),
+            ("SLUSS_SIP__PIN_DIGITS".to_string(), "12".to_string()),
+        ];
+        let config = Config::parse("", env.into_iter()).unwrap();
+        assert_eq!(config.sip.password, "12345");
+        assert_eq!(config.sip.username, "0101234567", "the leading zero kept");
+        assert_eq!(
+            config.sip.pin_digits, 12,
+            "a number key still takes a number"
+        );
     }
 
     #[test]

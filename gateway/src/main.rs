@@ -4,6 +4,7 @@
 mod audit;
 mod config;
 mod sip;
+mod state;
 mod tls;
 mod tokens;
 
@@ -17,7 +18,7 @@ use sluss_net::{Media, MediaConfig};
 use sluss_relay::RelayConfig;
 use sluss_signaling::secret::Secret;
 use sluss_signaling::{AppState, SignalingConfig, Store};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::config::Config;
 
@@ -180,6 +181,10 @@ fn init_logging(config: &Config) {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn serve(config: Config) -> Result<(), BoxError> {
+    for warning in config.start_warnings() {
+        warn!("{warning}");
+        eprintln!("sluss: WARNING: {warning}");
+    }
     std::fs::create_dir_all(&config.server.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", config.server.data_dir.display()))?;
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -17,7 +17,7 @@ use sluss_phone::sip::{Credentials, Peer, SipStack};
 use sluss_signaling::phone::{DialInConfig, PhoneConfig, PhoneService};
 use tracing::info;
 
-use crate::config::Config;
+use crate::config::{redacted, Config};
 
 /// Where Debian keeps the system's trusted CAs: the default for the trunk's certificate.
 const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -277,11 +277,6 @@ fn audit_secret(data_dir: &Path) -> Result<Vec<u8>, String> {
     crate::tls::write_private(&path, &secret)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(secret)
-}
-
-/// A secret as `check-config` prints it: whether it is set, never what it is.
-fn redacted<S: serde::Serializer>(value: &str, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(if value.is_empty() { "" } else { "[redacted]" })
 }
 
 #[cfg(test)]

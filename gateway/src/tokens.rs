@@ -2,7 +2,7 @@
 
 use sluss_signaling::api::SCOPES;
 use sluss_signaling::secret::{random_id, Secret};
-use sluss_signaling::store::{AuditEvent, Store};
+use sluss_signaling::store::AuditEvent;
 
 use crate::config::Config;
 use crate::TokenCommand;
@@ -31,8 +31,7 @@ async fn run_async(
     config: &Config,
     command: TokenCommand,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    std::fs::create_dir_all(&config.server.data_dir)?;
-    let store = Store::open(&config.sqlite_path()).await?;
+    let store = crate::state::open_existing(config).await?;
     let now = sluss_signaling::unix_now();
     match command {
         TokenCommand::Create { name, scopes } => {

@@ -258,6 +258,14 @@ async function dialInWalk(chair, pin) {
   const h2 = await heard();
   check('the chair hears the caller', h2 - h1 > 60, `+${h2 - h1} packets of the caller's voice in 2 s`);
   await chair.screenshot({ path: path.join(repo, 'target', 'screenshots', 'phone-dial-in-room-1280.png') });
+  // "*6" on the phone mutes the caller at the gateway, and again unmutes: the room sees it.
+  const caption = () => chair.evaluate((id) => document.querySelector(`[data-participant-id="${id}"] .caption`)?.textContent ?? '', callerId);
+  await phoneCommand('sndcode *6');
+  const muted = await until('the caller muted', async () => (await caption()).includes('mikrofon av'), 10_000).catch(() => false);
+  check('"*6" on the phone mutes the caller, and the tile says so', muted, await caption());
+  await phoneCommand('sndcode *6');
+  const unmuted = await until('the caller unmuted', async () => !(await caption()).includes('mikrofon av'), 10_000).catch(() => false);
+  check('"*6" again unmutes them', unmuted, await caption());
   // Removed by the chair: the phone is hung up.
   await chair.click(`[data-participant-id="${callerId}"] .tile-actions button:has-text("Ta bort")`);
   const hungUp = await until('the caller hung up', () => phoneSaid(/terminated|session closed/g) > ended, 15_000).catch(() => false);
