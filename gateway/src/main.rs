@@ -79,6 +79,8 @@ enum TokenCmd {
         #[arg(long)]
         id: String,
     },
+    /// List the tokens: id, name, scopes, when made, whether revoked (never a token).
+    List,
 }
 
 #[derive(Subcommand)]

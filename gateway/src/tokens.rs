@@ -66,6 +66,27 @@ async fn run_async(
             println!("token: {}", token.expose());
             println!("Give the token to the booking system now; it is not shown again.");
         }
+        TokenCommand::List => {
+            println!(
+                "{:<24} {:<10} {:<20} {:<40} name",
+                "id", "state", "created (UTC)", "scopes"
+            );
+            for t in store.list_api_tokens().await? {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                println!(
+                    "{:<24} {:<10} {:<20} {:<40} {}",
+                    t.id,
+                    state,
+                    utc(t.created_at),
+                    t.scopes,
+                    t.name
+                );
+            }
+        }
         TokenCommand::Revoke { id } => {
             if !store.revoke_api_token(&id, now).await? {
                 return Err(format!("no live token with id {id}").into());
@@ -86,4 +107,25 @@ async fn run_async(
     }
     store.close().await;
     Ok(())
+}
+
+/// Unix seconds as `YYYY-MM-DD hh:mm` in UTC.
+fn utc(secs: i64) -> String {
+    let (year, month, day) = sluss_signaling::civil_from_days(secs.div_euclid(86_400));
+    let rest = secs.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rest / 3_600,
+        rest % 3_600 / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_print_as_utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00");
+        assert_eq!(super::utc(1_796_601_600), "2026-12-07 00:00");
+        assert_eq!(super::utc(951_782_400 + 3_660), "2000-02-29 01:01");
+    }
 }

@@ -77,4 +77,35 @@ fn commands_never_make_a_new_empty_database() {
         !dir.path().join("data").exists(),
         "still nothing in the current directory"
     );
+    let token_id = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("id:"))
+        .map(str::trim)
+        .expect("the id printed")
+        .to_owned();
+    let out = sluss()
+        .args(["api-token", "list", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with(&token_id))
+        .expect("the token listed");
+    assert!(
+        row.contains("live") && row.contains("meetings:write") && row.ends_with("Bokning"),
+        "{row}"
+    );
+    let secret = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("token:"))
+        .unwrap()
+        .trim();
+    assert!(!listed.contains(secret), "never the token itself");
 }

@@ -91,6 +91,17 @@ pub struct MeetingDetails {
     pub require_eid: bool,
 }
 
+/// A token as `sluss api-token list` shows it.
+#[derive(Debug, Clone)]
+pub struct ApiTokenListing {
+    pub id: String,
+    pub name: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
 /// A booking system's API token, as looked up by its hash.
 #[derive(Debug, Clone)]
 pub struct ApiTokenRecord {
@@ -302,6 +313,27 @@ impl Store {
                 .await?
                 .rows_affected();
         Ok(n == 1)
+    }
+
+    /// Every token made, newest first: (id, name, scopes, created_at, revoked_at). Never a
+    /// token or its hash.
+    pub async fn list_api_tokens(&self) -> Result<Vec<ApiTokenListing>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, scopes, created_at, revoked_at FROM api_tokens \
+             ORDER BY created_at DESC, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ApiTokenListing {
+                id: r.get(0),
+                name: r.get(1),
+                scopes: r.get(2),
+                created_at: r.get(3),
+                revoked_at: r.get(4),
+            })
+            .collect())
     }
 
     pub async fn find_api_token(
