@@ -409,10 +409,12 @@ impl Config {
                 continue;
             };
             let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
-            let string_key = defaults
-                .get(&section)
-                .and_then(|s| s.get(&key))
-                .is_some_and(toml::Value::is_str);
+            // `<key>_file` names a path: text too, even when it looks like a number.
+            let string_key = key.ends_with("_file")
+                || defaults
+                    .get(&section)
+                    .and_then(|s| s.get(&key))
+                    .is_some_and(toml::Value::is_str);
             let value = if string_key {
                 toml::Value::String(value)
             } else {

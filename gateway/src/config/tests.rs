@@ -91,6 +91,12 @@ fn secrets_come_from_files() {
     )];
     let config = Config::parse("", env.into_iter()).unwrap();
     assert_eq!(config.sip.password, "från en fil", "without the newline");
+    // A credential path that is all digits is still a path, not a number.
+    let relative = vec![("SLUSS_SIP__PASSWORD_FILE".to_string(), "4711".to_string())];
+    let err = Config::parse("", relative.into_iter())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sip.password_file: cannot read 4711"), "{err}");
     let text = format!("[turn]\nshared_secret_file = \"{}\"\n", secret.display());
     let config = Config::parse(&text, no_env()).unwrap();
     assert_eq!(config.turn.shared_secret, "från en fil");
