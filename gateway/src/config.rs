@@ -27,7 +27,24 @@ pub struct Config {
     pub limits: LimitsSection,
     /// R14: the telephone trunk. Off while `trunk_host` is empty.
     pub sip: crate::sip::SipSection,
+    /// Monitoring: `/metrics`, `/healthz` and `/readyz` on their own address.
+    pub ops: OpsSection,
     pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsSection {
+    /// Plain HTTP, unauthenticated: loopback or a monitoring network only. Empty turns it off.
+    pub listen: String,
+}
+
+impl Default for OpsSection {
+    fn default() -> Self {
+        OpsSection {
+            listen: "127.0.0.1:9464".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -181,7 +198,13 @@ pub struct OidcSection {
     pub name_claim: String,
     /// The claim with the personal identity number (citizen e-identification).
     pub personal_number_claim: String,
+    /// A PEM file of CA certificates to trust for this provider besides the public roots
+    /// (a region's own CA); empty: the public roots only.
+    pub ca_bundle: String,
 }
+
+/// A CA bundle larger than this is refused (a few hundred certificates).
+const MAX_CA_BUNDLE_BYTES: u64 = 1024 * 1024;
 
 impl Default for OidcSection {
     fn default() -> Self {
@@ -197,6 +220,7 @@ impl Default for OidcSection {
             roles_claim: "roles".into(),
             name_claim: "name".into(),
             personal_number_claim: "https://id.oidc.se/claim/personalIdentityNumber".into(),
+            ca_bundle: String::new(),
         }
     }
 }
@@ -216,7 +240,37 @@ impl OidcSection {
             roles_claim: self.roles_claim.clone(),
             name_claim: self.name_claim.clone(),
             personal_number_claim: self.personal_number_claim.clone(),
+            ca_certs: self.ca_certs().unwrap_or_default(),
         })
+    }
+
+    /// The certificates of `ca_bundle` (a path, or PEM text from `ca_bundle_file`), in DER.
+    pub fn ca_certs(&self) -> Result<Vec<Vec<u8>>, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        let bundle = self.ca_bundle.trim();
+        if bundle.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pem = if bundle.starts_with("-----BEGIN") {
+            bundle.as_bytes().to_vec()
+        } else {
+            let size = std::fs::metadata(bundle)
+                .map_err(|e| format!("ca_bundle {bundle}: {e}"))?
+                .len();
+            if size > MAX_CA_BUNDLE_BYTES {
+                return Err(format!("ca_bundle {bundle}: larger than 1 MB"));
+            }
+            std::fs::read(bundle).map_err(|e| format!("ca_bundle {bundle}: {e}"))?
+        };
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .map(|c| c.map(|c| c.as_ref().to_vec()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("ca_bundle {bundle}: not PEM certificates ({e})"))?;
+        if certs.is_empty() {
+            return Err(format!("ca_bundle {bundle}: no certificate in it"));
+        }
+        Ok(certs)
     }
 }
 
@@ -452,6 +506,12 @@ impl Config {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid("log.format is text or json".into()));
         }
+        let ops = self.ops.listen.trim();
+        if !ops.is_empty() && ops.parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "ops.listen {ops:?} is not an address such as 127.0.0.1:9464 (empty turns it off)"
+            )));
+        }
         if self.media.port == 0 {
             return Err(ConfigError::Invalid("media.port must be set".into()));
         }
@@ -472,6 +532,9 @@ impl Config {
             if let Some(provider) = section.provider() {
                 provider
                     .check()
+                    .map_err(|e| ConfigError::Invalid(format!("{name}.{e}")))?;
+                section
+                    .ca_certs()
                     .map_err(|e| ConfigError::Invalid(format!("{name}.{e}")))?;
             }
         }
@@ -534,6 +597,14 @@ impl Config {
     /// origin, and browsers must be able to trust the certificate.
     pub fn start_warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
+        if let Ok(ops) = self.ops.listen.parse::<SocketAddr>() {
+            if !ops.ip().is_loopback() {
+                warnings.push(format!(
+                    "ops.listen {ops} is not loopback: /metrics answers anyone who reaches it \
+                     (allow only the monitoring network to that port)"
+                ));
+            }
+        }
         if self.server.listen.ip().is_loopback() {
             return warnings;
         }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod config;
+mod ops;
 mod sip;
 mod state;
 mod tls;
@@ -195,50 +196,30 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     let store = Store::open(&config.sqlite_path()).await?;
     audit::start_retention(store.clone(), config.audit.retention_days);
     let public_url = config.public_url();
-
-    let media = Arc::new(Media::start(&MediaConfig {
-        bind_ip: config.media.bind_ip,
-        port: config.media.port,
-        workers: config.media.workers,
-        batched_io: config.media.batched_io,
-        relay: RelayConfig {
-            consent_timeout: Duration::from_secs(config.media.consent_timeout_secs),
-            ice_tcp: config.media.ice_tcp,
-            ice_tcp_max_connections: config.media.ice_tcp_max_connections,
-            ice_tcp_per_address: config.media.ice_tcp_per_address,
-            initial_bitrate: (config.media.start_bitrate_kbps > 0)
-                .then_some(config.media.start_bitrate_kbps * 1000),
-            ..RelayConfig::default()
-        },
-    })?);
+    let media = Arc::new(Media::start(&media_config(&config))?);
 
     let (cert, key) = tls::files(&config);
     let phone = sip::service(&config, &cert, &key).await?;
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = AppState::new(
-        SignalingConfig {
-            public_url: public_url.clone(),
-            announce_ip: config.announce_ip(),
-            meeting: MeetingConfig {
-                max_participants: config.meetings.max_participants,
-                reconnect_grace: Duration::from_secs(config.meetings.reconnect_grace_secs),
-            },
-            session_ttl: Duration::from_secs(config.server.session_ttl_hours * 3600),
-            link_ttl: Duration::from_secs(config.meetings.link_ttl_days * 24 * 3600),
-            staff_oidc: config.staff_oidc.provider(),
-            citizen_eid: config.citizen_eid.provider(),
-            turn: config.turn.server(),
-            limits: config.limits.limits(),
-            phone,
-        },
+        signaling_config(&config, phone),
         store.clone(),
         media.clone(),
         shutdown_rx,
     );
+    let metrics = state.metrics().clone();
+    if let Some(at) = ops::certificate_expiry(&cert) {
+        metrics.certificate_expiry.set(at);
+    }
+    ops::reload_on_hangup(tls.clone(), cert, key, metrics.clone());
+    ops::check_audit_chain(store.clone(), metrics);
     let app = sluss_signaling::app(state.clone());
 
     let handle = axum_server::Handle::new();
+    let ops_handle = axum_server::Handle::new();
+    let ops_listener =
+        ops::serve_listener(&config.ops.listen, state.clone(), ops_handle.clone()).await?;
     let https = axum_server::bind_rustls(config.server.listen, tls)
         .handle(handle.clone())
         // The peer address: the rate limits and the login lockout key on it.
@@ -277,9 +258,12 @@ async fn serve(config: Config) -> Result<(), BoxError> {
             token.expose()
         );
     }
+    ops::notify("READY=1");
 
     shutdown_signal().await;
     info!("shutting down");
+    ops::notify("STOPPING=1");
+    // /readyz says "draining" from here, while the operations listener stays up.
     let _ = shutdown_tx.send(true);
     state.registry().shutdown();
     handle.graceful_shutdown(Some(Duration::from_secs(config.server.shutdown_grace_secs)));
@@ -289,6 +273,10 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     if let Some(r) = redirect {
         let _ = r.await;
     }
+    ops_handle.shutdown();
+    if let Some(o) = ops_listener {
+        let _ = o.await;
+    }
     media.shutdown();
     // Counted audit events still in their window are written before the store closes.
     if let Err(e) = state.audit_tally.flush().await {
@@ -297,6 +285,46 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     store.close().await;
     info!("stopped");
     Ok(())
+}
+
+fn media_config(config: &Config) -> MediaConfig {
+    MediaConfig {
+        bind_ip: config.media.bind_ip,
+        port: config.media.port,
+        workers: config.media.workers,
+        batched_io: config.media.batched_io,
+        relay: RelayConfig {
+            consent_timeout: Duration::from_secs(config.media.consent_timeout_secs),
+            ice_tcp: config.media.ice_tcp,
+            ice_tcp_max_connections: config.media.ice_tcp_max_connections,
+            ice_tcp_per_address: config.media.ice_tcp_per_address,
+            initial_bitrate: (config.media.start_bitrate_kbps > 0)
+                .then_some(config.media.start_bitrate_kbps * 1000),
+            ..RelayConfig::default()
+        },
+    }
+}
+
+fn signaling_config(
+    config: &Config,
+    phone: Option<Arc<sluss_signaling::phone::PhoneService>>,
+) -> SignalingConfig {
+    SignalingConfig {
+        public_url: config.public_url(),
+        announce_ip: config.announce_ip(),
+        meeting: MeetingConfig {
+            max_participants: config.meetings.max_participants,
+            reconnect_grace: Duration::from_secs(config.meetings.reconnect_grace_secs),
+        },
+        session_ttl: Duration::from_secs(config.server.session_ttl_hours * 3600),
+        link_ttl: Duration::from_secs(config.meetings.link_ttl_days * 24 * 3600),
+        staff_oidc: config.staff_oidc.provider(),
+        citizen_eid: config.citizen_eid.provider(),
+        turn: config.turn.server(),
+        limits: config.limits.limits(),
+        phone,
+        data_dir: Some(config.server.data_dir.clone()),
+    }
 }
 
 /// Every plain-HTTP request is answered with a redirect to the same path over HTTPS.

@@ -41,10 +41,11 @@ fn the_binary_limits_each_client_address_on_its_own() {
         &config,
         format!(
             "[server]\nlisten = \"127.0.0.1:{base}\"\nhttp_redirect_listen = \"\"\ndata_dir = \"{}\"\n\
-             [media]\nport = {}\nworkers = 1\nannounce_ip = \"127.0.0.1\"\n\
+             [media]\nport = {}\nworkers = 1\nannounce_ip = \"127.0.0.1\"\n[ops]\nlisten = \"127.0.0.1:{}\"\n\
              [limits]\nper_address_burst = 2\nper_address_per_minute = 1\n",
             dir.path().join("data").display(),
-            base + 1
+            base + 1,
+            base + 2
         ),
     )
     .unwrap();

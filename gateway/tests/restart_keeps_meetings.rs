@@ -91,9 +91,10 @@ fn meetings_links_and_certificate_survive_a_restart() {
         &config,
         format!(
             "[server]\nlisten = \"127.0.0.1:{base}\"\nhttp_redirect_listen = \"\"\ndata_dir = \"{}\"\n\
-             [media]\nport = {}\nworkers = 1\nannounce_ip = \"127.0.0.1\"\n",
+             [media]\nport = {}\nworkers = 1\nannounce_ip = \"127.0.0.1\"\n[ops]\nlisten = \"127.0.0.1:{}\"\n",
             dir.path().join("data").display(),
-            base + 1
+            base + 1,
+            base + 2
         ),
     )
     .unwrap();

@@ -14,6 +14,8 @@ use serde_json::json;
 pub struct Sluss {
     child: Child,
     pub origin: String,
+    /// The operations listener (`/metrics`, `/readyz`), plain HTTP on the next port.
+    ops: String,
     pub http: reqwest::Client,
     /// The staff session cookie (`sluss_session=...`).
     pub cookie: String,
@@ -47,8 +49,10 @@ impl Sluss {
                 "[server]\nlisten = \"127.0.0.1:{port}\"\nhttp_redirect_listen = \"\"\n\
                  public_url = \"https://127.0.0.1:{port}\"\ndata_dir = \"{}\"\n\
                  [media]\nport = {media_port}\nworkers = {workers}\nannounce_ip = \"127.0.0.1\"\nbatched_io = {batched_io}\n\
-                 [meetings]\nmax_participants = 500\n[log]\nlevel = \"warn\"\n{extra_config}",
-                data_dir.display()
+                 [meetings]\nmax_participants = 500\n[log]\nlevel = \"warn\"\n\
+                 [ops]\nlisten = \"127.0.0.1:{ops_port}\"\n{extra_config}",
+                data_dir.display(),
+                ops_port = port + 1
             ),
         )
         .map_err(|e| e.to_string())?;
@@ -109,11 +113,16 @@ impl Sluss {
         let mut sluss = Sluss {
             child,
             origin,
+            ops: format!("http://127.0.0.1:{}", port + 1),
             http,
             cookie: String::new(),
         };
         for _ in 0..100 {
-            if sluss.get("/healthz").await.is_ok() {
+            if sluss
+                .ops("/readyz")
+                .await
+                .is_ok_and(|r| r.starts_with("ready"))
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -126,11 +135,11 @@ impl Sluss {
         self.child.id()
     }
 
-    async fn get(&self, path: &str) -> Result<String, String> {
+    /// A GET on the operations listener.
+    async fn ops(&self, path: &str) -> Result<String, String> {
         let r = self
             .http
-            .get(format!("{}{path}", self.origin))
-            .header("cookie", &self.cookie)
+            .get(format!("{}{path}", self.ops))
             .send()
             .await
             .map_err(|e| e.to_string())?;
@@ -207,35 +216,23 @@ impl Sluss {
     }
 
     /// The relay's counts of forwarded RTP packets and of camera packets left out for a
-    /// lower frame rate, from `/metrics`.
+    /// lower frame rate, from `/metrics` (summed over the media workers).
     pub async fn counters(&self) -> Option<(u64, u64)> {
-        let text = self.get("/metrics").await.ok()?;
-        let counter = |suffix: &str| {
-            text.lines()
-                .filter(|l| !l.starts_with('#'))
-                .find(|l| {
-                    l.split_whitespace()
-                        .next()
-                        .is_some_and(|name| name.ends_with(suffix))
-                })
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-                .map(|v| v as u64)
-        };
+        let text = self.ops("/metrics").await.ok()?;
         Some((
-            counter("rtp_forwarded_total")?,
-            counter("video_thinned_total")?,
+            metric_sum(&text, "sluss_relay_rtp_forwarded_packets_total", None)?,
+            metric_sum(
+                &text,
+                "sluss_relay_withheld_packets_total",
+                Some("video_thinned"),
+            )?,
         ))
     }
 
     /// Phone legs up now (`sluss_phone_calls_active`).
     pub async fn phone_calls_active(&self) -> Option<u64> {
-        let text = self.get("/metrics").await.ok()?;
-        text.lines()
-            .find(|l| l.starts_with("sluss_phone_calls_active "))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .map(|v| v as u64)
+        let text = self.ops("/metrics").await.ok()?;
+        metric_sum(&text, "sluss_phone_calls_active", None)
     }
 
     fn terminate(&mut self) {
@@ -260,5 +257,45 @@ impl Sluss {
 impl Drop for Sluss {
     fn drop(&mut self) {
         self.terminate();
+    }
+}
+
+/// The sum of a family's samples (over every worker), only those with `reason="..."` when
+/// given; None when the family is not there.
+fn metric_sum(text: &str, family: &str, reason: Option<&str>) -> Option<u64> {
+    let mut found = false;
+    let mut sum = 0.0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((name, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let (base, labels) = name.split_once('{').unwrap_or((name, ""));
+        if base != family || reason.is_some_and(|r| !labels.contains(&format!("reason=\"{r}\""))) {
+            continue;
+        }
+        if let Ok(v) = value.parse::<f64>() {
+            found = true;
+            sum += v;
+        }
+    }
+    found.then_some(sum as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn families_are_summed_over_workers() {
+        let text = "# HELP x\nsluss_relay_withheld_packets_total{reason=\"video_thinned\",worker=\"0\"} 5\n\
+                    sluss_relay_withheld_packets_total{reason=\"video_paused\",worker=\"0\"} 7\n\
+                    sluss_relay_withheld_packets_total{reason=\"video_thinned\",worker=\"1\"} 6\n\
+                    sluss_phone_calls_active 2\n";
+        let sum = |f, r| super::metric_sum(text, f, r);
+        assert_eq!(
+            sum("sluss_relay_withheld_packets_total", Some("video_thinned")),
+            Some(11)
+        );
+        assert_eq!(sum("sluss_relay_withheld_packets_total", None), Some(18));
+        assert_eq!(sum("sluss_phone_calls_active", None), Some(2));
+        assert_eq!(sum("sluss_phone_calls", None), None);
     }
 }

@@ -1,5 +1,6 @@
 // What the browser tests share: checks that count, bounded waiting, the server's health, and
 // the Chromium flags this machine needs.
+import http from 'node:http';
 import https from 'node:https';
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -31,16 +32,45 @@ export function waiter(deadline) {
   };
 }
 
-/// Whether the server at `origin` answers /healthz.
+/// Whether the server at `origin` answers on its public port (a cheap API read; health and
+/// readiness are on the operations listener, see `opsText`).
 export function healthy(origin) {
   return new Promise((resolve) => {
-    const req = https.get(`${origin}/healthz`, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
+    const req = https.get(`${origin}/api/v1/login/methods`, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
     req.on('error', () => resolve(false));
     req.on('timeout', () => { req.destroy(); resolve(false); });
   });
+}
+
+/// A page of the operations listener (`/metrics`, `/readyz`; 127.0.0.1:9464 unless the
+/// test's configuration moved it), as text.
+export function opsText(path, ops = 'http://127.0.0.1:9464') {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${ops}${path}`, { timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => { req.destroy(); reject(new Error(`${path}: no answer`)); });
+  });
+}
+
+/// The sum of a metric family's samples, only those whose labels include `match` if given.
+export function metricSum(text, family, match = '') {
+  let sum = NaN;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const [name, value] = [line.slice(0, line.lastIndexOf(' ')), line.slice(line.lastIndexOf(' ') + 1)];
+    const base = name.split('{')[0];
+    if (base !== family || (match && !name.includes(match))) continue;
+    sum = (Number.isNaN(sum) ? 0 : sum) + Number(value);
+  }
+  return sum;
 }
 
 /// Headless Chromium on a machine without internet: no background networking, fake camera

@@ -130,7 +130,7 @@ async function main() {
 
   // A raw WebSocket without e-identification is refused, before the lobby.
   const raw = await (await context()).newPage();
-  await raw.goto(`${ORIGIN}/healthz`);
+  await raw.goto(`${ORIGIN}/api/v1/login/methods`);
   const relativeToken = created.guest_links[1].split('#')[1];
   const refusal = await raw.evaluate((token) => new Promise((resolve) => {
     const ws = new WebSocket(`wss://${location.host}/ws`);

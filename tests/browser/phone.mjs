@@ -117,7 +117,7 @@ async function main() {
   browsers.push(browser);
   const context = () => browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
   const chair = await (await context()).newPage();
-  await chair.goto(`${ORIGIN}/healthz`);
+  await chair.goto(`${ORIGIN}/api/v1/login/methods`);
   const api = (p, body) => chair.evaluate(async ([url, b]) => {
     const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
     return { status: r.status, body: await r.json().catch(() => null) };

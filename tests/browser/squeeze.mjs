@@ -181,7 +181,7 @@ async function main() {
   // The chair enrols through the API, as the setup page does, and makes the meeting.
   const chairContext = await context(local);
   const chair = await chairContext.newPage();
-  await open(chair, `${ORIGIN}/healthz`); // a page that stays put while the API is called
+  await open(chair, `${ORIGIN}/api/v1/login/methods`); // a page that stays put while the API is called
   const token = setupUrl.split('#')[1];
   const api = (p, body) => chair.evaluate(async ([url, b]) => {
     const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
@@ -236,8 +236,8 @@ async function main() {
   // Narrower still, as on a weak mobile link: the smallest layer at a lower frame rate
   // (its upper temporal layers left out), still moving.
   const thinned = async () => {
-    const text = await chair.evaluate(async () => (await fetch('/metrics')).text());
-    return Number(text.match(/^sluss_relay_video_thinned_total (\d+)/m)?.[1] ?? NaN);
+    const { body } = await opsText('/metrics');
+    return metricSum(body, 'sluss_relay_withheld_packets_total', 'reason="video_thinned"');
   };
   const thinnedBefore = await thinned();
   squeeze(WEAK, 'change');

@@ -80,6 +80,9 @@ pub struct ShardStats {
     pub wakeups: AtomicU64,
     /// Voices a direct transport's bridge did not take in time (its sink was full).
     pub direct_dropped: AtomicU64,
+    /// CPU time the worker's thread has used, in nanoseconds: its rate is how busy the worker
+    /// is (1.0 is a saturated core).
+    pub cpu_nanos: AtomicU64,
 }
 
 impl ShardStats {
@@ -182,6 +185,17 @@ impl Media {
 
     pub fn stats(&self) -> &[Arc<ShardStats>] {
         &self.stats
+    }
+
+    /// How many workers are still running (every one, unless a worker died or we stop).
+    pub fn workers_running(&self) -> usize {
+        self.shards
+            .iter()
+            .filter(|s| {
+                let thread = s.thread.lock().unwrap_or_else(|e| e.into_inner());
+                thread.as_ref().is_some_and(|t| !t.is_finished())
+            })
+            .count()
     }
 
     /// Stops every worker and waits for it.

@@ -175,6 +175,12 @@ impl Worker {
                 self.stats
                     .tcp_refused
                     .store(self.connections.refused, Ordering::Relaxed);
+                if let Ok(cpu) =
+                    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+                {
+                    let nanos = (cpu.tv_sec() as u64) * 1_000_000_000 + cpu.tv_nsec() as u64;
+                    self.stats.cpu_nanos.store(nanos, Ordering::Relaxed);
+                }
             }
 
             let wait = self

@@ -165,4 +165,37 @@ fn mistakes_are_named() {
         .to_string();
     assert!(err.contains("limits.hash_concurrency"), "{err}");
     assert!(Config::parse("not toml at all [", no_env()).is_err());
+    let err = Config::parse("[ops]\nlisten = \"everywhere\"\n", no_env())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ops.listen"), "{err}");
+    assert!(Config::parse("[ops]\nlisten = \"\"\n", no_env()).is_ok());
+}
+
+#[test]
+fn an_identity_providers_ca_bundle_is_read_or_the_start_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = |bundle: &str| {
+        format!(
+            "[staff_oidc]\nissuer = \"https://idp.region.example\"\nclient_id = \"sluss\"\n\
+             ca_bundle = {bundle:?}\n"
+        )
+    };
+    let missing = dir.path().join("missing.pem");
+    let err = Config::parse(&provider(&missing.display().to_string()), no_env())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("staff_oidc.ca_bundle"), "{err}");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "no certificate here\n").unwrap();
+    let err = Config::parse(&provider(&empty.display().to_string()), no_env())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no certificate"), "{err}");
+    let ca = rcgen::generate_simple_self_signed(vec!["Region CA".to_owned()]).unwrap();
+    let good = dir.path().join("ca.pem");
+    std::fs::write(&good, ca.cert.pem()).unwrap();
+    let config = Config::parse(&provider(&good.display().to_string()), no_env()).unwrap();
+    let provider = config.staff_oidc.provider().unwrap();
+    assert_eq!(provider.ca_certs, vec![ca.cert.der().to_vec()]);
 }

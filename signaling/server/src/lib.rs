@@ -9,6 +9,7 @@ pub mod limits;
 mod live;
 mod metrics;
 pub mod oidc;
+mod ops;
 mod pages;
 pub mod phone;
 pub mod secret;
@@ -21,9 +22,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 use sluss_meeting::MeetingConfig;
@@ -33,6 +33,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use live::Registry;
 pub use metrics::Metrics;
+pub use ops::ops_app;
 pub use store::Store;
 
 /// The largest REST body accepted.
@@ -59,6 +60,8 @@ pub struct SignalingConfig {
     pub limits: limits::Limits,
     /// R14: the telephone trunk; without it no voice can be moved to a phone.
     pub phone: Option<Arc<phone::PhoneService>>,
+    /// The data directory, whose file system's free space `/metrics` reports.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 pub struct Inner {
@@ -97,7 +100,7 @@ impl AppState {
         media: Arc<Media>,
         shutdown: watch::Receiver<bool>,
     ) -> AppState {
-        let metrics = Metrics::new();
+        let metrics = Metrics::with_data_dir(config.data_dir.clone());
         let audit_tally = store::AuditTally::new(
             store.clone(),
             config.limits.audit_window,
@@ -159,6 +162,10 @@ impl AppState {
 
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The address browsers should send media to.
@@ -241,6 +248,7 @@ pub fn app(state: AppState) -> Router {
             "/links/inspect",
             limited(rate, RateGroup::Link, post(api::inspect_link)),
         )
+        .route_layer(axum::middleware::from_fn(ops::note_route))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -263,11 +271,10 @@ pub fn app(state: AppState) -> Router {
             "/auth/eid/callback",
             limited(rate, RateGroup::Eid, get(api::eid::callback)),
         )
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics_text))
         .route("/ws", get(ws::upgrade))
         .nest("/api/v1", api)
         .route("/{*path}", get(pages::asset))
+        .route_layer(axum::middleware::from_fn(ops::note_route))
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found") })
         .layer(security_header(
             header::CONTENT_SECURITY_POLICY,
@@ -284,6 +291,10 @@ pub fn app(state: AppState) -> Router {
         .layer(security_header(
             header::HeaderName::from_static("permissions-policy"),
             "camera=(self), microphone=(self), display-capture=(self)",
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::access_log,
         ))
         .with_state(state)
 }
@@ -309,13 +320,6 @@ fn security_header(
     value: &'static str,
 ) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
-}
-
-async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&state.media),
-    )
 }
 
 /// Seconds since the Unix epoch.

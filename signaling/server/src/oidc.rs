@@ -45,6 +45,9 @@ pub struct OidcConfig {
     pub name_claim: String,
     /// The claim with the personal identity number (citizen e-identification).
     pub personal_number_claim: String,
+    /// CA certificates (DER) trusted for this provider besides the public roots: a region's
+    /// own CA.
+    pub ca_certs: Vec<Vec<u8>>,
 }
 
 impl OidcConfig {
@@ -111,12 +114,19 @@ impl<T> RelyingParty<T> {
     /// `redirect` is the full callback URL registered with the provider.
     /// `limits` bounds the logins under way, per client and in all.
     pub fn new(config: OidcConfig, redirect: String, limits: &Limits) -> RelyingParty<T> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             // The openidconnect crate's advice: never follow redirects (SSRF).
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("an HTTP client with rustls");
+            .timeout(Duration::from_secs(10));
+        for der in &config.ca_certs {
+            match reqwest::Certificate::from_der(der) {
+                Ok(cert) => http = http.add_root_certificate(cert),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a CA certificate for the provider was not usable")
+                }
+            }
+        }
+        let http = http.build().expect("an HTTP client with rustls");
         RelyingParty {
             config,
             redirect,

@@ -113,6 +113,7 @@ async fn run(
         Ok(Some(Ok(_))) => Err(sluss_protocol::ParseError::NotJson),
         _ => return,
     };
+    let arrived = Instant::now();
     let (token, name, resume) = match first {
         Ok(ClientMessage::Join {
             v,
@@ -262,6 +263,10 @@ async fn run(
         return;
     }
     meeting.delivered(joined.participant.clone(), joined.conn_id);
+    state
+        .metrics
+        .join_seconds
+        .observe(arrived.elapsed().as_secs_f64());
 
     // 2. Relay both ways until either side closes.
     let mut shutdown = state.shutdown.clone();

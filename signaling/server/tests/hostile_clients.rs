@@ -222,8 +222,14 @@ async fn the_rest_api_refuses_bad_input_in_its_error_shape() {
             .as_str()
             .is_some_and(|m| !m.is_empty()));
     }
-    let resp = http.get(server.url("/healthz")).send().await.unwrap();
+    let resp = http
+        .get(server.url("/api/v1/login/methods"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 200, "still up");
+    let resp = http.get(server.ops_url("/readyz")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "and ready");
 }
 
 #[tokio::test]

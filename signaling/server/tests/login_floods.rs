@@ -261,6 +261,7 @@ fn provider(issuer: String) -> sluss_signaling::oidc::OidcConfig {
         roles_claim: "roles".into(),
         name_claim: "name".into(),
         personal_number_claim: "pnr".into(),
+        ca_certs: vec![],
     }
 }
 
@@ -363,5 +364,79 @@ async fn an_oversized_callback_parameter_is_a_400() {
             .await
             .unwrap();
         assert_eq!(r.status(), 404);
+    }
+}
+
+/// The same provider over HTTPS, its certificate signed by a CA of the region's own: the
+/// issuer, and the CA certificate in DER.
+async fn identity_provider_with_own_ca() -> (String, Vec<u8>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Region Testland CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+        cert.pem().into_bytes(),
+        key.serialize_pem().into_bytes(),
+    )
+    .await
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("https://{}", listener.local_addr().unwrap());
+    let metadata = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || async move { axum::Json(metadata) }),
+        )
+        .route(
+            "/jwks",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"keys": []})) }),
+        );
+    let server = axum_server::from_tcp_rustls(listener, tls).serve(app.into_make_service());
+    tokio::spawn(server);
+    (issuer, ca.der().to_vec())
+}
+
+#[tokio::test]
+async fn a_provider_behind_the_regions_own_ca_is_trusted_with_that_ca_only() {
+    let (issuer, ca) = identity_provider_with_own_ca().await;
+    for trusted in [false, true] {
+        let mut provider = provider(issuer.clone());
+        if trusted {
+            provider.ca_certs = vec![ca.clone()];
+        }
+        let server = start_limited(Limits::default(), Some(provider)).await;
+        let resp = from(1).get(server.url("/auth/login")).send().await.unwrap();
+        if trusted {
+            assert_eq!(resp.status(), 303, "off to the provider");
+            let location = resp.headers()["location"].to_str().unwrap();
+            assert!(
+                location.starts_with(&format!("{issuer}/authorize?")),
+                "{location}"
+            );
+        } else {
+            assert_eq!(
+                resp.status(),
+                503,
+                "a certificate from an unknown CA is not trusted"
+            );
+        }
     }
 }

@@ -104,7 +104,7 @@ async fn knock(chair: &mut Ws) -> serde_json::Value {
 async fn metrics_with(server: &Server, line: &str) -> String {
     let mut metrics = String::new();
     for _ in 0..50 {
-        metrics = reqwest::get(server.url("/metrics"))
+        metrics = reqwest::get(server.ops_url("/metrics"))
             .await
             .unwrap()
             .text()

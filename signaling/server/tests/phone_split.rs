@@ -147,7 +147,7 @@ async fn the_chair_moves_a_voice_to_the_phone_and_it_comes_back_on_request() {
     // the end of the second a moment after the phone reports it: asked again for up to 5 s.)
     let mut metrics = String::new();
     for _ in 0..50 {
-        metrics = reqwest::get(server.url("/metrics"))
+        metrics = reqwest::get(server.ops_url("/metrics"))
             .await
             .unwrap()
             .text()

@@ -22,6 +22,8 @@ pub type Ws =
 
 pub struct Server {
     pub addr: SocketAddr,
+    /// The operations listener (`/metrics`, `/healthz`, `/readyz`).
+    pub ops_addr: SocketAddr,
     pub store: Store,
     pub state: AppState,
     pub dir: tempfile::TempDir,
@@ -107,6 +109,7 @@ async fn start_all(
             turn,
             limits,
             phone,
+            data_dir: Some(dir.path().to_owned()),
         },
         store.clone(),
         media,
@@ -120,8 +123,15 @@ async fn start_all(
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, app).await;
     });
+    let ops = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ops_addr = ops.local_addr().unwrap();
+    let ops_app = sluss_signaling::ops_app(state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(ops, ops_app).await;
+    });
     Server {
         addr,
+        ops_addr,
         store,
         state,
         dir,
@@ -250,6 +260,16 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// As at SIGTERM: the service drains (the socket's senders are told to stop).
+    pub fn drain(&self) {
+        let _ = self._shutdown.send(true);
+    }
+
+    /// A URL on the operations listener.
+    pub fn ops_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.ops_addr)
     }
 }
 
