@@ -28,6 +28,8 @@ if (session) {
   if (session.roles.includes('admin')) {
     document.getElementById('admin').hidden = false;
     document.getElementById('new-user').addEventListener('submit', createUser);
+    const { listAccounts } = await import('./accounts.js');
+    await listAccounts().catch(() => {});
   }
 }
 if (organiser) {

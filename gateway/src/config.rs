@@ -29,6 +29,8 @@ pub struct Config {
     pub sip: crate::sip::SipSection,
     /// Monitoring: `/metrics`, `/healthz` and `/readyz` on their own address.
     pub ops: OpsSection,
+    /// Signed webhooks for booking and journal systems.
+    pub webhooks: webhooks::WebhooksSection,
     pub log: LogSection,
 }
 
@@ -506,6 +508,7 @@ impl Config {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid("log.format is text or json".into()));
         }
+        self.webhooks.endpoints().map_err(ConfigError::Invalid)?;
         let ops = self.ops.listen.trim();
         if !ops.is_empty() && ops.parse::<SocketAddr>().is_err() {
             return Err(ConfigError::Invalid(format!(
@@ -691,3 +694,4 @@ fn typed_value(raw: &str) -> toml::Value {
 
 #[cfg(test)]
 mod tests;
+pub mod webhooks;

@@ -5,6 +5,7 @@ mod audit;
 mod config;
 mod ops;
 mod sip;
+mod staff;
 mod state;
 mod tls;
 mod tokens;
@@ -24,6 +25,7 @@ use tracing::{error, info, warn};
 use crate::config::Config;
 
 pub(crate) use self::AuditCmd as AuditCommand;
+pub(crate) use self::StaffCmd as StaffCommand;
 pub(crate) use self::TokenCmd as TokenCommand;
 
 /// Sluss: a self-hosted secure meeting gateway for health and social care.
@@ -53,6 +55,14 @@ enum Cmd {
         config: Option<PathBuf>,
         #[command(subcommand)]
         command: TokenCmd,
+    },
+    /// Staff accounts: list, invite, disable, enable, unlock, change roles, reset a lost
+    /// authenticator. Every change is recorded in the audit trail.
+    Staff {
+        #[arg(long, env = "SLUSS_CONFIG", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: StaffCmd,
     },
     /// The audit trail (R15): verify its hash chain, or export entries. Every export is itself
     /// recorded in the trail.
@@ -85,6 +95,51 @@ enum TokenCmd {
 }
 
 #[derive(Subcommand)]
+enum StaffCmd {
+    /// Every account: id, username, roles, state, created, last login, name.
+    List,
+    /// A one-time enrolment link for a new account (also the break-glass path: an
+    /// administrator when none can log in).
+    Invite {
+        #[arg(long)]
+        username: String,
+        /// The person's name as the meetings show it.
+        #[arg(long)]
+        name: String,
+        /// staff, admin and/or auditor (repeat the flag).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// Disable an account (by id or username): its sessions end at once.
+    Disable {
+        #[arg(long)]
+        user: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        user: String,
+    },
+    /// Lift a lockout after failed logins.
+    Unlock {
+        #[arg(long)]
+        user: String,
+    },
+    /// Give an account these roles (its sessions end; it logs in again with them).
+    SetRoles {
+        #[arg(long)]
+        user: String,
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// A one-time link with which the person sets a new password and authenticator.
+    ResetAuthenticator {
+        #[arg(long)]
+        user: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCmd {
     /// Walk the whole chain; exit 1 if any entry was changed, inserted or removed.
     Verify,
@@ -113,12 +168,31 @@ enum AuditCmd {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let (config_path, check_only, audit, token) = match cli.command {
-        None => (None, false, None, None),
-        Some(Cmd::Serve { config }) => (config, false, None, None),
-        Some(Cmd::CheckConfig { config }) => (config, true, None, None),
-        Some(Cmd::Audit { config, command }) => (config, false, Some(command), None),
-        Some(Cmd::ApiToken { config, command }) => (config, false, None, Some(command)),
+    let (config_path, command) = match cli.command {
+        None => (None, None),
+        Some(Cmd::Serve { config }) => (config, None),
+        Some(Cmd::CheckConfig { config }) => (config, Some(Cmd::CheckConfig { config: None })),
+        Some(Cmd::ApiToken { config, command }) => (
+            config,
+            Some(Cmd::ApiToken {
+                config: None,
+                command,
+            }),
+        ),
+        Some(Cmd::Staff { config, command }) => (
+            config,
+            Some(Cmd::Staff {
+                config: None,
+                command,
+            }),
+        ),
+        Some(Cmd::Audit { config, command }) => (
+            config,
+            Some(Cmd::Audit {
+                config: None,
+                command,
+            }),
+        ),
     };
     let config = match Config::load(config_path.as_deref(), std::env::vars()) {
         Ok(c) => c,
@@ -127,18 +201,18 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    if check_only {
-        match toml::to_string_pretty(&config) {
-            Ok(text) => println!("{text}"),
-            Err(e) => eprintln!("sluss: {e}"),
+    match command {
+        Some(Cmd::CheckConfig { .. }) => {
+            match toml::to_string_pretty(&config) {
+                Ok(text) => println!("{text}"),
+                Err(e) => eprintln!("sluss: {e}"),
+            }
+            return std::process::ExitCode::SUCCESS;
         }
-        return std::process::ExitCode::SUCCESS;
-    }
-    if let Some(command) = audit {
-        return audit::run(&config, command);
-    }
-    if let Some(command) = token {
-        return tokens::run(&config, command);
+        Some(Cmd::Audit { command, .. }) => return audit::run(&config, command),
+        Some(Cmd::ApiToken { command, .. }) => return tokens::run(&config, command),
+        Some(Cmd::Staff { command, .. }) => return staff::run(&config, command),
+        Some(Cmd::Serve { .. }) | None => {}
     }
     init_logging(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -324,6 +398,8 @@ fn signaling_config(
         limits: config.limits.limits(),
         phone,
         data_dir: Some(config.server.data_dir.clone()),
+        // Checked when the configuration was loaded.
+        webhooks: config.webhooks.endpoints().unwrap_or_default(),
     }
 }
 

@@ -110,7 +110,7 @@ async fn run_async(
 }
 
 /// Unix seconds as `YYYY-MM-DD hh:mm` in UTC.
-fn utc(secs: i64) -> String {
+pub(crate) fn utc(secs: i64) -> String {
     let (year, month, day) = sluss_signaling::civil_from_days(secs.div_euclid(86_400));
     let rest = secs.rem_euclid(86_400);
     format!(

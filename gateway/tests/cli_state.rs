@@ -109,3 +109,198 @@ fn commands_never_make_a_new_empty_database() {
         .trim();
     assert!(!listed.contains(secret), "never the token itself");
 }
+
+/// `sluss staff ...` against the service's database: the break-glass administrator's
+/// enrolment link, the list, and changes that refuse to leave no administrator, each one in
+/// the audit trail with the command line as the actor.
+#[test]
+fn staff_accounts_from_the_command_line() {
+    use sluss_signaling::secret::Secret;
+    use sluss_signaling::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("state");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.path().join("sluss.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\ndata_dir = \"{}\"\npublic_url = \"https://mote.region.example\"\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime
+        .block_on(Store::open(&data.join("sluss.db")))
+        .unwrap();
+    let staff = |args: &[&str]| {
+        let out = sluss()
+            .arg("staff")
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), said)
+    };
+    // Break glass: nobody can log in, the operator makes an administrator's link.
+    let (ok, said) = staff(&[
+        "invite",
+        "--username",
+        "Ada",
+        "--name",
+        "Ada Admin",
+        "--role",
+        "admin",
+        "--role",
+        "staff",
+    ]);
+    assert!(ok, "{said}");
+    let link = said
+        .lines()
+        .find(|l| l.starts_with("https://mote.region.example/setup#"))
+        .unwrap_or_else(|| panic!("the link: {said}"));
+    let token = Secret::from_wire(link.rsplit_once('#').unwrap().1);
+    let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let now = sluss_signaling::unix_now();
+    runtime.block_on(async {
+        let record = store
+            .enrollment(&token.hash(), now)
+            .await
+            .unwrap()
+            .expect("a live enrolment");
+        assert_eq!(record.username.as_deref(), Some("ada"));
+        assert!(store
+            .complete_enrollment(
+                &token.hash(),
+                "u_ada",
+                "ada",
+                "Ada Admin",
+                "x",
+                &[0; 20],
+                &record.roles,
+                now
+            )
+            .await
+            .unwrap());
+        let karin = Secret::generate();
+        store
+            .create_enrollment(
+                &karin.hash(),
+                Some("karin"),
+                Some("Karin"),
+                &["staff"],
+                now,
+                now + 60,
+            )
+            .await
+            .unwrap();
+        assert!(store
+            .complete_enrollment(
+                &karin.hash(),
+                "u_karin",
+                "karin",
+                "Karin",
+                "x",
+                &[0; 20],
+                &roles(&["staff"]),
+                now
+            )
+            .await
+            .unwrap());
+    });
+    let (ok, again) = staff(&[
+        "invite",
+        "--username",
+        "karin",
+        "--name",
+        "K",
+        "--role",
+        "staff",
+    ]);
+    assert!(!ok && again.contains("already an account"), "{again}");
+    let (ok, bad) = staff(&[
+        "invite",
+        "--username",
+        "x y",
+        "--name",
+        "K",
+        "--role",
+        "root",
+    ]);
+    assert!(!ok && bad.contains("--username"), "{bad}");
+
+    let (ok, list) = staff(&["list"]);
+    assert!(ok, "{list}");
+    let ada = list
+        .lines()
+        .find(|l| l.starts_with("u_ada"))
+        .expect("ada listed");
+    assert!(
+        ada.contains("admin staff")
+            && ada.contains("active")
+            && ada.contains("never")
+            && ada.ends_with("Ada Admin"),
+        "{ada}"
+    );
+
+    let (ok, said) = staff(&["disable", "--user", "karin"]);
+    assert!(ok, "{said}");
+    let (_, list) = staff(&["list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("u_karin") && l.contains("disabled")),
+        "{list}"
+    );
+    // The last administrator stays one.
+    let (ok, said) = staff(&["set-roles", "--user", "ada", "--role", "staff"]);
+    assert!(!ok && said.contains("no enabled administrator"), "{said}");
+    let (ok, said) = staff(&["disable", "--user", "u_ada"]);
+    assert!(!ok && said.contains("no enabled administrator"), "{said}");
+    for args in [
+        &["enable", "--user", "karin"][..],
+        &["unlock", "--user", "karin"],
+        &[
+            "set-roles",
+            "--user",
+            "karin",
+            "--role",
+            "staff",
+            "--role",
+            "auditor",
+        ],
+    ] {
+        let (ok, said) = staff(args);
+        assert!(ok, "{args:?}: {said}");
+    }
+    let (ok, said) = staff(&["reset-authenticator", "--user", "karin"]);
+    assert!(
+        ok && said.contains("https://mote.region.example/setup#"),
+        "{said}"
+    );
+    let (ok, said) = staff(&["disable", "--user", "nobody"]);
+    assert!(!ok && said.contains("no account nobody"), "{said}");
+
+    let trail = runtime
+        .block_on(store.audit_entries(None, None, None, None))
+        .unwrap();
+    for event in [
+        "staff_invited",
+        "staff_disabled",
+        "staff_enabled",
+        "staff_unlocked",
+        "staff_roles_changed",
+        "staff_authenticator_reset",
+    ] {
+        let entry = trail
+            .iter()
+            .find(|e| e.event == event)
+            .unwrap_or_else(|| panic!("{event}"));
+        assert_eq!(entry.actor.as_deref(), Some("cli"), "{event}");
+    }
+}

@@ -160,6 +160,16 @@ async function main() {
   // Username and password alone never suffice (R2).
   const passwordOnly = await organiser.evaluate(async () => (await fetch('/api/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'anna.admin', password: 'ett långt och bra lösenord', code: '' }) })).status);
   check('a login without the second factor is refused', passwordOnly === 401, `${passwordOnly}`);
+  // Staff administration on the start page: the accounts with roles, state and last login;
+  // disabling one's own account is refused, in the page's language.
+  await organiser.waitForSelector('#accounts-table:not([hidden]) tr[data-user="anna.admin"]', { timeout: 10_000 });
+  const accountRow = await organiser.textContent('tr[data-user="anna.admin"]');
+  check('the administrator sees the staff accounts with roles, state and last login', /administratör/.test(accountRow) && /aktivt/.test(accountRow) && !/aldrig/.test(accountRow), accountRow);
+  organiser.once('dialog', (d) => d.accept());
+  await organiser.click('tr[data-user="anna.admin"] button.danger');
+  await organiser.waitForSelector('#accounts-error:not([hidden])', { timeout: 10_000 });
+  const ownRefused = await organiser.textContent('#accounts-error');
+  check("disabling one's own account is refused, in Swedish", /ditt eget konto/.test(ownRefused), ownRefused);
 
   const withRawAudio = (link) => link.replace('/join#', '/join?testaudio=raw#');
   const people = [

@@ -6,7 +6,7 @@
 // veth pair; the squeeze is a tbf on the gateway's side of that pair. Run inside a
 // loopback-only namespace (run-in-netns.sh), as root.
 import { chromium } from 'playwright-core';
-import { checks, waiter, sleep, chromiumArgs, totp, Sluss, joinMeeting, admitNext } from './lib.mjs';
+import { checks, waiter, sleep, chromiumArgs, totp, Sluss, joinMeeting, admitNext, opsText, metricSum } from './lib.mjs';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

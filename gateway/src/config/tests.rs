@@ -199,3 +199,43 @@ fn an_identity_providers_ca_bundle_is_read_or_the_start_stops() {
     let provider = config.staff_oidc.provider().unwrap();
     assert_eq!(provider.ca_certs, vec![ca.cert.der().to_vec()]);
 }
+
+#[test]
+fn webhook_endpoints_are_checked_and_their_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("hook");
+    std::fs::write(&secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n").unwrap();
+    let endpoint = |fields: &str| format!("[[webhooks.endpoints]]\n{fields}\n");
+    let good = endpoint(&format!(
+        "name = \"booking\"\nurl = \"https://booking.region.example/sluss\"\nsecret_file = \"{}\"\nevents = [\"meeting.started\"]",
+        secret.display()
+    ));
+    let config = Config::parse(&good, no_env()).unwrap();
+    let endpoints = config.webhooks.endpoints().unwrap();
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(endpoints[0].secret.len(), 24);
+    let inline = endpoint(
+        "name = \"j\"\nurl = \"http://127.0.0.1:9/x\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
+    );
+    let config = Config::parse(&inline, no_env()).unwrap();
+    assert_eq!(
+        config.webhooks.endpoints().unwrap()[0].events.len(),
+        5,
+        "all types"
+    );
+    let printed = toml::to_string_pretty(&config).unwrap();
+    assert!(
+        !printed.contains("MfKQ9r8G") && printed.contains("[redacted]"),
+        "{printed}"
+    );
+    for (bad, says) in [
+        (endpoint("name = \"b\"\nurl = \"http://booking.region.example/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\""), "https"),
+        (endpoint("name = \"b\"\nurl = \"https://b.example/\""), "secret"),
+        (endpoint("name = \"b\"\nurl = \"https://b.example/\"\nsecret = \"hemligt\""), "whsec_"),
+        (endpoint("name = \"b c\"\nurl = \"https://b.example/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\""), "name"),
+        (endpoint("name = \"b\"\nurl = \"https://b.example/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nevents = [\"chat.message\"]"), "events"),
+    ] {
+        let err = Config::parse(&bad, no_env()).unwrap_err().to_string();
+        assert!(err.contains("webhooks") && err.contains(says), "{says}: {err}");
+    }
+}

@@ -16,6 +16,7 @@ pub mod secret;
 mod staff;
 pub mod store;
 pub mod turn;
+pub mod webhooks;
 mod ws;
 
 use std::net::IpAddr;
@@ -62,6 +63,8 @@ pub struct SignalingConfig {
     pub phone: Option<Arc<phone::PhoneService>>,
     /// The data directory, whose file system's free space `/metrics` reports.
     pub data_dir: Option<std::path::PathBuf>,
+    /// Signed webhooks to booking and journal systems.
+    pub webhooks: Vec<webhooks::Endpoint>,
 }
 
 pub struct Inner {
@@ -107,6 +110,12 @@ impl AppState {
             config.limits.audit_tally_size,
         );
         audit_tally.start(shutdown.clone());
+        webhooks::dispatch::start(
+            store.clone(),
+            config.webhooks.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        );
         let registry = Registry::new(
             media.clone(),
             store.clone(),
@@ -224,7 +233,18 @@ pub fn app(state: AppState) -> Router {
             limited(rate, RateGroup::Eid, post(api::eid::start)),
         )
         .route("/logout", post(api::logout))
-        .route("/users", post(api::create_user))
+        .route(
+            "/users",
+            post(api::create_user).get(api::accounts::list_accounts),
+        )
+        .route(
+            "/users/{user_id}",
+            axum::routing::patch(api::accounts::update_account),
+        )
+        .route(
+            "/users/{user_id}/authenticator",
+            post(api::accounts::reset_authenticator),
+        )
         .route("/session", get(api::session))
         .route(
             "/meetings",

@@ -40,6 +40,9 @@ pub struct Metrics {
     /// R15: 1 while the audit trail's last check found the chain whole, 0 if it found a break.
     pub audit_chain_valid: IntGauge,
     pub audit_chain_checked: IntGauge,
+    /// Webhook sends by endpoint and outcome (delivered, failed, given_up).
+    pub webhook_deliveries: IntCounterVec,
+    pub webhooks_pending: IntGauge,
     relay: relay::RelayMetrics,
     process: process::ProcessMetrics,
     scrape: Mutex<()>,
@@ -208,6 +211,21 @@ impl Metrics {
             audit_chain_checked: gauge(
                 "audit_chain_checked_timestamp_seconds",
                 "When the audit trail's hash chain was last checked, in Unix seconds.",
+            ),
+            webhook_deliveries: register(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "webhook_deliveries_total",
+                        "Webhook sends by endpoint and outcome: delivered (a 2xx), failed (to be \
+                         tried again), given_up (after the last retry).",
+                    ),
+                    &["endpoint", "outcome"],
+                ),
+            ),
+            webhooks_pending: gauge(
+                "webhooks_pending",
+                "Webhooks queued and not yet delivered or given up.",
             ),
             relay: relay::RelayMetrics::register(&registry),
             process: process::ProcessMetrics::register(&standard, &registry, data_dir),

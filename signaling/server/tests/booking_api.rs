@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{join, recv, recv_type, start, Server};
+use common::{admit, join, recv, recv_type, send, start, start_with_webhooks, Server};
 use sluss_signaling::secret::Secret;
 
 async fn token(server: &Server, scopes: &[&str]) -> String {
@@ -337,4 +337,109 @@ async fn the_openapi_document_describes_every_route() {
     ] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }
+}
+
+type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// The receiver's next line, within 30 s.
+async fn next_line(lines: &mut Lines) -> String {
+    tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the receiver says something within 30 s")
+        .unwrap()
+        .expect("the receiver runs")
+}
+
+/// A booking system's receiver gets signed webhooks, checked by the Standard Webhooks
+/// reference library (tests/browser/webhook-receiver.mjs): meeting started, participant
+/// admitted, meeting ended, opaque ids only. Its first answer is a 503, and that webhook
+/// arrives on the retry.
+#[tokio::test]
+async fn booking_systems_get_signed_metadata_only_webhooks_with_retries() {
+    use tokio::io::AsyncBufReadExt;
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut receiver = tokio::process::Command::new("node")
+        .args(["webhook-receiver.mjs", &port.to_string(), secret, "1"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/browser"))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs the receiver (scripts/test installs it)");
+    let mut lines = tokio::io::BufReader::new(receiver.stdout.take().unwrap()).lines();
+    assert!(next_line(&mut lines).await.contains("listening"));
+
+    let endpoint = sluss_signaling::webhooks::Endpoint {
+        name: "booking".into(),
+        url: format!("http://127.0.0.1:{port}/sluss"),
+        secret: sluss_signaling::webhooks::parse_secret(secret).unwrap(),
+        events: sluss_signaling::webhooks::TYPES.map(String::from).to_vec(),
+    };
+    let server = start_with_webhooks(vec![endpoint]).await;
+    let (chair, guests) = server.meeting(1).await;
+    let (mut a, _) = join(&server, &chair, "Anna Andersson").await;
+    let (mut b, joined) = join(&server, &guests[0], "Bertil Berg").await;
+    admit(&mut a, &mut b, &joined).await;
+    send(&mut a, r#"{"type":"end_meeting"}"#).await;
+
+    let mut verified = Vec::new();
+    let mut refused = 0;
+    while verified.len() < 3 {
+        let line = next_line(&mut lines).await;
+        let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if json["refused"] == 503 {
+            refused += 1;
+            continue;
+        }
+        assert_eq!(json["verified"], true, "the signature checks out: {line}");
+        assert!(!line.contains("Anna") && !line.contains("Bertil"), "{line}");
+        verified.push(json["payload"].clone());
+    }
+    assert_eq!(refused, 1);
+    let mut types: Vec<&str> = verified
+        .iter()
+        .map(|p| p["type"].as_str().unwrap())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        ["meeting.ended", "meeting.started", "participant.admitted"]
+    );
+    let admitted = verified
+        .iter()
+        .find(|p| p["type"] == "participant.admitted")
+        .unwrap();
+    assert_eq!(admitted["data"]["participant_id"], joined["participant_id"]);
+    for payload in &verified {
+        let keys: Vec<&String> = payload["data"].as_object().unwrap().keys().collect();
+        assert!(
+            keys.iter()
+                .all(|k| ["meeting_id", "participant_id", "reason"].contains(&k.as_str())),
+            "{payload}"
+        );
+        assert!(payload["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+    // The receiver may print before the dispatcher records the answer.
+    let mut deliveries = Vec::new();
+    for _ in 0..50 {
+        deliveries = server.store.webhook_deliveries().await.unwrap();
+        if deliveries.iter().all(|d| d.4) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(deliveries.len(), 3, "{deliveries:?}");
+    assert!(
+        deliveries.iter().all(|d| d.4),
+        "all delivered: {deliveries:?}"
+    );
+    assert_eq!(
+        deliveries.iter().map(|d| d.3).sum::<i64>(),
+        4,
+        "one retry: {deliveries:?}"
+    );
 }

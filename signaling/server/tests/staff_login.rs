@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{start, Server};
+use common::{admit, join, join_on, recv_type, start, Server};
 use sluss_signaling::secret::Secret;
 
 fn now() -> u64 {
@@ -267,4 +267,218 @@ async fn only_an_administrator_adds_staff_who_then_enrol() {
         )
         .await;
     assert_eq!(status, 401);
+}
+
+/// A JSON request with a cookie: the status and the body.
+async fn call(
+    method: reqwest::Method,
+    server: &Server,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new().request(method, server.url(path));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn administrators_manage_accounts_audited_and_in_force_at_once() {
+    use reqwest::Method;
+    let server = start().await;
+    let admin = server.session_with_roles("ada", &["admin"]).await;
+    let karin = server.session_with_roles("karin", &["staff"]).await;
+    let patch = |body: serde_json::Value| {
+        let admin = admin.clone();
+        let server = &server;
+        async move {
+            call(
+                Method::PATCH,
+                server,
+                "/api/v1/users/u_karin",
+                Some(&admin),
+                Some(body),
+            )
+            .await
+        }
+    };
+
+    // Only an administrator sees the accounts.
+    assert_eq!(
+        call(Method::GET, &server, "/api/v1/users", Some(&karin), None)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        call(Method::GET, &server, "/api/v1/users", None, None)
+            .await
+            .0,
+        401
+    );
+    let (status, list) = call(Method::GET, &server, "/api/v1/users", Some(&admin), None).await;
+    assert_eq!(status, 200, "{list}");
+    let users = list["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2);
+    let k = users.iter().find(|u| u["id"] == "u_karin").unwrap();
+    assert_eq!(k["roles"], serde_json::json!(["staff"]));
+    assert_eq!(k["login"], "password_and_authenticator");
+    assert_eq!(k["disabled"], false);
+    assert!(k["last_login_at"].as_i64().is_some(), "{k}");
+    assert!(!list.to_string().contains("password_hash") && !list.to_string().contains("totp"));
+
+    // Karin chairs a meeting with a guest in it.
+    let (chair_token, guests) = server.meeting(1).await;
+    let (mut chair, _) =
+        join_on(server.ws_with_cookie(&karin).await, &chair_token, "K", None).await;
+    let (mut guest, joined) = join(&server, &guests[0], "Bertil").await;
+    admit(&mut chair, &mut guest, &joined).await;
+
+    // Disabled: her page loses the chair at once, her session is gone.
+    let (status, body) = patch(serde_json::json!({"disabled": true})).await;
+    assert_eq!(
+        (status, body["disabled"].clone()),
+        (200, true.into()),
+        "{body}"
+    );
+    assert_eq!(
+        recv_type(&mut chair, "error").await["code"],
+        "login_required"
+    );
+    let state = recv_type(&mut guest, "meeting_state_changed").await;
+    assert!(state["meeting"]["chair_id"].is_null(), "nobody chairs now");
+    let (status, _) = call(Method::GET, &server, "/api/v1/meetings", Some(&karin), None).await;
+    assert_eq!(status, 401, "her session ended");
+
+    // The last administrator stays one, and nobody disables themselves.
+    let last = call(
+        Method::PATCH,
+        &server,
+        "/api/v1/users/u_ada",
+        Some(&admin),
+        Some(serde_json::json!({"roles": ["staff"]})),
+    )
+    .await;
+    assert_eq!(
+        (last.0, last.1["error"]["code"].clone()),
+        (409, "last_administrator".into())
+    );
+    let own = call(
+        Method::PATCH,
+        &server,
+        "/api/v1/users/u_ada",
+        Some(&admin),
+        Some(serde_json::json!({"disabled": true})),
+    )
+    .await;
+    assert_eq!(
+        (own.0, own.1["error"]["code"].clone()),
+        (409, "own_account".into())
+    );
+
+    // Enabled again with another role, unlocked.
+    let (status, body) = patch(
+        serde_json::json!({"disabled": false, "roles": ["staff", "auditor"], "unlock": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["roles"], serde_json::json!(["staff", "auditor"]));
+    assert_eq!(body["disabled"], false);
+
+    // Hostile and mistaken input: a clear refusal, nothing changed.
+    for (body, expected) in [
+        (serde_json::json!({"roles": ["root"]}), 400),
+        (serde_json::json!({"roles": []}), 400),
+        (serde_json::json!({"disabled": "yes"}), 400),
+        (serde_json::json!({"owner": true}), 400),
+    ] {
+        let (status, json) = patch(body.clone()).await;
+        assert_eq!(status, expected, "{body} {json}");
+    }
+    let long = format!("/api/v1/users/{}", "x".repeat(5000));
+    assert_eq!(
+        call(
+            Method::PATCH,
+            &server,
+            &long,
+            Some(&admin),
+            Some(serde_json::json!({"unlock": true}))
+        )
+        .await
+        .0,
+        404
+    );
+    let nobody = call(
+        Method::PATCH,
+        &server,
+        "/api/v1/users/u_nobody",
+        Some(&admin),
+        Some(serde_json::json!({"unlock": true})),
+    )
+    .await;
+    assert_eq!(nobody.0, 404);
+
+    // A lost phone: a reset link gives the same account a new password and authenticator.
+    let (status, reset) = call(
+        Method::POST,
+        &server,
+        "/api/v1/users/u_karin/authenticator",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{reset}");
+    let token = reset["enrollment_link"]
+        .as_str()
+        .unwrap()
+        .rsplit_once('#')
+        .unwrap()
+        .1
+        .to_owned();
+    let (new_cookie, _, _) = enroll(&server, &Browser::new(), &token, "someone-else").await;
+    let (status, list) = call(Method::GET, &server, "/api/v1/users", Some(&admin), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        list["users"].as_array().unwrap().len(),
+        2,
+        "the same account, not a new one"
+    );
+    let (status, me) = call(
+        Method::GET,
+        &server,
+        "/api/v1/session",
+        Some(&new_cookie),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{me}");
+    assert!(me.to_string().contains("karin"), "{me}");
+
+    // Every change is in the audit trail: who did it, to whom.
+    let trail = server
+        .store
+        .audit_entries(None, None, None, None)
+        .await
+        .unwrap();
+    for event in [
+        "staff_disabled",
+        "staff_enabled",
+        "staff_roles_changed",
+        "staff_unlocked",
+        "staff_authenticator_reset",
+    ] {
+        let entry = trail
+            .iter()
+            .find(|e| e.event == event)
+            .unwrap_or_else(|| panic!("{event} audited"));
+        assert_eq!(entry.actor.as_deref(), Some("u_ada"), "{event}");
+        assert_eq!(entry.subject.as_deref(), Some("u_karin"), "{event}");
+    }
 }

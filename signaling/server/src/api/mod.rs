@@ -1,5 +1,6 @@
 //! The REST API: the pages' endpoints and the booking systems' (R16).
 
+pub mod accounts;
 pub mod audit;
 pub mod eid;
 mod invitation;

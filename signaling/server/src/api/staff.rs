@@ -172,6 +172,11 @@ pub async fn enroll_complete(
             "That username is taken, or the link was used meanwhile.",
         ));
     }
+    // A reset link gave an existing account its new login: that account's id.
+    let user_id = match state.store.user_by_username(&username).await? {
+        Some(user) => user.id,
+        None => user_id,
+    };
     state
         .store
         .record_login_success(&user_id, step as i64)

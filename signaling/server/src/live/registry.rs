@@ -141,6 +141,19 @@ impl Registry {
         };
         self.metrics.meetings_active.inc();
         info!(meeting = %meeting_id, "meeting started");
+        // R15, and the booking system's `meeting.started` webhook: the meeting is live on
+        // this node (its first connection since it was booked, or since a restart).
+        let (store, id) = (self.store.clone(), meeting_id.to_owned());
+        tokio::spawn(async move {
+            let event = crate::store::AuditEvent {
+                meeting_id: Some(id),
+                event: "meeting_started",
+                ..crate::store::AuditEvent::default()
+            };
+            if let Err(e) = store.audit(event, crate::unix_now()).await {
+                tracing::error!(error = %e, "audit: meeting_started not written");
+            }
+        });
         tokio::spawn(live.run(rx, events_rx));
         Entry {
             handle: MeetingHandle { tx },

@@ -123,6 +123,16 @@ impl Store {
         .bind(&hash)
         .execute(&mut *tx)
         .await?;
+        // The webhooks it makes go in the same transaction: none without the entry.
+        if let Some((kind, payload)) = crate::webhooks::from_audit(
+            event.event,
+            event.meeting_id.as_deref(),
+            event.subject.as_deref(),
+            &event.details,
+            at,
+        ) {
+            self.queue_webhooks(&mut tx, kind, &payload, at).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -63,20 +63,26 @@ pub struct NewLink {
     pub expires_at: Option<i64>,
 }
 
+mod accounts;
 mod audit;
 mod meetings;
 mod staff;
 mod tally;
+mod webhooks;
 
+pub use accounts::{AccountChange, AccountListing, AccountRefusal};
 pub use audit::{AuditEntry, AuditEvent, ChainCheck};
 pub use meetings::{Asker, Convener, MeetingAccess, NewMeeting, StaffAccount, StaffInvitee};
 pub use staff::{EnrollmentRecord, SessionUser, UserRecord};
 pub use tally::AuditTally;
+pub use webhooks::{PendingWebhook, WebhookRoutes};
 
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
     audit_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Which webhook endpoint wants which types (empty: no webhooks).
+    webhooks: WebhookRoutes,
 }
 
 /// A meeting as the API describes it.
@@ -131,6 +137,7 @@ impl Store {
         Ok(Store {
             pool,
             audit_lock: Default::default(),
+            webhooks: Default::default(),
         })
     }
 

@@ -151,6 +151,36 @@ impl Store {
         if spent != 1 {
             return Ok(false);
         }
+        let resets: Option<String> =
+            sqlx::query("SELECT resets_user FROM enrollments WHERE token_hash = ?")
+                .bind(token_hash)
+                .fetch_one(&mut *tx)
+                .await?
+                .get(0);
+        if let Some(existing) = resets {
+            // A reset: the same account gets the new password and authenticator; its old
+            // sessions end, and a lockout is lifted.
+            let n = sqlx::query(
+                "UPDATE users SET password_hash = ?, totp_secret = ?, failed_logins = 0,
+                 locked_until = NULL, last_totp_step = NULL
+                 WHERE id = ? AND oidc_subject IS NULL",
+            )
+            .bind(password_hash)
+            .bind(totp_secret)
+            .bind(&existing)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+                .bind(&existing)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(true);
+        }
         let inserted = sqlx::query(
             "INSERT INTO users (id, username, display_name, password_hash, totp_secret, roles, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO NOTHING",
@@ -234,13 +264,21 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("INSERT INTO sessions (token_hash, created_at, expires_at, user_id) VALUES (?, ?, ?, ?)")
             .bind(token_hash)
             .bind(now)
             .bind(expires_at)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        // Every login (a password and a code, or an identity provider) opens a session.
+        sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

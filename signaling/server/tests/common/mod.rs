@@ -68,13 +68,27 @@ pub async fn start_full(
     staff_oidc: Option<sluss_signaling::oidc::OidcConfig>,
     limits: sluss_signaling::limits::Limits,
 ) -> Server {
-    start_all(meeting, turn, staff_oidc, limits, None).await
+    start_all(meeting, turn, staff_oidc, limits, None, vec![]).await
 }
 
 /// With a telephone trunk (R14).
 pub async fn start_with_phone(phone: Arc<sluss_signaling::phone::PhoneService>) -> Server {
     let limits = sluss_signaling::limits::Limits::default();
-    start_all(MeetingConfig::default(), None, None, limits, Some(phone)).await
+    start_all(
+        MeetingConfig::default(),
+        None,
+        None,
+        limits,
+        Some(phone),
+        vec![],
+    )
+    .await
+}
+
+/// A server that sends signed webhooks to these endpoints.
+pub async fn start_with_webhooks(webhooks: Vec<sluss_signaling::webhooks::Endpoint>) -> Server {
+    let limits = sluss_signaling::limits::Limits::default();
+    start_all(MeetingConfig::default(), None, None, limits, None, webhooks).await
 }
 
 async fn start_all(
@@ -83,6 +97,7 @@ async fn start_all(
     staff_oidc: Option<sluss_signaling::oidc::OidcConfig>,
     limits: sluss_signaling::limits::Limits,
     phone: Option<Arc<sluss_signaling::phone::PhoneService>>,
+    webhooks: Vec<sluss_signaling::webhooks::Endpoint>,
 ) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("t.db")).await.unwrap();
@@ -110,6 +125,7 @@ async fn start_all(
             limits,
             phone,
             data_dir: Some(dir.path().to_owned()),
+            webhooks,
         },
         store.clone(),
         media,
