@@ -73,13 +73,15 @@ function row(user) {
   }
   actions.push(rolesEditor(user));
   const login = user.login === 'identity_provider' ? t('accounts.viaIdp') : user.username;
+  // Each cell carries its column's name, which a phone shows beside it (no table there).
+  const cell = (label, ...content) => h('td', { dataset: { label: t(label) } }, ...content);
   return h('tr', { dataset: { user: user.username } },
-    h('td', {}, user.display_name),
-    h('td', {}, login),
-    h('td', {}, user.roles.map((r) => t(`accounts.role.${r}`)).join(', ')),
-    h('td', {}, state),
-    h('td', {}, when(user.last_login_at)),
-    h('td', { class: 'actions' }, actions));
+    cell('users.name', user.display_name),
+    cell('users.username', login),
+    cell('accounts.roles', user.roles.map((r) => t(`accounts.role.${r}`)).join(', ')),
+    cell('accounts.state', state),
+    cell('accounts.lastLogin', when(user.last_login_at)),
+    cell('accounts.actions', h('div', { class: 'actions' }, actions)));
 }
 
 export async function listAccounts() {

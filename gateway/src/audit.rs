@@ -9,23 +9,7 @@ use crate::config::Config;
 use crate::AuditCommand;
 
 pub fn run(config: &Config, command: AuditCommand) -> std::process::ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("sluss: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run_async(config, command)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("sluss: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    crate::state::run_command(run_async(config, command))
 }
 
 async fn run_async(

@@ -2,6 +2,7 @@
 //! opens the store, starts the media workers and the HTTPS server, and stops them in order.
 
 mod audit;
+mod backup;
 mod config;
 mod ops;
 mod sip;
@@ -25,6 +26,7 @@ use tracing::{error, info, warn};
 use crate::config::Config;
 
 pub(crate) use self::AuditCmd as AuditCommand;
+pub(crate) use self::BackupCmd as BackupCommand;
 pub(crate) use self::StaffCmd as StaffCommand;
 pub(crate) use self::TokenCmd as TokenCommand;
 
@@ -64,6 +66,14 @@ enum Cmd {
         #[command(subcommand)]
         command: StaffCmd,
     },
+    /// Back up the data directory (while the service runs), or restore a backup into an
+    /// empty data directory.
+    Backup {
+        #[arg(long, env = "SLUSS_CONFIG", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: BackupCmd,
+    },
     /// The audit trail (R15): verify its hash chain, or export entries. Every export is itself
     /// recorded in the trail.
     Audit {
@@ -92,6 +102,20 @@ enum TokenCmd {
     },
     /// List the tokens: id, name, scopes, when made, whether revoked (never a token).
     List,
+}
+
+impl Cmd {
+    /// `--config` (or `SLUSS_CONFIG`), which every command takes alike.
+    fn config_path(&self) -> Option<PathBuf> {
+        match self {
+            Cmd::Serve { config }
+            | Cmd::CheckConfig { config }
+            | Cmd::ApiToken { config, .. }
+            | Cmd::Staff { config, .. }
+            | Cmd::Backup { config, .. }
+            | Cmd::Audit { config, .. } => config.clone(),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -140,6 +164,22 @@ enum StaffCmd {
 }
 
 #[derive(Subcommand)]
+enum BackupCmd {
+    /// A consistent copy of the database and the rest of the state, with a MANIFEST of
+    /// SHA-256 sums, into a new directory.
+    Create {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup into the configured data directory (which must have no database), check
+    /// every file against the MANIFEST and walk the audit chain.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCmd {
     /// Walk the whole chain; exit 1 if any entry was changed, inserted or removed.
     Verify,
@@ -168,32 +208,8 @@ enum AuditCmd {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let (config_path, command) = match cli.command {
-        None => (None, None),
-        Some(Cmd::Serve { config }) => (config, None),
-        Some(Cmd::CheckConfig { config }) => (config, Some(Cmd::CheckConfig { config: None })),
-        Some(Cmd::ApiToken { config, command }) => (
-            config,
-            Some(Cmd::ApiToken {
-                config: None,
-                command,
-            }),
-        ),
-        Some(Cmd::Staff { config, command }) => (
-            config,
-            Some(Cmd::Staff {
-                config: None,
-                command,
-            }),
-        ),
-        Some(Cmd::Audit { config, command }) => (
-            config,
-            Some(Cmd::Audit {
-                config: None,
-                command,
-            }),
-        ),
-    };
+    let config_path = cli.command.as_ref().and_then(Cmd::config_path);
+    let command = cli.command;
     let config = match Config::load(config_path.as_deref(), std::env::vars()) {
         Ok(c) => c,
         Err(e) => {
@@ -212,6 +228,7 @@ fn main() -> std::process::ExitCode {
         Some(Cmd::Audit { command, .. }) => return audit::run(&config, command),
         Some(Cmd::ApiToken { command, .. }) => return tokens::run(&config, command),
         Some(Cmd::Staff { command, .. }) => return staff::run(&config, command),
+        Some(Cmd::Backup { command, .. }) => return backup::run(&config, command),
         Some(Cmd::Serve { .. }) | None => {}
     }
     init_logging(&config);
@@ -245,8 +262,10 @@ fn init_logging(config: &Config) {
             config.log.level
         ))
     });
+    // Colours only on a terminal: the journal and container logs get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if config.log.format == "json" {
         builder.json().init();

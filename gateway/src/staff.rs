@@ -17,23 +17,11 @@ const ENROLLMENT_TTL_SECS: i64 = 7 * 24 * 3600;
 type BoxError = Box<dyn std::error::Error>;
 
 pub fn run(config: &Config, command: StaffCommand) -> std::process::ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("sluss: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run_async(config, command)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sluss: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    crate::state::run_command(async {
+        run_async(config, command)
+            .await
+            .map(|()| std::process::ExitCode::SUCCESS)
+    })
 }
 
 async fn run_async(config: &Config, command: StaffCommand) -> Result<(), BoxError> {
@@ -48,11 +36,7 @@ async fn run_async(config: &Config, command: StaffCommand) -> Result<(), BoxErro
             roles,
         } => {
             let username = username.trim().to_lowercase();
-            let valid = (2..=64).contains(&username.len())
-                && username
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-            if !valid {
+            if !sluss_signaling::valid_username(&username) {
                 return Err(
                     "--username: 2 to 64 letters, digits, dots, dashes or underscores".into(),
                 );

@@ -39,3 +39,29 @@ fn writable(path: &Path) -> Result<(), String> {
         Err(e) => Err(format!("{}: {e}", path.display())),
     }
 }
+
+/// Runs a command's work on a small runtime; an error is printed after `sluss: ` and the exit
+/// status is 1.
+pub fn run_command<F, E>(work: F) -> std::process::ExitCode
+where
+    F: std::future::Future<Output = Result<std::process::ExitCode, E>>,
+    E: std::fmt::Display,
+{
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sluss: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sluss: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -8,23 +8,11 @@ use crate::config::Config;
 use crate::TokenCommand;
 
 pub fn run(config: &Config, command: TokenCommand) -> std::process::ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("sluss: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run_async(config, command)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sluss: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    crate::state::run_command(async {
+        run_async(config, command)
+            .await
+            .map(|()| std::process::ExitCode::SUCCESS)
+    })
 }
 
 async fn run_async(

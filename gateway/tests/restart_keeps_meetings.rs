@@ -1,5 +1,6 @@
 //! The binary as an operator runs it: first start prints a one-time setup link, SIGTERM stops
-//! it cleanly, and meetings, links and the certificate survive a restart.
+//! it cleanly, and meetings, links and the certificate survive a restart, and a backup made
+//! while it runs and restored into a fresh data directory (a damaged one is refused).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -200,5 +201,88 @@ fn meetings_links_and_certificate_survive_a_restart() {
         cert_before,
         "the certificate is kept"
     );
+
+    // A backup while it runs, restored into a fresh data directory, has it all.
+    let backup = dir.path().join("backup");
+    let (ok, said) = run(&["backup", "create", "--to"], &backup, &config);
+    assert!(ok, "{said}");
+    let manifest = std::fs::read_to_string(backup.join("MANIFEST")).unwrap();
+    for file in ["sluss.db", "tls/cert.pem", "tls/key.pem"] {
+        assert!(
+            manifest.contains(&format!("  {file}\n")),
+            "{file} in {manifest}"
+        );
+    }
     assert!(sluss.terminate().success());
+    let restored = dir.path().join("restored");
+    let restored_config = dir.path().join("restored.toml");
+    std::fs::write(
+        &restored_config,
+        std::fs::read_to_string(&config).unwrap().replace(
+            &dir.path().join("data").display().to_string(),
+            &restored.display().to_string(),
+        ),
+    )
+    .unwrap();
+    // A damaged backup is refused, and nothing is written.
+    let damaged = dir.path().join("damaged");
+    copy_tree(&backup, &damaged);
+    let mut cert = std::fs::read(damaged.join("tls/cert.pem")).unwrap();
+    cert[40] ^= 1;
+    std::fs::write(damaged.join("tls/cert.pem"), cert).unwrap();
+    let (ok, said) = run(&["backup", "restore", "--from"], &damaged, &restored_config);
+    assert!(!ok && said.contains("does not match"), "{said}");
+    assert!(!restored.join("sluss.db").exists());
+    let (ok, said) = run(&["backup", "restore", "--from"], &backup, &restored_config);
+    assert!(ok && said.contains("audit chain is intact"), "{said}");
+    let (ok, said) = run(&["backup", "restore", "--from"], &backup, &restored_config);
+    assert!(
+        !ok && said.contains("already has a database"),
+        "never over a database: {said}"
+    );
+    let (ok, said) = run(&["audit", "verify"], Path::new(""), &restored_config);
+    assert!(ok, "{said}");
+
+    let sluss = start(&restored_config);
+    let (code, body) = inspect(&guest);
+    assert_eq!(
+        code, 200,
+        "the guest link works from the restored data: {body}"
+    );
+    let (code, _) = curl(&["-b", jar, &format!("{origin}/api/v1/meetings")]);
+    assert_eq!(code, 200, "and the organiser's session");
+    assert_eq!(
+        std::fs::read(restored.join("tls/cert.pem")).unwrap(),
+        cert_before,
+        "and the certificate"
+    );
+    assert!(sluss.terminate().success());
+}
+
+/// `sluss <args> [path] --config <config>`: whether it succeeded, and what it said.
+fn run(args: &[&str], path: &Path, config: &Path) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluss"));
+    command.args(args);
+    if !path.as_os_str().is_empty() {
+        command.arg(path);
+    }
+    let out = command.arg("--config").arg(config).output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
 }

@@ -35,6 +35,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use live::Registry;
 pub use metrics::Metrics;
 pub use ops::ops_app;
+pub use staff::valid_username;
 pub use store::Store;
 
 /// The largest REST body accepted.

@@ -31,6 +31,14 @@ pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
     ok && hash.is_some()
 }
 
+/// A username: 2 to 64 lower-case letters, digits, dots, dashes or underscores.
+pub fn valid_username(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+}
+
 pub fn password_problem(password: &str) -> Option<String> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {

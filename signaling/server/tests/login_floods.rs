@@ -225,10 +225,8 @@ async fn five_hundred_failed_logins_make_a_handful_of_audit_entries_that_count_t
     );
 }
 
-/// A provider that only describes itself: enough to start logins, never to finish one.
-async fn identity_provider() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
+/// A provider's discovery document and an empty key set at `issuer`.
+fn describes_itself(issuer: &str) -> axum::Router {
     let metadata = serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -238,7 +236,7 @@ async fn identity_provider() -> String {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
     });
-    let app = axum::Router::new()
+    axum::Router::new()
         .route(
             "/.well-known/openid-configuration",
             axum::routing::get(move || async move { axum::Json(metadata) }),
@@ -246,7 +244,14 @@ async fn identity_provider() -> String {
         .route(
             "/jwks",
             axum::routing::get(|| async { axum::Json(serde_json::json!({"keys": []})) }),
-        );
+        )
+}
+
+/// A provider that only describes itself: enough to start logins, never to finish one.
+async fn identity_provider() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let app = describes_itself(&issuer);
     tokio::spawn(async move { axum::serve(listener, app).await });
     issuer
 }
@@ -391,24 +396,7 @@ async fn identity_provider_with_own_ca() -> (String, Vec<u8>) {
     .unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let issuer = format!("https://{}", listener.local_addr().unwrap());
-    let metadata = serde_json::json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/token"),
-        "jwks_uri": format!("{issuer}/jwks"),
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-    });
-    let app = axum::Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            axum::routing::get(move || async move { axum::Json(metadata) }),
-        )
-        .route(
-            "/jwks",
-            axum::routing::get(|| async { axum::Json(serde_json::json!({"keys": []})) }),
-        );
+    let app = describes_itself(&issuer);
     let server = axum_server::from_tcp_rustls(listener, tls).serve(app.into_make_service());
     tokio::spawn(server);
     (issuer, ca.der().to_vec())

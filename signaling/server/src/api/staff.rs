@@ -119,12 +119,7 @@ pub async fn enroll_complete(
         .or(body.username.clone())
         .map(|u| u.trim().to_lowercase())
         .unwrap_or_default();
-    if username.len() < 2
-        || username.len() > 64
-        || !username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
+    if !staff::valid_username(&username) {
         return Err(HttpError::bad_request(
             "The username must be 2 to 64 letters, digits, dots, dashes or underscores.",
         ));
@@ -319,12 +314,7 @@ pub async fn create_user(
         ));
     }
     let username = body.username.trim().to_lowercase();
-    if username.len() < 2
-        || username.len() > 64
-        || !username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
+    if !staff::valid_username(&username) {
         return Err(HttpError::bad_request(
             "The username must be 2 to 64 letters, digits, dots, dashes or underscores.",
         ));

@@ -78,15 +78,9 @@ impl Store {
         now: i64,
     ) -> Result<AccountChange, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let Some(row) = sqlx::query("SELECT roles, disabled_at FROM users WHERE id = ?")
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
+        let Some((is_admin, enabled)) = admin_and_enabled(&mut tx, user_id).await? else {
             return Ok(Err(AccountRefusal::NoSuchAccount));
         };
-        let is_admin = roles(row.get(0)).iter().any(|r| r == "admin");
-        let enabled = row.get::<Option<i64>, _>(1).is_none();
         if disabled && enabled && is_admin && enabled_admins(&mut tx).await? <= 1 {
             return Ok(Err(AccountRefusal::LastAdministrator));
         }
@@ -127,15 +121,9 @@ impl Store {
         new_roles: &[String],
     ) -> Result<AccountChange, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let Some(row) = sqlx::query("SELECT roles, disabled_at FROM users WHERE id = ?")
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
+        let Some((was_admin, enabled)) = admin_and_enabled(&mut tx, user_id).await? else {
             return Ok(Err(AccountRefusal::NoSuchAccount));
         };
-        let was_admin = roles(row.get(0)).iter().any(|r| r == "admin");
-        let enabled = row.get::<Option<i64>, _>(1).is_none();
         let stays_admin = new_roles.iter().any(|r| r == "admin");
         if was_admin && !stays_admin && enabled && enabled_admins(&mut tx).await? <= 1 {
             return Ok(Err(AccountRefusal::LastAdministrator));
@@ -190,6 +178,21 @@ impl Store {
         tx.commit().await?;
         Ok(Ok(Vec::new()))
     }
+}
+
+/// Whether the account is an administrator and whether it is enabled; None: no such account.
+async fn admin_and_enabled(
+    tx: &mut sqlx::SqliteConnection,
+    user_id: &str,
+) -> Result<Option<(bool, bool)>, StoreError> {
+    let row = sqlx::query("SELECT roles, disabled_at FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(row.map(|row| {
+        let admin = roles(row.get(0)).iter().any(|r| r == "admin");
+        (admin, row.get::<Option<i64>, _>(1).is_none())
+    }))
 }
 
 async fn enabled_admins(tx: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {

@@ -11,7 +11,7 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 /// One entry to append. `actor` and `subject` are opaque participant or user ids.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub meeting_id: Option<String>,
     pub event: &'static str,
@@ -20,6 +20,20 @@ pub struct AuditEvent {
     /// A JSON object; names may appear here (the trail is the auditors' record of who took
     /// part), the content of the meeting never does.
     pub details: serde_json::Value,
+}
+
+/// No meeting, actor or subject, and empty details (`{}`, never `null`: readers look into
+/// them).
+impl Default for AuditEvent {
+    fn default() -> Self {
+        AuditEvent {
+            meeting_id: None,
+            event: "",
+            actor: None,
+            subject: None,
+            details: serde_json::json!({}),
+        }
+    }
 }
 
 /// A stored entry.

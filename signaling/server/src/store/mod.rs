@@ -141,6 +141,17 @@ impl Store {
         })
     }
 
+    /// A consistent copy of the whole database at `path` (`VACUUM INTO`), safe while the
+    /// service runs and writes.
+    pub async fn backup_into(&self, path: &Path) -> Result<(), StoreError> {
+        let target = path.to_string_lossy().into_owned();
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Whether the database answers (the readiness probe).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
