@@ -251,20 +251,26 @@ impl World {
         &self,
         allowed: Vec<sluss_phone::sip::config::SourceNet>,
     ) -> (RsipStack, u16) {
-        let udp = free_udp_port();
-        let mut config = SipConfig::new(
-            SocketAddr::from(([127, 0, 0, 1], free_tcp_port())),
-            self.tls.cert_pem.clone().into_bytes(),
-            self.tls.key_pem.clone().into_bytes(),
-        );
-        config.trusted_ca_pem = self.tls.ca_pem.clone().into_bytes();
-        config.udp_listen = Some(SocketAddr::from(([127, 0, 0, 1], udp)));
-        config.trunk_transport = sluss_phone::sip::config::TrunkTransport::Udp;
-        config.allowed_sources = allowed;
-        let stack = RsipStack::start(config)
-            .await
-            .expect("our SIP stack starts");
-        (stack, udp)
+        // A port found free may be taken by a test running beside this one before our stack
+        // binds it: take other ports then (a few times at most).
+        let mut last = None;
+        for _ in 0..5 {
+            let udp = free_udp_port();
+            let mut config = SipConfig::new(
+                SocketAddr::from(([127, 0, 0, 1], free_tcp_port())),
+                self.tls.cert_pem.clone().into_bytes(),
+                self.tls.key_pem.clone().into_bytes(),
+            );
+            config.trusted_ca_pem = self.tls.ca_pem.clone().into_bytes();
+            config.udp_listen = Some(SocketAddr::from(([127, 0, 0, 1], udp)));
+            config.trunk_transport = sluss_phone::sip::config::TrunkTransport::Udp;
+            config.allowed_sources = allowed.clone();
+            match RsipStack::start(config).await {
+                Ok(stack) => return (stack, udp),
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!("our SIP stack starts: {last:?}");
     }
 
     /// sipp as a plain trunk with a phone behind it (UDP, plain RTP, PCMA): it answers one
