@@ -423,9 +423,19 @@ async fn run_webrtc(
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     let mut buf = vec![0u8; 2048];
     let mut chair = Chair::new(idx, &control.load);
+    // As a page does: a ping every 20 s, or the server closes the socket after 60 s of
+    // silence (ten-minute runs lost every participant at about 60 s before this).
+    let mut keepalive = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(20),
+        Duration::from_secs(20),
+    );
 
     loop {
         tokio::select! {
+            _ = keepalive.tick() => {
+                let ping = json!({"type": "ping"}).to_string();
+                ws.send(Message::Text(ping.into())).await.map_err(|e| e.to_string())?;
+            }
             message = ws.next() => {
                 let text = match message {
                     Some(Ok(Message::Text(t))) => t,

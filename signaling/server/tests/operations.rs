@@ -82,6 +82,12 @@ async fn monitoring_is_on_its_own_listener_and_names_routes_by_template() {
         "{started} vs {now}"
     );
 
+    // The store gone (a lost disk, a closed pool): not ready, and says why.
+    server.store.close().await;
+    let (status, body) = get(server.ops_url("/readyz")).await;
+    assert_eq!(status, 503);
+    assert!(body.contains("store"), "{body}");
+
     // At shutdown the service drains: not ready, still alive, still counted.
     server.drain();
     let (status, body) = get(server.ops_url("/readyz")).await;
