@@ -460,6 +460,25 @@ async fn administrators_manage_accounts_audited_and_in_force_at_once() {
     .await;
     assert_eq!(status, 200, "{me}");
     assert!(me.to_string().contains("karin"), "{me}");
+    // Another reset (the phone lost again): her session ends at once, not when the link is used.
+    let (status, _) = call(
+        Method::POST,
+        &server,
+        "/api/v1/users/u_karin/authenticator",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = call(
+        Method::GET,
+        &server,
+        "/api/v1/meetings",
+        Some(&new_cookie),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "the reset ended her session");
 
     // Every change is in the audit trail: who did it, to whom.
     let trail = server

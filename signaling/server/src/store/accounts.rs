@@ -139,8 +139,8 @@ impl Store {
     }
 
     /// An enrolment link that gives a local account a new password and authenticator (the
-    /// phone was lost): the account keeps its id, name and roles; its sessions end when the
-    /// link is used. Identity providers' accounts are refused.
+    /// phone was lost): the account keeps its id, name and roles; its sessions end at once.
+    /// Identity providers' accounts are refused.
     pub async fn reset_authenticator(
         &self,
         user_id: &str,
@@ -175,8 +175,11 @@ impl Store {
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+        // A lost phone may be in someone else's hand: the account's sessions end now, not
+        // only when the link is used.
+        let ended = end_sessions(&mut tx, user_id).await?;
         tx.commit().await?;
-        Ok(Ok(Vec::new()))
+        Ok(Ok(ended))
     }
 }
 
