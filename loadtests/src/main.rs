@@ -3,25 +3,27 @@
 //! and writes JSON.
 
 mod janus;
+mod measure;
 mod null_relay;
 mod participant;
 mod phone;
 mod procstat;
+mod remote;
+mod report;
 mod sluss;
+mod soak;
 mod video;
 mod voice;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use participant::{Control, Load, Tally};
+use measure::{control, measure, row, Server};
+use participant::Load;
 use serde::Serialize;
-use tokio::sync::watch;
 
 #[derive(Parser)]
 #[command(about = "Load Sluss with synthetic WebRTC participants, side by side with a null relay")]
@@ -39,6 +41,43 @@ enum Cmd {
         #[arg(long)]
         listen: SocketAddr,
     },
+    /// Makes the load test's staff account on a Sluss elsewhere, from the one-time link
+    /// `sluss staff invite --username loadtest --role staff` printed, and saves its password
+    /// and TOTP secret (mode 0600) for `--staff`.
+    Enrol {
+        /// The server's public address (https://...).
+        #[arg(long)]
+        url: String,
+        /// The enrolment link.
+        #[arg(long)]
+        link: String,
+        #[arg(long, default_value = "loadtest")]
+        username: String,
+        /// Where to save the credentials (a new file).
+        #[arg(long)]
+        save: PathBuf,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct TrustArgs {
+    /// Accept the server's certificate unchecked (the embedded self-signed default).
+    #[arg(long)]
+    insecure: bool,
+    /// A PEM file of the region's CA certificates, trusted besides the public roots.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+}
+
+impl TrustArgs {
+    fn trust(&self) -> remote::Trust {
+        remote::Trust {
+            insecure: self.insecure,
+            ca_file: self.ca_file.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug)]
@@ -56,6 +95,9 @@ enum Scenario {
     /// Audio-only care meetings, run twice on Sluss: browsers only, then with one voice in
     /// each meeting moved to a phone (sipp as trunk and phones): the gateway's CPU per leg.
     Phone,
+    /// Twelve care meetings of four for 30 minutes, a line every minute (delivered packets,
+    /// CPU per forwarded packet, server memory); fails if any drifts by more than 10 %.
+    Soak,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug, Serialize)]
@@ -71,9 +113,33 @@ enum Target {
 struct RunArgs {
     #[arg(long, value_enum, default_value = "care")]
     scenario: Scenario,
-    /// Which servers to load, in this order.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "sluss,null")]
-    targets: Vec<Target>,
+    /// Which servers to load, in this order (default: Sluss and the null relay; Sluss alone
+    /// for the soak and with --url).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    targets: Option<Vec<Target>>,
+    /// Load a Sluss that runs elsewhere, at its public address (https://...), instead of
+    /// starting one: an operator measuring their own installation.
+    #[arg(long)]
+    url: Option<String>,
+    /// With --url: a file holding the booking system's API token (scope meetings, from
+    /// `sluss api-token create`); the token itself may come in SLUSS_LOADTEST_TOKEN.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// With --url: the load test's staff account, as `sluss-loadtest enrol` saved it.
+    #[arg(long)]
+    staff: Option<PathBuf>,
+    /// With --url: the server's operations listener (http://host:9464), for its CPU, memory
+    /// and counters; without it only what the participants see is measured.
+    #[arg(long)]
+    ops_url: Option<String>,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Seconds between the soak's lines.
+    #[arg(long, default_value_t = 60)]
+    interval: u64,
+    /// How far (percent) an interval of the soak may stray from the first before it fails.
+    #[arg(long, default_value_t = soak::MAX_DRIFT_PERCENT)]
+    max_drift: f64,
     /// Seconds of measurement per run (after everyone is connected).
     #[arg(long)]
     seconds: Option<u64>,
@@ -147,6 +213,11 @@ struct Row {
     rss_per_participant_kb: f64,
     /// Of the video received, the share of each simulcast layer (lowest first), in percent.
     video_layers_percent: [f64; 3],
+    /// The soak's intervals, and what drifted in them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    soak: Vec<soak::Sample>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    drift: Vec<String>,
     errors: Vec<String>,
 }
 
@@ -163,8 +234,88 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    if let Some(Cmd::Enrol {
+        url,
+        link,
+        username,
+        save,
+        trust,
+    }) = cli.command
+    {
+        let saved = runtime.block_on(remote::enrol_and_save(
+            url.trim_end_matches('/'),
+            &link,
+            &username,
+            &save,
+            &trust.trust(),
+        ));
+        match saved {
+            Ok(()) => println!(
+                "{username} enrolled; its credentials are in {}",
+                save.display()
+            ),
+            Err(e) => {
+                eprintln!("enrol: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if let Err(e) = check_args(&cli.run) {
+        eprintln!("{e}");
+        std::process::exit(2);
+    }
     let ok = runtime.block_on(run_all(cli.run));
     std::process::exit(if ok { 0 } else { 1 });
+}
+
+/// Refuses combinations that cannot run, before anything starts.
+fn check_args(args: &RunArgs) -> Result<(), String> {
+    let targets = targets(args);
+    if args.url.is_some() {
+        if targets != [Target::Sluss] {
+            return Err("--url loads that Sluss only: leave out --targets or say sluss".into());
+        }
+        if args.scenario == Scenario::Phone {
+            return Err("the phone scenario needs a local Sluss (sipp is its trunk)".into());
+        }
+        if args.staff.is_none() {
+            return Err("--url needs --staff (the file `sluss-loadtest enrol` saved)".into());
+        }
+    } else if args.token_file.is_some() || args.staff.is_some() || args.ops_url.is_some() {
+        return Err("--token-file, --staff and --ops-url go with --url".into());
+    }
+    if !(5..=3600).contains(&args.interval) {
+        return Err("--interval: 5 to 3600 seconds".into());
+    }
+    if !(1.0..=100.0).contains(&args.max_drift) {
+        return Err("--max-drift: 1 to 100 percent".into());
+    }
+    Ok(())
+}
+
+fn targets(args: &RunArgs) -> Vec<Target> {
+    match &args.targets {
+        Some(t) => t.clone(),
+        None if args.url.is_some() || args.scenario == Scenario::Soak => vec![Target::Sluss],
+        None => vec![Target::Sluss, Target::Null],
+    }
+}
+
+/// The booking API token for --url: from the file, or SLUSS_LOADTEST_TOKEN.
+fn booking_token(args: &RunArgs) -> Result<String, String> {
+    let token = match &args.token_file {
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => std::env::var("SLUSS_LOADTEST_TOKEN")
+            .map_err(|_| "--url needs --token-file or SLUSS_LOADTEST_TOKEN")?,
+    };
+    let token = token.trim().to_owned();
+    if token.is_empty() || token.len() > 512 {
+        return Err("the API token is empty or too long".into());
+    }
+    Ok(token)
 }
 
 async fn run_all(args: RunArgs) -> bool {
@@ -173,6 +324,7 @@ async fn run_all(args: RunArgs) -> bool {
         Scenario::Care | Scenario::Sweep => (8, 5, 10),
         Scenario::Large => (1, 50, 10),
         Scenario::Audio | Scenario::Phone => (10, 5, 10),
+        Scenario::Soak => (12, 4, 1800),
     };
     let size = args.size.unwrap_or(default_size);
     let seconds = args.seconds.unwrap_or(default_secs);
@@ -207,7 +359,7 @@ async fn run_all(args: RunArgs) -> bool {
     );
     let mut rows = Vec::new();
     for meetings in counts {
-        for target in &args.targets {
+        for target in &targets(&args) {
             // The phone scenario loads Sluss twice: without phones, then with a phone in
             // every meeting.
             let phone_runs: &[bool] = match (args.scenario, target) {
@@ -223,7 +375,11 @@ async fn run_all(args: RunArgs) -> bool {
                 match row {
                     Ok(mut row) => {
                         row.scenario = format!("{:?}", args.scenario).to_lowercase();
-                        print_row(&row);
+                        report::print_row(&row);
+                        if args.scenario == Scenario::Soak {
+                            row.drift = soak::drift(&row.soak, args.max_drift);
+                            soak::print_verdict(&row.drift, args.max_drift);
+                        }
                         rows.push(row);
                     }
                     Err(e) => {
@@ -234,7 +390,7 @@ async fn run_all(args: RunArgs) -> bool {
             }
         }
     }
-    print_table(&rows);
+    report::print_table(&rows);
     let json = serde_json::json!({ "machine": procstat::machine(), "runs": rows });
     if let Err(e) = std::fs::write(
         &args.json,
@@ -247,187 +403,11 @@ async fn run_all(args: RunArgs) -> bool {
     // A run where nobody connected or nothing arrived is a failure, not a number; so is a
     // phone run without all its calls up.
     rows.iter().all(|r| {
-        r.connected == r.participants && r.forwarded_pps > 0.0 && r.phone_legs == r.phone_legs_asked
+        r.connected == r.participants
+            && r.forwarded_pps > 0.0
+            && r.phone_legs == r.phone_legs_asked
+            && r.drift.is_empty()
     })
-}
-
-/// What a target under load looks like from outside, sampled at the start and end.
-struct Server {
-    pid: u32,
-    rss_before: u64,
-}
-
-struct Measured {
-    tally: Tally,
-    connected: usize,
-    /// Phone legs asked for, and up when the measurement began.
-    phone_legs_asked: usize,
-    phone_legs: usize,
-    cpu: Duration,
-    elapsed: Duration,
-    rss_after: u64,
-    server_forwarded: Option<u64>,
-    /// Camera packets Sluss left out for a lower frame rate (its estimate of a viewer's link
-    /// was short).
-    server_thinned: Option<u64>,
-}
-
-fn control(load: Load) -> (Control, watch::Sender<bool>) {
-    let (stop_tx, stop) = watch::channel(false);
-    (
-        Control {
-            t0: Instant::now(),
-            measuring: Arc::new(AtomicBool::new(false)),
-            received_now: Arc::new(AtomicU64::new(0)),
-            connected: Arc::new(AtomicU64::new(0)),
-            stop,
-            load,
-            phones: Arc::new(AtomicBool::new(false)),
-        },
-        stop_tx,
-    )
-}
-
-/// Waits for everyone, measures for `seconds` with progress, stops everyone.
-async fn measure(
-    server: &Server,
-    control: &Control,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<Tally>>,
-    seconds: u64,
-    // Sluss also counts what it forwarded, as a cross-check.
-    sluss: Option<&sluss::Sluss>,
-    // Phone legs to bring up first (the chairs move a voice each).
-    legs: usize,
-) -> Measured {
-    let counters = || async {
-        match sluss {
-            Some(s) => s.counters().await,
-            None => None,
-        }
-    };
-    let n = tasks.len() as u64;
-    let deadline = Instant::now() + Duration::from_secs(30 + n / 5);
-    while control.connected.load(Ordering::Relaxed) < n && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    println!(
-        "  {} of {n} connected",
-        control.connected.load(Ordering::Relaxed)
-    );
-    let phone_legs = match (sluss, legs) {
-        (Some(sluss), legs) if legs > 0 => phone_legs_up(sluss, control, legs).await,
-        _ => 0,
-    };
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let cpu0 = procstat::cpu_time(server.pid).unwrap_or_default();
-    let counters0 = counters().await;
-    let start = Instant::now();
-    control.measuring.store(true, Ordering::Relaxed);
-    for s in 1..=seconds {
-        let before = control.received_now.load(Ordering::Relaxed);
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let after = control.received_now.load(Ordering::Relaxed);
-        println!("  {s:>3} s  {:>9} packets/s received", after - before);
-    }
-    control.measuring.store(false, Ordering::Relaxed);
-    let elapsed = start.elapsed();
-    let cpu1 = procstat::cpu_time(server.pid).unwrap_or_default();
-    let counters1 = counters().await;
-    let rss_after = procstat::rss_bytes(server.pid).unwrap_or(0);
-    let _ = stop.send(true);
-    let mut tally = Tally::new();
-    let mut connected = 0;
-    for t in tasks {
-        if let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), t).await {
-            connected += usize::from(t.connected);
-            tally.merge(&t);
-        }
-    }
-    Measured {
-        tally,
-        connected,
-        phone_legs_asked: legs,
-        phone_legs,
-        cpu: cpu1.saturating_sub(cpu0),
-        elapsed,
-        rss_after,
-        server_forwarded: counters0
-            .zip(counters1)
-            .map(|(a, b)| b.0.saturating_sub(a.0)),
-        server_thinned: counters0
-            .zip(counters1)
-            .map(|(a, b)| b.1.saturating_sub(a.1)),
-    }
-}
-
-/// Tells the chairs to move a voice each to a phone, and waits (30 s at most) until Sluss has
-/// `legs` calls up. Returns how many are.
-async fn phone_legs_up(sluss: &sluss::Sluss, control: &Control, legs: usize) -> usize {
-    control.phones.store(true, Ordering::Relaxed);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut up = 0;
-    while Instant::now() < deadline {
-        up = sluss.phone_calls_active().await.unwrap_or(0) as usize;
-        if up >= legs {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    println!("  {up} of {legs} phone legs up");
-    up
-}
-
-fn row(target: Target, meetings: usize, size: usize, server: &Server, m: Measured) -> Row {
-    let secs = m.elapsed.as_secs_f64();
-    let participants = meetings * size;
-    let forwarded = m.tally.received as f64;
-    // A voice moved to a phone is still sent by its browser, and still reaches the others
-    // (through the phone); only its browser hears nothing (R14), by design.
-    let muted_by_phone = (m.phone_legs * (size - 1)) as f64 * 50.0 * secs;
-    let expected = (m.tally.sent as f64 * (size - 1) as f64 - muted_by_phone).max(0.0);
-    let cpu = m.cpu.as_secs_f64();
-    Row {
-        target,
-        scenario: String::new(),
-        meetings,
-        size,
-        participants,
-        connected: m.connected,
-        phone_legs_asked: m.phone_legs_asked,
-        phone_legs: m.phone_legs,
-        seconds: secs,
-        sent_pps: m.tally.sent as f64 / secs,
-        forwarded_pps: forwarded / secs,
-        server_forwarded_pps: m.server_forwarded.map(|f| f as f64 / secs),
-        server_cpu_seconds: cpu,
-        cpu_seconds_per_million: if forwarded > 0.0 {
-            cpu / forwarded * 1e6
-        } else {
-            f64::NAN
-        },
-        packets_per_cpu_second: if cpu > 0.0 { forwarded / cpu } else { f64::NAN },
-        latency_p50_us: m.tally.percentile_us(0.5),
-        latency_p99_us: m.tally.percentile_us(0.99),
-        loss_percent: if expected > 0.0 {
-            (1.0 - forwarded / expected).max(0.0) * 100.0
-        } else {
-            0.0
-        },
-        thinned_percent: m
-            .server_thinned
-            .filter(|_| expected > 0.0)
-            .map(|t| t as f64 / expected * 100.0),
-        server_rss_mb: m.rss_after as f64 / 1e6,
-        rss_per_participant_kb: m.rss_after.saturating_sub(server.rss_before) as f64
-            / 1e3
-            / participants as f64,
-        video_layers_percent: {
-            let total = m.tally.video_layers.iter().sum::<u64>().max(1) as f64;
-            m.tally.video_layers.map(|n| n as f64 * 100.0 / total)
-        },
-        errors: m.tally.errors,
-    }
 }
 
 async fn run_sluss(
@@ -439,7 +419,8 @@ async fn run_sluss(
     phones: bool,
 ) -> Result<Row, String> {
     let with = if phones { ", a phone in each" } else { "" };
-    println!("sluss: {meetings} meetings x {size}{with}");
+    let place = args.url.as_deref().unwrap_or("a local server");
+    println!("sluss: {meetings} meetings x {size}{with}, on {place}");
     let dir = std::env::temp_dir().join(format!("sluss-loadtest-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -450,26 +431,44 @@ async fn run_sluss(
     } else {
         None
     };
-    let sip_config = sipp
-        .as_ref()
-        .map_or(String::new(), |s| s.sluss_config(25061));
-    let sluss = sluss::Sluss::start(
-        &args.sluss_bin,
-        &dir,
-        18500,
-        29500,
-        args.workers,
-        !args.no_batch,
-        &sip_config,
-    )
-    .await?;
-    let server = Server {
-        pid: sluss.pid(),
-        rss_before: procstat::rss_bytes(sluss.pid()).unwrap_or(0),
+    let (sluss, tls) = match &args.url {
+        Some(url) => {
+            let trust = args.trust.trust();
+            let staff = remote::StaffCredentials::load(args.staff.as_deref().ok_or("--staff")?)?;
+            let sluss = sluss::Sluss::connect(
+                url,
+                args.ops_url.clone(),
+                booking_token(args)?,
+                &staff,
+                &trust,
+            )
+            .await?;
+            (sluss, trust.client_config()?)
+        }
+        None => {
+            let sip_config = sipp
+                .as_ref()
+                .map_or(String::new(), |s| s.sluss_config(25061));
+            let sluss = sluss::Sluss::start(
+                &args.sluss_bin,
+                &dir,
+                18500,
+                29500,
+                args.workers,
+                !args.no_batch,
+                &sip_config,
+            )
+            .await?;
+            (sluss, participant::loopback_tls())
+        }
     };
-    let (control, stop) = control(load);
-    let tls = participant::loopback_tls();
+    let mut server = Server {
+        pid: sluss.pid(),
+        rss_before: 0,
+    };
+    server.rss_before = server.sample(Some(&sluss)).await.1.unwrap_or(0);
     let host = sluss.origin.trim_start_matches("https://").to_owned();
+    let (control, stop) = control(load, remote::local_ip_toward(&host)?);
     let mut tasks = Vec::new();
     for _ in 0..meetings {
         let links = sluss.meeting(size).await?;
@@ -488,9 +487,21 @@ async fn run_sluss(
         }
     }
     let legs = if phones { meetings } else { 0 };
-    let measured = measure(&server, &control, stop, tasks, seconds, Some(&sluss), legs).await;
+    let interval = (args.scenario == Scenario::Soak).then_some(args.interval);
+    let measured = measure(
+        &server,
+        &control,
+        stop,
+        tasks,
+        seconds,
+        Some(&sluss),
+        legs,
+        interval,
+    )
+    .await;
     let row = row(Target::Sluss, meetings, size, &server, measured);
-    drop(sluss); // stops the server
+    sluss.cancel_meetings().await;
+    drop(sluss); // stops a local server
     drop(sipp);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(row)
@@ -501,12 +512,12 @@ async fn run_janus(meetings: usize, size: usize, load: Load, seconds: u64) -> Re
     let dir = std::env::temp_dir().join(format!("sluss-loadtest-janus-{}", std::process::id()));
     let janus = janus::Janus::start(&dir, 18188).await?;
     let server = Server {
-        pid: janus.pid(),
+        pid: Some(janus.pid()),
         rss_before: procstat::rss_bytes(janus.pid()).unwrap_or(0),
     };
     let rooms: Vec<u64> = (1..=meetings as u64).map(|r| 1000 + r).collect();
     janus::create_rooms(&janus.url, &rooms, size).await?;
-    let (control, stop) = control(load);
+    let (control, stop) = control(load, std::net::Ipv4Addr::LOCALHOST.into());
     let mut tasks = Vec::new();
     for room in &rooms {
         for _ in 0..size {
@@ -521,7 +532,7 @@ async fn run_janus(meetings: usize, size: usize, load: Load, seconds: u64) -> Re
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let measured = measure(&server, &control, stop, tasks, seconds, None, 0).await;
+    let measured = measure(&server, &control, stop, tasks, seconds, None, 0, None).await;
     let row = row(Target::Janus, meetings, size, &server, measured);
     drop(janus); // stops Janus
     if std::env::var_os("LOADTEST_DEBUG").is_none() {
@@ -541,10 +552,10 @@ async fn run_null(meetings: usize, size: usize, load: Load, seconds: u64) -> Res
         .map_err(|e| e.to_string())?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let server = Server {
-        pid: child.id(),
+        pid: Some(child.id()),
         rss_before: procstat::rss_bytes(child.id()).unwrap_or(0),
     };
-    let (control, stop) = control(load);
+    let (control, stop) = control(load, std::net::Ipv4Addr::LOCALHOST.into());
     let mut tasks = Vec::new();
     for meeting in 0..meetings {
         for _ in 0..size {
@@ -557,125 +568,9 @@ async fn run_null(meetings: usize, size: usize, load: Load, seconds: u64) -> Res
             )));
         }
     }
-    let measured = measure(&server, &control, stop, tasks, seconds, None, 0).await;
+    let measured = measure(&server, &control, stop, tasks, seconds, None, 0, None).await;
     let row = row(Target::Null, meetings, size, &server, measured);
     let _ = child.kill();
     let _ = child.wait();
     Ok(row)
-}
-
-fn print_row(r: &Row) {
-    println!(
-        "  => {:?}: {}/{} connected, {:.0} pkt/s forwarded, {:.2} CPU s per million, p50 {:.0} µs, p99 {:.0} µs, loss {:.2}%, {:.0} kB per participant",
-        r.target, r.connected, r.participants, r.forwarded_pps, r.cpu_seconds_per_million,
-        r.latency_p50_us, r.latency_p99_us, r.loss_percent, r.rss_per_participant_kb
-    );
-    for e in r.errors.iter().take(3) {
-        println!("     error: {e}");
-    }
-}
-
-fn print_table(rows: &[Row]) {
-    println!();
-    println!(
-        "{:<9} {:>6} {:>6} {:>11} {:>11} {:>10} {:>12} {:>9} {:>9} {:>7} {:>7} {:>9} {:>11}",
-        "target",
-        "people",
-        "meet",
-        "fwd pkt/s",
-        "server fwd",
-        "CPU s/Mpkt",
-        "pkt/CPU-s",
-        "p50 µs",
-        "p99 µs",
-        "loss %",
-        "thin %",
-        "kB/person",
-        "q/h/f %"
-    );
-    for r in rows {
-        println!(
-            "{:<9} {:>6} {:>6} {:>11.0} {:>11} {:>10.2} {:>12.0} {:>9.0} {:>9.0} {:>7.2} {:>7} {:>9.0} {:>11}",
-            label(r),
-            r.participants,
-            r.meetings,
-            r.forwarded_pps,
-            r.server_forwarded_pps
-                .map_or("-".into(), |f| format!("{f:.0}")),
-            r.cpu_seconds_per_million,
-            r.packets_per_cpu_second,
-            r.latency_p50_us,
-            r.latency_p99_us,
-            r.loss_percent,
-            r.thinned_percent.map_or("-".into(), |t| format!("{t:.2}")),
-            r.rss_per_participant_kb,
-            r.video_layers_percent
-                .map(|p| format!("{p:.0}"))
-                .join("/")
-        );
-    }
-    print_phone_cost(rows);
-    // Side by side: the same load on each target.
-    for s in rows
-        .iter()
-        .filter(|r| r.target == Target::Sluss && r.phone_legs_asked == 0)
-    {
-        if let Some(j) = rows
-            .iter()
-            .find(|r| r.target == Target::Janus && r.participants == s.participants)
-        {
-            println!(
-                "{} people: Sluss uses {:.2}x Janus's CPU per forwarded packet (p99 {:.0} µs vs {:.0} µs)",
-                s.participants,
-                s.cpu_seconds_per_million / j.cpu_seconds_per_million,
-                s.latency_p99_us,
-                j.latency_p99_us
-            );
-        }
-        if let Some(n) = rows
-            .iter()
-            .find(|r| r.target == Target::Null && r.participants == s.participants)
-        {
-            println!(
-                "{} people: Sluss uses {:.1}x the null relay's CPU per forwarded packet; reaches {:.0}% of its packets per CPU-second",
-                s.participants,
-                s.cpu_seconds_per_million / n.cpu_seconds_per_million,
-                100.0 * s.packets_per_cpu_second / n.packets_per_cpu_second
-            );
-        }
-    }
-}
-
-fn label(r: &Row) -> String {
-    let target = format!("{:?}", r.target).to_lowercase();
-    if r.phone_legs_asked > 0 {
-        format!("{target}+tel")
-    } else {
-        target
-    }
-}
-
-/// The phone scenario: what the legs added to Sluss's CPU, per leg, from the run without
-/// phones and the run with them.
-fn print_phone_cost(rows: &[Row]) {
-    let cores = |r: &Row| r.server_cpu_seconds / r.seconds;
-    for with in rows.iter().filter(|r| r.phone_legs > 0) {
-        let Some(without) = rows.iter().find(|r| {
-            r.target == with.target
-                && r.phone_legs_asked == 0
-                && r.participants == with.participants
-        }) else {
-            continue;
-        };
-        let per_leg = (cores(with) - cores(without)) / with.phone_legs as f64;
-        println!(
-            "{} phone legs in {} meetings of {}: Sluss used {:.1}% of a core without them and {:.1}% with them: {:.2}% of one core per phone leg",
-            with.phone_legs,
-            with.meetings,
-            with.size,
-            100.0 * cores(without),
-            100.0 * cores(with),
-            100.0 * per_leg
-        );
-    }
 }

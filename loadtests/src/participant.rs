@@ -142,6 +142,8 @@ pub struct Control {
     /// Set once everyone is connected in the `phone` scenario: each meeting's chair then moves
     /// one participant's voice to a phone (R14's split), and Sluss calls it.
     pub phones: Arc<AtomicBool>,
+    /// The address media is sent from: loopback, or toward a server elsewhere.
+    pub bind_ip: std::net::IpAddr,
 }
 
 /// When the next audio and video packets are due.
@@ -403,7 +405,7 @@ async fn run_webrtc(
         .await
         .map_err(|e| e.to_string())?;
 
-    let socket = UdpSocket::bind("127.0.0.1:0")
+    let socket = UdpSocket::bind((control.bind_ip, 0))
         .await
         .map_err(|e| e.to_string())?;
     let local = socket.local_addr().map_err(|e| e.to_string())?;

@@ -1,7 +1,9 @@
-//! A real Sluss server for the load: started from its binary on loopback with a fresh data
-//! directory, its first administrator enrolled through the API the way the setup page does it
-//! (password and a TOTP code), and meetings created whose invitations are for staff, so that the
-//! synthetic participants (all logged in) enter without waiting for a chair's admission.
+//! A real Sluss server for the load: either started from its binary on loopback with a fresh
+//! data directory, its first administrator enrolled through the API the way the setup page does
+//! it (password and a TOTP code), or one that runs elsewhere, reached at its public address with
+//! a booking API token and the load test's staff account (`remote.rs`). Meetings are created
+//! with invitations for staff, so that the synthetic participants (all logged in) enter without
+//! waiting for a chair's admission.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -11,14 +13,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::remote;
+
 pub struct Sluss {
-    child: Child,
+    /// The server process, when the tool started it.
+    child: Option<Child>,
     pub origin: String,
-    /// The operations listener (`/metrics`, `/readyz`), plain HTTP on the next port.
-    ops: String,
+    /// The operations listener (`/metrics`, `/readyz`), plain HTTP: the next port of a local
+    /// server, and what `--ops-url` says for one elsewhere (without it, no server counters).
+    ops: Option<String>,
     pub http: reqwest::Client,
     /// The staff session cookie (`sluss_session=...`).
     pub cookie: String,
+    /// The booking system's API token: meetings are made and cancelled with it when given.
+    token: Option<String>,
+    /// Meetings made, cancelled at the end on a server the tool did not start.
+    made: std::sync::Mutex<Vec<String>>,
 }
 
 /// One meeting: its chair link token and the others'.
@@ -111,11 +121,13 @@ impl Sluss {
             .map_err(|e| e.to_string())?;
         let origin = format!("https://127.0.0.1:{port}");
         let mut sluss = Sluss {
-            child,
+            child: Some(child),
             origin,
-            ops: format!("http://127.0.0.1:{}", port + 1),
+            ops: Some(format!("http://127.0.0.1:{}", port + 1)),
             http,
             cookie: String::new(),
+            token: None,
+            made: std::sync::Mutex::new(Vec::new()),
         };
         for _ in 0..100 {
             if sluss
@@ -127,85 +139,97 @@ impl Sluss {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        sluss.cookie = sluss.enrol(&setup).await?;
+        let password = "ett långt lösenord för lasttest";
+        let (cookie, _) =
+            remote::enrol(&sluss.http, &sluss.origin, &setup, "loadtest", password).await?;
+        sluss.cookie = cookie;
         Ok(sluss)
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// A Sluss that runs elsewhere: logs the staff account in and checks the token.
+    pub async fn connect(
+        origin: &str,
+        ops: Option<String>,
+        token: String,
+        staff: &remote::StaffCredentials,
+        trust: &remote::Trust,
+    ) -> Result<Sluss, String> {
+        let origin = origin.trim_end_matches('/').to_owned();
+        if !origin.starts_with("https://") {
+            return Err(format!("--url {origin}: Sluss is reached over https://"));
+        }
+        let http = trust.http()?;
+        // The token first: a wrong one is refused without spending a login code.
+        let status = http
+            .get(format!("{origin}/api/v1/meetings"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .map_err(|e| format!("{origin}: {e}"))?
+            .status();
+        if !status.is_success() {
+            return Err(format!(
+                "the API token was refused ({status}): it needs the scope meetings:write"
+            ));
+        }
+        let cookie = remote::login(&http, &origin, staff).await?;
+        let sluss = Sluss {
+            child: None,
+            origin,
+            ops: ops.map(|o| o.trim_end_matches('/').to_owned()),
+            http,
+            cookie,
+            token: Some(token),
+            made: std::sync::Mutex::new(Vec::new()),
+        };
+        Ok(sluss)
+    }
+
+    /// The server's process id, when the tool started it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// A GET on the operations listener.
     async fn ops(&self, path: &str) -> Result<String, String> {
+        let ops = self.ops.as_deref().ok_or("no operations listener given")?;
         let r = self
             .http
-            .get(format!("{}{path}", self.ops))
+            .get(format!("{ops}{path}"))
             .send()
             .await
             .map_err(|e| e.to_string())?;
         r.text().await.map_err(|e| e.to_string())
     }
 
-    async fn post(&self, path: &str, body: serde_json::Value) -> Result<reqwest::Response, String> {
-        self.http
-            .post(format!("{}{path}", self.origin))
-            .header("cookie", &self.cookie)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    /// The first administrator: begin, then a password and the current TOTP code.
-    async fn enrol(&self, token: &str) -> Result<String, String> {
-        let begin: serde_json::Value = self
-            .post("/api/v1/enroll/begin", json!({ "token": token }))
-            .await?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        let secret = begin["secret"].as_str().ok_or("no TOTP secret")?;
-        let key = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, secret)
-            .ok_or("bad TOTP secret")?;
-        let totp = totp_rs::Builder::new()
-            .with_secret(key)
-            .build()
-            .map_err(|e| format!("{e:?}"))?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let code = totp.generate(now).to_string();
-        let r = self
-            .post(
-                "/api/v1/enroll/complete",
-                json!({ "token": token, "username": "loadtest", "display_name": "Last",
-                        "password": "ett långt lösenord för lasttest", "code": code }),
-            )
-            .await?;
-        if !r.status().is_success() {
-            return Err(format!("enrolment refused: {}", r.status()));
+    /// A request made as the booking system (the token) or as the staff account.
+    fn authorised(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request.header("cookie", &self.cookie),
         }
-        let cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("sluss_session="))
-            .and_then(|v| v.split(';').next())
-            .ok_or("no session cookie")?;
-        Ok(cookie.to_owned())
     }
 
     /// A meeting for `size` people: the chair and `size - 1` staff invitations.
     pub async fn meeting(&self, size: usize) -> Result<MeetingLinks, String> {
         let invitations: Vec<_> = (1..size).map(|_| json!({ "role": "staff" })).collect();
         let r = self
-            .post(
-                "/api/v1/meetings",
-                json!({ "title": "Lasttest", "sensitive": true, "invitations": invitations }),
-            )
-            .await?;
+            .authorised(self.http.post(format!("{}/api/v1/meetings", self.origin)))
+            .json(&json!({ "title": "Lasttest", "sensitive": true, "invitations": invitations }))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            let status = r.status();
+            return Err(format!(
+                "meeting refused ({status}): {}",
+                r.text().await.unwrap_or_default()
+            ));
+        }
         let created: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+        if let (Some(id), Ok(mut made)) = (created["meeting_id"].as_str(), self.made.lock()) {
+            made.push(id.to_owned());
+        }
         let mut tokens = vec![token_of(
             created["chair_link"].as_str().ok_or("no chair link")?,
         )];
@@ -235,21 +259,47 @@ impl Sluss {
         metric_sum(&text, "sluss_phone_calls_active", None)
     }
 
+    /// The server process's CPU time and resident memory from its `process_*` metrics.
+    pub async fn process(&self) -> Option<(Duration, u64)> {
+        let text = self.ops("/metrics").await.ok()?;
+        let cpu = metric_value(&text, "process_cpu_seconds_total", None)?;
+        let rss = metric_value(&text, "process_resident_memory_bytes", None)?;
+        Some((Duration::from_secs_f64(cpu.max(0.0)), rss as u64))
+    }
+
+    /// Cancels the meetings made on a server the tool did not start, as the booking system
+    /// would; everyone still in them is sent out.
+    pub async fn cancel_meetings(&self) {
+        if self.child.is_some() {
+            return;
+        }
+        let made = self.made.lock().map(|m| m.clone()).unwrap_or_default();
+        for id in made {
+            let url = format!("{}/api/v1/meetings/{id}", self.origin);
+            if let Err(e) = self.authorised(self.http.delete(url)).send().await {
+                eprintln!("cancelling meeting {id}: {e}");
+            }
+        }
+    }
+
     fn terminate(&mut self) {
-        if let Ok(Some(_)) = self.child.try_wait() {
+        let Some(child) = self.child.as_mut() else {
+            return;
+        };
+        if let Ok(Some(_)) = child.try_wait() {
             return;
         }
         let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &child.id().to_string()])
             .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
+            if let Ok(Some(_)) = child.try_wait() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
+        let _ = child.kill();
     }
 }
 
@@ -263,6 +313,10 @@ impl Drop for Sluss {
 /// The sum of a family's samples (over every worker), only those with `reason="..."` when
 /// given; None when the family is not there.
 fn metric_sum(text: &str, family: &str, reason: Option<&str>) -> Option<u64> {
+    metric_value(text, family, reason).map(|v| v as u64)
+}
+
+fn metric_value(text: &str, family: &str, reason: Option<&str>) -> Option<f64> {
     let mut found = false;
     let mut sum = 0.0;
     for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -278,7 +332,7 @@ fn metric_sum(text: &str, family: &str, reason: Option<&str>) -> Option<u64> {
             sum += v;
         }
     }
-    found.then_some(sum as u64)
+    found.then_some(sum)
 }
 
 #[cfg(test)]
