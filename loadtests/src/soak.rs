@@ -2,6 +2,7 @@
 //! packets delivered, the server's CPU per forwarded packet and its memory, and fails when any
 //! of them drifts more than 10 % from the first interval: a leak, a slowdown, or participants
 //! falling away (the ten-minute run that lost everyone at 60 s would fail at the second line).
+//! One interval of warm-up before the first is not judged (the layers are still climbing).
 
 /// One interval of the soak.
 #[derive(Debug, Clone, serde::Serialize)]

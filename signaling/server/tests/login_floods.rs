@@ -170,6 +170,55 @@ async fn an_account_locked_from_one_address_logs_in_from_another_and_unlocks_aft
 }
 
 #[tokio::test]
+async fn an_administrators_unlock_lets_the_locked_address_in_at_once() {
+    let server = start_limited(
+        Limits {
+            lockout: LockoutPolicy {
+                free_failures: 3,
+                base_delay: Duration::from_secs(600),
+                max_delay: Duration::from_secs(600),
+                ..LockoutPolicy::default()
+            },
+            ..Limits::default()
+        },
+        None,
+    )
+    .await;
+    let user = account(&server).await;
+    let office = from(2);
+    for _ in 0..3 {
+        login(&server, &office, "fel lösenord", "000000").await;
+    }
+    assert_eq!(
+        login(&server, &office, PASSWORD, &code(0)).await.status(),
+        401
+    );
+    // The lock is where the administrators look: the account reads as locked.
+    let listed = server.store.find_account(&user).await.unwrap().unwrap();
+    assert!(listed
+        .locked_until
+        .is_some_and(|t| t > sluss_signaling::unix_now() + 500));
+    // The owner logging in elsewhere leaves the office's lock in place.
+    assert_eq!(
+        login(&server, &from(3), PASSWORD, &code(0)).await.status(),
+        204
+    );
+    assert_eq!(
+        login(&server, &office, PASSWORD, &code(1)).await.status(),
+        401
+    );
+    // Unlocked in the store (as `sluss staff unlock` and the start page do): the office's
+    // next right login goes through at once, not in ten minutes.
+    assert!(server.store.unlock_account(&user).await.unwrap().is_ok());
+    assert_eq!(
+        login(&server, &office, PASSWORD, &code(1)).await.status(),
+        204
+    );
+    let listed = server.store.find_account(&user).await.unwrap().unwrap();
+    assert_eq!(listed.locked_until, None);
+}
+
+#[tokio::test]
 async fn five_hundred_failed_logins_make_a_handful_of_audit_entries_that_count_them_all() {
     let server = start_limited(
         Limits {

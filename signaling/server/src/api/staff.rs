@@ -201,11 +201,20 @@ pub async fn login(
     let user = state.store.user_by_username(&username).await?;
     let locked = state.lockout().check(&key, Instant::now());
     if let Err(wait) = locked {
-        // Refused before hashing: a locked address costs no CPU.
-        if let Some(user) = &user {
-            tally(&state, "login_locked", &user.id, serde_json::json!({}));
+        // Every lock of a known account is also in the store (below); one the store no
+        // longer has was lifted by an administrator, on the web or from the command line.
+        let lifted = user
+            .as_ref()
+            .is_some_and(|u| u.locked_until.is_none_or(|t| t <= now));
+        if lifted {
+            state.lockout().forget_account(&username);
+        } else {
+            // Refused before hashing: a locked address costs no CPU.
+            if let Some(user) = &user {
+                tally(&state, "login_locked", &user.id, serde_json::json!({}));
+            }
+            return Err(login_refused().retry_after(wait));
         }
-        return Err(login_refused().retry_after(wait));
     }
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = body.password.clone();
@@ -217,13 +226,15 @@ pub async fn login(
         .as_ref()
         .and_then(|u| staff::check_code(&u.totp_secret, &body.code, now as u64));
     let (user, step) = match (user, password_ok, step) {
-        (Some(user), _, _) if user.disabled => return refuse(&state, key, Some(&user), "disabled"),
+        (Some(user), _, _) if user.disabled => {
+            return refuse(&state, key, Some(&user), "disabled").await
+        }
         (Some(user), true, Some(step)) => (user, step as i64),
-        (user, ..) => return refuse(&state, key, user.as_ref(), "bad_credentials"),
+        (user, ..) => return refuse(&state, key, user.as_ref(), "bad_credentials").await,
     };
     // A code works once: the same six digits cannot log in twice.
     if !state.store.record_login_success(&user.id, step).await? {
-        return refuse(&state, key, Some(&user), "code_reused");
+        return refuse(&state, key, Some(&user), "code_reused").await;
     }
     state.lockout().success(&key);
     audit(
@@ -237,8 +248,9 @@ pub async fn login(
 }
 
 /// A failed login: counted against this address and account, and tallied in the trail
-/// (unknown usernames are not recorded).
-fn refuse(
+/// (unknown usernames are not recorded). A lock it starts on a known account is written to
+/// the store too, where the administrators see it and can lift it.
+async fn refuse(
     state: &AppState,
     key: LockKey,
     user: Option<&UserRecord>,
@@ -252,6 +264,10 @@ fn refuse(
             &user.id,
             serde_json::json!({ "reason": reason }),
         );
+        if let Some(wait) = locked {
+            let until = unix_now() + wait.as_secs().max(1) as i64;
+            state.store.record_login_lock(&user.id, until).await?;
+        }
     }
     Err(match locked {
         Some(wait) => login_refused().retry_after(wait),

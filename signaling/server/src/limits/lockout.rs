@@ -50,11 +50,18 @@ pub struct LockKey {
 
 impl LockKey {
     pub fn new(client: ClientKey, username: &str) -> LockKey {
-        let digest = Sha256::digest(username.as_bytes());
-        let mut account = [0; 16];
-        account.copy_from_slice(&digest[..16]);
-        LockKey { client, account }
+        LockKey {
+            client,
+            account: account_hash(username),
+        }
     }
+}
+
+fn account_hash(username: &str) -> [u8; 16] {
+    let digest = Sha256::digest(username.as_bytes());
+    let mut account = [0; 16];
+    account.copy_from_slice(&digest[..16]);
+    account
 }
 
 struct Entry {
@@ -118,6 +125,12 @@ impl Lockout {
             .min(self.policy.max_delay);
         entry.locked_until = Some(now + wait);
         Some(wait)
+    }
+
+    /// An administrator lifted the account's lock: every address may try it again.
+    pub fn forget_account(&mut self, username: &str) {
+        let account = account_hash(username);
+        self.entries.retain(|key, _| key.account != account);
     }
 
     /// The right credentials from this address: its count starts over.

@@ -224,28 +224,29 @@ impl Store {
         }))
     }
 
-    pub async fn record_login_failure(
-        &self,
-        user_id: &str,
-        locked_until: Option<i64>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET failed_logins = failed_logins + 1, locked_until = COALESCE(?, locked_until) WHERE id = ?")
-            .bind(locked_until)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+    /// A lock from failed logins (from one address) on this account, until `until`; the
+    /// latest end of any address's lock is kept. An administrator's unlock clears it.
+    pub async fn record_login_lock(&self, user_id: &str, until: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins + 1,
+                    locked_until = MAX(COALESCE(locked_until, 0), ?) WHERE id = ?",
+        )
+        .bind(until)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// A successful login: resets the failures and remembers the TOTP step so that a code
-    /// works once only. False when that step (or a later one) was already used.
+    /// works once only (a lock another address earned stays, for its time). False when that step (or a later one) was already used.
     pub async fn record_login_success(
         &self,
         user_id: &str,
         totp_step: i64,
     ) -> Result<bool, StoreError> {
         let n = sqlx::query(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL, last_totp_step = ?
+            "UPDATE users SET failed_logins = 0, last_totp_step = ?
              WHERE id = ? AND (last_totp_step IS NULL OR last_totp_step < ?)",
         )
         .bind(totp_step)

@@ -43,6 +43,9 @@ pub struct AuditTally {
     window: i64,
     cap: usize,
     open: Mutex<HashMap<TallyKey, Tally>>,
+    /// One write at a time: a flush waits for a write under way, so that the last flush
+    /// before the store closes finds every taken window written, none in flight.
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl AuditTally {
@@ -54,6 +57,7 @@ impl AuditTally {
             window: window.as_secs_f64().ceil().max(1.0) as i64,
             cap: cap.max(1),
             open: Mutex::new(HashMap::new()),
+            writing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -112,6 +116,7 @@ impl AuditTally {
     }
 
     async fn write(&self, due: impl Fn(&Tally) -> bool, now: i64) -> Result<usize, StoreError> {
+        let _one_at_a_time = self.writing.lock().await;
         let closed: Vec<(TallyKey, Tally)> = {
             let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
             let keys: Vec<TallyKey> = open
@@ -145,7 +150,9 @@ impl AuditTally {
         Ok(n)
     }
 
-    /// Writes closed windows every second until `shutdown`, then everything.
+    /// Writes closed windows every second until `shutdown`. The last flush is the owner's,
+    /// before it closes the store (a flush here could take windows and then find the store
+    /// closed under it, losing them).
     pub fn start(self: &Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let tally = self.clone();
         tokio::spawn(async move {
@@ -163,9 +170,6 @@ impl AuditTally {
                         }
                     }
                 }
-            }
-            if let Err(e) = tally.flush().await {
-                tracing::error!(error = %e, "audit tally: cannot write at shutdown");
             }
         });
     }
