@@ -170,6 +170,11 @@ impl Meeting {
         self.chair.as_ref() == Some(id) || self.screen_allowed.contains(id)
     }
 
+    /// R5: guests identify with e-identification before they knock.
+    pub fn requires_eid(&self) -> bool {
+        self.require_eid
+    }
+
     pub fn is_sensitive(&self) -> bool {
         self.sensitive
     }

@@ -456,6 +456,9 @@ pub enum ErrorCode {
     PhoneRefused,
     /// R14: the phone the chair called in was not answered (busy, no answer, refused).
     PhoneNotAnswered,
+    /// R5 and R14: this meeting's guests identify with e-identification before they knock,
+    /// which nobody can do by phone, so the chair cannot call a guest in.
+    PhoneEidRequired,
 }
 
 impl ErrorCode {

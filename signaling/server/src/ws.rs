@@ -380,6 +380,7 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::PhoneNumberRefused => "phone_number_refused",
         ErrorCode::PhoneRefused => "phone_refused",
         ErrorCode::PhoneNotAnswered => "phone_not_answered",
+        ErrorCode::PhoneEidRequired => "phone_eid_required",
     }
 }
 

@@ -427,6 +427,38 @@ async fn the_chair_calls_someone_in_who_then_waits_in_the_lobby() {
         recv_type(&mut anna, "error").await["code"],
         "phone_number_refused"
     );
+    // R5: in a meeting whose guests must use e-identification, nobody is called in.
+    let eid_chair = Secret::generate();
+    let link = sluss_signaling::store::NewLink {
+        id: "l_eid_chair".into(),
+        token_hash: eid_chair.hash(),
+        role: sluss_protocol::InvitationRole::Chair,
+        expires_at: None,
+    };
+    let meeting = sluss_signaling::store::NewMeeting {
+        id: "m_eid",
+        title: "Med e-legitimation",
+        flags: sluss_signaling::store::MeetingFlags {
+            sensitive: true,
+            require_eid: true,
+        },
+        starts_at: None,
+        duration_minutes: None,
+        convener: None,
+    };
+    server
+        .store
+        .create_convened_meeting(&meeting, &[link], &[], sluss_signaling::unix_now())
+        .await
+        .unwrap();
+    server.mark_chair(eid_chair.expose());
+    let (mut karin, _) = join(&server, eid_chair.expose(), "Karin").await;
+    let rang_before = phone.events("CALL_INCOMING");
+    send(&mut karin, &call_in("070-123 45 67")).await;
+    let refused = recv_type(&mut karin, "error").await;
+    assert_eq!(refused["code"], "phone_eid_required");
+    assert_eq!(refused["fatal"], false);
+    assert_eq!(phone.events("CALL_INCOMING"), rang_before);
     // baresip answers this number without SRTP: the call is ended, and the chair told.
     send(&mut anna, &call_in(PLAIN_NUMBER)).await;
     assert_eq!(

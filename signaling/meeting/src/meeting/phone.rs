@@ -98,12 +98,10 @@ impl Meeting {
         ) {
             return Err(ActionError::AlreadyByPhone);
         }
+        let dials_left = self.dials_left(now);
         let phones = &mut self.phones;
-        phones
-            .dialled
-            .retain(|t| now.saturating_duration_since(*t) < DIAL_WINDOW);
         let lines = phones.calls.len() + phones.ending.len();
-        if lines >= MAX_CALLS || phones.dialled.len() >= MAX_DIALS_PER_WINDOW {
+        if lines >= MAX_CALLS || dials_left == 0 {
             return Err(ActionError::TooManyCalls);
         }
         phones.dialled.push(now);
@@ -120,6 +118,21 @@ impl Meeting {
             },
             Effect::Updated(participant),
         ])
+    }
+
+    /// Calls the meeting may still place in the current window.
+    pub fn dials_left(&mut self, now: Instant) -> usize {
+        let dialled = &mut self.phones.dialled;
+        dialled.retain(|t| now.saturating_duration_since(*t) < DIAL_WINDOW);
+        MAX_DIALS_PER_WINDOW.saturating_sub(dialled.len())
+    }
+
+    /// A call the meeting places that is not a split (the chair calling someone in) counts
+    /// in the split's window, so that a meeting has one rate of calls, not one per kind.
+    pub fn count_dial(&mut self, now: Instant) {
+        if self.dials_left(now) > 0 {
+            self.phones.dialled.push(now);
+        }
     }
 
     /// R14: their voice goes by their browser again (the chair's action, or their own).

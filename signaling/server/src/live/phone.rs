@@ -8,9 +8,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use sluss_meeting::{CallId, ChairAction, ParticipantId, MAX_CALLS, MAX_DIALS_PER_WINDOW};
+use sluss_meeting::{CallId, ChairAction, ParticipantId, MAX_CALLS};
 use sluss_phone::call::{self, CallReport, MeetingSide};
 use sluss_phone::dtmf::Digit;
 use sluss_phone::leg_media::{LegControl, MeetingLink};
@@ -24,9 +24,6 @@ use tracing::{debug, info};
 use super::Live;
 use crate::phone::{NumberRefusal, PhoneService};
 use crate::secret::random_id;
-
-/// The window of `MAX_DIALS_PER_WINDOW` for calls-in, as for the split's calls.
-const CALL_IN_WINDOW: Duration = Duration::from_secs(600);
 
 /// A placed call: whose it is, its direct transport, and how to end it.
 pub(super) struct PlacedCall {
@@ -43,8 +40,6 @@ pub(super) struct Calls {
     unencrypted: HashSet<CallId>,
     /// Calls the chair placed to bring someone in, while they ring: cancelled with the meeting.
     ringing_in: HashMap<CallId, oneshot::Sender<()>>,
-    /// When each call-in of the last ten minutes was placed.
-    called_in: Vec<Instant>,
     reports_tx: mpsc::UnboundedSender<(CallId, CallReport)>,
     pub(super) reports: Option<mpsc::UnboundedReceiver<(CallId, CallReport)>>,
 }
@@ -57,7 +52,6 @@ impl Default for Calls {
             numbers: HashMap::new(),
             unencrypted: HashSet::new(),
             ringing_in: HashMap::new(),
-            called_in: Vec::new(),
             reports_tx,
             reports: Some(reports),
         }
@@ -215,22 +209,25 @@ impl Live {
         }
     }
 
-    /// R14: the chair calls someone in by phone. Bounded like the split's calls: at most
-    /// `MAX_CALLS` ringing at once and `MAX_DIALS_PER_WINDOW` in ten minutes per meeting.
+    /// R14: the chair calls someone in by phone. At most `MAX_CALLS` ringing at once, and
+    /// in the meeting's one window of `MAX_DIALS_PER_WINDOW` calls in ten minutes, which the
+    /// split's calls count in too (the core keeps it).
     async fn call_in(&mut self, chair: &ParticipantId, typed: &str) {
         let Some((service, number)) = self.checked_number(chair, typed) else {
             return;
         };
+        // R5: whoever answers would knock as a guest who cannot do e-identification, and be
+        // turned away at the knock; the chair is told now, before anyone's phone rings.
+        if self.core.requires_eid() {
+            let text = "This meeting's guests identify with e-identification, which cannot be done by phone.";
+            self.refuse_phone(chair, ErrorCode::PhoneEidRequired, &text);
+            return;
+        }
         let now = Instant::now();
-        self.calls
-            .called_in
-            .retain(|t| now.saturating_duration_since(*t) < CALL_IN_WINDOW);
         self.calls
             .ringing_in
             .retain(|_, cancel| !cancel.is_closed());
-        if self.calls.ringing_in.len() >= MAX_CALLS
-            || self.calls.called_in.len() >= MAX_DIALS_PER_WINDOW
-        {
+        if self.calls.ringing_in.len() >= MAX_CALLS || self.core.dials_left(now) == 0 {
             self.refuse_phone(chair, ErrorCode::PhoneRefused, &"too many calls");
             return;
         }
@@ -242,7 +239,7 @@ impl Live {
                 return;
             }
         };
-        self.calls.called_in.push(now);
+        self.core.count_dial(now);
         let call = CallId::new(random_id("k"));
         let event = crate::store::AuditEvent {
             meeting_id: Some(self.meeting_id.clone()),

@@ -216,3 +216,29 @@ fn a_meeting_places_a_bounded_number_of_calls() {
     assert_eq!(placed, MAX_DIALS_PER_WINDOW);
     assert!(to_phone(&mut m, now + Duration::from_secs(601), "g", "again").is_ok());
 }
+
+#[test]
+fn calls_in_and_splits_share_the_meetings_one_rate_of_calls() {
+    let (mut m, now) = in_room();
+    // The chair called people in until one dial was left.
+    for _ in 0..MAX_DIALS_PER_WINDOW - 1 {
+        assert!(m.dials_left(now) > 0);
+        m.count_dial(now);
+    }
+    assert_eq!(m.dials_left(now), 1);
+    // The split takes the last one; after it, neither kind of call is placed.
+    to_phone(&mut m, now, "g", "k1").unwrap();
+    m.call_ended(now, &call("k1"));
+    assert_eq!(m.dials_left(now), 0);
+    assert_eq!(
+        to_phone(&mut m, now, "g", "k2"),
+        Err(ActionError::TooManyCalls)
+    );
+    // Counting past the window's end does nothing; ten minutes later it is open again.
+    m.count_dial(now);
+    assert_eq!(m.dials_left(now), 0);
+    assert_eq!(
+        m.dials_left(now + Duration::from_secs(601)),
+        MAX_DIALS_PER_WINDOW
+    );
+}
