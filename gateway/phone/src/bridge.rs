@@ -243,6 +243,13 @@ impl Bridge {
         );
     }
 
+    /// A telephone event from the phone (RFC 4733): its place in the voice's numbering plays
+    /// as silence, so a key press is neither heard nor counted as lost.
+    pub fn phone_event(&mut self, packet: &RtpPacket<'_>) {
+        self.from_phone
+            .push_silence(packet.header.ssrc, packet.header.sequence);
+    }
+
     /// A packet of another participant's voice (Opus, 48 kHz clock), in its publisher's own
     /// numbering.
     pub fn from_meeting(

@@ -212,6 +212,23 @@ impl JitterBuffer {
         outcome
     }
 
+    /// A packet of the stream that carries no audio: an RFC 4733 key press shares the audio's
+    /// numbering. Its place plays as an empty frame (silence), not as a loss to conceal; it
+    /// neither starts a spurt nor moves the jitter estimate (an event repeats its timestamp).
+    pub fn push_silence(&mut self, ssrc: Ssrc, sequence: u16) {
+        let playing = matches!(self.state, State::Playing { .. } | State::Buffering { .. });
+        let offset = i32::from(sequence.wrapping_sub(self.next) as i16);
+        if !playing || self.ssrc != Some(ssrc) || offset < 0 || offset as usize >= CAPACITY {
+            return;
+        }
+        self.store(Incoming {
+            ssrc,
+            sequence,
+            timestamp: 0,
+            payload: &[],
+        });
+    }
+
     /// The frame due at `now`, if any. Call it every frame, or until it returns
     /// [`Pop::Nothing`] to catch up.
     pub fn pop(&mut self, now: Instant) -> Pop<'_> {

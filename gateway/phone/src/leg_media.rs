@@ -311,6 +311,7 @@ fn from_trunk(
         return Inbound::Refused;
     };
     if Some(packet.header.payload_type.get()) == leg.telephone_event {
+        leg.bridge.phone_event(&packet);
         return match dtmf.on_packet(packet.header.timestamp, packet.payload) {
             Ok(Some(digit)) => Inbound::Digit(digit),
             _ => Inbound::Media,

@@ -113,6 +113,42 @@ fn a_missing_packet_is_lost_when_later_ones_are_there() {
 }
 
 #[test]
+fn key_presses_in_the_numbering_play_as_silence_not_as_losses() {
+    let mut s = Sim::new();
+    let mut played = Vec::new();
+    // A voice at 20 ms a packet; three telephone events take 4, 5 and 6 of its numbering.
+    for seq in 1..=16u16 {
+        let ms = u64::from(seq) * 20;
+        if (4..=6).contains(&seq) {
+            s.jb.push_silence(SSRC, seq);
+        } else {
+            s.push(seq, ms);
+        }
+        while let Some(frame) = match s.jb.pop(s.at(ms + 1)) {
+            Pop::Frame(p) => Some(p.first().copied()),
+            Pop::Lost => Some(Some(0xff)),
+            Pop::Nothing => None,
+        } {
+            played.push(frame);
+        }
+    }
+    let heard: Vec<u8> = played.iter().flatten().copied().collect();
+    assert!(!heard.contains(&0xff), "concealed: {played:?}");
+    assert_eq!(
+        played.iter().filter(|f| f.is_none()).count(),
+        3,
+        "{played:?}"
+    );
+    assert!(heard.windows(2).all(|w| w[0] < w[1]), "{played:?}");
+    assert_eq!(s.jb.stats().lost, 0);
+    // An event of another stream, or one before the stream began, changes nothing.
+    s.jb.push_silence(Ssrc(1), 10);
+    let mut fresh = Sim::new();
+    fresh.jb.push_silence(SSRC, 1);
+    assert_eq!(fresh.pop(100), None);
+}
+
+#[test]
 fn a_dry_buffer_conceals_and_waits_for_the_late_packet() {
     let mut s = Sim::new();
     s.push(1, 0);
