@@ -46,6 +46,9 @@ pub struct Metrics {
     relay: relay::RelayMetrics,
     process: process::ProcessMetrics,
     scrape: Mutex<()>,
+    /// The SIP stack's count of calls refused for a full queue, as last added to
+    /// `phone_calls{outcome="dial_in_queue_full"}`.
+    queue_full_seen: std::sync::atomic::AtomicU64,
 }
 
 /// A registry that remembers every family's name, also those without a sample yet (a label
@@ -165,6 +168,7 @@ impl Metrics {
                          transport, not_encrypted, bad_answer, not_answered, not_placed, \
                          call_in_not_answered; dial-in: dial_in_ended, dial_in_hung_up, \
                          dial_in_wrong_pin, dial_in_locked, dial_in_no_pin, dial_in_busy, \
+                         dial_in_queue_full (refused 480 before the dial-in: too many waiting), \
                          dial_in_not_acceptable, dial_in_refused, dial_in_failed, dial_in_silent \
                          (hung up: the trunk sent nothing for the media timeout).",
                     ),
@@ -232,6 +236,7 @@ impl Metrics {
             registry,
             standard,
             scrape: Mutex::new(()),
+            queue_full_seen: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -265,6 +270,16 @@ fn unreachable_metric<T>() -> T {
 }
 
 impl Metrics {
+    /// Brings `dial_in_queue_full` up to the SIP stack's own count (at scrape time).
+    pub fn sync_phone_queue_full(&self, total: u64) {
+        let seen = self
+            .queue_full_seen
+            .swap(total, std::sync::atomic::Ordering::Relaxed);
+        self.phone_calls
+            .with_label_values(&["dial_in_queue_full"])
+            .inc_by(total.saturating_sub(seen));
+    }
+
     /// What one phone leg's media counted, added as its call ends.
     pub fn count_phone_media(&self, stats: &sluss_phone::leg_media::LegMediaStats) {
         let b = &stats.bridge;

@@ -31,6 +31,11 @@ pub fn ops_app(state: AppState) -> Router {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Some(phone) = state.registry.phone.as_ref() {
+        state
+            .metrics
+            .sync_phone_queue_full(phone.stack().calls_refused_queue_full());
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(&state.media),

@@ -63,6 +63,8 @@ pub struct RsipStack {
     endpoint: Arc<EndpointInner>,
     dialogs: Arc<DialogLayer>,
     incoming: tokio::sync::Mutex<mpsc::Receiver<RsipIncoming>>,
+    /// Calls refused 480 because `INCOMING_QUEUE` were already waiting to be taken.
+    queue_full: Arc<std::sync::atomic::AtomicU64>,
     cancel: CancellationToken,
     local_user: String,
     domain: String,
@@ -80,6 +82,11 @@ impl fmt::Debug for RsipStack {
 }
 
 impl RsipStack {
+    /// Calls to us refused 480 so far because too many were waiting to be taken.
+    pub fn calls_refused_queue_full(&self) -> u64 {
+        self.queue_full.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Checks the TLS material, binds the listeners and starts the endpoint's tasks.
     pub async fn start(config: SipConfig) -> Result<Self, SipError> {
         config.check_tls()?;
@@ -150,10 +157,11 @@ impl RsipStack {
             transport.name()
         ))?;
         let (calls_tx, calls_rx) = mpsc::channel(INCOMING_QUEUE);
+        let queue_full = Arc::new(std::sync::atomic::AtomicU64::new(0));
         tokio::spawn(route_requests(
             transactions,
             dialogs.clone(),
-            calls_tx,
+            (calls_tx, queue_full.clone()),
             contact.clone(),
             config.allowed_sources.clone(),
         ));
@@ -161,6 +169,7 @@ impl RsipStack {
             endpoint: inner,
             dialogs,
             incoming: tokio::sync::Mutex::new(calls_rx),
+            queue_full,
             cancel,
             local_user: config.local_user,
             domain,
@@ -412,7 +421,10 @@ impl IncomingCall for RsipIncoming {
 async fn route_requests(
     mut transactions: TransactionReceiver,
     dialogs: Arc<DialogLayer>,
-    calls: mpsc::Sender<RsipIncoming>,
+    (calls, queue_full): (
+        mpsc::Sender<RsipIncoming>,
+        Arc<std::sync::atomic::AtomicU64>,
+    ),
     contact: Uri,
     allowed: Vec<SourceNet>,
 ) {
@@ -459,7 +471,9 @@ async fn route_requests(
                     }
                 });
                 // Too many calls waiting, or nobody takes calls: the drop refuses it.
-                let _ = calls.try_send(incoming);
+                if let Err(mpsc::error::TrySendError::Full(_)) = calls.try_send(incoming) {
+                    queue_full.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
             }
             Method::Options => {
                 let _ = tx.reply(StatusCode::OK).await;

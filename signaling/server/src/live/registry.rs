@@ -64,7 +64,7 @@ pub struct Registry {
     pub(super) tally: Arc<AuditTally>,
     pub(super) next_peer: AtomicU64,
     /// R14: the telephone trunk, when configured.
-    pub(super) phone: Option<Arc<crate::phone::PhoneService>>,
+    pub(crate) phone: Option<Arc<crate::phone::PhoneService>>,
 }
 
 impl Registry {
