@@ -48,7 +48,9 @@ export class ChairPanel {
       list.replaceChildren(h('li', { class: 'muted' }, t('lobby.empty')));
     } else {
       list.replaceChildren(...[...call.lobby.values()].map((p) => h('li', { dataset: { participantId: p.participant_id } },
-        h('span', { class: 'lobby-name' }, p.display_name),
+        h('span', { class: 'lobby-name' }, p.display_name,
+          // Which invitation they came with, beside the name they typed.
+          p.invitation ? h('span', { class: 'lobby-role' }, ` · ${t(`role.${p.invitation}`)}`) : null),
         p.reopened ? h('p', { class: 'lobby-reopened' }, t('lobby.reopened')) : null,
         // R14: a caller on the phone, known by their masked number and the PIN's invitation.
         p.by_phone ? h('p', { class: 'lobby-phone' }, t('lobby.byPhone')) : null,

@@ -27,17 +27,31 @@ function setStatus(key) {
   status.textContent = key ? t(key) : '';
 }
 
-function showMessage(text) {
+/// The page's last word (left, ended, refused): what happened, what to do next, and for
+/// staff the way back to the start page. `next` is false where the text says what to do.
+function showMessage(text, next = true) {
   $('prejoin').hidden = true;
   $('meeting').hidden = true;
+  $('lobby').hidden = true;
   setStatus(null);
   $('message-text').textContent = text;
+  $('message-next').textContent = next ? t('ended.next') : '';
   $('message').hidden = false;
+  // Staff have a start page to go back to; a guest's session check is a quiet 401.
+  fetch('/api/v1/session').then((r) => { if (r.ok) $('message-home').hidden = false; }).catch(() => {});
+}
+
+/// When a meeting ended, in the page's language.
+function endedText(at) {
+  if (!at) return t('error.meeting_ended');
+  const lang = document.documentElement.lang || 'sv';
+  const when = new Date(at * 1000).toLocaleString(lang, { dateStyle: 'long', timeStyle: 'short' });
+  return t('ended.at').replace('{when}', when);
 }
 
 async function main() {
   if (!token) {
-    showMessage(t('join.noToken'));
+    showMessage(t('join.noToken'), false);
     return;
   }
   setStatus('join.checking');
@@ -45,11 +59,11 @@ async function main() {
   try {
     link = await api('POST', '/links/inspect', { token });
     if (link.meeting === 'ended') {
-      showMessage(t('error.meeting_ended'));
+      showMessage(endedText(link.ended_at));
       return;
     }
   } catch (e) {
-    showMessage(e instanceof ApiError ? errorText(e.code, e.message) : t('error.generic'));
+    showMessage(e instanceof ApiError ? errorText(e.code, e.message) : t('error.generic'), false);
     return;
   }
   setStatus(null);
@@ -205,14 +219,36 @@ function enterMeeting(name, stream, camera) {
   document.addEventListener('sluss:lang', () => { renderControls(); renderLayout(); tiles.render(); chair.render(); });
   renderControls();
 
-  call.addEventListener('state', (e) => setStatus(`meeting.${e.detail}`));
+  // Someone let in from the lobby is told so once the call is up (not just "connected").
+  let justAdmitted = false;
+  call.addEventListener('state', (e) => {
+    if (justAdmitted && e.detail === 'connected') {
+      justAdmitted = false;
+      setStatus('lobby.admitted');
+      return;
+    }
+    setStatus(`meeting.${e.detail}`);
+  });
+  // The lobby says one thing: waiting, with the chair told (not "connecting" above it).
   call.addEventListener('lobby', () => {
     $('meeting').hidden = true;
     $('lobby').hidden = false;
+    setStatus(null);
+  });
+  $('lobby-leave').addEventListener('click', () => {
+    call.leave();
+    try { sessionStorage.removeItem('sluss.token'); } catch { /* private mode */ }
+    showMessage(t('meeting.left'));
   });
   call.addEventListener('admitted', () => {
+    const waited = !$('lobby').hidden;
     $('lobby').hidden = true;
     $('meeting').hidden = false;
+    // Said in words (and to a screen reader) when someone was waiting to be let in.
+    if (waited) {
+      justAdmitted = true;
+      setStatus('lobby.admitted');
+    }
   });
   call.addEventListener('meeting', () => { chair.render(); tiles.render(); });
   call.addEventListener('knock', (e) => chair.knock(e.detail.participant));
@@ -265,7 +301,7 @@ function enterMeeting(name, stream, camera) {
     $('chat-text').focus();
   });
   call.addEventListener('fatal', (e) => {
-    showMessage(errorText(e.detail.code, e.detail.message));
+    showMessage(errorText(e.detail.code, e.detail.message), e.detail.code !== 'login_required');
     if (e.detail.code === 'login_required') {
       const a = document.createElement('a');
       a.href = '/login';

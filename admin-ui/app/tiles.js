@@ -99,8 +99,9 @@ export class Tiles {
     video.muted = true;
     video.srcObject = stream;
     const caption = h('p', { class: 'caption' });
-    const li = h('li', { class: 'tile self', dataset: { self: '1' } }, video, caption);
-    this.self = { li, video, caption, name };
+    const off = offCard();
+    const li = h('li', { class: 'tile self', dataset: { self: '1' } }, video, off.el, caption);
+    this.self = { li, video, caption, name, off };
     this.list.prepend(li);
     this.renderSelf();
   }
@@ -111,6 +112,7 @@ export class Tiles {
     const route = this.call.myAudio && this.call.myAudio !== 'browser' ? ` · ${t(`phone.route.${this.call.myAudio}`)}` : '';
     this.self.caption.textContent = `${this.self.name} (${t('meeting.you')})${muted}${route}`;
     this.self.li.classList.toggle('camera-off', Boolean(this.call.videoMuted));
+    this.self.off.update(this.self.name, t('meeting.cameraIsOff'));
   }
 
   /// The chair's controls on someone's tile: identification, mute, remove.
@@ -124,7 +126,11 @@ export class Tiles {
     const el = h('div', { class: 'tile-actions', hidden: true },
       select,
       h('button', { type: 'button', class: 'secondary small', onclick: () => this.call.muteOther(id) }, t('chair.mute')),
-      h('button', { type: 'button', class: 'secondary small', onclick: () => this.call.remove(id) }, t('chair.remove')));
+      // Removing someone cannot be undone: it asks first.
+      h('button', { type: 'button', class: 'secondary small', onclick: () => {
+        const name = this.call.participants.get(id)?.display_name ?? '';
+        if (confirm(t('chair.confirmRemove').replace('{name}', name))) this.call.remove(id);
+      } }, t('chair.remove')));
     const handOver = h('button', { type: 'button', class: 'secondary small hand-over', hidden: true, onclick: () => this.call.handOver(id) }, t('chair.handOver'));
     const share = h('button', { type: 'button', class: 'secondary small allow-share', 'aria-pressed': 'false' }, t('chair.allowShare'));
     share.addEventListener('click', () => this.call.allowScreen(id, share.getAttribute('aria-pressed') !== 'true'));
@@ -178,8 +184,9 @@ export class Tiles {
         const actions = this.chairActions(id);
         const verified = h('p', { class: 'verified' });
         const stalled = h('p', { class: 'stalled', hidden: true, role: 'status' }, t('meeting.videoStalled'));
-        const li = h('li', { class: 'tile', dataset: { participantId: id } }, video, stalled, idState, verified, caption, actions.el);
-        tile = { li, video, stalled, caption, idState, verified, actions, stream: null };
+        const off = offCard();
+        const li = h('li', { class: 'tile', dataset: { participantId: id } }, video, off.el, stalled, idState, verified, caption, actions.el);
+        tile = { li, video, off, stalled, caption, idState, verified, actions, stream: null };
         this.tiles.set(id, tile);
         this.list.append(li);
         // In speaker view, a click on a tile pins it large (and a second click unpins it).
@@ -228,6 +235,7 @@ export class Tiles {
       if (!p.by_phone) tile.actions.keysForm.hidden = true;
       tile.li.classList.toggle('audio-by-phone', p.audio === 'phone');
       tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
+      tile.off.update(p.display_name, t(p.by_phone ? 'phone.caller' : 'meeting.cameraIsOff'));
       tile.li.classList.toggle('speaking', this.call.speaker === id);
     }
     // In speaker view the pinned person is shown large, else the one talking, else the first.
@@ -252,4 +260,21 @@ export class Tiles {
     this.list.dataset.count = String(this.tiles.size + 1);
     this.renderSelf();
   }
+}
+
+/// What a tile shows while the camera is off: the person's initials and, in words, why there
+/// is no picture.
+function offCard() {
+  const initials = h('span', { class: 'initials', 'aria-hidden': 'true' });
+  const text = h('span', { class: 'off-text' });
+  const el = h('div', { class: 'off-card' }, initials, text);
+  return {
+    el,
+    update(name, why) {
+      const letters = String(name ?? '').trim().split(/\s+/).filter(Boolean).slice(0, 2)
+        .map((w) => w[0].toUpperCase()).join('');
+      initials.textContent = letters || '?';
+      text.textContent = why;
+    },
+  };
 }

@@ -5,7 +5,7 @@
 // effect (her page, her login) and in the audit trail. Run inside a loopback-only network
 // namespace (run-in-netns.sh).
 import { chromium } from 'playwright-core';
-import { checks, waiter, chromiumArgs, Sluss, totp } from './lib.mjs';
+import { checks, waiter, chromiumArgs, Sluss, totp, checkAccessible, axeViolations } from './lib.mjs';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,6 +31,8 @@ let browser;
 async function enrol(page, link, fields) {
   await page.goto(link);
   await page.waitForSelector('#enroll:not([hidden])', { timeout: 20_000 });
+  if (fields.a11y) await checkAccessible(check, page, fields.a11y);
+  delete fields.a11y;
   const secret = await page.textContent('#totp-secret');
   for (const [id, value] of Object.entries(fields)) {
     if (!(await page.getAttribute(`#${id}`, 'readonly'))) await page.fill(`#${id}`, value);
@@ -80,7 +82,7 @@ async function main() {
   const context = (viewport = { width: 1280, height: 800 }) => browser.newContext({ ignoreHTTPSErrors: true, viewport });
 
   const admin = await (await context()).newPage();
-  await enrol(admin, setupUrl, { username: 'anna.admin', 'display-name': 'Anna Administratör', password: 'ett långt och bra lösenord' });
+  await enrol(admin, setupUrl, { username: 'anna.admin', 'display-name': 'Anna Administratör', password: 'ett långt och bra lösenord', a11y: 'the enrolment page' });
 
   // Invite: the form gives a one-time link; Berit enrols with it in her own browser.
   await admin.waitForSelector('#admin:not([hidden])', { timeout: 10_000 });
@@ -94,6 +96,7 @@ async function main() {
   secretOf.berit = await enrol(berit, invite, { password: PASSWORD });
   check('the nurse enrols with it and is logged in under the name the administrator gave', (await berit.textContent('#whoami-name')) === 'Berit Sjuksköterska');
   let row = await beritRow(admin);
+  await checkAccessible(check, admin, "the administrator's start page (desktop)");
   check('her account is listed: staff, active, logged in', /personal/.test(row) && /aktivt/.test(row) && !/aldrig/.test(row), row);
   // Her next login uses the next 30-second code of her authenticator: the enrolment used this one.
   const nextCode = () => totp(secretOf.berit, Date.now() + 30_000);
@@ -107,6 +110,7 @@ async function main() {
   check('her row says disabled', /avstängt/.test(row), row);
   check('her open page has lost its session at once', (await sessionStatus(berit)) === 401);
   check('a disabled account cannot log in, even with the right password and code', !(await login(berit, PASSWORD, nextCode())));
+  await checkAccessible(check, berit, 'the login page with its error');
 
   // Enable again.
   await admin.click('tr[data-user="berit.sjuksk"] button:has-text("Aktivera")');
@@ -142,6 +146,7 @@ async function main() {
   await enrol(phone, resetLink, { password: 'ett nytt lösenord efter tappad telefon' });
   check('she enrols a new authenticator on the same account: her name, and the auditor role kept',
     (await phone.textContent('#whoami-name')) === 'Berit Sjuksköterska' && await phone.isVisible('#auditor'));
+  await checkAccessible(check, phone, "an auditor's start page (phone)");
   check('the old password no longer works', !(await login(berit, PASSWORD, nextCode())));
 
   // The trail names the administrator for each change, and Berit as its subject.
@@ -158,7 +163,13 @@ async function main() {
   await adminPhone.reload();
   await adminPhone.waitForSelector('#accounts-table:not([hidden]) tr[data-user="berit.sjuksk"]', { timeout: 10_000 });
   const overflow = await adminPhone.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+  await checkAccessible(check, adminPhone, "the administrator's start page (phone)");
   check('on a phone the staff accounts fit the screen', overflow <= 0, `${overflow}px too wide`);
+  // The accessibility check can fail: a field without a label is found.
+  await adminPhone.evaluate(() => document.body.append(Object.assign(document.createElement('input'), { id: 'unlabelled' })));
+  const canary = await axeViolations(adminPhone);
+  check('axe-core finds a field without a label (the check itself works)', canary.some((v) => v.startsWith('label:')), canary.join('; '));
+  await adminPhone.evaluate(() => document.getElementById('unlabelled').remove());
   fs.mkdirSync(path.join(repo, 'target/screenshots'), { recursive: true });
   await adminPhone.locator('#admin').screenshot({ path: path.join(repo, 'target/screenshots/admin-accounts-phone.png') });
 }

@@ -4,6 +4,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -153,4 +155,23 @@ export async function joinMeeting(page, link, name, open = (p, url) => p.goto(ur
 export async function admitNext(chair) {
   await chair.waitForSelector('#lobby-list li button.primary', { timeout: 20_000 });
   await chair.click('#lobby-list li button.primary');
+}
+
+/// axe-core's WCAG 2.1 A and AA rules on the page as it is now; gives the violations, each as
+/// "rule: how many elements (first element's selector)". Evaluated over the DevTools protocol,
+/// so the page's Content-Security-Policy needs no exception for it.
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => `${v.id}: ${v.nodes.length} (${v.nodes[0]?.target?.join(' ')})`);
+  });
+  return violations;
+}
+
+/// One check per page state: no WCAG 2.1 A/AA violation that axe-core finds.
+export async function checkAccessible(check, page, state) {
+  const violations = await axeViolations(page).catch((e) => [`axe did not run: ${e.message}`]);
+  return check(`axe-core: ${state} has no WCAG 2.1 A/AA violation`, violations.length === 0, violations.join('; '));
 }

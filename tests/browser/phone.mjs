@@ -214,6 +214,7 @@ async function callInWalk(chair) {
   const pressed = await until('the keys at the phone', () => phoneSaid(pressStart) >= before + 3, 10_000).catch(() => false);
   const keys = [...baresip.log.matchAll(pressStart)].slice(before).map((m) => m[1]).join('');
   check('"Knappval": the keys the chair presses reach the phone as DTMF, in order', pressed && keys === '12#', keys);
+  chair.once('dialog', (d) => d.accept());
   await chair.click(`[data-participant-id="${id}"] .tile-actions button:has-text("Ta bort")`);
   const hungUp = await until('the call hung up', () => phoneSaid(/terminated|session closed/g) > ended, 15_000).catch(() => false);
   check("the chair's removal hangs up the called-in phone", hungUp);
@@ -267,6 +268,7 @@ async function dialInWalk(chair, pin) {
   const unmuted = await until('the caller unmuted', async () => !(await caption()).includes('mikrofon av'), 10_000).catch(() => false);
   check('"*6" again unmutes them', unmuted, await caption());
   // Removed by the chair: the phone is hung up.
+  chair.once('dialog', (d) => d.accept());
   await chair.click(`[data-participant-id="${callerId}"] .tile-actions button:has-text("Ta bort")`);
   const hungUp = await until('the caller hung up', () => phoneSaid(/terminated|session closed/g) > ended, 15_000).catch(() => false);
   check("the chair's removal hangs up the caller's phone", hungUp);

@@ -1,7 +1,7 @@
 // Three headless Chromium participants hold a meeting through Sluss's real pages.
 // Run inside a loopback-only network namespace (run-in-netns.sh); see README.md.
 import { chromium } from 'playwright-core';
-import { checks, waiter, sleep, chromiumArgs, totp, Sluss } from './lib.mjs';
+import { checks, waiter, sleep, chromiumArgs, totp, Sluss, checkAccessible } from './lib.mjs';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -197,6 +197,7 @@ async function main() {
     await p.page.goto(p.link);
     await p.page.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
     check(`${p.key}: the join page shows the privacy reminder (R17)`, (await p.page.textContent('.privacy')).includes('headset'));
+    if (p.key === 'B') await checkAccessible(check, p.page, "a patient's join page");
     check(`${p.key}: the token is gone from the address bar`, !p.page.url().includes('#'));
     await p.page.fill('#name', p.name);
     await p.page.click('#join-button');
@@ -212,9 +213,20 @@ async function main() {
     const noMedia = await p.page.evaluate(() => !window.sluss?.pc);
     check(`${p.key} waits in the lobby with no media connection`, waiting && noMedia);
   }
+  // The lobby says one thing (waiting, the chair told), with a way out; nothing above it.
+  const bLobby = { text: await people[1].page.textContent('#lobby'), status: await people[1].page.textContent('#status') };
+  await checkAccessible(check, people[1].page, 'the lobby');
+  await checkAccessible(check, a.page, "the chair's room with two knocks");
+  check('the lobby says the chair knows, offers to leave, and says nothing else above it',
+    /Ordföranden har fått veta/.test(bLobby.text) && await people[1].page.isVisible('#lobby-leave') && bLobby.status === '', JSON.stringify(bLobby));
+  // The knock shows which invitation was used beside the typed name.
+  const knocks = await a.page.$$eval('#lobby-list li[data-participant-id] .lobby-name', (els) => els.map((e) => e.textContent));
+  check("the chair's lobby shows each guest's invitation beside the name", knocks.includes('Bertil · Patient') && knocks.includes('Cecilia · Närstående'), knocks.join(' | '));
   for (const p of people.slice(1)) {
     await a.page.click(`#lobby-list li:has-text("${p.name}") button.primary`);
   }
+  const admittedSaid = await until('B to be told', async () => (await people[1].page.textContent('#status')).includes('släppt in dig'), 10_000).catch(() => false);
+  check('an admitted guest is told so in words', admittedSaid);
   for (const p of people) {
     await until(`${p.key}'s first decoded frame`, async () => {
       const s = await stats(p.page);
@@ -425,7 +437,7 @@ async function main() {
   await a.page.click('#lobby-list li:has-text("Dan") button.secondary');
   const denied = await until('D to be told', async () => d.page.isVisible('#message').then((v) => v && d.page.textContent('#message-text')), 15_000).catch(() => '');
   const deniedAt = Date.now();
-  check('a denied guest is told so', /inte in|not let you/.test(denied), denied);
+  check('a denied guest is told so, and what to do next', /inte in|not let you/.test(denied) && /stänga den här sidan/.test(await d.page.textContent('#message-next')), denied);
 
   // R5: every tile shows whether its person is identified; the chair records how.
   const cSeesB = `[data-participant-id="${b.id}"] .id-state`;
@@ -454,6 +466,18 @@ async function main() {
   const turnedAway = await until('the forwarded page to be told', async () => forwarded.isVisible('#message').then((v) => v && forwarded.textContent('#message-text')), 15_000).catch(() => '');
   check('turned away, the forwarded page is told; B is still in the meeting, identified', /inte in|not let you/.test(turnedAway) && (await people[2].page.textContent(cSeesB)) === 'legitimation i kameran', turnedAway);
   await forwarded.context().close();
+  // Someone waiting may give up: "Lämna väntrummet" takes the knock back from the chair.
+  const quitter = await (await context(browserBC)).newPage();
+  await quitter.goto(withRawAudio(links.c));
+  await quitter.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  await quitter.fill('#name', 'Cecilia');
+  await quitter.click('#join-button');
+  await quitter.waitForSelector('#lobby-leave', { state: 'visible', timeout: 15_000 });
+  await a.page.waitForSelector('#lobby-list li:has(.lobby-reopened)', { timeout: 15_000 });
+  await quitter.click('#lobby-leave');
+  const gone = await until('the knock to go', async () => (await a.page.$$('#lobby-list li[data-participant-id]')).length === 0, 10_000).then(() => true, () => false);
+  check('leaving the lobby says so and takes the knock back from the chair', gone && /lämnat/.test(await quitter.textContent('#message-text')));
+  await quitter.context().close();
 
   // R9, R10: the meeting says it is sensitive; chat appears only when the chair allows it,
   // and a message reaches everyone in the room.
@@ -465,6 +489,8 @@ async function main() {
   await people[1].page.press('#chat-text', 'Enter');
   const chatSeen = await until('C to see the chat message', async () => (await people[2].page.textContent('#chat-log')).includes('Hej från Bertil'), 10_000).catch(() => false);
   check('a chat message reaches the others in the room', Boolean(chatSeen));
+  await checkAccessible(check, people[2].page, "a guest's room with chat open");
+  await checkAccessible(check, a.page, "the chair's room with chat open");
 
   // R11: screen sharing only for those the chair allows, only while everyone is identified,
   // a window or tab (never the whole screen), and it stops when someone unidentified comes in.
@@ -537,6 +563,13 @@ async function main() {
   await sleep(2000);
   const dAfter = await dVideoPackets();
   check('and his page sends no video (packets, padding included)', dAfter === dBefore, `video packets ${dBefore} → ${dAfter}`);
+  // His camera is off: his tile shows his initials and says so, not a black picture.
+  const offCard = await cPage2.evaluate((id) => {
+    const tile = document.querySelector(`[data-participant-id="${id}"]`);
+    const card = tile?.querySelector('.off-card');
+    return card && getComputedStyle(card).display !== 'none' ? card.textContent : null;
+  }, d.id);
+  check('a camera that is off shows the initials and "Kameran är avstängd"', offCard === 'DKameran är avstängd', offCard);
   await d.page.click('#cam');
   const dSeen = await pictureMoves("D's camera at C", cPage2, d.id, 15_000);
   check('he turns the camera on: it is offered to the others and they see him', Boolean(dSeen));
@@ -549,9 +582,16 @@ async function main() {
     const why = text || `status "${await p.page.textContent('#status')}", console ${JSON.stringify(p.console?.slice(-5) ?? [])}`;
     check(`${p.key} is disconnected when the chair ends the meeting`, /avslutat|ended/.test(text), why);
   }
-  await people[1].page.goto(people[1].link);
-  const after = await until('the ended page', async () => (await people[1].page.isVisible('#message')) && people[1].page.textContent('#message-text'), 15_000).catch(() => '');
-  check('the link shows that the meeting has ended', /avslutat|ended/.test(after), after);
+  // After the end: what to do next, and for staff the way back to the start page.
+  const chairNext = { next: await a.page.textContent('#message-next'), home: await a.page.isVisible('#message-home a[href="/"]') };
+  check('the ended page tells the chair what next and links staff to the start page', /stänga den här sidan/.test(chairNext.next) && chairNext.home, JSON.stringify(chairNext));
+  check('a guest gets no start-page link', !(await people[2].page.isVisible('#message-home')));
+  await checkAccessible(check, a.page, 'the ended page');
+  // A fresh page: the same address would only change its fragment, not load again.
+  const reopened = await people[1].page.context().newPage();
+  await reopened.goto(people[1].link);
+  const after = await until('the ended page', async () => (await reopened.isVisible('#message')) && reopened.textContent('#message-text'), 15_000).catch(() => '');
+  check('a link opened after the end says when the meeting ended', /Mötet avslutades \d/.test(after), after);
 
   // R15: the audit trail holds every step of the meeting, and its hash chain is intact.
   const verify = execFileSync(bin, ['audit', 'verify', '--config', config]).toString();

@@ -37,6 +37,9 @@ pub struct LinkInfo {
     /// The name this browser proved with e-identification for this link, if it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identified_as: Option<String>,
+    /// When the meeting ended (Unix seconds), for a link opened again afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<i64>,
 }
 
 /// Whom an invitation is for (R3).

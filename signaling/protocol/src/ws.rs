@@ -363,6 +363,10 @@ pub struct ParticipantInfo {
     /// the voice back to.
     #[serde(default)]
     pub by_phone: bool,
+    /// The kind of invitation they came in with (patient, relative, staff, other
+    /// professional, guest; the chair's), which the chair's lobby shows beside the typed name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<crate::rest::InvitationRole>,
 }
 
 /// R14: where a participant's voice goes.

@@ -384,6 +384,18 @@ fn code_name(code: ErrorCode) -> &'static str {
     }
 }
 
+/// The invitation a participant came in with, from what it made them.
+pub(crate) fn invitation_of(role: Role, invitee: Invitee) -> InvitationRole {
+    match (role, invitee) {
+        (Role::Chair, _) => InvitationRole::Chair,
+        (_, Invitee::Patient) => InvitationRole::Patient,
+        (_, Invitee::Relative) => InvitationRole::Relative,
+        (_, Invitee::Staff) => InvitationRole::Staff,
+        (_, Invitee::Professional) => InvitationRole::Professional,
+        (_, Invitee::Other) => InvitationRole::Guest,
+    }
+}
+
 /// What an invitation makes its holder in the meeting (R3).
 pub(crate) fn seat_of(role: InvitationRole) -> (Role, Invitee) {
     match role {
@@ -393,5 +405,25 @@ pub(crate) fn seat_of(role: InvitationRole) -> (Role, Invitee) {
         InvitationRole::Staff => (Role::Guest, Invitee::Staff),
         InvitationRole::Professional => (Role::Guest, Invitee::Professional),
         InvitationRole::Guest => (Role::Guest, Invitee::Other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invitation_a_participant_came_with_is_read_back_from_their_seat() {
+        for role in [
+            InvitationRole::Chair,
+            InvitationRole::Patient,
+            InvitationRole::Relative,
+            InvitationRole::Staff,
+            InvitationRole::Professional,
+            InvitationRole::Guest,
+        ] {
+            let (seat, invitee) = seat_of(role);
+            assert_eq!(invitation_of(seat, invitee), role);
+        }
     }
 }

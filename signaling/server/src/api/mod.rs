@@ -170,6 +170,7 @@ pub async fn inspect_link(
         meeting: if link.meeting_ended { "ended" } else { "open" }.to_owned(),
         require_eid: link.require_eid,
         identified_as: eid::proven(&state, &headers, &link.link_id).map(|c| c.name),
+        ended_at: link.ended_at,
     };
     Ok(Json(info).into_response())
 }

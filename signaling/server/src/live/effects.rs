@@ -461,6 +461,7 @@ impl Live {
             may_share_screen: self.core.may_share_screen(&p.id),
             reopened: p.reopened,
             by_phone: self.conns.get(id).is_some_and(|c| c.phone.is_some()),
+            invitation: Some(crate::ws::invitation_of(p.role, p.invitee)),
             audio: match self.core.audio_route(&p.id) {
                 _ if self.conns.get(id).is_some_and(|c| c.phone.is_some()) => WireAudioRoute::Phone,
                 AudioRoute::Browser => WireAudioRoute::Browser,

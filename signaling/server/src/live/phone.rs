@@ -257,6 +257,7 @@ impl Live {
             role: sluss_protocol::InvitationRole::Guest,
             usable: true,
             meeting_ended: false,
+            ended_at: None,
             sensitive: self.core.is_sensitive(),
             require_eid: false,
         };

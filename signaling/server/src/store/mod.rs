@@ -48,6 +48,8 @@ pub struct LinkRecord {
     pub role: InvitationRole,
     pub usable: bool,
     pub meeting_ended: bool,
+    /// When the meeting ended (Unix seconds), if it has.
+    pub ended_at: Option<i64>,
     pub sensitive: bool,
     /// Guests identify with e-identification before they knock (R5).
     pub require_eid: bool,
@@ -208,6 +210,7 @@ impl Store {
                 role: InvitationRole::parse(&role).unwrap_or(InvitationRole::Guest),
                 usable: revoked_at.is_none() && expires_at.is_none_or(|t| t > now),
                 meeting_ended: ended_at.is_some(),
+                ended_at,
                 sensitive: r.get::<i64, _>(6) != 0,
                 require_eid: r.get::<i64, _>(7) != 0,
             }
