@@ -38,9 +38,17 @@ export class ChairPanel {
     const flags = [];
     if (call.meeting?.sensitive) flags.push(t('meeting.sensitive'));
     if (call.meeting?.locked) flags.push(t('meeting.locked'));
+    // The patient (and everyone) sees that consent was recorded.
+    if (call.meeting?.consent_recorded) flags.push(t('meeting.consentRecorded'));
     // R1: said to everyone while a phone leg goes over a trunk marked unencrypted.
     if (call.meeting?.unencrypted_leg) flags.push(t('meeting.unencryptedLeg'));
-    $('chat').hidden = !call.meeting?.chat_enabled;
+    const chatOn = Boolean(call.meeting?.chat_enabled);
+    $('chat').hidden = !chatOn;
+    // Chat turned on or off is said in words (and to a screen reader), not only shown below.
+    if (this.chatOn !== undefined && this.chatOn !== chatOn) {
+      $('status').textContent = t(chatOn ? 'chat.turnedOn' : 'chat.turnedOff');
+    }
+    this.chatOn = chatOn;
     $('meeting-flags').textContent = flags.join(' · ');
     if (!call.isChair) return;
     const list = $('lobby-list');

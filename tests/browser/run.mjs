@@ -482,9 +482,14 @@ async function main() {
   // R9, R10: the meeting says it is sensitive; chat appears only when the chair allows it,
   // and a message reaches everyone in the room.
   check('a sensitive meeting says so on every page', (await people[2].page.textContent('#meeting-flags')).includes('Känsligt'));
+  // Consent: the chair records it, and the patient's own page says so.
+  await a.page.click('#consent');
+  const consentSeen = await until('the patient to see consent', async () => (await people[1].page.textContent('#meeting-flags')).includes('samtycke är registrerat'), 10_000).catch(() => false);
+  check("the chair records the patient's consent and the patient's page says so", Boolean(consentSeen));
   check('chat is off until the chair allows it', !(await people[1].page.isVisible('#chat')));
   await a.page.click('#chat-toggle');
   await people[1].page.waitForSelector('#chat:not([hidden])', { timeout: 10_000 });
+  check('chat turned on is announced in words', (await people[1].page.textContent('#status')).includes('slagit på chatten'));
   await people[1].page.fill('#chat-text', 'Hej från Bertil');
   await people[1].page.press('#chat-text', 'Enter');
   const chatSeen = await until('C to see the chat message', async () => (await people[2].page.textContent('#chat-log')).includes('Hej från Bertil'), 10_000).catch(() => false);
@@ -604,6 +609,10 @@ async function main() {
   }
   const identified = entries.find((e) => e.event === 'identified');
   check('the trail says how and by whom someone was identified', identified?.details?.how === 'id_shown_on_camera' && identified?.actor === a.id && identified?.subject === b.id);
+  const consent = entries.find((e) => e.event === 'consent_recorded');
+  check("the consent entry names whose consent it was: the patient's opaque id and role, and the chair who recorded it",
+    consent?.actor === a.id && consent?.subject === b.id && consent?.details?.whose?.[0]?.role === 'patient' && consent?.details?.whose?.[0]?.participant_id === b.id,
+    JSON.stringify(consent));
   check('the trail never holds what was said (no chat, no media)', entries.every((e) => !JSON.stringify(e).includes('Hej från Bertil') && !('sdp' in e.details)));
 }
 

@@ -103,7 +103,26 @@ impl Live {
                 let how = serde_json::json!({ "how": wire_identification(*how) });
                 ("identified", who(by), who(participant), how)
             }
-            Effect::ConsentRecorded { by } => ("consent_recorded", who(by), None, none),
+            Effect::ConsentRecorded { by } => {
+                // Whose consent: the patients in the room (by opaque id and role); the one
+                // patient, when there is one, is the entry's subject.
+                let patients: Vec<&ParticipantId> = self
+                    .core
+                    .participants()
+                    .filter(|p| p.is_admitted() && p.invitee == sluss_meeting::Invitee::Patient)
+                    .map(|p| &p.id)
+                    .collect();
+                let subject = match patients.as_slice() {
+                    [one] => who(one),
+                    _ => None,
+                };
+                let whose: Vec<_> = patients
+                    .iter()
+                    .map(|id| serde_json::json!({ "participant_id": id.to_string(), "role": "patient" }))
+                    .collect();
+                let details = serde_json::json!({ "whose": whose });
+                ("consent_recorded", who(by), subject, details)
+            }
             Effect::ChatChanged { enabled, by } => {
                 let event = if *enabled { "chat_on" } else { "chat_off" };
                 (event, who(by), None, none)
