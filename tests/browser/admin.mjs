@@ -114,8 +114,8 @@ async function main() {
 
   // Enable again.
   await admin.click('tr[data-user="berit.sjuksk"] button:has-text("Aktivera")');
-  await until('enabled', async () => /aktivt/.test(await admin.textContent('tr[data-user="berit.sjuksk"]')), 10_000);
-  check('the administrator enables her again', true);
+  const enabled = await until('enabled', async () => /aktivt/.test(await admin.textContent('tr[data-user="berit.sjuksk"]')), 10_000).then(() => true, () => false);
+  check('the administrator enables her again', enabled);
 
   // Five wrong passwords lock her address; the administrator sees it and lifts it.
   for (let i = 0; i < 5; i += 1) await login(berit, 'fel lösenord', '000000');
@@ -132,8 +132,8 @@ async function main() {
   await admin.click('tr[data-user="berit.sjuksk"] details summary');
   await admin.check('tr[data-user="berit.sjuksk"] input[value="auditor"]');
   await admin.click('tr[data-user="berit.sjuksk"] button:has-text("Spara roller")');
-  await until('the roles', async () => /granskare/.test(await admin.textContent('tr[data-user="berit.sjuksk"]')), 10_000);
-  check('the administrator gives her the auditor role', true);
+  const auditor = await until('the roles', async () => /granskare/.test(await admin.textContent('tr[data-user="berit.sjuksk"]')), 10_000).then(() => true, () => false);
+  check('the administrator gives her the auditor role', auditor);
   check('a change of roles ends her session', (await sessionStatus(berit)) === 401);
 
   // A lost phone: a new login link for the same account; the old session is over.
