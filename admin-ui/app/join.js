@@ -4,6 +4,9 @@ import { Call } from './call.js';
 import { Preview } from './prejoin.js';
 import { Tiles } from './tiles.js';
 import { ChairPanel } from './chair.js';
+import { LevelMeter } from './level.js';
+import { Room } from './room.js';
+import { setControl } from './icons.js';
 import { t, translatePage, errorText } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -90,6 +93,22 @@ async function main() {
   }
   $('prejoin').hidden = false;
   const preview = new Preview($('preview'), $('camera'), $('microphone'), $('join-note'));
+  // The microphone's level, so that one sees one's voice is heard before going in.
+  const meter = new LevelMeter($('mic-level'), $('mic-level-text'), t);
+  preview.onStream = (stream) => meter.attach(stream);
+  document.addEventListener('sluss:lang', () => meter.retranslate());
+  // Staff who are logged in find their own name filled in.
+  if (!$('name').value) {
+    fetch('/api/v1/session').then((r) => (r.ok ? r.json() : null)).then((s) => {
+      if (s?.display_name && !$('name').value) $('name').value = s.display_name;
+    }).catch(() => {});
+  }
+  $('name').addEventListener('input', () => {
+    if ($('name').value.trim()) {
+      $('name').removeAttribute('aria-invalid');
+      $('name-error').hidden = true;
+    }
+  });
   const showNoDevices = () => {
     $('join-error').textContent = t('join.noDevices');
     $('join-error').hidden = false;
@@ -100,11 +119,14 @@ async function main() {
     event.preventDefault();
     const name = $('name').value.trim();
     if (!name) {
+      // Said in words beside the field (read with it), not only a red border.
       $('name').setAttribute('aria-invalid', 'true');
+      $('name-error').hidden = false;
       $('name').focus();
       return;
     }
     $('name').removeAttribute('aria-invalid');
+    $('name-error').hidden = true;
     if (!(await ready) || !preview.stream) {
       showNoDevices();
       return;
@@ -118,6 +140,7 @@ async function main() {
         stream.removeTrack(track);
       }
     }
+    meter.detach();
     enterMeeting(name, stream, camera);
   }, { once: false });
   $('name').focus();
@@ -127,9 +150,10 @@ function enterMeeting(name, stream, camera) {
   $('prejoin').hidden = true;
   const call = new Call({ token, name, stream });
   call.cameraId = camera; // the one chosen on the join page, when the camera is turned on
-  const tiles = new Tiles($('tiles'), call);
+  const tiles = new Tiles($('tiles'), $('stage'), call);
   const chair = new ChairPanel(call);
   tiles.addSelf(stream, name);
+  const room = new Room(call, tiles);
   window.sluss = Object.freeze({
     get pc() { return call.pc; },
     get participantId() { return call.participantId; },
@@ -139,29 +163,19 @@ function enterMeeting(name, stream, camera) {
   const mic = $('mic');
   const cam = $('cam');
   const renderControls = () => {
-    mic.textContent = t(call.audioMuted ? 'meeting.unmute' : 'meeting.mute');
-    mic.setAttribute('aria-pressed', String(call.audioMuted));
-    cam.textContent = t(call.videoMuted ? 'meeting.cameraOn' : 'meeting.cameraOff');
-    cam.setAttribute('aria-pressed', String(call.videoMuted));
+    room.render();
     tiles.renderSelf();
   };
   // Grid or speaker view; a thumbnail gets a small video layer, which spares a weak link.
-  const layout = $('layout');
-  const renderLayout = () => {
-    const speaker = tiles.layout === 'speaker';
-    layout.textContent = t(speaker ? 'meeting.gridView' : 'meeting.speakerView');
-    layout.setAttribute('aria-pressed', String(speaker));
-  };
-  layout.addEventListener('click', () => {
+  $('layout').addEventListener('click', () => {
     tiles.setLayout(tiles.layout === 'speaker' ? 'grid' : 'speaker');
-    renderLayout();
+    room.render();
   });
-  renderLayout();
   const share = $('share');
   const renderShare = () => {
     const sharer = call.meeting?.screen_sharer ?? null;
     share.hidden = !(call.isChair || call.mayShare);
-    share.textContent = t(sharer === call.participantId ? 'share.stop' : 'share.start');
+    setControl(share, { name: 'share', label: t(sharer === call.participantId ? 'share.stop' : 'share.start') });
     const area = $('screen-area');
     const stream = sharer && sharer !== call.participantId ? call.screens.get(sharer) : null;
     const mine = sharer === call.participantId && call.screenTrack ? new MediaStream([call.screenTrack]) : null;
@@ -188,6 +202,7 @@ function enterMeeting(name, stream, camera) {
     $('phone-banner').hidden = route === 'browser';
     $('phone-banner-text').textContent = route === 'browser' ? '' : t(`phone.self.${route}`);
     tiles.renderSelf();
+    room.render();
   };
   $('audio-back').addEventListener('click', () => call.audioToBrowser(call.participantId));
   call.addEventListener('self', renderPhone);
@@ -216,7 +231,7 @@ function enterMeeting(name, stream, camera) {
     try { sessionStorage.removeItem('sluss.token'); } catch { /* private mode */ }
     showMessage(t('meeting.left'));
   });
-  document.addEventListener('sluss:lang', () => { renderControls(); renderLayout(); tiles.render(); chair.render(); });
+  document.addEventListener('sluss:lang', () => { renderControls(); tiles.render(); chair.render(); renderShare(); });
   renderControls();
 
   // Someone let in from the lobby is told so once the call is up (not just "connected").
@@ -230,8 +245,15 @@ function enterMeeting(name, stream, camera) {
     setStatus(`meeting.${e.detail}`);
   });
   // The lobby says one thing: waiting, with the chair told (not "connecting" above it).
+  // While waiting one can see one's picture and one's voice's level.
+  const lobbyMeter = new LevelMeter($('lobby-level'), $('lobby-level-text'), t);
+  document.addEventListener('sluss:lang', () => lobbyMeter.retranslate());
   call.addEventListener('lobby', () => {
     $('meeting').hidden = true;
+    if ($('lobby').hidden) {
+      $('lobby-preview').srcObject = call.stream;
+      lobbyMeter.attach(call.stream);
+    }
     $('lobby').hidden = false;
     setStatus(null);
   });
@@ -243,6 +265,8 @@ function enterMeeting(name, stream, camera) {
   call.addEventListener('admitted', () => {
     const waited = !$('lobby').hidden;
     $('lobby').hidden = true;
+    lobbyMeter.detach();
+    $('lobby-preview').srcObject = null;
     $('meeting').hidden = false;
     // Said in words (and to a screen reader) when someone was waiting to be let in.
     if (waited) {
@@ -250,7 +274,7 @@ function enterMeeting(name, stream, camera) {
       setStatus('lobby.admitted');
     }
   });
-  call.addEventListener('meeting', () => { chair.render(); tiles.render(); });
+  call.addEventListener('meeting', () => { chair.render(); tiles.render(); room.render(); });
   call.addEventListener('knock', (e) => chair.knock(e.detail.participant));
   call.addEventListener('speaker', () => tiles.render());
   // R10: shown as it arrives, kept nowhere; leaving the page forgets it.
@@ -274,6 +298,7 @@ function enterMeeting(name, stream, camera) {
     who.textContent = `${e.detail.from === call.participantId ? t('meeting.you') : e.detail.name}: `;
     li.append(who, document.createTextNode(e.detail.text));
     $('chat-log').append(li);
+    if (e.detail.from !== call.participantId) room.message();
   });
   $('chat-form').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -286,7 +311,7 @@ function enterMeeting(name, stream, camera) {
     $('chat-text').value = '';
   });
   call.addEventListener('muted-by-chair', () => { renderControls(); status.textContent = t('meeting.mutedByChair'); });
-  call.addEventListener('participants', () => { tiles.render(); chair.render(); });
+  call.addEventListener('participants', () => { tiles.render(); chair.render(); room.render(); });
   call.addEventListener('track', () => tiles.render());
   call.addEventListener('notice', (e) => {
     const text = errorText(e.detail.code, e.detail.message);

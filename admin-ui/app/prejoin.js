@@ -46,6 +46,7 @@ export class Preview {
     this.soundOnly = stream.getVideoTracks().length === 0;
     if (this.soundOnlyNote) this.soundOnlyNote.hidden = !this.soundOnly;
     this.video.srcObject = stream;
+    this.onStream?.(stream);
     await this.listDevices();
     return stream;
   }

@@ -3,9 +3,14 @@ import { h } from './dom.js';
 import { t, ATTESTABLE_METHODS } from './i18n.js';
 
 export class Tiles {
-  constructor(list, call) {
+  /// `list` holds the tiles (on a phone, the strip that scrolls sideways); `stage` the one
+  /// shown large on a phone, with one's own picture in its corner.
+  constructor(list, stage, call) {
     this.list = list;
+    this.stage = stage;
     this.call = call;
+    this.phone = window.matchMedia('(max-width: 47.99rem)');
+    this.phone.addEventListener('change', () => this.render());
     this.tiles = new Map(); // participant id -> {li, video, caption}
     // Tiles this page does not show (scrolled away on a phone, or the tab in the background):
     // the server pauses their video toward us, and the audio goes on.
@@ -100,7 +105,8 @@ export class Tiles {
     video.srcObject = stream;
     const caption = h('p', { class: 'caption' });
     const off = offCard();
-    const li = h('li', { class: 'tile self', dataset: { self: '1' } }, video, off.el, caption);
+    const li = h('li', { class: 'tile self', dataset: { self: '1' } },
+      h('div', { class: 'frame' }, video, off.el), h('div', { class: 'tile-bar' }, caption));
     this.self = { li, video, caption, name, off };
     this.list.prepend(li);
     this.renderSelf();
@@ -123,7 +129,7 @@ export class Tiles {
       // Shown when a login proved it; never the chair's to choose (R5).
       ...['e_identification', 'staff_login'].map((m) => h('option', { value: m, disabled: true }, t(`id.${m}`))));
     select.addEventListener('change', () => { if (select.value) this.call.identify(id, select.value); });
-    const el = h('div', { class: 'tile-actions', hidden: true },
+    const el = h('div', { class: 'tile-actions', id: `actions-${id}`, hidden: true },
       select,
       h('button', { type: 'button', class: 'secondary small', onclick: () => this.call.muteOther(id) }, t('chair.mute')),
       // Removing someone cannot be undone: it asks first.
@@ -170,7 +176,18 @@ export class Tiles {
     const keys = h('button', { type: 'button', class: 'secondary small keypad', hidden: true,
       onclick: () => { keysForm.hidden = false; keyInput.focus(); } }, t('phone.keys'));
     el.append(handOver, share, phone, form, keys, keysForm);
-    return { el, select, handOver, share, phone, form, keys, keysForm };
+    // The chair's actions open from a button under the picture and unfold below it: nothing
+    // the chair needs is ever laid over someone's video.
+    const menu = h('button', { type: 'button', class: 'tile-menu', 'aria-expanded': 'false', 'aria-controls': el.id });
+    const setOpen = (open) => {
+      el.hidden = !open;
+      menu.setAttribute('aria-expanded', String(open));
+    };
+    menu.addEventListener('click', () => setOpen(el.hidden));
+    el.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') { setOpen(false); menu.focus(); }
+    });
+    return { el, menu, setOpen, select, handOver, share, phone, form, keys, keysForm };
   }
 
   /// Brings the grid in line with the call's participants and remote streams.
@@ -185,13 +202,17 @@ export class Tiles {
         const verified = h('p', { class: 'verified' });
         const stalled = h('p', { class: 'stalled', hidden: true, role: 'status' }, t('meeting.videoStalled'));
         const off = offCard();
-        const li = h('li', { class: 'tile', dataset: { participantId: id } }, video, off.el, stalled, idState, verified, caption, actions.el);
-        tile = { li, video, off, stalled, caption, idState, verified, actions, stream: null };
+        const linkState = h('p', { class: 'link-state', hidden: true });
+        const frame = h('div', { class: 'frame' }, video, off.el, stalled, idState, linkState);
+        const li = h('li', { class: 'tile', dataset: { participantId: id } },
+          frame, h('div', { class: 'tile-bar' }, caption, actions.menu), verified, actions.el);
+        tile = { li, video, off, stalled, caption, idState, linkState, verified, actions, stream: null };
         this.tiles.set(id, tile);
         this.list.append(li);
-        // In speaker view, a click on a tile pins it large (and a second click unpins it).
-        li.addEventListener('click', (e) => {
-          if (this.layout !== 'speaker' || e.target.closest('button, select')) return;
+        // In speaker view and on a phone, a click on a picture pins it large (and a second
+        // click unpins it).
+        frame.addEventListener('click', () => {
+          if (this.layout !== 'speaker' && !this.phone.matches) return;
           this.pinned = this.pinned === id ? null : id;
           this.render();
         });
@@ -208,7 +229,9 @@ export class Tiles {
       const notes = [];
       if (p.role === 'chair') notes.push(t('meeting.chair'));
       if (p.audio_muted) notes.push(t('meeting.muted'));
-      if (p.connection === 'reconnecting') notes.push(t('meeting.tileReconnecting'));
+      // A connection that is being restored is said on the picture, in words.
+      tile.linkState.hidden = p.connection !== 'reconnecting';
+      tile.linkState.textContent = t('meeting.tileReconnecting');
       // R14: where their voice goes, in words on the tile; a caller is there by phone alone.
       if (p.by_phone) notes.push(t('phone.caller'));
       else if (p.audio && p.audio !== 'browser') notes.push(t(`phone.route.${p.audio}`));
@@ -221,7 +244,10 @@ export class Tiles {
       const v = this.call.isChair ? this.call.verified.get(id) : null;
       tile.verified.textContent = v ? `${t('eid.verified')}: ${v.name}, ${v.number}` : '';
       tile.verified.hidden = !v;
-      tile.actions.el.hidden = !this.call.isChair;
+      tile.actions.menu.hidden = !this.call.isChair;
+      tile.actions.menu.textContent = t('chair.menu');
+      tile.actions.menu.setAttribute('aria-label', `${t('chair.menu')}: ${p.display_name}`);
+      if (!this.call.isChair) tile.actions.setOpen(false);
       tile.actions.select.value = p.identification ?? '';
       // R7: the chair can be handed only to logged-in staff.
       tile.actions.handOver.hidden = !p.staff;
@@ -246,6 +272,7 @@ export class Tiles {
       tile.li.classList.toggle('featured', id === featured);
       tile.li.classList.toggle('pinned', id === this.pinned);
     }
+    this.place(featured);
     for (const [id, tile] of this.tiles) {
       if (!this.call.participants.has(id)) {
         this.observer.unobserve(tile.li);
@@ -259,6 +286,27 @@ export class Tiles {
     }
     this.list.dataset.count = String(this.tiles.size + 1);
     this.renderSelf();
+  }
+
+  /// Puts each tile where this screen shows it. On a phone the featured person goes to the
+  /// stage with one's own picture in its corner (one's own picture alone when nobody else is
+  /// there) and everyone else to the strip; elsewhere every tile is in the grid, ours first.
+  place(featured) {
+    const phone = this.phone.matches;
+    const move = (li, parent, first = false) => {
+      if (li.parentElement === parent && (!first || parent.firstElementChild === li)) return;
+      if (first) parent.prepend(li); else parent.append(li);
+      // A moved video element pauses in some browsers.
+      li.querySelector('video')?.play().catch(() => {});
+    };
+    for (const [id, tile] of this.tiles) {
+      if (phone && id === featured) move(tile.li, this.stage, true);
+      else if (tile.li.parentElement !== this.list) move(tile.li, this.list);
+    }
+    if (this.self) {
+      this.self.li.classList.toggle('featured', phone && this.tiles.size === 0);
+      move(this.self.li, phone ? this.stage : this.list, !phone);
+    }
   }
 }
 

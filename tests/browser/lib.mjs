@@ -151,6 +151,16 @@ export async function joinMeeting(page, link, name, open = (p, url) => p.goto(ur
   await page.click('#join-button');
 }
 
+/// Opens the chair's menu on someone's tile (when it is shut) and gives the selector of the
+/// actions it shows. The actions unfold below the picture, never over it.
+export async function openTileMenu(page, id) {
+  const tile = `li.tile[data-participant-id="${id}"]`;
+  await page.waitForSelector(`${tile} .tile-menu`, { timeout: 15_000 });
+  if ((await page.getAttribute(`${tile} .tile-menu`, 'aria-expanded')) !== 'true') await page.click(`${tile} .tile-menu`);
+  await page.waitForSelector(`${tile} .tile-actions`, { timeout: 5_000 });
+  return `${tile} .tile-actions`;
+}
+
 /// The chair lets the first person waiting in the lobby in.
 export async function admitNext(chair) {
   await chair.waitForSelector('#lobby-list li button.primary', { timeout: 20_000 });

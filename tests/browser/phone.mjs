@@ -9,7 +9,7 @@
 // up when the chair removes them.
 // Run inside a loopback-only namespace (run-in-netns.sh). Skipped when baresip is missing.
 import { chromium } from 'playwright-core';
-import { checks, waiter, sleep, chromiumArgs, totp, Sluss, joinMeeting, admitNext } from './lib.mjs';
+import { checks, waiter, sleep, chromiumArgs, totp, Sluss, joinMeeting, admitNext, openTileMenu } from './lib.mjs';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -142,6 +142,7 @@ async function main() {
 
   // The chair moves the patient's voice to the phone, from the patient's tile.
   const tile = `[data-participant-id="${pid}"]`;
+  await openTileMenu(chair, pid);
   await chair.click(`${tile} .to-phone`);
   await chair.fill(`${tile} .phone-number`, '070-123 45 67');
   await chair.click(`${tile} .phone-form button[type=submit]`);
@@ -207,7 +208,7 @@ async function callInWalk(chair) {
   // baresip says "received event: '1' (end=0)" as a press starts.
   const pressStart = /received event: '(.)' \(end=0\)/g;
   const before = phoneSaid(pressStart);
-  await chair.click(`[data-participant-id="${id}"] .tile-actions button.keypad`);
+  await chair.click(`${await openTileMenu(chair, id)} button.keypad`);
   await chair.fill(`[data-participant-id="${id}"] .keys-form input`, '12#');
   await chair.screenshot({ path: path.join(repo, 'target', 'screenshots', 'phone-keypad-1280.png') });
   await chair.click(`[data-participant-id="${id}"] .keys-form button[type=submit]`);
@@ -215,7 +216,7 @@ async function callInWalk(chair) {
   const keys = [...baresip.log.matchAll(pressStart)].slice(before).map((m) => m[1]).join('');
   check('"Knappval": the keys the chair presses reach the phone as DTMF, in order', pressed && keys === '12#', keys);
   chair.once('dialog', (d) => d.accept());
-  await chair.click(`[data-participant-id="${id}"] .tile-actions button:has-text("Ta bort")`);
+  await chair.click(`${await openTileMenu(chair, id)} button:has-text("Ta bort")`);
   const hungUp = await until('the call hung up', () => phoneSaid(/terminated|session closed/g) > ended, 15_000).catch(() => false);
   check("the chair's removal hangs up the called-in phone", hungUp);
 }
@@ -269,7 +270,7 @@ async function dialInWalk(chair, pin) {
   check('"*6" again unmutes them', unmuted, await caption());
   // Removed by the chair: the phone is hung up.
   chair.once('dialog', (d) => d.accept());
-  await chair.click(`[data-participant-id="${callerId}"] .tile-actions button:has-text("Ta bort")`);
+  await chair.click(`${await openTileMenu(chair, callerId)} button:has-text("Ta bort")`);
   const hungUp = await until('the caller hung up', () => phoneSaid(/terminated|session closed/g) > ended, 15_000).catch(() => false);
   check("the chair's removal hangs up the caller's phone", hungUp);
 }

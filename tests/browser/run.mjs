@@ -1,7 +1,7 @@
 // Three headless Chromium participants hold a meeting through Sluss's real pages.
 // Run inside a loopback-only network namespace (run-in-netns.sh); see README.md.
 import { chromium } from 'playwright-core';
-import { checks, waiter, sleep, chromiumArgs, totp, Sluss, checkAccessible } from './lib.mjs';
+import { checks, waiter, sleep, chromiumArgs, totp, Sluss, checkAccessible, openTileMenu } from './lib.mjs';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -442,13 +442,15 @@ async function main() {
   // R5: every tile shows whether its person is identified; the chair records how.
   const cSeesB = `[data-participant-id="${b.id}"] .id-state`;
   check('an unidentified participant is marked on the tiles', (await people[2].page.textContent(cSeesB)) === 'Ej identifierad');
-  await a.page.selectOption(`[data-participant-id="${b.id}"] select.identify`, 'id_shown_on_camera');
+  await a.page.selectOption(`${await openTileMenu(a.page, b.id)} select.identify`, 'id_shown_on_camera');
   const shown = await until('C to see B identified', async () => {
     const text = await people[2].page.textContent(cSeesB);
     return text !== 'Ej identifierad' ? text : null;
   }, 10_000).catch(() => '');
   check('the identification the chair records shows on the tile for everyone', shown === 'legitimation i kameran', shown);
-  check('a guest has no chair controls', !(await people[2].page.isVisible('#chair-panel')) && !(await people[2].page.isVisible(`[data-participant-id="${a.id}"] .tile-actions`)));
+  check('a guest has no chair controls', !(await people[2].page.isVisible('#chair-panel'))
+    && !(await people[2].page.isVisible(`[data-participant-id="${a.id}"] .tile-actions`))
+    && !(await people[2].page.isVisible(`[data-participant-id="${a.id}"] .tile-menu`)));
 
   // A seat is not a credential: B's link, forwarded to someone else's browser, knocks in the
   // lobby unidentified; the chair is told the link was opened again; B stays, identified.
@@ -501,12 +503,12 @@ async function main() {
   // a window or tab (never the whole screen), and it stops when someone unidentified comes in.
   const bp = people[1].page;
   check('nobody may share before the chair allows it', !(await bp.isVisible('#share')));
-  await a.page.click(`[data-participant-id="${b.id}"] .allow-share`);
+  await a.page.click(`${await openTileMenu(a.page, b.id)} .allow-share`);
   await bp.waitForSelector('#share:not([hidden])', { timeout: 10_000 });
   await bp.click('#share');
   const refused = await until('B to be refused', async () => (await bp.textContent('#status')).includes('identifierade'), 10_000).catch(() => false);
   check('a share is refused while someone in the room is unidentified', Boolean(refused));
-  await a.page.selectOption(`[data-participant-id="${people[2].id}"] select.identify`, 'known_from_before');
+  await a.page.selectOption(`${await openTileMenu(a.page, people[2].id)} select.identify`, 'known_from_before');
   await sleep(500);
   await bp.click('#share');
   const screenShown = async (page) => page.evaluate(() => {
