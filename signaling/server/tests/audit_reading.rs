@@ -82,7 +82,9 @@ async fn only_auditors_read_the_trail_and_every_read_is_recorded() {
     .unwrap();
     assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = resp.text().await.unwrap();
-    assert!(csv.starts_with("seq,at,meeting_id,event,actor,subject,details,hash\n"));
+    assert!(csv.starts_with(
+        "seq,at,meeting_id,event,actor,subject,details,hash,actor_name,subject_name\n"
+    ));
     assert!(csv.contains(",joined,"));
 
     for bad in [

@@ -6,6 +6,7 @@ pub mod eid;
 mod invitation;
 mod links;
 mod meetings;
+mod meeting_page;
 mod oidc_login;
 mod owners;
 mod staff;
@@ -20,6 +21,7 @@ use sluss_protocol::{InspectLink, InvitationRole, LinkInfo};
 
 pub use links::{add_invitation, revoke_invitation};
 pub use meetings::{cancel_meeting, create_meeting, list_meetings, update_meeting};
+pub use meeting_page::{get_meeting, reissue_invitation};
 pub use oidc_login::{login_methods, oidc_callback, oidc_start};
 pub use staff::{create_user, enroll_begin, enroll_complete, login, logout};
 
@@ -163,6 +165,13 @@ pub async fn inspect_link(
         return Err(link_refused(&state, Some(link.meeting_id), "unusable"));
     }
     let info = LinkInfo {
+    if !link.meeting_ended {
+        // For the meeting's page: this invitation has been opened.
+        state
+            .store
+            .note_link(&link.link_id, false, unix_now())
+            .await?;
+    }
         role: match link.role {
             InvitationRole::Chair => sluss_protocol::Role::Chair,
             _ => sluss_protocol::Role::Guest,
