@@ -253,9 +253,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/meetings/{meeting_id}",
-            delete(api::cancel_meeting)
-                .patch(api::update_meeting)
-                .get(api::get_meeting),
+            delete(api::cancel_meeting).patch(api::update_meeting),
         )
         .route(
             "/meetings/{meeting_id}/invitations",
@@ -265,12 +263,9 @@ pub fn app(state: AppState) -> Router {
             "/meetings/{meeting_id}/invitations/{invitation_id}",
             delete(api::revoke_invitation),
         )
-        .route(
-            "/meetings/{meeting_id}/invitations/{invitation_id}/reissue",
-            post(api::reissue_invitation),
-        )
         .route("/openapi.json", get(api::openapi))
         .route("/audit", get(api::audit::search))
+        .route("/audit/meetings", get(api::audit::meetings))
         .route(
             "/links/inspect",
             limited(rate, RateGroup::Link, post(api::inspect_link)),
@@ -286,7 +281,6 @@ pub fn app(state: AppState) -> Router {
         .route("/setup", get(pages::setup))
         .route("/join", get(pages::join))
         .route("/login", get(pages::login))
-        .route("/meeting", get(pages::meeting))
         .route(
             "/auth/login",
             limited(rate, RateGroup::Oidc, get(api::oidc_start)),

@@ -1,12 +1,12 @@
 //! The REST API: the pages' endpoints and the booking systems' (R16).
 
 pub mod accounts;
+mod attendance;
 pub mod audit;
 pub mod eid;
 mod invitation;
 mod links;
 mod meetings;
-mod meeting_page;
 mod oidc_login;
 mod owners;
 mod staff;
@@ -21,7 +21,6 @@ use sluss_protocol::{InspectLink, InvitationRole, LinkInfo};
 
 pub use links::{add_invitation, revoke_invitation};
 pub use meetings::{cancel_meeting, create_meeting, list_meetings, update_meeting};
-pub use meeting_page::{get_meeting, reissue_invitation};
 pub use oidc_login::{login_methods, oidc_callback, oidc_start};
 pub use staff::{create_user, enroll_begin, enroll_complete, login, logout};
 
@@ -165,13 +164,6 @@ pub async fn inspect_link(
         return Err(link_refused(&state, Some(link.meeting_id), "unusable"));
     }
     let info = LinkInfo {
-    if !link.meeting_ended {
-        // For the meeting's page: this invitation has been opened.
-        state
-            .store
-            .note_link(&link.link_id, false, unix_now())
-            .await?;
-    }
         role: match link.role {
             InvitationRole::Chair => sluss_protocol::Role::Chair,
             _ => sluss_protocol::Role::Guest,

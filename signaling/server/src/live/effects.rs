@@ -37,7 +37,6 @@ impl Live {
                     error!(meeting = %self.meeting_id, error = %e, "could not write the audit trail");
                 }
             }
-            self.note_link(&effect).await;
             if let Effect::Ended { .. } = effect {
                 // Links must be dead before anyone is told the meeting is over (R8).
                 let ended = self
@@ -68,39 +67,30 @@ impl Live {
         }
     }
 
-    /// For the meeting's page: the first time a link knocked or came in, kept in the store.
-    async fn note_link(&self, effect: &Effect) {
-        let (id, entered) = match effect {
-            Effect::Knocked(id) => (id, false),
-            Effect::Arrived(id) => (id, true),
-            Effect::Admitted { participant, .. } => (participant, true),
-            _ => return,
-        };
-        let Some(link) = self.core.participant(id).map(|p| p.link.clone()) else {
-            return;
-        };
-        let noted = self
-            .registry
-            .store
-            .note_link(link.as_str(), entered, unix_now())
-            .await;
-        if let Err(e) = noted {
-            error!(meeting = %self.meeting_id, error = %e, "could not note the link's use");
-        }
-    }
-
     /// What the audit trail records of an effect: who, what, whom, how; never content.
     fn audit_event(&self, effect: &Effect) -> Option<AuditEvent> {
         let who = |id: &ParticipantId| Some(id.to_string());
         let none = serde_json::json!({});
         let person = |id: &ParticipantId| {
-            self.core.participant(id).map_or(serde_json::json!({}), |p| {
-                let role = match p.role {
-                    Role::Chair => "chair",
-                    Role::Guest => "guest",
-                };
-                serde_json::json!({ "name": p.name.expose(), "link": p.link.as_str(), "role": role })
-            })
+            self.core
+                .participant(id)
+                .map_or(serde_json::json!({}), |p| {
+                    let role = match p.role {
+                        Role::Chair => "chair",
+                        Role::Guest => "guest",
+                    };
+                    // For the auditors' "who was in it": the invitation used and, for a staff
+                    // login, whose account it was (names, never personal identity numbers: R12
+                    // refuses those in a name before anyone knocks).
+                    let invitation = crate::ws::invitation_of(p.role, p.invitee);
+                    serde_json::json!({
+                        "name": p.name.expose(),
+                        "link": p.link.as_str(),
+                        "role": role,
+                        "invitation": invitation.as_str(),
+                        "staff_user": p.staff.as_ref().map(|s| s.as_str()),
+                    })
+                })
         };
         let (event, actor, subject, details) = match effect {
             Effect::Arrived(id) => ("joined", None, who(id), person(id)),
