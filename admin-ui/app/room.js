@@ -98,6 +98,7 @@ export class Room {
     $('chat').classList.toggle('open', phone && this.sheet === 'chat');
     $('side').hidden = !phone && this.sideClosed;
     $('meeting').classList.toggle('narrow', !phone && this.sideClosed && !chatOn);
+    $('side-heading').textContent = t(call.isChair ? 'side.heading' : 'side.headingGuest');
     this.renderPeople();
   }
 

@@ -160,7 +160,7 @@ async function main() {
   await patient.waitForSelector('#meeting:not([hidden])', { timeout: 15_000 });
   const patientId = await patient.evaluate(() => window.sluss.participantId);
   const tileState = await until('the chair to see the tile', () => sara.textContent(`[data-participant-id="${patientId}"] .id-state`), 10_000).catch(() => '');
-  check('the tile shows she is identified by e-identification', tileState === 'e-legitimation', tileState);
+  check('the tile shows she is identified by e-identification', tileState === 'Identifierad med e-legitimation', tileState);
   const patientSees = await patient.content();
   check('no one but the chair is sent the personal identity number', !patientSees.includes('191212121212'));
   // The audit trail names who took part (R15), but the number is never stored or logged.

@@ -104,6 +104,8 @@ async function main() {
   await chair.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
   const filled = await until('her name filled in', async () => chair.inputValue('#name'), 10_000).catch(() => '');
   check('a logged-in nurse finds her name filled in on the join page', filled === 'Karin Lind', filled);
+  await until('the preview', () => chair.evaluate(() => document.getElementById('preview').videoWidth > 0), 10_000).catch(() => false);
+  await shot(chair, 'join-desktop');
   await chair.click('#join-button');
   await chair.waitForSelector('#meeting:not([hidden])', { timeout: 20_000 });
 
@@ -168,6 +170,9 @@ async function main() {
   pages.relative = await join3(relativeLink, 'Cecilia Ek', true);
   await chair.click('#lobby-list li:has-text("Cecilia") button.primary');
   pages.colleague = await join3(colleagueLink, 'Doktor Dahl', false);
+  await until('the lobby preview', () => pages.colleague.evaluate(() => document.getElementById('lobby-preview').videoWidth > 0), 10_000).catch(() => false);
+  await shot(pages.colleague, 'lobby-desktop');
+  await checkAccessible(check, pages.colleague, 'the lobby on a desktop');
   await chair.click('#lobby-list li:has-text("Dahl") button.primary');
   pages.denied = await join3(deniedLink, 'Okänd', true, PHONE);
   await chair.click('#lobby-list li:has-text("Okänd") button.secondary');

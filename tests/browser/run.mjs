@@ -447,7 +447,7 @@ async function main() {
     const text = await people[2].page.textContent(cSeesB);
     return text !== 'Ej identifierad' ? text : null;
   }, 10_000).catch(() => '');
-  check('the identification the chair records shows on the tile for everyone', shown === 'legitimation i kameran', shown);
+  check('the identification the chair records shows on the tile for everyone', shown === 'Identifierad: visade legitimation', shown);
   check('a guest has no chair controls', !(await people[2].page.isVisible('#chair-panel'))
     && !(await people[2].page.isVisible(`[data-participant-id="${a.id}"] .tile-actions`))
     && !(await people[2].page.isVisible(`[data-participant-id="${a.id}"] .tile-menu`)));
@@ -466,7 +466,7 @@ async function main() {
   check('the forwarded link is a newcomer, not B', Boolean(forwardedId) && forwardedId !== b.id, `${forwardedId} vs ${b.id}`);
   await a.page.click('#lobby-list li:has(.lobby-reopened) button.secondary');
   const turnedAway = await until('the forwarded page to be told', async () => forwarded.isVisible('#message').then((v) => v && forwarded.textContent('#message-text')), 15_000).catch(() => '');
-  check('turned away, the forwarded page is told; B is still in the meeting, identified', /inte in|not let you/.test(turnedAway) && (await people[2].page.textContent(cSeesB)) === 'legitimation i kameran', turnedAway);
+  check('turned away, the forwarded page is told; B is still in the meeting, identified', /inte in|not let you/.test(turnedAway) && (await people[2].page.textContent(cSeesB)) === 'Identifierad: visade legitimation', turnedAway);
   await forwarded.context().close();
   // Someone waiting may give up: "Lämna väntrummet" takes the knock back from the chair.
   const quitter = await (await context(browserBC)).newPage();
