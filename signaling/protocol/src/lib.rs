@@ -17,6 +17,7 @@ pub use bounds::{MAX_EXPIRY_AHEAD_SECS, MAX_START_AHEAD_SECS, MAX_START_BEHIND_S
 pub use rest::{ApiError, CreateMeeting, CreatedMeeting, ErrorBody, LinkInfo, MeetingSummary};
 pub use rest::{CallerRole, ClaimSetup, InspectLink, Invitation, InvitationRole, MeetingList};
 pub use rest::{DialIn, NewInvitation, UpdateMeeting};
+pub use rest::{InvitationState, InvitationStatus, ListMeetings, MeetingDetail, MeetingStatus};
 pub use ws::ParticipantInfo;
 pub use ws::{AudioRoute, ClientMessage, IdentificationMethod, MeetingState, ParseError};
 pub use ws::{Connection, ErrorCode, IceServer, Kind, Role, MAX_FRAME_BYTES, MAX_SDP_BYTES};

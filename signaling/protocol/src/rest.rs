@@ -110,6 +110,9 @@ pub struct Invitation {
     /// R14: how to take part by phone, when the gateway takes calls (never for the chair).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dial_in: Option<DialIn>,
+    /// For a new link: the invitation it replaces (revoked by the re-issue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// The number to ring and the invitation's PIN, shown this once like the link (only the
@@ -194,6 +197,94 @@ pub struct MeetingSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_minutes: Option<u32>,
     pub caller_role: CallerRole,
+    /// Coming, ongoing or past, for the start page's three lists.
+    #[serde(default)]
+    pub status: MeetingStatus,
+    /// When it was cancelled or ended (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<i64>,
+}
+
+/// Where a meeting stands: `past` once it ended or was cancelled, or its booked time is over
+/// and nobody is in it; `ongoing` while someone is in it or within its booked time (from a
+/// quarter of an hour before); `coming` otherwise, a meeting without a time included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingStatus {
+    #[default]
+    Coming,
+    Ongoing,
+    Past,
+}
+
+/// What has become of an invitation, as its meeting's page shows it. The live states
+/// (`waiting`, `in_meeting`) come from the meeting as it runs now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationState {
+    /// Nobody has opened the link yet.
+    NotOpened,
+    /// The link was opened, and its holder is not in the meeting and never was.
+    Opened,
+    /// Its holder is in the lobby.
+    Waiting,
+    /// Its holder is in the meeting.
+    InMeeting,
+    /// Its holder was in the meeting and is not now.
+    Left,
+    /// Revoked (by hand, or replaced by a new link); it works no more.
+    Revoked,
+    /// Past its expiry; it works no more.
+    Expired,
+}
+
+/// One invitation of a meeting, never its link (only the token's hash is kept).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvitationStatus {
+    pub invitation_id: String,
+    pub role: InvitationRole,
+    pub state: InvitationState,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// When the link was first opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<i64>,
+    /// When its holder first came into the meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entered_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+    /// The invitation this one's link replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// The invitation whose new link replaced this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
+    /// For a staff invitation naming an account: that account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_user_id: Option<String>,
+}
+
+/// A meeting and its invitations, for its page (`GET /meetings/{id}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MeetingDetail {
+    #[serde(flatten)]
+    pub meeting: MeetingSummary,
+    pub sensitive: bool,
+    pub require_eid: bool,
+    /// Every invitation, the chair's too, replaced ones included; originals in the order
+    /// they were made, each new link where the one it replaced stood.
+    pub invitations: Vec<InvitationStatus>,
+}
+
+/// `GET /meetings` query: `include_ended=true` adds the meetings that ended in the last 30
+/// days.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListMeetings {
+    #[serde(default)]
+    pub include_ended: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -253,7 +253,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/meetings/{meeting_id}",
-            delete(api::cancel_meeting).patch(api::update_meeting),
+            delete(api::cancel_meeting)
+                .patch(api::update_meeting)
+                .get(api::get_meeting),
         )
         .route(
             "/meetings/{meeting_id}/invitations",
@@ -262,6 +264,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/meetings/{meeting_id}/invitations/{invitation_id}",
             delete(api::revoke_invitation),
+        )
+        .route(
+            "/meetings/{meeting_id}/invitations/{invitation_id}/reissue",
+            post(api::reissue_invitation),
         )
         .route("/openapi.json", get(api::openapi))
         .route("/audit", get(api::audit::search))
@@ -280,6 +286,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::index))
         .route("/setup", get(pages::setup))
         .route("/join", get(pages::join))
+        .route("/meeting", get(pages::meeting))
         .route("/login", get(pages::login))
         .route(
             "/auth/login",

@@ -105,6 +105,9 @@ enum Cmd {
     Revoke(LinkId),
     /// The organiser or booking system cancelled the meeting.
     Cancel,
+    /// Who is here now, for the meeting's page: each seat's link and whether it is in the
+    /// room (else in the lobby).
+    Presence(oneshot::Sender<Vec<(String, bool)>>),
     /// A staff session was logged out: its connections lose staff rights at once (R2).
     StaffSessionEnded(Vec<u8>),
     Shutdown,
@@ -234,6 +237,14 @@ impl Live {
             Cmd::Cancel => {
                 let effects = self.core.cancel();
                 self.apply(effects).await;
+            }
+            Cmd::Presence(reply) => {
+                let seats = self
+                    .core
+                    .participants()
+                    .map(|p| (p.link.as_str().to_owned(), p.is_admitted()))
+                    .collect();
+                let _ = reply.send(seats);
             }
             Cmd::StaffSessionEnded(hash) => {
                 let ended: Vec<ParticipantId> = self

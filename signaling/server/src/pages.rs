@@ -26,6 +26,11 @@ pub async fn join() -> Response {
     file("join.html")
 }
 
+/// A meeting's page for staff (`/meeting?id=m_...`; the id is opaque, never a token).
+pub async fn meeting() -> Response {
+    file("meeting.html")
+}
+
 pub async fn asset(Path(path): Path<String>) -> Response {
     file(&path)
 }

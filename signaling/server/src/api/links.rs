@@ -146,6 +146,7 @@ pub(super) fn make_invitation(
         link: url,
         expires_at,
         dial_in,
+        replaces: None,
     }
 }
 

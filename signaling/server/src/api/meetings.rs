@@ -1,24 +1,28 @@
 //! Meetings, by hand in the pages or from a booking system (R16), each with its convener
 //! (docs/meeting-ownership.md): create, list, change and cancel.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sluss_meeting::MeetingTitle;
-use sluss_protocol::{CallerRole, CreateMeeting, CreatedMeeting, InvitationRole, MeetingList};
-use sluss_protocol::{MeetingSummary, NewInvitation, UpdateMeeting};
+use sluss_protocol::{CreateMeeting, CreatedMeeting, InvitationRole, ListMeetings, MeetingList};
+use sluss_protocol::{NewInvitation, UpdateMeeting};
 
 use super::links::{check_staff_invitee, dial_in_pin, link_url, make_invitation};
+use super::meeting_page::summary;
 use super::owners::{changeable_meeting, meeting_gone, refused, require_lister, standing};
 use super::{principal, text_refused, SCOPE_MEETINGS};
 use crate::error::{ApiJson, HttpError};
 use crate::secret::{random_id, Secret};
-use crate::store::{AuditEvent, MeetingAccess, MeetingFlags, NewLink, NewMeeting, StaffInvitee};
+use crate::store::{AuditEvent, MeetingFlags, NewLink, NewMeeting, StaffInvitee};
 use crate::{unix_now, AppState};
 
 /// The most meetings one list answer carries.
 const MAX_LISTED: i64 = 200;
+/// How far back the list reaches for ended meetings, when asked to.
+const ENDED_LISTED_SECS: i64 = 30 * 86_400;
 
 pub async fn create_meeting(
     State(state): State<AppState>,
@@ -130,16 +134,21 @@ fn new_link(secret: &Secret, role: InvitationRole, expires_at: i64) -> NewLink {
 }
 
 /// The open meetings the caller convened or is invited to as staff; all for an administrator.
+/// With `include_ended=true`, also those that ended in the last [`ENDED_LISTED_SECS`].
 pub async fn list_meetings(
     State(state): State<AppState>,
     headers: HeaderMap,
+    query: Result<Query<ListMeetings>, QueryRejection>,
 ) -> Result<Response, HttpError> {
+    let Query(query) =
+        query.map_err(|_| HttpError::bad_request("The only parameter is include_ended=true."))?;
     let who = principal(&state, &headers).await?;
     require_lister(&who)?;
     let asker = who.asker();
+    let ended_since = query.include_ended.then(|| unix_now() - ENDED_LISTED_SECS);
     let meetings = state
         .store
-        .visible_meetings(&asker, MAX_LISTED)
+        .visible_meetings(&asker, ended_since, MAX_LISTED)
         .await?
         .into_iter()
         .filter_map(|m| {
@@ -148,21 +157,6 @@ pub async fn list_meetings(
         })
         .collect();
     Ok(Json(MeetingList { meetings }).into_response())
-}
-
-fn summary(state: &AppState, m: MeetingAccess, caller_role: CallerRole) -> MeetingSummary {
-    MeetingSummary {
-        participants: state.registry.participant_count(&m.details.id) as u32,
-        meeting_id: m.details.id,
-        title: m.details.title,
-        created_at: m.created_at,
-        starts_at: m.details.starts_at,
-        duration_minutes: m
-            .details
-            .duration_minutes
-            .and_then(|d| u32::try_from(d).ok()),
-        caller_role,
-    }
 }
 
 /// Changes a meeting's title, start or length; bounded like a new meeting, and audited.

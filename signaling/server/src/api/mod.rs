@@ -6,6 +6,7 @@ pub mod audit;
 pub mod eid;
 mod invitation;
 mod links;
+mod meeting_page;
 mod meetings;
 mod oidc_login;
 mod owners;
@@ -20,6 +21,7 @@ use sluss_meeting::NameError;
 use sluss_protocol::{InspectLink, InvitationRole, LinkInfo};
 
 pub use links::{add_invitation, revoke_invitation};
+pub use meeting_page::{get_meeting, reissue_invitation};
 pub use meetings::{cancel_meeting, create_meeting, list_meetings, update_meeting};
 pub use oidc_login::{login_methods, oidc_callback, oidc_start};
 pub use staff::{create_user, enroll_begin, enroll_complete, login, logout};
@@ -162,6 +164,13 @@ pub async fn inspect_link(
     };
     if !link.usable {
         return Err(link_refused(&state, Some(link.meeting_id), "unusable"));
+    }
+    if !link.meeting_ended {
+        // For the meeting's page: this invitation has been opened.
+        state
+            .store
+            .note_link(&link.link_id, false, unix_now())
+            .await?;
     }
     let info = LinkInfo {
         role: match link.role {

@@ -116,6 +116,8 @@ mod tests {
             created_at: 0,
             convener,
             invites_asker,
+            ended_at: None,
+            sensitive: true,
         }
     }
 

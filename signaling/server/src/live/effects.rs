@@ -37,6 +37,7 @@ impl Live {
                     error!(meeting = %self.meeting_id, error = %e, "could not write the audit trail");
                 }
             }
+            self.note_link(&effect).await;
             if let Effect::Ended { .. } = effect {
                 // Links must be dead before anyone is told the meeting is over (R8).
                 let ended = self
@@ -64,6 +65,27 @@ impl Live {
                 // R14: a caller on the phone joins the room through a transport of its own.
                 self.join_caller(&participant).await;
             }
+        }
+    }
+
+    /// For the meeting's page: the first time a link knocked or came in, kept in the store.
+    async fn note_link(&self, effect: &Effect) {
+        let (id, entered) = match effect {
+            Effect::Knocked(id) => (id, false),
+            Effect::Arrived(id) => (id, true),
+            Effect::Admitted { participant, .. } => (participant, true),
+            _ => return,
+        };
+        let Some(link) = self.core.participant(id).map(|p| p.link.clone()) else {
+            return;
+        };
+        let noted = self
+            .registry
+            .store
+            .note_link(link.as_str(), entered, unix_now())
+            .await;
+        if let Err(e) = noted {
+            error!(meeting = %self.meeting_id, error = %e, "could not note the link's use");
         }
     }
 

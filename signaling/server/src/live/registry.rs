@@ -174,6 +174,28 @@ impl Registry {
         }
     }
 
+    /// Who is in the live meeting now, by link: true for the room, false for the lobby (the
+    /// room wins when a link has a seat in both). Empty when it is not running here.
+    pub async fn presence(&self, meeting_id: &str) -> HashMap<String, bool> {
+        let (reply, rx) = oneshot::channel();
+        if let Some(entry) = self.lock().get(meeting_id) {
+            let _ = entry.handle.tx.send(Cmd::Presence(reply));
+        } else {
+            return HashMap::new();
+        }
+        // A meeting task busy for this long is not one to wait for: the page says nobody.
+        let seats = tokio::time::timeout(std::time::Duration::from_secs(2), rx)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let mut by_link = HashMap::new();
+        for (link, in_room) in seats {
+            *by_link.entry(link).or_insert(false) |= in_room;
+        }
+        by_link
+    }
+
     /// Ends the live meeting, if it is running, for a cancellation.
     pub fn cancel(&self, meeting_id: &str) {
         if let Some(entry) = self.lock().get(meeting_id) {

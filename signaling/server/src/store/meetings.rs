@@ -79,6 +79,10 @@ pub struct MeetingAccess {
     pub convener: Option<Convener>,
     /// A live (unrevoked) staff invitation names the asker.
     pub invites_asker: bool,
+    /// When it ended or was cancelled.
+    pub ended_at: Option<i64>,
+    /// No recording or transcription, chat off until the chair allows it (R9, R10).
+    pub sensitive: bool,
 }
 
 /// A staff account as an invitation may name it.
@@ -91,7 +95,7 @@ pub struct StaffAccount {
 const ACCESS_COLUMNS: &str = "m.id, m.title, m.starts_at, m.duration_minutes, m.ended_at, \
      m.created_at, m.convener_kind, m.convener_id, \
      EXISTS(SELECT 1 FROM links l WHERE l.meeting_id = m.id AND l.staff_user_id = ? \
-            AND l.revoked_at IS NULL), m.require_eid";
+            AND l.revoked_at IS NULL), m.require_eid, m.sensitive";
 
 fn access_from_row(r: &sqlx::sqlite::SqliteRow) -> MeetingAccess {
     MeetingAccess {
@@ -106,6 +110,8 @@ fn access_from_row(r: &sqlx::sqlite::SqliteRow) -> MeetingAccess {
         created_at: r.get(5),
         convener: Convener::from_columns(r.get(6), r.get(7)),
         invites_asker: r.get::<i64, _>(8) != 0,
+        ended_at: r.get(4),
+        sensitive: r.get::<i64, _>(10) != 0,
     }
 }
 
@@ -204,21 +210,24 @@ impl Store {
     }
 
     /// The open meetings the asker convened or is invited to as staff; every open meeting for
-    /// an administrator. Newest first.
+    /// an administrator. With `ended_since`, also those that ended since then. Newest first.
     pub async fn visible_meetings(
         &self,
         asker: &Asker,
+        ended_since: Option<i64>,
         limit: i64,
     ) -> Result<Vec<MeetingAccess>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {ACCESS_COLUMNS} FROM meetings m
-             WHERE m.ended_at IS NULL
+             WHERE (m.ended_at IS NULL OR m.ended_at >= ?)
                AND (? OR (m.convener_kind = ? AND m.convener_id = ?)
                     OR EXISTS(SELECT 1 FROM links l WHERE l.meeting_id = m.id
                               AND l.staff_user_id = ? AND l.revoked_at IS NULL))
              ORDER BY m.created_at DESC LIMIT ?"
         ))
         .bind(asker.staff_user())
+        // No meeting ends at or after i64::MAX: without `ended_since`, only open ones.
+        .bind(ended_since.unwrap_or(i64::MAX))
         .bind(asker.admin)
         .bind(asker.as_convener.kind())
         .bind(asker.as_convener.id())

@@ -68,6 +68,7 @@ pub struct NewLink {
 mod accounts;
 mod audit;
 mod audit_search;
+mod invitations;
 mod meetings;
 mod staff;
 mod tally;
@@ -76,6 +77,7 @@ mod webhooks;
 pub use accounts::{AccountChange, AccountListing, AccountRefusal};
 pub use audit::{AuditEntry, AuditEvent, ChainCheck};
 pub use audit_search::{AuditFilter, AuditMeeting, AuditPerson};
+pub use invitations::{LinkActivity, Reissue, Reissued, MAX_LINKS_PER_MEETING};
 pub use meetings::{Asker, Convener, MeetingAccess, NewMeeting, StaffAccount, StaffInvitee};
 pub use staff::{EnrollmentRecord, SessionUser, UserRecord};
 pub use tally::AuditTally;
