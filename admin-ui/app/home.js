@@ -23,7 +23,8 @@ if (session) {
   });
   if (session.roles.includes('auditor')) {
     document.getElementById('auditor').hidden = false;
-    document.getElementById('audit-form').addEventListener('submit', searchAudit);
+    const { startAudit } = await import('./audit.js');
+    await startAudit().catch(() => {});
   }
   if (session.roles.includes('admin')) {
     document.getElementById('admin').hidden = false;
@@ -155,29 +156,4 @@ async function listMeetings() {
     }
     return item;
   }));
-}
-
-function auditQuery(format) {
-  const q = new URLSearchParams({ format });
-  const meeting = document.getElementById('audit-meeting').value.trim();
-  const person = document.getElementById('audit-person').value.trim();
-  if (meeting) q.set('meeting', meeting);
-  if (person) q.set('person', person);
-  return q;
-}
-
-async function searchAudit(event) {
-  event.preventDefault();
-  document.getElementById('audit-csv').href = `/api/v1/audit?${auditQuery('csv')}`;
-  const resp = await fetch(`/api/v1/audit?${auditQuery('json')}`, { credentials: 'same-origin' });
-  if (!resp.ok) return;
-  const { entries } = await resp.json();
-  const table = document.getElementById('audit-table');
-  table.tBodies[0].replaceChildren(...entries.map((e) => h('tr', {},
-    h('td', {}, new Date(e.at * 1000).toLocaleString()),
-    h('td', {}, e.event),
-    h('td', {}, e.actor ?? ''),
-    h('td', {}, e.subject ?? ''),
-    h('td', {}, JSON.stringify(e.details)))));
-  table.hidden = false;
 }
