@@ -36,7 +36,9 @@ pub async fn create_meeting(
     body.validate(now).map_err(refused)?;
     let title = MeetingTitle::parse(&body.title).map_err(|e| text_refused("title", e))?;
     if body.require_eid && state.eid_rp.is_none() {
-        return Err(HttpError::bad_request(
+        return Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "eid_not_configured",
             "This server has no e-identification provider configured ([citizen_eid] in the config), so a meeting cannot require it.",
         ));
     }

@@ -120,9 +120,7 @@ pub async fn enroll_complete(
         .map(|u| u.trim().to_lowercase())
         .unwrap_or_default();
     if !staff::valid_username(&username) {
-        return Err(HttpError::bad_request(
-            "The username must be 2 to 64 letters, digits, dots, dashes or underscores.",
-        ));
+        return Err(bad_username());
     }
     let display_name = enrollment
         .display_name
@@ -131,7 +129,13 @@ pub async fn enroll_complete(
         .unwrap_or_default();
     let display_name = DisplayName::parse(&display_name).map_err(|e| text_refused("name", e))?;
     if let Some(problem) = staff::password_problem(&body.password) {
-        return Err(HttpError::bad_request(problem));
+        // A code of its own, so that the page can say it in its language.
+        let code = if body.password.chars().count() < staff::MIN_PASSWORD_CHARS {
+            "password_too_short"
+        } else {
+            "password_too_long"
+        };
+        return Err(HttpError::new(StatusCode::BAD_REQUEST, code, problem));
     }
     let Some(step) = staff::check_code(&secret, &body.code, now as u64) else {
         return Err(HttpError::new(
@@ -331,9 +335,7 @@ pub async fn create_user(
     }
     let username = body.username.trim().to_lowercase();
     if !staff::valid_username(&username) {
-        return Err(HttpError::bad_request(
-            "The username must be 2 to 64 letters, digits, dots, dashes or underscores.",
-        ));
+        return Err(bad_username());
     }
     let name = DisplayName::parse(&body.display_name).map_err(|e| text_refused("name", e))?;
     let token = Secret::generate();
@@ -403,4 +405,13 @@ pub(crate) async fn audit(
         )
         .await?;
     Ok(())
+}
+
+/// A username outside what accounts may be called, with a code the pages translate.
+fn bad_username() -> HttpError {
+    HttpError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_username",
+        "The username must be 2 to 64 letters, digits, dots, dashes or underscores.",
+    )
 }
