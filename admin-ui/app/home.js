@@ -7,7 +7,6 @@ import { t, translatePage, errorText } from './i18n.js';
 translatePage();
 
 const ROLES = ['patient', 'relative', 'staff', 'professional'];
-const CALLER_ROLE = { convener: 'home.asConvener', invited: 'home.asInvited', admin: 'home.asAdmin' };
 const session = await api('GET', '/session').catch(() => null);
 const methods = await api('GET', '/login/methods').catch(() => ({}));
 document.getElementById('require-eid-row').hidden = !methods.citizen_eid;
@@ -92,8 +91,12 @@ function showLinks(created) {
   const list = document.getElementById('links');
   list.replaceChildren(
     linkItem(t('home.chairLink'), created.chair_link, 'chair'),
-    ...created.invitations.map((inv, i) => invitationItem(created.meeting_id, inv, i)),
+    // Numbered by role, as the meeting's page numbers them ("Närstående 1").
+    ...created.invitations.map((inv, i) => invitationItem(created.meeting_id, inv, i,
+      created.invitations.slice(0, i + 1).filter((x) => x.role === inv.role).length)),
   );
+  const page = document.getElementById('created-page');
+  page.href = `/meeting?id=${encodeURIComponent(created.meeting_id)}`;
   document.getElementById('created').hidden = false;
 }
 
@@ -112,8 +115,8 @@ function linkItem(label, url, id) {
     copyButton(url));
 }
 
-function invitationItem(meetingId, inv, i) {
-  const label = `${t(`role.${inv.role}`)} ${i + 1}`;
+function invitationItem(meetingId, inv, i, n) {
+  const label = `${t(`role.${inv.role}`)} ${n}`;
   const item = linkItem(label, inv.link, `guest-${i}`);
   const details = h('details', { class: 'invitation' },
     h('summary', {}, t('home.text')),
@@ -134,26 +137,7 @@ function invitationItem(meetingId, inv, i) {
 }
 
 async function listMeetings() {
-  const list = document.getElementById('meetings');
-  const { meetings } = await api('GET', '/meetings');
-  if (meetings.length === 0) {
-    list.replaceChildren(h('li', {}, t('home.noMeetings')));
-    return;
-  }
-  list.replaceChildren(...meetings.map((m) => {
-    const item = h('li', {},
-      h('strong', {}, m.title), ' ',
-      h('span', { class: 'muted' }, `${new Date((m.starts_at ?? m.created_at) * 1000).toLocaleString()} · ${m.participants} ${t('home.participants')} · ${t(CALLER_ROLE[m.caller_role] ?? 'home.asInvited')}`));
-    // Staff invited to a meeting see it; only its convener and administrators may cancel it.
-    if (m.caller_role === 'convener' || m.caller_role === 'admin') {
-      const cancel = h('button', { type: 'button', class: 'secondary small' }, t('home.cancel'));
-      cancel.addEventListener('click', async () => {
-        await api('DELETE', `/meetings/${encodeURIComponent(m.meeting_id)}`).catch(() => {});
-        cancel.textContent = t('home.cancelled');
-        cancel.disabled = true;
-      });
-      item.append(' ', cancel);
-    }
-    return item;
-  }));
+  // Coming, ongoing and past, each meeting linking to its page.
+  const { listMeetings: fill } = await import('./meetings-list.js');
+  await fill(document.getElementById('meetings'));
 }
