@@ -163,6 +163,10 @@ function detailValue(key, value, people) {
   if (Array.isArray(value)) return value.length ? value.map((v) => detailValue(key, v, people)).join('; ') : '–';
   // An object inside the details (an invitation of a new meeting, say): its fields in words.
   if (typeof value === 'object') {
+    // An invitation as a new meeting lists them: its role (or staff account) and its id.
+    if (value.id && (value.role || value.staff_user_id)) {
+      return `${value.role ? t(`role.${value.role}`) : who(value.staff_user_id, people)} (${value.id})`;
+    }
     return Object.entries(value).filter(([, v]) => v !== null)
       .map(([k, v]) => `${detailWords(k)}: ${detailValue(k, v, people)}`).join(', ');
   }

@@ -255,20 +255,14 @@ async fn who_is_who(
     let all = entries
         .iter()
         .chain(view.into_iter().flat_map(|v| v.entries.iter()));
-    let mut meetings = Vec::new();
-    let mut ids = Vec::new();
+    let mut meetings = std::collections::BTreeSet::new();
+    let mut ids = std::collections::BTreeSet::new();
     for e in all {
-        if let Some(m) = &e.meeting_id {
-            if !meetings.contains(m) {
-                meetings.push(m.clone());
-            }
-        }
-        for id in [&e.actor, &e.subject].into_iter().flatten() {
-            if !ids.contains(id) {
-                ids.push(id.clone());
-            }
-        }
+        meetings.extend(e.meeting_id.iter().cloned());
+        ids.extend([&e.actor, &e.subject].into_iter().flatten().cloned());
     }
+    let meetings: Vec<String> = meetings.into_iter().collect();
+    let ids: Vec<String> = ids.into_iter().collect();
     Ok(state.store.audit_people(&meetings, &ids).await?)
 }
 
