@@ -166,11 +166,15 @@ pub async fn inspect_link(
         return Err(link_refused(&state, Some(link.meeting_id), "unusable"));
     }
     if !link.meeting_ended {
-        // For the meeting's page: this invitation has been opened.
-        state
+        // For the meeting's page: this invitation has been opened. A note that cannot be
+        // written costs the page one word, not the guest the meeting.
+        if let Err(e) = state
             .store
             .note_link(&link.link_id, false, unix_now())
-            .await?;
+            .await
+        {
+            tracing::error!(error = %e, "could not note the link's opening");
+        }
     }
     let info = LinkInfo {
         role: match link.role {
