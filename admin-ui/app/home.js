@@ -128,6 +128,8 @@ function invitationItem(meetingId, inv, i, n) {
   }
   const revoke = h('button', { type: 'button', class: 'secondary' }, t('home.revoke'));
   revoke.addEventListener('click', async () => {
+    // The person's link stops working and whoever uses it is put out: ask first.
+    if (!window.confirm(t('mp.revokeQuestion'))) return;
     await api('DELETE', `/meetings/${encodeURIComponent(meetingId)}/invitations/${encodeURIComponent(inv.invitation_id)}`).catch(() => {});
     revoke.textContent = t('home.revoked');
     revoke.disabled = true;

@@ -39,6 +39,7 @@ document.getElementById('cancel-no').addEventListener('click', () => {
   document.getElementById('cancel').focus();
 });
 document.getElementById('cancel-yes').addEventListener('click', cancelMeeting);
+document.getElementById('add-invitation').addEventListener('submit', addInvitation);
 document.getElementById('new-link-copy').addEventListener('click', async (e) => {
   try { await navigator.clipboard.writeText(document.getElementById('new-link-url').value); e.target.textContent = t('home.copied'); } catch { /* no clipboard */ }
 });
@@ -96,6 +97,7 @@ function render(d) {
   const changeable = mayChange(d);
   document.getElementById('chair-card').hidden = !changeable;
   document.getElementById('cancel-card').hidden = !changeable;
+  document.getElementById('add-invitation').hidden = !changeable;
   const all = labelled(d.invitations);
   // Re-drawn only when something other than the states changed, so that focus stays put.
   const newShape = JSON.stringify([currentLang(), changeable, all.map(({ inv }) => [inv.invitation_id, inv.replaced_by, inv.revoked_at])]);
@@ -169,7 +171,7 @@ function confirmIn(where, question, yes, onYes) {
 async function reissue(inv, label) {
   try {
     const renewed = await api('POST', `${path}/invitations/${encodeURIComponent(inv.invitation_id)}/reissue`);
-    showNewLink(renewed, label);
+    showNewLink(renewed, `${t('mp.newLinkFor')} ${label}`, true);
     await load();
   } catch (e) {
     fail(e);
@@ -177,9 +179,10 @@ async function reissue(inv, label) {
   }
 }
 
-function showNewLink(renewed, label) {
+function showNewLink(renewed, heading, replacing) {
   const panel = document.getElementById('new-link');
-  document.getElementById('new-link-heading').textContent = `${t('mp.newLinkFor')} ${label}`;
+  document.getElementById('new-link-heading').textContent = heading;
+  document.getElementById('new-link-note').textContent = replacing ? `${t('mp.onceOnly')} ${t('mp.oldDead')}` : t('mp.onceOnly');
   document.getElementById('new-link-url').value = renewed.link;
   document.getElementById('new-link-copy').textContent = t('home.copy');
   document.getElementById('new-link-text').textContent = renewed.text;
@@ -190,6 +193,20 @@ function showNewLink(renewed, label) {
   if (icsUrl) ics.href = icsUrl;
   panel.hidden = false;
   panel.focus();
+}
+
+/// One more invitation (R3: one per person and role); its link is shown this once.
+async function addInvitation(event) {
+  event.preventDefault();
+  try {
+    const role = document.getElementById('add-role').value;
+    const added = await api('POST', `${path}/invitations`, { role });
+    await load();
+    const label = current().find(({ inv }) => inv.invitation_id === added.invitation_id)?.label ?? t(`role.${role}`);
+    showNewLink(added, `${t('mp.linkFor')} ${label}`, false);
+  } catch (e) {
+    fail(e);
+  }
 }
 
 async function revokeLink(inv) {

@@ -153,6 +153,15 @@ async function main() {
   await until('the new link noted as opened', async () => (await stateOf(page, 'relative')) === 'opened', 10_000).catch(() => {});
   check('and the page shows it opened', (await stateOf(page, 'relative')) === 'opened');
 
+  // One more invitation from the page: its link shown once, in the list at once.
+  await page.selectOption('#add-role', 'professional');
+  await page.click('#add-invitation button[type=submit]');
+  const added = await until('the added invitation', async () => /Länk för Annan yrkesperson 1/.test(await page.textContent('#new-link-heading')), 10_000).then(() => true, () => false);
+  const addedLink = await page.inputValue('#new-link-url');
+  check('"Bjud in" adds a professional: the link shown once, the invitation listed unopened',
+    added && /\/join#[A-Za-z0-9_-]{43}$/.test(addedLink) && addedLink !== renewed && (await stateOf(page, 'professional')) === 'not_opened'
+    && !/gamla/.test(await page.textContent('#new-link-note')), addedLink);
+
   // On a phone the page fits the screen.
   await page.setViewportSize(PHONE);
   await page.reload();
