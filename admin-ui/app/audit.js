@@ -18,9 +18,23 @@ export async function startAudit() {
     fillMeetings();
     if (shown) render(shown);
   });
-  const list = await api('GET', '/audit/meetings');
-  meetings = list.meetings;
+  // The list of meetings follows the time range, so that a day's meetings are easy to find.
+  for (const id of ['audit-from', 'audit-to']) $(id).addEventListener('change', () => listMeetings().catch(showError));
+  await listMeetings();
+}
+
+async function listMeetings() {
+  const q = new URLSearchParams();
+  for (const [k, id] of [['from', 'audit-from'], ['to', 'audit-to']]) if (seconds(id)) q.set(k, seconds(id));
+  meetings = (await api('GET', `/audit/meetings?${q}`)).meetings;
+  $('audit-error').hidden = true;
   fillMeetings();
+}
+
+function showError(e) {
+  const error = $('audit-error');
+  error.textContent = e instanceof ApiError ? errorText(e.code, e.message) : t('error.generic');
+  error.hidden = false;
 }
 
 function locale() {
@@ -46,6 +60,7 @@ function fillMeetings() {
       `${m.title} · ${when(m.starts_at ?? m.created_at, false)} · ${fill('audit.participants', m.participants)}`)),
   );
   select.value = chosen;
+  if (select.selectedIndex < 0) select.selectedIndex = 0;
 }
 
 /// Unix seconds from a `datetime-local` field, or nothing.
@@ -63,14 +78,12 @@ function query() {
 
 async function search(event) {
   event.preventDefault();
-  const error = $('audit-error');
-  error.hidden = true;
+  $('audit-error').hidden = true;
   const q = query();
   try {
     shown = await api('GET', `/audit?${q}`);
   } catch (e) {
-    error.textContent = e instanceof ApiError ? errorText(e.code, e.message) : t('error.generic');
-    error.hidden = false;
+    showError(e);
     return;
   }
   $('audit-csv').href = `/api/v1/audit?${q}&format=csv`;

@@ -177,6 +177,11 @@ async function searches(gun) {
   await gun.click('#audit-form button[type=submit]');
   await until('the empty answer', async () => /Inga händelser hittades/.test(await text(gun, '#audit-count')), 10_000).catch(() => {});
   check('a time window with nothing in it says so', /Inga händelser hittades/.test(await text(gun, '#audit-count')));
+  const options = await until('the list for that window', async () => {
+    const n = await gun.locator('#audit-meeting option').count();
+    return n === 1 ? n : null;
+  }, 10_000).catch(() => -1);
+  check('... and the list of meetings follows the time window (none in 2099)', options === 1);
   await gun.fill('#audit-from', '2099-12-31T00:00');
   await gun.fill('#audit-to', '2099-01-01T00:00');
   await gun.click('#audit-form button[type=submit]');
