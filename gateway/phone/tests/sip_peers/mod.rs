@@ -90,6 +90,18 @@ impl World {
     /// baresip with one account, auto-answer, SRTP mandatory, PCMA; SIP over TLS on the port
     /// after its UDP/TCP one; events on ctrl_tcp.
     pub fn start_baresip(&mut self) -> Phone {
+        // The ports are picked free and then bound by baresip: another process can take one
+        // in between (seen once as a broken control connection). A start whose control
+        // connection does not answer a command is tried again on new ports.
+        for _ in 0..3 {
+            if let Some(phone) = self.try_start_baresip() {
+                return phone;
+            }
+        }
+        self.fail("baresip did not start in three tries")
+    }
+
+    fn try_start_baresip(&mut self) -> Option<Phone> {
         let sip_port = free_port_pair();
         let ctrl_port = free_tcp_port();
         let folder = self.path("baresip");
@@ -151,15 +163,36 @@ impl World {
                 .args(["-n", "127.0.0.1", "-s", "-v"]),
         );
         let ctrl = Arc::new(Mutex::new(String::new()));
-        let stream = connect_within(SocketAddr::from(([127, 0, 0, 1], ctrl_port)), STEP)
-            .unwrap_or_else(|| self.fail("baresip's ctrl_tcp did not open"));
+        let Some(stream) = connect_within(SocketAddr::from(([127, 0, 0, 1], ctrl_port)), STEP)
+        else {
+            self.stop_last();
+            return None;
+        };
         let commands = Mutex::new(stream.try_clone().expect("ctrl_tcp stream"));
         let sink = ctrl.clone();
         std::thread::spawn(move || read_into(stream, &sink));
-        Phone {
+        let phone = Phone {
             tls_port: sip_port + 1,
             ctrl,
             commands,
+        };
+        if phone.answers_a_command() {
+            Some(phone)
+        } else {
+            self.stop_last();
+            None
+        }
+    }
+
+    /// Ends the process started last (a start that failed), with its group.
+    fn stop_last(&mut self) {
+        if let Some((name, mut child)) = self.children.pop() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+            eprintln!("{name} did not start cleanly; trying again on new ports");
         }
     }
 
@@ -362,6 +395,32 @@ impl Phone {
             .expect("ctrl_tcp")
             .write_all(netstring.as_bytes())
             .expect("command sent");
+    }
+
+    /// Whether baresip answers a harmless command on its control connection (bounded wait).
+    fn answers_a_command(&self) -> bool {
+        let json = r#"{"command":"reginfo","params":"","token":"probe"}"#;
+        let sent = self
+            .commands
+            .lock()
+            .expect("ctrl_tcp")
+            .write_all(format!("{}:{json},", json.len()).as_bytes());
+        if sent.is_err() {
+            return false;
+        }
+        let deadline = Instant::now() + STEP;
+        while Instant::now() < deadline {
+            if self
+                .ctrl
+                .lock()
+                .expect("ctrl")
+                .contains(r#""token":"probe""#)
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     /// How often baresip reported this call event so far.
