@@ -117,6 +117,24 @@ async fn an_auditor_picks_the_meeting_and_sees_who_was_in_it() {
     assert!(trail
         .iter()
         .any(|e| e.event == "audit_meetings_listed" && e.actor.as_deref() == Some("u_granskare")));
+    // The list follows a time range: nothing made after 2099.
+    let (status, later) = get(
+        &server,
+        "/api/v1/audit/meetings?from=4070908800",
+        Some(&auditor),
+    )
+    .await;
+    assert_eq!(
+        (status, later["meetings"].as_array().unwrap().len()),
+        (200, 0)
+    );
+    let (_, one) = get(
+        &server,
+        "/api/v1/audit/meetings?limit=1&from=0&to=4102444800",
+        Some(&auditor),
+    )
+    .await;
+    assert_eq!(one["meetings"].as_array().unwrap().len(), 1);
 
     let (status, body) = get(
         &server,
