@@ -471,3 +471,36 @@ async fn hostile_ids_and_parameters_get_a_clean_refusal() {
     let shown = page(&server, who, &meeting).await;
     assert_eq!(shown["invitations"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_page_and_the_new_link() {
+    let server = start().await;
+    let (_, doc) = call(&server, Method::GET, "/openapi.json", As::Nobody, None).await;
+    let paths = &doc["paths"];
+    assert!(paths["/meetings/{meeting_id}"]["get"].is_object());
+    let reissue = &paths["/meetings/{meeting_id}/invitations/{invitation_id}/reissue"]["post"];
+    assert!(reissue["responses"]["409"].is_object(), "{reissue}");
+    let states = &doc["components"]["schemas"]["InvitationStatus"]["properties"]["state"]["enum"];
+    assert_eq!(
+        states,
+        &json!([
+            "not_opened",
+            "opened",
+            "waiting",
+            "in_meeting",
+            "left",
+            "revoked",
+            "expired"
+        ])
+    );
+    let status = &doc["components"]["schemas"]["MeetingSummary"]["properties"]["status"]["enum"];
+    assert_eq!(status, &json!(["coming", "ongoing", "past"]));
+    // The wire's own names, so that the document cannot drift from the code.
+    for state in [
+        sluss_protocol::InvitationState::NotOpened,
+        sluss_protocol::InvitationState::Expired,
+    ] {
+        let name = serde_json::to_value(state).unwrap();
+        assert!(states.as_array().unwrap().contains(&name), "{name}");
+    }
+}
