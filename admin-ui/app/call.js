@@ -179,6 +179,7 @@ export class Call extends EventTarget {
         if (p.participant_id === this.participantId) {
           this.mayShare = p.may_share_screen;
           this.myAudio = p.audio ?? 'browser';
+          this.myIdentification = p.identification ?? null;
           this.emit('self');
           break;
         }

@@ -108,6 +108,7 @@ export class Room {
     const me = h('li', {}, h('span', { class: 'person-name' }, `${this.tiles.self?.name ?? ''} (${t('meeting.you')})`),
       h('span', { class: 'person-state' }, [
         call.isChair ? t('meeting.chair') : null,
+        call.myIdentification ? t(`id.${call.myIdentification}`) : null,
         call.audioMuted ? t('meeting.muted') : null,
         call.myAudio && call.myAudio !== 'browser' ? t(`phone.route.${call.myAudio}`) : null,
       ].filter(Boolean).join(' · ')));

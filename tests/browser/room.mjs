@@ -256,13 +256,26 @@ async function main() {
   const inPanel = await chair.evaluate(() => ['lock', 'chat-toggle', 'consent', 'end', 'lobby-list'].every((id) => document.getElementById(id)?.closest('#side')));
   check('desktop: the lobby, lock, chat, consent and end are in the side panel', inPanel);
   await checkAccessible(check, chair, "the chair's room with a tile menu open (desktop)");
-  // The menu by keyboard: Escape closes it and the focus goes back to its button.
-  await chair.focus(`li.tile[data-participant-id="${patientId}"] .tile-actions select`);
+  // Chairing by keyboard: Tab to the patient's "Åtgärder", Enter opens it, Tab to how she was
+  // identified, an arrow key records it; Escape closes the menu and the focus goes back to it.
+  const patientTile = `li.tile[data-participant-id="${patientId}"]`;
+  await chair.click(`${patientTile} .tile-menu`); // shut again
+  await chair.evaluate(() => document.activeElement?.blur());
+  const toMenu = await tabTo(chair, `${patientTile} .tile-menu`, 80);
+  await chair.keyboard.press('Enter');
+  await chair.keyboard.press('Tab');
+  const onSelect = await chair.evaluate((t) => document.activeElement === document.querySelector(`${t} select.identify`), patientTile);
+  await chair.keyboard.press('ArrowDown');
+  const recorded = await until('the identification recorded', async () => (await chair.textContent(`${patientTile} .id-state`)).startsWith('Identifierad'), 10_000).catch(() => false);
+  check('keyboard only: the chair opens a person\'s actions and records how they were identified', toMenu && onSelect && Boolean(recorded),
+    JSON.stringify({ toMenu, onSelect, state: await chair.textContent(`${patientTile} .id-state`) }));
   await chair.keyboard.press('Escape');
-  check('desktop: Escape closes a tile menu and returns the focus to it', await chair.evaluate((id) => {
-    const tile = document.querySelector(`li.tile[data-participant-id="${id}"]`);
+  check('desktop: Escape closes a tile menu and returns the focus to it', await chair.evaluate((t) => {
+    const tile = document.querySelector(t);
     return tile.querySelector('.tile-actions').hidden && document.activeElement === tile.querySelector('.tile-menu');
-  }, patientId));
+  }, patientTile));
+  const seen = await until('the patient to see it', async () => (await patient.textContent('#people-list')).includes('(Du)Identifierad: visade legitimation'), 10_000).catch(() => false);
+  check('the patient sees, in words, how she herself was identified (the people list)', Boolean(seen), await patient.textContent('#people-list'));
 
   // Chat: the chair turns it on; the patient is told, and a message shows as a badge.
   await chair.click('#chat-toggle');

@@ -451,7 +451,16 @@ impl Live {
                 );
             }
             // The tile update follows as its own `Updated` effect.
-            Effect::Identified { .. } => {}
+            // R5: the person is told too how they were identified (everyone else learns it
+            // from the `Updated` that follows).
+            Effect::Identified { participant, .. } => {
+                if let Some(info) = self.info(&participant) {
+                    self.send(
+                        &participant,
+                        ServerMessage::ParticipantUpdated { participant: info },
+                    );
+                }
+            }
             Effect::Ended { .. } | Effect::Cancelled => {
                 info!(meeting = %self.meeting_id, "meeting ended");
                 // R8: every call ends with the meeting, a call-in still ringing too.
