@@ -450,7 +450,6 @@ impl Live {
                     ServerMessage::MeetingStateChanged { meeting },
                 );
             }
-            // The tile update follows as its own `Updated` effect.
             // R5: the person is told too how they were identified (everyone else learns it
             // from the `Updated` that follows).
             Effect::Identified { participant, .. } => {
