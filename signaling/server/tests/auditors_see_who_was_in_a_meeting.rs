@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::rest::{call, As};
+use common::rest::{api_token, call, create, As};
 use common::{recv_type, send, Server, Ws};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -170,6 +170,25 @@ async fn an_auditor_picks_the_meeting_and_sees_who_was_in_it() {
     assert_eq!(of(&other)["left_how"], "denied");
     assert_eq!(of(&other)["admitted_at"], Value::Null);
     assert_eq!(body["truncated"], false);
+
+    // A booking system is named by its token's name, never the token.
+    let token = api_token(&server, &["meetings:write"]).await;
+    let booked = create(
+        &server,
+        As::Token(&token.secret),
+        json!({"title": "Bokat möte"}),
+    )
+    .await;
+    let (_, body) = get(
+        &server,
+        &format!("/api/v1/audit?meeting={booked}"),
+        Some(&auditor),
+    )
+    .await;
+    let system = &body["people"][format!("api:{}", token.id)];
+    assert_eq!(system["kind"], "system", "{body}");
+    assert_eq!(system["name"], format!("booking (api:{})", token.id));
+    assert!(!body.to_string().contains(&token.secret));
 
     // By part of a name, letter case and Swedish letters ignored.
     for name in ["maja", "MAJA SV", "åsa", "ÖBERG"] {

@@ -210,15 +210,25 @@ impl Store {
         }
         self.invitations_of_links(&mut people, &links, ids).await?;
         self.staff_names(&mut people, ids).await?;
+        let mut tokens = HashMap::new();
+        if ids.iter().any(|i| i.starts_with("api:")) {
+            for t in self.list_api_tokens().await? {
+                tokens.insert(format!("api:{}", t.id), t.name);
+            }
+        }
         for id in ids {
             if !people.contains_key(id)
                 && (id == "cli" || id.starts_with("cli:") || id.starts_with("api:"))
             {
+                // A booking system by its token's name, the command line by its reader.
+                let name = tokens
+                    .get(id)
+                    .map_or_else(|| id.clone(), |n| format!("{n} ({id})"));
                 people.insert(
                     id.clone(),
                     AuditPerson {
                         kind: "system",
-                        name: Some(id.clone()),
+                        name: Some(name),
                         ..Default::default()
                     },
                 );
