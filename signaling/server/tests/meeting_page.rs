@@ -504,3 +504,44 @@ async fn the_openapi_document_describes_the_page_and_the_new_link() {
         assert!(states.as_array().unwrap().contains(&name), "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_meeting_holds_at_most_a_thousand_links() {
+    let server = start().await;
+    let sara = staff_user(&server, "sara", &["staff"]).await;
+    let (meeting, created) = booked(&server, &sara).await;
+    let who = As::Cookie(&sara.cookie);
+    let now = sluss_signaling::unix_now();
+    // Three made with the meeting; the rest straight into the store.
+    for _ in 3..sluss_signaling::store::MAX_LINKS_PER_MEETING {
+        let link = NewLink {
+            id: random_id("l_"),
+            token_hash: Secret::generate().hash(),
+            role: sluss_protocol::InvitationRole::Guest,
+            expires_at: Some(now + 60),
+        };
+        assert!(server.store.add_link(&meeting, &link, now).await.unwrap());
+    }
+    let path = format!("/meetings/{meeting}/invitations");
+    for body in [
+        json!({"role": "patient"}),
+        json!({"role": "staff", "staff_user_id": sara.id}),
+    ] {
+        let (status, refusal) = call(&server, Method::POST, &path, who, Some(body)).await;
+        assert_eq!(
+            (status, refusal["error"]["code"].as_str()),
+            (409, Some("too_many_invitations"))
+        );
+    }
+    let patient = created["invitations"][0]["invitation_id"].as_str().unwrap();
+    let (status, refusal) = reissue(&server, who, &meeting, patient).await;
+    assert_eq!(
+        (status, refusal["error"]["code"].as_str()),
+        (409, Some("too_many_invitations"))
+    );
+    // Refused, the old link still works; the page lists all thousand.
+    let old = token_of(&created["invitations"][0]["link"]);
+    assert_eq!(inspect(&server, &old).await.0, 200);
+    let shown = page(&server, who, &meeting).await;
+    assert_eq!(shown["invitations"].as_array().unwrap().len(), 1000);
+}

@@ -11,7 +11,7 @@ use super::owners::{changeable_meeting, meeting_gone, refused};
 use super::{invitation, principal, SCOPE_INVITATIONS};
 use crate::error::{ApiJson, HttpError};
 use crate::secret::{random_id, Secret};
-use crate::store::{AuditEvent, NewLink};
+use crate::store::{AuditEvent, NewLink, MAX_LINKS_PER_MEETING};
 use crate::{unix_now, AppState};
 
 pub async fn add_invitation(
@@ -42,6 +42,9 @@ pub async fn add_invitation(
         None => state.store.add_link(id, &link, now).await?,
     };
     if !added {
+        if state.store.link_count(id).await? >= MAX_LINKS_PER_MEETING {
+            return Err(super::meeting_page::too_many_invitations());
+        }
         return Err(meeting_gone());
     }
     let mut details = serde_json::json!({ "role": body.role.as_str() });

@@ -260,7 +260,7 @@ fn meeting_ended() -> HttpError {
     )
 }
 
-fn too_many_invitations() -> HttpError {
+pub(super) fn too_many_invitations() -> HttpError {
     HttpError::new(
         StatusCode::CONFLICT,
         "too_many_invitations",

@@ -82,6 +82,15 @@ impl Store {
             .collect())
     }
 
+    /// How many links (invitations and the links that replaced them) the meeting holds.
+    pub async fn link_count(&self, meeting_id: &str) -> Result<i64, StoreError> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM links WHERE meeting_id = ?")
+            .bind(meeting_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
     /// Notes that a link was opened (its page asked about it, or it knocked), and with
     /// `entered` that its holder came into the meeting. Only the first time of each is kept;
     /// nothing is written when both are known already.

@@ -168,7 +168,7 @@ impl Store {
     }
 
     /// Adds an invitation naming a staff account to an open meeting. False when the meeting is
-    /// unknown or ended.
+    /// unknown or ended, or holds [`super::MAX_LINKS_PER_MEETING`] links already.
     pub async fn add_staff_link(
         &self,
         meeting_id: &str,
@@ -178,7 +178,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO links (id, token_hash, meeting_id, role, created_at, expires_at, staff_user_id)
-             SELECT ?, ?, id, ?, ?, ?, ? FROM meetings WHERE id = ? AND ended_at IS NULL",
+             SELECT ?, ?, id, ?, ?, ?, ? FROM meetings WHERE id = ? AND ended_at IS NULL
+               AND (SELECT COUNT(*) FROM links WHERE meeting_id = meetings.id) < ?",
         )
         .bind(&link.id)
         .bind(&link.token_hash)
@@ -187,6 +188,7 @@ impl Store {
         .bind(link.expires_at)
         .bind(staff_user_id)
         .bind(meeting_id)
+        .bind(super::MAX_LINKS_PER_MEETING)
         .execute(&self.pool)
         .await?
         .rows_affected();

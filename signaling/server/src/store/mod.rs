@@ -254,7 +254,8 @@ impl Store {
         Ok(inserted == 1)
     }
 
-    /// Adds an invitation to an open meeting. False when the meeting is unknown or ended.
+    /// Adds an invitation to an open meeting. False when the meeting is unknown or ended, or
+    /// holds [`MAX_LINKS_PER_MEETING`] links already.
     pub async fn add_link(
         &self,
         meeting_id: &str,
@@ -263,7 +264,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO links (id, token_hash, meeting_id, role, created_at, expires_at)
-             SELECT ?, ?, id, ?, ?, ? FROM meetings WHERE id = ? AND ended_at IS NULL",
+             SELECT ?, ?, id, ?, ?, ? FROM meetings WHERE id = ? AND ended_at IS NULL
+               AND (SELECT COUNT(*) FROM links WHERE meeting_id = meetings.id) < ?",
         )
         .bind(&link.id)
         .bind(&link.token_hash)
@@ -271,6 +273,7 @@ impl Store {
         .bind(now)
         .bind(link.expires_at)
         .bind(meeting_id)
+        .bind(MAX_LINKS_PER_MEETING)
         .execute(&self.pool)
         .await?
         .rows_affected();
