@@ -118,6 +118,14 @@ function renderAttendance(body) {
   section.hidden = !body.attendance;
   if (!body.attendance) return;
   $('audit-who-heading').textContent = `${t('audit.who')}: ${body.meeting?.title ?? body.meeting?.meeting_id}`;
+  const m = body.meeting ?? {};
+  const by = (id) => (id ? ` ${t('audit.by')} ${who(id, body.people)}` : '');
+  const facts = [
+    [t('audit.started'), when(m.started_at)],
+    [t('audit.consent'), m.consent_at ? `${when(m.consent_at)}${by(m.consent_by)}` : t('audit.noConsent')],
+    [t('audit.ended'), m.ended_at ? `${when(m.ended_at)}${by(m.ended_by)}` : ''],
+  ].filter(([, v]) => v);
+  $('audit-facts').replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
   const people = body.attendance.map((a) => personItem(a, body.people));
   $('audit-people').replaceChildren(...(people.length ? people : [h('li', {}, t('audit.nobody'))]));
 }

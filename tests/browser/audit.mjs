@@ -134,6 +134,7 @@ async function auditorDesktop(gun, meetingId) {
   check('"who was in the meeting" names the chair by her account name, as staff', /Karin Lind/.test(who) && /Personal, inloggad/.test(who), who);
   check('... the patient by the name she gave and her invitation', /Maja Svensson/.test(who) && /Patient, angivet namn/.test(who), who);
   check('... when she was let in, by whom, how she was identified and that she left', /Släpptes in.*av Karin Lind/.test(who) && /visade legitimation/.test(who) && /lämnade mötet/i.test(who), who);
+  check('... when the meeting ran and when consent was recorded, by whom', /Patientens samtycke.*av Karin Lind/.test(who) && /Mötet avslutades.*av Karin Lind/.test(who), who);
   check('... and the relative who was turned away', /Åsa Öberg/.test(who) && /nekades att komma in av Karin Lind/i.test(who), who);
   const events = await text(gun, '#audit-list');
   check('events are in Swedish words: "Släpptes in av Karin Lind"', /Maja Svensson \(Patient, angivet namn\): Släpptes in av Karin Lind/.test(events), events.slice(0, 300));

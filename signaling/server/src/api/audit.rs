@@ -237,12 +237,25 @@ async fn meeting_view(state: &AppState, meeting_id: &str) -> Result<MeetingView,
         ..AuditFilter::default()
     };
     let (entries, _) = state.store.audit_search(&filter).await?;
-    let meeting = match state.store.meeting(meeting_id).await? {
+    let mut meeting = match state.store.meeting(meeting_id).await? {
         Some(m) => serde_json::json!({
             "meeting_id": m.id, "title": m.title, "starts_at": m.starts_at, "ended": m.ended,
         }),
         None => serde_json::json!({ "meeting_id": meeting_id }),
     };
+    // When it ran and when consent was recorded, by whom: the first of each in the trail.
+    for (event, at, by) in [
+        ("meeting_started", "started_at", None),
+        ("ended", "ended_at", Some("ended_by")),
+        ("consent_recorded", "consent_at", Some("consent_by")),
+    ] {
+        if let Some(e) = entries.iter().find(|e| e.event == event) {
+            meeting[at] = e.at.into();
+            if let Some(by) = by {
+                meeting[by] = e.actor.clone().into();
+            }
+        }
+    }
     Ok(MeetingView { meeting, entries })
 }
 
