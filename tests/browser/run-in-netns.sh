@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo --preserve-env=SLUSS_BIN "$@"; fi; }
 scripts=("$@")
-[ ${#scripts[@]} -gt 0 ] || scripts=(run.mjs room.mjs login.mjs admin.mjs audit.mjs meetings.mjs squeeze.mjs phone.mjs)
+[ ${#scripts[@]} -gt 0 ] || scripts=(run.mjs room.mjs login.mjs admin.mjs audit.mjs meetings.mjs squeeze.mjs phone.mjs firefox.mjs)
 status=0
 for script in "${scripts[@]}"; do
   echo "== $script"

@@ -571,6 +571,43 @@ mod tests {
     }
 
     #[test]
+    fn a_weak_viewer_of_a_camera_without_temporal_layers_gets_a_smaller_layer_at_full_rate() {
+        // Chromium's lowest layer has two lower frame rates (L1T3); Firefox's one (it sends
+        // two temporal layers whatever the page asks); a camera without them has none, and
+        // a shrinking link only ever moves its viewer to a smaller layer.
+        let firefox = Track {
+            reduced: vec![50_000],
+            ..camera(None)
+        };
+        for (budget, none, two) in [
+            (5_000_000, f(2), f(2)),
+            (500_000, f(1), f(1)),
+            (200_000, f(0), f(0)),
+            (95_000, f(0), slow(0)),
+            (10_000, f(0), slow(0)),
+        ] {
+            assert_eq!(allocate(budget, &[camera(None)]), vec![none], "{budget}");
+            assert_eq!(
+                allocate(budget, std::slice::from_ref(&firefox)),
+                vec![two],
+                "{budget}"
+            );
+        }
+        // A viewer on the top layer whose link shrinks goes down a layer, and stays on it.
+        let t0 = Instant::now();
+        let mut hold = UpgradeHold::default();
+        let mut top = camera(None);
+        top.current = f(2);
+        let mut chosen = allocate(200_000, std::slice::from_ref(&top));
+        hold.apply(t0, &[top], &mut chosen);
+        assert_eq!(chosen, vec![f(0)]);
+        // Two such cameras on a link too weak for both: the thumbnail goes dark, and the
+        // larger tile keeps its full frame rate.
+        let (thumbnail, featured) = (camera(Some(100)), camera(Some(500)));
+        assert_eq!(allocate(60_000, &[thumbnail, featured]), vec![None, f(0)]);
+    }
+
+    #[test]
     fn the_largest_tile_gets_its_frames_back_first() {
         // A thumbnail listed first and the featured speaker: the speaker is raised first.
         let (thumbnail, featured) = (layered(Some(100)), layered(Some(500)));

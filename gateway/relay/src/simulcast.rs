@@ -14,144 +14,22 @@
 //! a stream with nothing missing.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use str0m::media::Rid;
 use str0m::rtp::{Vp8Descriptor, Vp8Patch};
+
+mod layer;
+pub(crate) use layer::{Layer, Rate};
 
 /// The most layers a camera may publish.
 pub(crate) const MAX_LAYERS: usize = 3;
 
-/// A layer that has sent nothing for this long is treated as switched off by its publisher
-/// (browsers drop their top layers when their own uplink or CPU is short).
-const LAYER_IDLE: Duration = Duration::from_millis(1500);
-
 /// Video RTP clock.
 const VIDEO_CLOCK: u64 = 90_000;
-
-/// The most temporal layers a VP8 layer has (TID is two bits; browsers use up to three).
-pub(crate) const MAX_TEMPORAL: usize = 4;
 
 /// How many left-out packets and pictures a switch remembers, to number a late packet (a
 /// retransmission from the publisher) that arrives after later ones were left out.
 const DROP_MEMORY: usize = 64;
-
-/// What a packet costs on the wire beyond its payload: IPv4, UDP, RTP with its header
-/// extensions, and the SRTP tag. For a voice at 50 packets a second that is 24 kbit/s.
-pub(crate) const PACKET_OVERHEAD: u64 = 60;
-
-/// A smoothed bitrate as it is on the wire, payload and packet overhead.
-#[derive(Debug, Default)]
-pub(crate) struct Rate {
-    /// Bytes since the last update.
-    bytes: u64,
-    /// Bits per second.
-    pub(crate) bitrate: u64,
-}
-
-impl Rate {
-    pub(crate) fn count(&mut self, payload: usize) {
-        self.bytes += payload as u64 + PACKET_OVERHEAD;
-    }
-
-    /// Folds the bytes seen in the last `elapsed` into the smoothed bitrate; says whether
-    /// there were any.
-    pub(crate) fn update(&mut self, elapsed: Duration) -> bool {
-        let ms = elapsed.as_millis().max(1) as u64;
-        let bytes = std::mem::take(&mut self.bytes);
-        self.bitrate = smooth(self.bitrate, bytes * 8 * 1000 / ms);
-        bytes > 0
-    }
-}
-
-/// One encoding of a publisher's camera, as the relay observes it.
-#[derive(Debug)]
-pub(crate) struct Layer {
-    pub(crate) rid: Rid,
-    pub(crate) rate: Rate,
-    /// Each temporal layer's rate alone.
-    tid_rates: [Rate; MAX_TEMPORAL],
-    /// How many temporal layers it sent in the last interval (0: no temporal layering).
-    pub(crate) temporal_layers: u8,
-    /// The picture height from its last keyframe (0 until one is seen).
-    pub(crate) height: u16,
-    last_packet: Option<Instant>,
-    pub(crate) last_keyframe_request: Option<Instant>,
-}
-
-impl Layer {
-    pub(crate) fn new(rid: Rid) -> Layer {
-        Layer {
-            rid,
-            rate: Rate::default(),
-            tid_rates: Default::default(),
-            temporal_layers: 0,
-            height: 0,
-            last_packet: None,
-            last_keyframe_request: None,
-        }
-    }
-
-    pub(crate) fn observe(
-        &mut self,
-        now: Instant,
-        payload: &[u8],
-        keyframe: bool,
-        temporal: Option<Temporal>,
-    ) {
-        self.rate.count(payload.len());
-        if let Some(t) = temporal {
-            self.tid_rates[usize::from(t.tid)].count(payload.len());
-        }
-        self.last_packet = Some(now);
-        if keyframe {
-            if let Some((_, h)) = keyframe_size(payload) {
-                self.height = h;
-            }
-        }
-    }
-
-    /// Folds the bytes seen in the last `elapsed` into the smoothed bitrate.
-    pub(crate) fn update_rate(&mut self, elapsed: Duration) {
-        self.rate.update(elapsed);
-        self.temporal_layers = 0;
-        for (tid, rate) in self.tid_rates.iter_mut().enumerate() {
-            if rate.update(elapsed) {
-                self.temporal_layers = tid as u8 + 1;
-            }
-        }
-    }
-
-    /// The rate of temporal layers 0 to `tid` together, as a share of the layer's `total`
-    /// (its measured rate, or a floor for a layer just started): what the layer costs at the
-    /// frame rate those temporal layers give.
-    pub(crate) fn rate_up_to(&self, tid: u8, total: u64) -> u64 {
-        let all: u64 = self.tid_rates.iter().map(|r| r.bitrate).sum();
-        let part: u64 = self.tid_rates[..=usize::from(tid).min(MAX_TEMPORAL - 1)]
-            .iter()
-            .map(|r| r.bitrate)
-            .sum();
-        if all == 0 {
-            // Nothing measured yet: the usual split of three layers (T0 half, T1 a quarter).
-            return total * [50, 75, 100, 100][usize::from(tid).min(MAX_TEMPORAL - 1)] / 100;
-        }
-        (u128::from(total) * u128::from(part) / u128::from(all)) as u64
-    }
-
-    pub(crate) fn is_active(&self, now: Instant) -> bool {
-        self.last_packet
-            .is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE)
-    }
-}
-
-/// Fast to rise (a layer starting up), slower to fall (a quiet scene).
-fn smooth(old: u64, sample: u64) -> u64 {
-    if sample > old {
-        sample
-    } else {
-        (old * 3 + sample) / 4
-    }
-}
 
 /// The temporal layer fields of a VP8 payload descriptor (RFC 7741 section 4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -513,6 +391,7 @@ fn dropped_since(dropped: &VecDeque<u64>, n: u64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// A VP8 payload with a 15-bit picture id and TL0PICIDX, optionally a keyframe.
     fn vp8(picture_id: u16, tl0: u8, keyframe: bool, w: u16, h: u16) -> Vec<u8> {
@@ -752,44 +631,5 @@ mod tests {
         assert_eq!(out.seq, 4);
         assert_eq!(out.timestamp, 1);
         assert_eq!(out.vp8_patch, None);
-    }
-
-    #[test]
-    fn rates_rise_fast_and_fall_slowly() {
-        let t0 = Instant::now();
-        let mut l = Layer::new(Rid::from("q"));
-        l.observe(t0, &[0; 1000], false, None);
-        l.update_rate(Duration::from_millis(100));
-        assert_eq!(
-            l.rate.bitrate, 84_800,
-            "1000 bytes and a packet's overhead in 100 ms"
-        );
-        assert_eq!(l.temporal_layers, 0);
-        l.update_rate(Duration::from_millis(100));
-        assert_eq!(l.rate.bitrate, 63_600);
-        assert!(l.is_active(t0 + Duration::from_millis(100)));
-        assert!(!l.is_active(t0 + Duration::from_secs(5)));
-    }
-
-    #[test]
-    fn temporal_layer_rates_are_measured_apart() {
-        let t0 = Instant::now();
-        let mut l = Layer::new(Rid::from("q"));
-        // Before anything is measured: the usual split.
-        assert_eq!(l.rate_up_to(0, 100_000), 50_000);
-        for (tid, bytes) in [(0, 600), (1, 200), (2, 200)] {
-            let t = Temporal {
-                tid,
-                sync: false,
-                long_picture_id: true,
-            };
-            l.observe(t0, &vec![0; bytes], false, Some(t));
-        }
-        l.update_rate(Duration::from_secs(1));
-        assert_eq!(l.temporal_layers, 3);
-        // On the wire (with each packet's overhead): 660, 260 and 260 bytes.
-        assert_eq!(l.rate_up_to(0, 100_000), 55_932);
-        assert_eq!(l.rate_up_to(1, 100_000), 77_966);
-        assert_eq!(l.rate_up_to(2, 100_000), 100_000);
     }
 }

@@ -50,11 +50,24 @@ fn go_live(w: &mut World, publisher: usize) {
 /// estimate starting there), and `others` more participants whose voices it also gets.
 /// Returns the world, the publishers and the viewer.
 fn narrow_link(bps: u64, publishers: usize, others: usize) -> (World, Vec<usize>, usize) {
+    narrow_link_from(bps, publishers, others, 3)
+}
+
+/// The same, with cameras in `temporal_layers` temporal layers (see `Client`).
+fn narrow_link_from(
+    bps: u64,
+    publishers: usize,
+    others: usize,
+    temporal_layers: u8,
+) -> (World, Vec<usize>, usize) {
     let mut w = World::with_config(RelayConfig {
         initial_bitrate: Some(bps),
         ..RelayConfig::default()
     });
     let cameras: Vec<usize> = (0..publishers).map(|_| w.join_simulcast(1)).collect();
+    for &camera in &cameras {
+        w.clients[camera].temporal_layers = temporal_layers;
+    }
     let viewer = w.join(1);
     for _ in 0..others {
         w.join(1);
@@ -285,4 +298,46 @@ fn on_a_link_too_narrow_for_two_cameras_the_smaller_tile_goes_dark_and_its_page_
         w.layers_received(viewer, featured).len() > before,
         "the featured picture keeps coming"
     );
+}
+
+/// The layers and temporal layers of the last `n` packets `viewer` got from `from`, and how
+/// many frames those `n` packets span (each frame is one packet, picture ids count frames).
+fn tail(w: &World, viewer: usize, from: usize, n: usize) -> (Vec<(u8, Option<u8>)>, u16) {
+    let got = w.layers_received(viewer, from);
+    let last = &got[got.len().saturating_sub(n)..];
+    let id = |p: &[u8]| Vp8Descriptor::parse(p).unwrap().picture_id().unwrap();
+    let span = id(&last[last.len() - 1].1.payload).wrapping_sub(id(&last[0].1.payload)) & 0x7fff;
+    let seen = last
+        .iter()
+        .map(|(l, r)| (*l, (r.payload[1] & 0x20 != 0).then(|| r.payload[5] >> 6)))
+        .collect();
+    (seen, span + 1)
+}
+
+#[test]
+fn a_firefox_camera_on_a_link_too_narrow_for_its_lowest_layer_comes_at_half_its_frame_rate() {
+    // Firefox sends two temporal layers whatever the page asks (L1T3): below the lowest layer
+    // in full, that layer at half its frame rate (T0), and never less.
+    let (mut w, cameras, viewer) = narrow_link_from(60_000, 1, 1, 2);
+    let publisher = cameras[0];
+    publish(&mut w, &[publisher], 300);
+    let (seen, frames) = tail(&w, viewer, publisher, 12);
+    assert!(seen.iter().all(|s| *s == (0, Some(0))), "{seen:?}");
+    assert_eq!(frames, 12, "the picture ids close up over what is left out");
+    assert!(w.relay.stats().video_thinned >= 20);
+}
+
+#[test]
+fn a_camera_without_temporal_layers_keeps_its_full_frame_rate_on_the_lowest_layer() {
+    // A VP8 descriptor without TID: there is no lower frame rate to give, so a viewer whose
+    // link does not carry even the lowest layer in full still gets all of it, and nothing is
+    // counted as thinned.
+    let (mut w, cameras, viewer) = narrow_link_from(60_000, 1, 1, 0);
+    let publisher = cameras[0];
+    publish(&mut w, &[publisher], 300);
+    let got = w.layers_received(viewer, publisher);
+    assert!(got.len() >= 100, "video flows: {}", got.len());
+    let (seen, _) = tail(&w, viewer, publisher, 40);
+    assert!(seen.iter().all(|s| *s == (0, None)), "{seen:?}");
+    assert_eq!(w.relay.stats().video_thinned, 0);
 }

@@ -69,8 +69,12 @@ impl Relay {
                     p.rate.update(elapsed);
                     continue;
                 }
-                for layer in &mut p.layers {
+                for (i, layer) in p.layers.iter_mut().enumerate() {
+                    let before = layer.temporal_layers;
                     layer.update_rate(elapsed);
+                    if layer.temporal_layers != before {
+                        debug!(publisher = %p.peer, layer = i, temporal_layers = layer.temporal_layers, "temporal layers seen");
+                    }
                 }
                 subscribers.extend(p.consumers.iter().map(|c| c.peer));
             }
@@ -112,15 +116,14 @@ impl Relay {
                 continue;
             }
             let rate = |l: &Layer| l.rate.bitrate.max(MIN_LAYER_RATE);
-            // The lowest sent layer at a quarter and half of its frame rate (three temporal
-            // layers), when it has temporal layers.
-            let lowest = p.layers.iter().find(|l| l.is_active(now));
-            let reduced = lowest
-                .map(|l| {
-                    (0..l.temporal_layers.saturating_sub(1))
-                        .map(|tid| l.rate_up_to(tid, rate(l)))
-                        .collect()
-                })
+            // The lowest sent layer at lower frame rates, as many as its temporal layers give:
+            // a quarter and a half from Chromium (L1T3), a half from Firefox (which sends two
+            // whatever the page asks), none from a camera without them.
+            let reduced = p
+                .layers
+                .iter()
+                .find(|l| l.is_active(now))
+                .map(|l| l.reduced_rates(rate(l)))
                 .unwrap_or_default();
             // Where this subscriber stands: the layer decided on, even while the switch to it
             // waits for its keyframe. (Taking the layer still forwarded instead, a step up
@@ -200,7 +203,7 @@ impl Relay {
                 layer < c.layer && allocation::tile_cap(track).is_some_and(|cap| cap >= c.layer)
             });
             if c.switch.target != layer || c.switch.temporal_target != temporal {
-                debug!(subscriber = %id, ?producer, layer, ?temporal, budget, "layer chosen");
+                debug!(subscriber = %id, ?producer, layer, ?temporal, budget, rates = ?track.layers, reduced = ?track.reduced, "layer chosen");
             }
             c.switch.target = layer;
             c.switch.temporal_target = temporal;

@@ -68,6 +68,10 @@ pub struct Client {
     pub uplink_count: usize,
     /// Which publisher label each receiving mid carries (from the relay's offers).
     pub tracks: HashMap<String, String>,
+    /// How many temporal layers its simulcast layers are in: 3 as Chromium sends them (L1T3),
+    /// 2 as Firefox does (it ignores the pages' L1T3), 1 for TID 0 on every picture, 0 for a
+    /// descriptor without TID or TL0PICIDX.
+    pub temporal_layers: u8,
     seq: [u64; 2],
     /// Per simulcast layer: sequence number, picture id and TL0PICIDX last sent.
     layer_seq: [u64; 3],
@@ -235,6 +239,7 @@ impl World {
             uplink_drop_every: None,
             uplink_count: 0,
             tracks: HashMap::new(),
+            temporal_layers: 3,
             seq: [0, 0],
             layer_seq: [0; 3],
             layer_picture_id: [100, 5000, 20000],
@@ -366,9 +371,9 @@ impl World {
     }
 
     /// Client `idx` sends one frame (one packet) on a simulcast layer: a VP8 payload with a
-    /// 15-bit picture id, TL0PICIDX and temporal layer (three of them, in the order browsers
-    /// use: `TEMPORAL_PATTERN`), a keyframe header with the layer's size when asked, and
-    /// `[idx, LAYER_TAG + layer, counter]` at the end.
+    /// 15-bit picture id, and TL0PICIDX and a temporal layer as its `temporal_layers` say (with
+    /// three, in the order browsers use: `TEMPORAL_PATTERN`), a keyframe header with the
+    /// layer's size when asked, and `[idx, LAYER_TAG + layer, counter]` at the end.
     pub fn send_layer(&mut self, idx: usize, layer: usize, keyframe: bool, size: usize) {
         let now = self.now;
         let c = &mut self.clients[idx];
@@ -378,20 +383,25 @@ impl World {
         let seq = c.layer_seq[layer];
         let pid = c.layer_picture_id[layer];
         let step = (seq % 4) as usize;
-        let tid = if keyframe { 0 } else { TEMPORAL_PATTERN[step] };
+        let tid = match c.temporal_layers {
+            _ if keyframe => 0,
+            0 | 1 => 0,
+            2 => (seq % 2) as u8,
+            _ => TEMPORAL_PATTERN[step],
+        };
         if tid == 0 {
             c.layer_tl0[layer] = c.layer_tl0[layer].wrapping_add(1);
         }
-        // The first T2 and T1 pictures after a T0 depend on it alone (layer sync).
-        let sync = tid > 0 && step < 3;
-        let mut payload = vec![
-            0x90,
-            0xe0,
-            0x80 | (pid >> 8) as u8,
-            pid as u8,
-            c.layer_tl0[layer],
-            tid << 6 | if sync { 0x20 } else { 0 },
-        ];
+        // The first T2 and T1 pictures after a T0 depend on it alone (layer sync); with two
+        // temporal layers, every T1 picture.
+        let sync = tid > 0 && (c.temporal_layers == 2 || step < 3);
+        let mut payload = vec![0x90, 0xe0, 0x80 | (pid >> 8) as u8, pid as u8];
+        if c.temporal_layers == 0 {
+            payload[1] = 0x80;
+        } else {
+            payload
+                .extend_from_slice(&[c.layer_tl0[layer], tid << 6 | if sync { 0x20 } else { 0 }]);
+        }
         if keyframe {
             payload.extend_from_slice(&[0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a]);
             let h = LAYER_HEIGHTS[layer];
