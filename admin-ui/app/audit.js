@@ -78,8 +78,19 @@ function query() {
 
 async function search(event) {
   event.preventDefault();
-  $('audit-error').hidden = true;
+  await run(query());
+}
+
+/// One person's events in the meeting picked ("Visa bara …" on their card).
+async function onlyThem(participantId) {
   const q = query();
+  q.set('person', participantId);
+  await run(q);
+  $('audit-events-heading').focus();
+}
+
+async function run(q) {
+  $('audit-error').hidden = true;
   try {
     shown = await api('GET', `/audit?${q}`);
   } catch (e) {
@@ -143,9 +154,13 @@ function personItem(a, people) {
     const how = a.left_how === 'ended' ? t('audit.stillThere') : eventWords(a.left_how);
     rows.push([t('audit.left'), `${when(a.left_at)}, ${how.charAt(0).toLowerCase()}${how.slice(1)}${by(a.left_by)}`]);
   }
+  const name = p.name ?? a.participant_id;
+  const only = h('button', { type: 'button', class: 'secondary small', dataset: { only: a.participant_id } },
+    t('audit.onlyThem').replace('{name}', name));
+  only.addEventListener('click', () => onlyThem(a.participant_id));
   return h('li', { class: 'audit-person' },
-    h('strong', {}, p.name ?? a.participant_id), ' ', h('span', { class: 'muted' }, kind),
-    h('dl', {}, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+    h('strong', {}, name), ' ', h('span', { class: 'muted' }, kind),
+    h('dl', {}, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])), only);
 }
 
 function eventItem(e, people) {

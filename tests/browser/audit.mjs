@@ -139,6 +139,15 @@ async function auditorDesktop(gun, meetingId) {
   const events = await text(gun, '#audit-list');
   check('events are in Swedish words: "Släpptes in av Karin Lind"', /Maja Svensson \(Patient, angivet namn\): Släpptes in av Karin Lind/.test(events), events.slice(0, 300));
   check('no raw event code or JSON is shown', !/\badmitted\b|consent_recorded|\{"/.test(events.replace(/Händelse(admitted|\w+)/g, '')));
+  // One person's events: the button on her card.
+  await gun.click(`#audit-people button[data-only]:has-text("Maja Svensson")`);
+  const only = await until('only Maja', async () => {
+    const items = await gun.locator('#audit-list li p').allTextContents();
+    return items.length && items.every((i) => i.includes('Maja Svensson')) ? items : null;
+  }, 10_000).catch(() => []);
+  check('"Visa bara händelser för Maja Svensson" shows hers alone', only.length >= 4, only.join(' | '));
+  await pickMeeting(gun, 'Uppföljning hjärtsvikt');
+  await until('everyone again', async () => /Åsa/.test(await text(gun, '#audit-list')), 10_000);
   // Unfold the patient's knock: a readable list, not JSON.
   const knock = gun.locator('#audit-list li', { hasText: 'Knackade i väntrummet' }).filter({ hasText: 'Maja' }).first();
   await knock.locator('summary').click();
