@@ -155,6 +155,44 @@ const DETAIL_WORDS = {
   },
 };
 
+/// Words for the values of a few detail fields (an unknown value is shown as it is).
+const VALUE_WORDS = {
+  sv: {
+    kind: { recording: 'inspelning', transcription: 'transkribering' },
+    reason: {
+      Stopped: 'personen slutade dela', UnidentifiedAdmitted: 'någon oidentifierad släpptes in',
+      PermissionRevoked: 'ordföranden tog tillbaka tillåtelsen', Left: 'personen lämnade mötet',
+      unknown: 'okänd länk', unusable: 'återkallad eller utgången länk',
+      bad_credentials: 'fel användarnamn, lösenord eller kod', disabled: 'avstängt konto',
+      code_reused: 'koden var redan använd', assurance_too_low: 'för låg tillitsnivå',
+      no_assurance_level: 'ingen tillitsnivå', no_role: 'ingen roll', unknown_state: 'okänd inloggning',
+      invalid_token: 'ogiltig inloggning',
+    },
+    how: { HungUp: 'lade på', NotAnswered: 'svarade inte' },
+    method: { password_totp: 'lösenord och engångskod', oidc: 'identitetsleverantör' },
+    counted_by: { link: 'länk' },
+  },
+  en: {
+    kind: { recording: 'recording', transcription: 'transcription' },
+    reason: {
+      Stopped: 'the person stopped sharing', UnidentifiedAdmitted: 'someone unidentified was let in',
+      PermissionRevoked: 'the chair took the permission back', Left: 'the person left the meeting',
+      unknown: 'unknown link', unusable: 'revoked or expired link',
+      bad_credentials: 'wrong username, password or code', disabled: 'disabled account',
+      code_reused: 'the code was already used', assurance_too_low: 'assurance level too low',
+      no_assurance_level: 'no assurance level', no_role: 'no role', unknown_state: 'unknown login',
+      invalid_token: 'invalid login',
+    },
+    how: { HungUp: 'hung up', NotAnswered: 'did not answer' },
+    method: { password_totp: 'password and one-time code', oidc: 'identity provider' },
+    counted_by: { link: 'link' },
+  },
+};
+
+export function valueWords(key, value) {
+  return VALUE_WORDS[currentLang()][key]?.[value];
+}
+
 export function eventWords(event) {
   return EVENT_WORDS[currentLang()][event] ?? EVENT_WORDS.sv[event] ?? event;
 }

@@ -5,7 +5,7 @@
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
 import { t, errorText, currentLang } from './i18n.js';
-import { eventWords, detailWords } from './audit-words.js';
+import { eventWords, detailWords, valueWords } from './audit-words.js';
 
 const $ = (id) => document.getElementById(id);
 let meetings = [];
@@ -191,6 +191,7 @@ function detailValue(key, value, people) {
   if (typeof value === 'boolean') return value ? (currentLang() === 'sv' ? 'ja' : 'yes') : (currentLang() === 'sv' ? 'nej' : 'no');
   if (['first_at', 'last_at', 'from', 'to'].includes(key) && typeof value === 'number') return when(value);
   if ((key === 'role' || key === 'invitation') && typeof value === 'string') return t(`role.${value}`);
+  if (typeof value === 'string' && valueWords(key, value)) return valueWords(key, value);
   if (key === 'how' && typeof value === 'string') return t(`id.${value}`);
   if (['staff_user', 'staff_user_id', 'successor', 'participant_id'].includes(key) && typeof value === 'string') return who(value, people);
   if (key === 'whose' && Array.isArray(value)) {
