@@ -154,24 +154,7 @@ pub async fn search(
         Some(n) => Some(DisplayName::parse(n).map_err(|e| text_refused("name", e))?),
         None => None,
     };
-    let mut people = q.person.clone().map(|p| vec![p]);
-    if let Some(name) = &name {
-        let named = state
-            .store
-            .audit_ids_named(name.expose(), q.from, q.to, MAX_NAMED + 1)
-            .await?;
-        if named.len() > MAX_NAMED {
-            return Err(HttpError::new(
-                StatusCode::BAD_REQUEST,
-                "name_too_vague",
-                "The name matches too many people; write more of it.",
-            ));
-        }
-        people = Some(match people {
-            Some(ids) => ids.into_iter().filter(|i| named.contains(i)).collect(),
-            None => named,
-        });
-    }
+    let people = people_wanted(&state, &q, name.as_ref()).await?;
     let filter = AuditFilter {
         meeting: q.meeting.clone(),
         people,
@@ -198,20 +181,7 @@ pub async fn search(
     };
     state.store.audit(event, unix_now()).await?;
     if format == "csv" {
-        let mut response = (
-            [
-                (CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
-            ],
-            to_csv_named(&entries, &people),
-        )
-            .into_response();
-        if truncated {
-            response
-                .headers_mut()
-                .insert("x-sluss-truncated", HeaderValue::from_static("true"));
-        }
-        return Ok(response);
+        return Ok(csv_response(&entries, &people, truncated));
     }
     let mut body =
         serde_json::json!({ "entries": entries, "truncated": truncated, "people": people });
@@ -221,6 +191,55 @@ pub async fn search(
             serde_json::to_value(attendance(&view.entries)).map_err(HttpError::internal)?;
     }
     Ok(Json(body).into_response())
+}
+
+/// The ids whose entries are wanted: the person asked for, those whose name matches, both
+/// (only those that are both), or anyone (`None`).
+async fn people_wanted(
+    state: &AppState,
+    q: &AuditQuery,
+    name: Option<&DisplayName>,
+) -> Result<Option<Vec<String>>, HttpError> {
+    let person = q.person.clone().map(|p| vec![p]);
+    let Some(name) = name else {
+        return Ok(person);
+    };
+    let named = state
+        .store
+        .audit_ids_named(name.expose(), q.from, q.to, MAX_NAMED + 1)
+        .await?;
+    if named.len() > MAX_NAMED {
+        return Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "name_too_vague",
+            "The name matches too many people; write more of it.",
+        ));
+    }
+    Ok(Some(match person {
+        Some(ids) => ids.into_iter().filter(|i| named.contains(i)).collect(),
+        None => named,
+    }))
+}
+
+fn csv_response(
+    entries: &[AuditEntry],
+    people: &std::collections::HashMap<String, AuditPerson>,
+    truncated: bool,
+) -> Response {
+    let mut response = (
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+        ],
+        to_csv_named(entries, people),
+    )
+        .into_response();
+    if truncated {
+        response
+            .headers_mut()
+            .insert("x-sluss-truncated", HeaderValue::from_static("true"));
+    }
+    response
 }
 
 /// One meeting as a whole: its details and all its entries (for "who was in it"), whatever
