@@ -219,9 +219,19 @@ async function patientJoins(link) {
   check('Firefox: on a phone the join button is in sight without scrolling', join.y + join.h <= PHONE.height, JSON.stringify(join));
   await page.screenshot({ path: path.join(shots, 'firefox-join-phone.png') }).catch(() => {});
   await checkAccessible(check, bounded(page), 'the join page in Firefox');
-  await page.type('#name', 'Bertil Ek');
-  await page.click('#join-button');
+  // With the keyboard: the name, Tab to "Gå med", Enter.
+  await page.keyboard.type('Bertil Ek');
+  let walked = false;
+  for (let i = 0; i < 20 && !walked; i += 1) {
+    await page.keyboard.press('Tab');
+    walked = await within(5_000, page.evaluate(() => document.activeElement?.id === 'join-button'));
+  }
+  check('Firefox, keyboard only: the name, Tab to "Gå med", Enter', walked);
+  if (walked) await page.keyboard.press('Enter'); else await page.click('#join-button');
   await page.waitForSelector('#lobby:not([hidden])', { timeout: 20_000 });
+  const lobbyHeard = await until('the lobby meter in Firefox', async () => (await within(5_000, page.evaluate(() => document.getElementById('lobby-level-text')?.textContent ?? ''))).includes('hörs'), 10_000).catch(() => false);
+  const lobbyPreview = await until('the lobby preview in Firefox', () => within(5_000, page.evaluate(() => document.getElementById('lobby-preview')?.videoWidth ?? 0)), 10_000).catch(() => 0);
+  check('Firefox: in the lobby one sees one\'s own picture and the microphone level', Boolean(lobbyHeard) && lobbyPreview > 0, `preview ${lobbyPreview} px wide`);
   const lobby = await within(5_000, page.evaluate(() => document.getElementById('lobby').textContent));
   check('Firefox: the lobby says the chair has been told', /Ordföranden har fått veta/.test(lobby), lobby.replace(/\s+/g, ' ').trim().slice(0, 100));
   await page.screenshot({ path: path.join(shots, 'firefox-lobby-phone.png') }).catch(() => {});
