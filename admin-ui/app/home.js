@@ -35,6 +35,8 @@ if (session) {
 if (organiser) {
   document.getElementById('new-meeting').addEventListener('submit', createMeeting);
   await listMeetings();
+  // The lists are written in the page's language: a switch writes them again.
+  document.addEventListener('sluss:lang', () => { listMeetings().catch(() => {}); });
 }
 
 async function createUser(event) {

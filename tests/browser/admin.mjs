@@ -132,7 +132,9 @@ async function main() {
   await admin.click('tr[data-user="berit.sjuksk"] details summary');
   await admin.check('tr[data-user="berit.sjuksk"] input[value="auditor"]');
   await admin.click('tr[data-user="berit.sjuksk"] button:has-text("Spara roller")');
-  const auditor = await until('the roles', async () => /granskare/.test(await admin.textContent('tr[data-user="berit.sjuksk"]')), 10_000).then(() => true, () => false);
+  // The roles cell alone: the row's open editor has a box labelled "granskare" from the start,
+  // which let this wait end before the change was saved (a flake: her session was still open).
+  const auditor = await until('the roles', async () => /granskare/.test(await admin.textContent('tr[data-user="berit.sjuksk"] td:nth-child(3)')), 10_000).then(() => true, () => false);
   check('the administrator gives her the auditor role', auditor);
   check('a change of roles ends her session', (await sessionStatus(berit)) === 401);
 
