@@ -1,6 +1,7 @@
 //! One language per page: every error code the server can send (a REST answer's `code`, a
 //! WebSocket `error`'s `code`, and a fatal message type) has its words in Swedish and in
-//! English in the pages' strings, so a Swedish page never shows the server's English fallback.
+//! English in the pages' strings, so a Swedish page never shows the server's English fallback;
+//! and the two languages have the same keys.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -93,9 +94,12 @@ fn every_error_code_has_swedish_and_english_words() {
     );
     assert!(codes.contains("phone_eid_required") && codes.contains("rate_limited"));
 
-    let strings = std::fs::read_to_string(root.join("admin-ui/app/i18n.js")).expect("i18n.js");
-    let split = strings.find("\n  en: {").expect("the English strings");
-    let (sv, en) = strings.split_at(split);
+    let read = |lang: &str| {
+        std::fs::read_to_string(root.join(format!("admin-ui/app/strings/{lang}.js")))
+            .expect("the pages' strings")
+    };
+    let (sv, en) = (read("sv"), read("en"));
+    let (sv, en) = (sv.as_str(), en.as_str());
     let missing: Vec<String> = codes
         .iter()
         .flat_map(|code| {
@@ -109,5 +113,34 @@ fn every_error_code_has_swedish_and_english_words() {
     assert!(
         missing.is_empty(),
         "error codes without words on the pages: {missing:?}"
+    );
+}
+
+/// The keys of a strings file: lines of the form `  'key': ...`.
+fn keys(strings: &str) -> BTreeSet<&str> {
+    strings
+        .lines()
+        .filter_map(|l| l.strip_prefix("  '")?.split_once("':").map(|(k, _)| k))
+        .collect()
+}
+
+#[test]
+fn swedish_and_english_have_the_same_keys() {
+    let read = |lang: &str| {
+        std::fs::read_to_string(repo().join(format!("admin-ui/app/strings/{lang}.js")))
+            .expect("the pages' strings")
+    };
+    let (sv, en) = (read("sv"), read("en"));
+    let (sv, en) = (keys(&sv), keys(&en));
+    assert!(
+        sv.len() > 300,
+        "found only {} keys: the scan is broken",
+        sv.len()
+    );
+    let only_sv: Vec<_> = sv.difference(&en).collect();
+    let only_en: Vec<_> = en.difference(&sv).collect();
+    assert!(
+        only_sv.is_empty() && only_en.is_empty(),
+        "only in Swedish: {only_sv:?}; only in English: {only_en:?}"
     );
 }
