@@ -53,7 +53,7 @@ fn the_binary_limits_each_client_address_on_its_own() {
         .args(["serve", "--config"])
         .arg(&config)
         .stdout(Stdio::piped())
-        .stderr(std::fs::File::create("/tmp/lt/child-err.txt").unwrap())
+        .stderr(std::fs::File::create(dir.path().join("server.log")).expect("a log file"))
         .spawn()
         .expect("sluss starts");
     // Read stdout to the end (a closed pipe would break the server's next print).
