@@ -3,7 +3,7 @@
 // colleague. Checks what a page shows and where: the join button in sight on a phone, a name
 // error in words, the microphone meter and the camera preview before going in and in the
 // lobby, the phone room (the speaker large, one's own picture in the corner, the others in a
-// strip that scrolls, one bar of controls that nothing overlaps), chair controls never over a
+// strip that scrolls, one bar of controls that nothing overlaps; the chair too), chair controls never over a
 // video on the desktop, chat as a panel with an unread badge, a keyboard-only walk through
 // joining and chairing, and what screen readers are told (knock, admitted, denied, chat on,
 // meeting ended). axe-core runs on every state; screenshots of each go to
@@ -298,6 +298,26 @@ async function main() {
     JSON.stringify({ chatBox, barNow }));
   await shot(patient, 'chat-phone');
   await checkAccessible(check, patient, 'the chat panel on a phone');
+
+  // The chair on a phone-sized screen: the same room, her lobby and tools in the "Mer" sheet,
+  // and no tile under the bar.
+  await chair.setViewportSize(PHONE);
+  await sleep(800);
+  const chairBar = (await boxes(chair, '#controls'))[0];
+  const chairTiles = (await boxes(chair, 'li.tile')).filter((t) => overlaps(t, chairBar));
+  check('the chair on a phone: the bar at the bottom, no tile over it', chairBar && chairBar.y + chairBar.h <= PHONE.height + 0.5 && chairTiles.length === 0, JSON.stringify({ chairBar, chairTiles }));
+  await checkAccessible(check, chair, "the chair's room on a phone");
+  await chair.click('#more');
+  await chair.waitForSelector('#side.open', { timeout: 5_000 });
+  const tools = await chair.evaluate(() => ['lobby-list', 'lock', 'chat-toggle', 'consent', 'end'].every((id) => {
+    const r = document.getElementById(id).getBoundingClientRect();
+    return r.width > 0 && document.getElementById(id).closest('#side.open');
+  }));
+  check('the chair on a phone: "Mer" opens her lobby and tools', tools);
+  await shot(chair, 'chair-tools-phone');
+  await checkAccessible(check, chair, "the chair's tools sheet on a phone");
+  await chair.keyboard.press('Escape');
+  await chair.setViewportSize(DESK);
 
   // The end: everyone is told, in an alert.
   await chair.click('#end');
