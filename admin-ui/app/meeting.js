@@ -130,7 +130,8 @@ function times(inv) {
 
 function invitationItem({ inv, label }, changeable) {
   const item = h('li', { dataset: { invitation: inv.invitation_id, role: inv.role, state: inv.state } },
-    h('span', { class: 'inv-name' }, label),
+    // A staff invitation naming an account shows whose it is.
+    h('span', { class: 'inv-name' }, inv.staff_name ? `${label} · ${inv.staff_name}` : label),
     h('span', { class: 'state' }, t(`mp.state.${inv.state}`)),
     h('span', { class: 'inv-times muted' }, times(inv)));
   if (!changeable || inv.revoked_at) return item;

@@ -264,6 +264,9 @@ pub struct InvitationStatus {
     /// For a staff invitation naming an account: that account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff_user_id: Option<String>,
+    /// And that account's name, for the page ("Personal 1 · Karin Lind").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_name: Option<String>,
 }
 
 /// A meeting and its invitations, for its page (`GET /meetings/{id}`).

@@ -327,6 +327,8 @@ async fn only_the_convener_or_an_administrator_renews_a_link() {
         .unwrap()
         .to_owned();
     assert_eq!(shown["invitations"][2]["staff_user_id"], cilla.id.as_str());
+    // The page names her: her account's name, not its id.
+    assert_eq!(shown["invitations"][2]["staff_name"], "cilla");
     // Bo and another booking system learn nothing of it.
     for who in [As::Cookie(&bo.cookie), As::Token(&other.secret)] {
         let (status, answer) = call(

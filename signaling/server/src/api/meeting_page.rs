@@ -154,9 +154,20 @@ pub async fn get_meeting(
         .iter()
         .filter_map(|l| l.replaces.clone().map(|old| (old, l.id.clone())))
         .collect();
+    // Staff invitations name an account: the page shows its name.
+    let names: HashMap<String, String> = if links.iter().any(|l| l.staff_user_id.is_some()) {
+        let accounts = state.store.list_accounts().await?;
+        accounts
+            .into_iter()
+            .map(|a| (a.id, a.display_name))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let invitations = in_order(links)
         .into_iter()
         .map(|l| InvitationStatus {
+            staff_name: l.staff_user_id.as_ref().and_then(|u| names.get(u).cloned()),
             state: invitation_state(&l, here.get(&l.id).copied(), now),
             replaced_by: replaced_by.get(&l.id).cloned(),
             invitation_id: l.id,
