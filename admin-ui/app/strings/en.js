@@ -215,6 +215,7 @@ export default {
   'error.bad_request': 'The details could not be accepted. Check them and try again.',
   'error.password_too_short': 'The password must have at least 12 characters.',
   'error.password_too_long': 'The password may have at most 128 characters.',
+  'error.chair_link_renew_only': 'The chair\'s link cannot be revoked, only renewed (New link).',
   'error.bad_username': 'The username must be 2 to 64 characters: letters a-z, digits, dots, dashes or underscores.',
   'error.eid_not_configured': 'This server has no e-identification, so the meeting cannot require it.',
   'error.internal': 'Something went wrong on the server. Try again in a while.',

@@ -215,6 +215,7 @@ export default {
   'error.bad_request': 'Uppgifterna kunde inte tas emot. Kontrollera dem och försök igen.',
   'error.password_too_short': 'Lösenordet måste ha minst 12 tecken.',
   'error.password_too_long': 'Lösenordet får ha högst 128 tecken.',
+  'error.chair_link_renew_only': 'Ordförandens länk kan inte återkallas, bara förnyas (Ny länk).',
   'error.bad_username': 'Användarnamnet ska vara 2 till 64 tecken: bokstäver a–z, siffror, punkt, bindestreck eller understreck.',
   'error.eid_not_configured': 'Servern har ingen e-legitimering, så mötet kan inte kräva den.',
   'error.internal': 'Något gick fel på servern. Försök igen om en stund.',

@@ -547,3 +547,60 @@ async fn a_meeting_holds_at_most_a_thousand_links() {
     let shown = page(&server, who, &meeting).await;
     assert_eq!(shown["invitations"].as_array().unwrap().len(), 1000);
 }
+
+/// The rules hold on the API as on the page: the chair's link is renewed, never only revoked
+/// (a meeting without one could not be opened again); an ended meeting's links are not
+/// revoked (nothing to audit); a booking token reads invitations only with their scope.
+#[tokio::test]
+async fn the_api_refuses_what_the_page_does_not_offer() {
+    let server = start().await;
+    let sara = staff_user(&server, "sara", &["staff"]).await;
+    let body = json!({"title": "Uppföljning", "invitations": [{"role": "patient"}]});
+    let meeting = create(&server, As::Cookie(&sara.cookie), body).await;
+    let shown = page(&server, As::Cookie(&sara.cookie), &meeting).await;
+    let id_of = |i: usize| {
+        shown["invitations"][i]["invitation_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(shown["invitations"][0]["role"], "chair");
+    let revoke = |invitation: String| {
+        let path = format!("/meetings/{meeting}/invitations/{invitation}");
+        let cookie = sara.cookie.clone();
+        let server = &server;
+        async move { call(server, Method::DELETE, &path, As::Cookie(&cookie), None).await }
+    };
+    let (status, answer) = revoke(id_of(0)).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("chair_link_renew_only"))
+    );
+    // Ended: the patient's link is not revoked again.
+    let (status, _) = call(
+        &server,
+        Method::DELETE,
+        &format!("/meetings/{meeting}"),
+        As::Cookie(&sara.cookie),
+        None,
+    )
+    .await;
+    assert!(status < 300, "{status}");
+    assert_eq!(revoke(id_of(1)).await.0, 404);
+    // A token that may make meetings but not invitations does not read them.
+    let booking = api_token(&server, &["meetings:write"]).await;
+    let body = json!({"title": "Uppföljning", "invitations": []});
+    let theirs = create(&server, As::Token(&booking.secret), body).await;
+    let (status, answer) = call(
+        &server,
+        Method::GET,
+        &format!("/meetings/{theirs}"),
+        As::Token(&booking.secret),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+}

@@ -77,9 +77,23 @@ pub async fn revoke_invitation(
     let who = principal(&state, &headers).await?;
     who.require_manager(SCOPE_INVITATIONS)?;
     check_id("invitation_id", &invitation_id).map_err(refused)?;
-    let meeting = changeable_meeting(&state, &who, &meeting_id, false).await?;
+    // An ended meeting's links are dead already: nothing to revoke, nothing to audit.
+    let meeting = changeable_meeting(&state, &who, &meeting_id, true).await?;
     let meeting_id = meeting.details.id;
     let now = unix_now();
+    // The chair's link is renewed, never only revoked: a meeting without one could not be
+    // opened by its convener again (POST .../reissue gives a new one).
+    let links = state.store.meeting_links(&meeting_id).await?;
+    if links
+        .iter()
+        .any(|l| l.id == invitation_id && l.role == InvitationRole::Chair)
+    {
+        return Err(HttpError::new(
+            StatusCode::CONFLICT,
+            "chair_link_renew_only",
+            "The chair's link cannot be revoked, only renewed (reissue).",
+        ));
+    }
     if !state
         .store
         .revoke_link(&meeting_id, &invitation_id, now)

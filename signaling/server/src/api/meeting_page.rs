@@ -131,6 +131,8 @@ pub async fn get_meeting(
 ) -> Result<Response, HttpError> {
     let who = principal(&state, &headers).await?;
     require_lister(&who)?;
+    // The invitations are the invitations scope's to read, as they are its to change.
+    who.require_manager(SCOPE_INVITATIONS)?;
     check_id("meeting_id", &meeting_id).map_err(refused)?;
     let asker = who.asker();
     let meeting = state
