@@ -44,21 +44,31 @@ document.getElementById('new-link-copy').addEventListener('click', async (e) => 
   try { await navigator.clipboard.writeText(document.getElementById('new-link-url').value); e.target.textContent = t('home.copied'); } catch { /* no clipboard */ }
 });
 
+// Where the error shown came from: a load (gone with the next good one) or an action.
+let errorFrom = null;
 await load();
 setInterval(() => { if (document.visibilityState === 'visible' && detail && !detail.ended_at) load(); }, POLL_MS);
 
 async function load() {
   try {
     render(await api('GET', path));
+    // A failed load's error goes when a load succeeds; an action's stays until the next one.
+    if (errorFrom === 'load') hideError();
   } catch (e) {
-    fail(e);
+    fail(e, 'load');
   }
 }
 
-function fail(e) {
+function fail(e, from = 'action') {
   const error = document.getElementById('error');
   error.textContent = e instanceof ApiError ? errorText(e.code, e.message) : t('error.generic');
   error.hidden = false;
+  errorFrom = from;
+}
+
+function hideError() {
+  document.getElementById('error').hidden = true;
+  errorFrom = null;
 }
 
 const when = (secs) => new Date(secs * 1000).toLocaleString(currentLang() === 'sv' ? 'sv-SE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
@@ -84,7 +94,6 @@ const current = () => labelled(detail?.invitations ?? []).filter(({ inv }) => !i
 
 function render(d) {
   detail = d;
-  document.getElementById('error').hidden = true;
   document.getElementById('meeting-page').hidden = false;
   document.title = `${d.title} – Sluss`;
   document.getElementById('meeting-title').textContent = d.title;
@@ -170,6 +179,7 @@ function confirmIn(where, question, yes, onYes) {
 }
 
 async function reissue(inv, label) {
+  hideError();
   try {
     const renewed = await api('POST', `${path}/invitations/${encodeURIComponent(inv.invitation_id)}/reissue`);
     showNewLink(renewed, `${t('mp.newLinkFor')} ${label}`, true);
@@ -198,6 +208,7 @@ function showNewLink(renewed, heading, replacing) {
 
 /// One more invitation (R3: one per person and role); its link is shown this once.
 async function addInvitation(event) {
+  hideError();
   event.preventDefault();
   try {
     const role = document.getElementById('add-role').value;
@@ -211,6 +222,7 @@ async function addInvitation(event) {
 }
 
 async function revokeLink(inv) {
+  hideError();
   try {
     await api('DELETE', `${path}/invitations/${encodeURIComponent(inv.invitation_id)}`);
   } catch (e) {
@@ -221,6 +233,7 @@ async function revokeLink(inv) {
 
 /// The chair's link is renewed (the old one stops working: it may be lost) and opened here.
 async function openAsChair() {
+  hideError();
   const chair = current().find(({ inv }) => inv.role === 'chair');
   if (!chair) return;
   try {
@@ -232,6 +245,7 @@ async function openAsChair() {
 }
 
 async function cancelMeeting() {
+  hideError();
   document.getElementById('cancel-confirm').hidden = true;
   try {
     await api('DELETE', path);

@@ -209,13 +209,17 @@ export class Tiles {
         tile = { li, video, off, stalled, caption, idState, linkState, verified, actions, stream: null };
         this.tiles.set(id, tile);
         this.list.append(li);
-        // In speaker view and on a phone, a click on a picture pins it large (and a second
-        // click unpins it).
-        frame.addEventListener('click', () => {
-          if (this.layout !== 'speaker' && !this.phone.matches) return;
+        // Where a picture can be pinned (speaker view, a phone), a tap or click on it brings
+        // that person up large and a second lets go; for the keyboard and screen readers a
+        // button lies over it (Enter or Space), which pointer events pass through.
+        const pin = h('button', { type: 'button', class: 'pin', hidden: true });
+        const toggle = () => {
           this.pinned = this.pinned === id ? null : id;
           this.render();
-        });
+        };
+        pin.addEventListener('click', (e) => { e.stopPropagation(); toggle(); });
+        frame.addEventListener('click', () => { if (!pin.hidden) toggle(); });
+        frame.append(pin);
         this.observer.observe(li);
         this.resizer.observe(li);
       }
@@ -263,6 +267,10 @@ export class Tiles {
       tile.li.classList.toggle('camera-off', Boolean(p.video_muted));
       tile.off.update(p.display_name, t(p.by_phone ? 'phone.caller' : 'meeting.cameraIsOff'));
       tile.li.classList.toggle('speaking', this.call.speaker === id);
+      const pin = tile.li.querySelector('.frame > .pin');
+      pin.hidden = !(this.layout === 'speaker' || this.phone.matches);
+      pin.setAttribute('aria-pressed', String(this.pinned === id));
+      pin.setAttribute('aria-label', `${t('meeting.pin')}: ${p.display_name}`);
     }
     // In speaker view the pinned person is shown large, else the one talking, else the first.
     if (this.pinned && !this.tiles.has(this.pinned)) this.pinned = null;

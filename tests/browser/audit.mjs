@@ -221,7 +221,8 @@ async function auditorPhone(storageState) {
 
 async function main() {
   const words = await missingWords();
-  check(`every event the trail can hold (${trailEvents().length}) has Swedish and English words`, words.length === 0, words.join(', '));
+  // At least the 57 found when this was written: a scan that finds none would pass otherwise.
+  check(`every event the trail can hold (${trailEvents().length}) has Swedish and English words`, trailEvents().length >= 50 && words.length === 0, words.join(', '));
   fs.writeFileSync(config, [
     '[server]', `listen = "127.0.0.1:${PORT}"`, 'http_redirect_listen = ""',
     `public_url = "${ORIGIN}"`, `data_dir = "${path.join(tmp, 'data')}"`,

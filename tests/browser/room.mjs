@@ -114,12 +114,14 @@ async function main() {
   pages.patient = patient;
   await patient.goto(patientLink);
   await patient.waitForSelector('#prejoin:not([hidden])', { timeout: 20_000 });
+  // Measured once the preview has its picture, so that the layout no longer moves.
+  const previewed = await until('the camera preview', () => patient.evaluate(() => document.getElementById('preview').videoWidth > 0), 10_000).catch(() => false);
   const join = (await boxes(patient, '#join-button'))[0];
   check('on a phone the join button is in sight without scrolling', join && join.y + join.h <= PHONE.height, JSON.stringify(join));
   const heard = await until('the meter to hear the test tone', async () => (await patient.textContent('#mic-level-text')).includes('hörs'), 10_000).catch(() => false);
   const level = await patient.evaluate(() => document.getElementById('mic-level').value);
   check('the join page shows the microphone level, and says in words that the voice is heard', Boolean(heard), `meter ${level}`);
-  check('the join page previews the camera', await patient.evaluate(() => document.getElementById('preview').videoWidth > 0));
+  check('the join page previews the camera', previewed);
   await shot(patient, 'join-phone');
   await checkAccessible(check, patient, 'the join page on a phone');
   // An empty name: an error in words, tied to the field.
@@ -233,6 +235,12 @@ async function main() {
   await patient.click(`li.tile[data-participant-id="${stripId}"] .frame`);
   const pinned = await until('the pinned one on the stage', () => patient.evaluate((id) => Boolean(document.querySelector(`#stage li.tile[data-participant-id="${id}"]`)), stripId), 5_000).catch(() => false);
   check('phone: a tap on someone in the strip brings them to the stage', pinned);
+  // The same by keyboard: a button covers each picture in the strip; Enter brings that person up.
+  const keyId = await patient.$eval('#tiles li.tile[data-participant-id]', (e) => e.dataset.participantId);
+  await patient.focus(`li.tile[data-participant-id="${keyId}"] .pin`);
+  await patient.keyboard.press('Enter');
+  const keyPinned = await until('the one chosen by keyboard on the stage', () => patient.evaluate((id) => Boolean(document.querySelector(`#stage li.tile[data-participant-id="${id}"] .pin[aria-pressed=true]`)), keyId), 5_000).catch(() => false);
+  check('phone: each picture in the strip is a button: Enter brings that person to the stage', keyPinned);
   await patient.click('#more');
   await patient.waitForSelector('#side.open', { timeout: 5_000 });
   const people = await patient.textContent('#people-list');

@@ -57,11 +57,10 @@ pub fn attendance(entries: &[AuditEntry]) -> Vec<Attendance> {
         record(&mut people[index], e);
     }
     if let Some(at) = ended_at {
+        // Everyone listed knocked or joined (only those entries list a person).
         for p in people.iter_mut().filter(|p| p.left_at.is_none()) {
-            if p.admitted_at.is_some() || p.joined_at.is_some() || p.knocked_at.is_some() {
-                p.left_at = Some(at);
-                p.left_how = Some("ended".into());
-            }
+            p.left_at = Some(at);
+            p.left_how = Some("ended".into());
         }
     }
     people
